@@ -1,0 +1,46 @@
+"""scapy-dhcp: a DHCP workbench for embedded-device bring-up, on Scapy and IPython.
+
+In a shell::
+
+    $ sudo scapy-dhcp --lab            # Scapy's shell, DHCP helpers, a real server
+    >>> dora()
+
+In IPython or Jupyter::
+
+    In [1]: %load_ext scapy_dhcp_ext
+    In [2]: %dhcp_dora --iface eth1
+
+In a script::
+
+    from scapy_dhcp_ext import DhcpSession
+    with DhcpSession("eth1", state_file=False) as dhcp:
+        print(dhcp.dora().lease)
+
+Importing the package does not import IPython, prompt_toolkit or ``scapy.all``.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+                     DhcpError,
+                     DhcpTimeout,
+                     InterfaceDown,
+                     Interrupted,
+                     NoPrivileges,
+                     NoSuchInterface,
+                     StateError,
+                     TransportError,
+                     UsageError,
+)
+from .packets import MessageOptions, parse_frame, random_mac
+from .results import Lease, Offer, Result
+from .session import DhcpSession
+from .transport import Backoff
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backoff", "DhcpError", "DhcpSession", "DhcpTimeout", "InterfaceDown", "Interrupted", "Lease",
+    "MessageOptions", "NoPrivileges", "NoSuchInterface", "Offer", "Result", "StateError",
+    "TransportError", "UsageError", "parse_frame", "random_mac", "__version__",
+]

@@ -1,0 +1,140 @@
+"""The ``scapy-dhcp`` command.
+
+    scapy-dhcp --iface IF [--state FILE] -c CODE   run CODE with the helpers, then exit
+    scapy-dhcp --lab [dnsmasq|kea] -c CODE         the same against a lab made for the run
+
+``CODE`` sees Scapy's names (as ``from scapy.all import *``), the helpers
+(``discover``, ``request``, ``dora``, ``release``, ``inform``, ``decline``,
+``renew``, ``rebind``) and the session as ``dhcp``; the exit status is non-zero
+when it raised. Errors of scapy-dhcp's own are one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+from typing import Any, Sequence
+
+from . import __version__
+from .errors import DhcpError, NoPrivileges
+from .lab import SERVER_KINDS, Lab, LabError
+from .session import DhcpSession, bound_helpers
+from .transport import interface_mac
+
+PROG = "scapy-dhcp"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="A DHCP workbench on Scapy and IPython.")
+    p.add_argument("--iface", "-i", help="the interface to work on (remembered for next time)")
+    p.add_argument("--mac", help="the client MAC (default: the interface's)")
+    p.add_argument("--state", metavar="FILE",
+                   help="state file (default: $XDG_STATE_HOME/scapy-dhcp/state.json)")
+    p.add_argument("--lab", nargs="?", const="dnsmasq", choices=SERVER_KINDS,
+                   help="start a lab with a real DHCP server (default dnsmasq) and use it")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for a reply (default 3)")
+    p.add_argument("-c", dest="code", metavar="CODE", help="run CODE, then exit")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return p
+
+
+def check_privileges() -> None:
+    import socket
+
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+    except PermissionError:
+        raise NoPrivileges() from None
+
+
+def make_namespace(session: DhcpSession, lab: Lab | None = None) -> dict[str, Any]:
+    """Scapy's names, ``conf.checkIPaddr = False``, the helpers and ``dhcp``."""
+    import scapy.all
+
+    ns: dict[str, Any] = {k: v for k, v in vars(scapy.all).items() if not k.startswith("_")}
+    scapy.all.conf.checkIPaddr = False
+    ns.update(bound_helpers(session))
+    ns["dhcp"] = session
+    if lab is not None:
+        ns["lab"] = lab
+    return ns
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_privileges()
+    lab: Lab | None = None
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if args.lab:
+            lab = Lab(args.lab).start()
+            session = DhcpSession(lab.iface, mac=args.mac, timeout=args.timeout,
+                                  state_file=args.state or _lab_state_file())
+        else:
+            if args.iface:
+                interface_mac(args.iface)  # a missing interface fails here, in one line
+            session = DhcpSession(args.iface, mac=args.mac, timeout=args.timeout,
+                                  state_file=args.state)
+        for message in session.messages:
+            print(f"{PROG}: {message}", file=sys.stderr)
+        if args.iface and not args.lab:
+            session.save()  # remembers the interface for next time
+        ns = make_namespace(session, lab)
+        if args.code is not None:
+            return run_code(args.code, ns)
+        from .shell import start_shell
+
+        return start_shell(session, ns, lab)
+    finally:
+        if lab is not None:
+            lab.stop()
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _lab_state_file() -> str:
+    from .store import default_state_dir
+
+    return str(default_state_dir() / "lab" / "state.json")
+
+
+def run_code(code: str, ns: dict[str, Any]) -> int:
+    try:
+        exec(compile(code, "<-c>", "exec"), ns)
+    except DhcpError as exc:
+        return _fail(f"{type(exc).__name__}: {exc}", 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    finally:
+        session = ns.get("dhcp")
+        if isinstance(session, DhcpSession):
+            session.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (DhcpError, LabError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

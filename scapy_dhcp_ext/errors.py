@@ -1,0 +1,54 @@
+"""The project's typed errors. Each message is one line that says what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DhcpError(Exception):
+    """Base of every error scapy-dhcp raises on purpose."""
+
+
+class TransportError(DhcpError):
+    """The socket or the interface failed."""
+
+
+class NoPrivileges(TransportError):
+    def __init__(self) -> None:
+        super().__init__("raw sockets need root: run with sudo (sudo scapy-dhcp ...)")
+
+
+class NoSuchInterface(TransportError):
+    def __init__(self, iface: str) -> None:
+        self.iface = iface
+        super().__init__(f"no interface {iface!r}: list them with `ip link` and pass --iface NAME")
+
+
+class InterfaceDown(TransportError):
+    def __init__(self, iface: str) -> None:
+        self.iface = iface
+        super().__init__(f"interface {iface} is down: bring it up with `ip link set {iface} up`")
+
+
+class DhcpTimeout(DhcpError):
+    """No reply in time. ``result`` holds what was sent."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class Interrupted(DhcpError, KeyboardInterrupt):
+    """Ctrl-C during an exchange. ``result`` holds the partial result."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class UsageError(DhcpError, ValueError):
+    """A call that cannot work as given (no offer to request, say)."""
+
+
+class StateError(DhcpError):
+    """A state file could not be read or written."""

@@ -1,0 +1,325 @@
+"""A lab: real DHCP servers in network namespaces, one veth link away.
+
+Usage::
+
+    with Lab("kea") as lab:              # or "dnsmasq", or ["kea", "dnsmasq"]
+        session = DhcpSession(iface=lab.iface)
+        print(session.dora().lease)
+        print(lab.servers[0].leases())   # the server's own lease database
+
+Layout: a namespace ``sdl-<id>`` holds a bridge; the client end of a veth pair
+(``lab.iface``, in the caller's namespace, no address, IPv6 off) plugs into
+it, and each server runs in a namespace of its own (``sdl-<id>-s<k>``) wired
+to the same bridge. Everything is named with the lab's id and removed on exit,
+by name and PID, also when something fails; ``cleanup_stale()`` removes labs
+left by a process that was killed.
+
+dnsmasq runs with ``--no-ping``: by default it pings an address before
+offering it, which delays every new OFFER by 3 seconds. Kea runs with raw
+sockets and a memfile lease database with ``lfc-interval`` 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+PREFIX = "sdl-"
+SERVER_KINDS = ("dnsmasq", "kea")
+
+
+class LabError(RuntimeError):
+    """The lab could not be set up; the message says what is missing."""
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise LabError(f"{' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def _require(binary: str, package: str) -> str:
+    path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin:/usr/bin")
+    if not path:
+        raise LabError(f"{binary} is not installed: apt-get install {package}")
+    return path
+
+
+@dataclass
+class Lease:
+    """One row of a server's lease database."""
+
+    address: str
+    mac: str
+    expires: float        # epoch seconds; 0 for a lease with no end
+    hostname: str = ""
+    active: bool = True
+
+
+@dataclass
+class Server:
+    """One DHCP server process in its own namespace."""
+
+    kind: str
+    netns: str
+    address: str
+    workdir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def log(self) -> str:
+        path = self.workdir / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def leases(self) -> list[Lease]:
+        """The server's lease database as it is on disk now: the active leases."""
+        if self.kind == "dnsmasq":
+            path = self.workdir / "leases"
+            rows = []
+            for line in path.read_text().splitlines() if path.exists() else []:
+                parts = line.split()
+                if len(parts) >= 4:
+                    rows.append(Lease(parts[2], parts[1].lower(), float(parts[0]),
+                                      "" if parts[3] == "*" else parts[3]))
+            return rows
+        path = self.workdir / "leases.csv"
+        latest: dict[str, Lease] = {}
+        if path.exists():
+            with path.open(newline="") as fh:
+                for row in csv.DictReader(fh):
+                    valid = int(row.get("valid_lifetime") or 0)
+                    state = int(row.get("state") or 0)
+                    latest[row["address"]] = Lease(row["address"], row["hwaddr"].lower(),
+                                                   float(row.get("expire") or 0), row.get("hostname", ""),
+                                                   active=valid > 0 and state == 0)
+        return [lease for lease in latest.values() if lease.active]
+
+    def lease_for(self, mac: str) -> Lease | None:
+        return next((x for x in self.leases() if x.mac == mac.lower()), None)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Lab:
+    """Namespaces, veth links and DHCP servers for trying and testing.
+
+    ``servers`` is a kind or a list of kinds ("dnsmasq", "kea"); each gets its
+    own address in ``subnet`` (.1, .2, ...) and its own pool. ``extra`` adds a
+    namespace on the same link without a server, for fake devices."""
+
+    def __init__(self, servers: str | Sequence[str] = "dnsmasq", *, subnet: str = "10.77.0",
+                 lease_time: int = 3600, domain: str = "lab.test", lab_id: str | None = None,
+                 extra: int = 0) -> None:
+        kinds = [servers] if isinstance(servers, str) else list(servers)
+        for kind in kinds:
+            if kind not in SERVER_KINDS:
+                raise ValueError(f"unknown server {kind!r}: choose from {', '.join(SERVER_KINDS)}")
+        self.kinds = kinds
+        self.subnet = subnet
+        self.lease_time = lease_time
+        self.domain = domain
+        self.id = lab_id or secrets.token_hex(3)
+        self.netns = PREFIX + self.id
+        self.iface = f"sd{self.id}c"
+        self.servers: list[Server] = []
+        self.extra = extra
+        self.extra_netns: list[str] = []
+        self.workdir: Path | None = None
+        self._started = False
+
+    # -- lifecycle --------------------------------------------------------
+
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Lab:
+        if os.geteuid() != 0:
+            raise LabError("the lab needs root (network namespaces): run it with sudo")
+        _require("ip", "iproute2")
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"scapy-dhcp-lab-{self.id}-"))
+        self._started = True
+        try:
+            self._make_link()
+            for k, kind in enumerate(self.kinds):
+                self.servers.append(self._start_server(k, kind))
+            for k in range(self.extra):
+                self.extra_netns.append(self._add_host(f"x{k}", f"{self.subnet}.{250 - k}/24"))
+            for server in self.servers:
+                self._wait_ready(server)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stops every server and removes every namespace and link of this lab."""
+        if not self._started:
+            return
+        self._started = False
+        for server in self.servers:
+            if server.proc is not None and server.proc.poll() is None:
+                server.proc.terminate()
+                try:
+                    server.proc.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    server.proc.kill()
+                    server.proc.wait()
+        remove_lab(self.id)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- building ---------------------------------------------------------
+
+    def _ns(self, netns: str, *args: str) -> None:
+        _run("ip", "netns", "exec", netns, *args)
+
+    def _make_link(self) -> None:
+        _run("ip", "netns", "add", self.netns)
+        self._ns(self.netns, "ip", "link", "set", "lo", "up")
+        self._ns(self.netns, "ip", "link", "add", "br0", "type", "bridge", "stp_state", "0",
+                 "mcast_snooping", "0")
+        self._ns(self.netns, "ip", "link", "set", "br0", "up")
+        _run("ip", "link", "add", self.iface, "type", "veth", "peer", "name", "c0", "netns", self.netns)
+        Path(f"/proc/sys/net/ipv6/conf/{self.iface}/disable_ipv6").write_text("1")
+        self._ns(self.netns, "ip", "link", "set", "c0", "master", "br0", "up")
+        _run("ip", "link", "set", self.iface, "up")
+
+    def _add_host(self, tag: str, cidr: str) -> str:
+        netns = f"{self.netns}-{tag}"
+        _run("ip", "netns", "add", netns)
+        self._ns(netns, "ip", "link", "set", "lo", "up")
+        self._ns(self.netns, "ip", "link", "add", tag, "type", "veth", "peer", "name", "eth0",
+                 "netns", netns)
+        self._ns(self.netns, "ip", "link", "set", tag, "master", "br0", "up")
+        self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        self._ns(netns, "ip", "addr", "add", cidr, "dev", "eth0")
+        self._ns(netns, "ip", "link", "set", "eth0", "up")
+        return netns
+
+    def _start_server(self, k: int, kind: str) -> Server:
+        address = f"{self.subnet}.{k + 1}"
+        netns = self._add_host(f"s{k}", f"{address}/24")
+        assert self.workdir is not None
+        workdir = self.workdir / f"s{k}"
+        workdir.mkdir()
+        first, last = f"{self.subnet}.{100 + 50 * k}", f"{self.subnet}.{149 + 50 * k}"
+        server = Server(kind, netns, address, workdir)
+        # One server is authoritative (it NAKs what it does not know); several
+        # on one link are not, or each would NAK the requests meant for another.
+        authoritative = len(self.kinds) == 1
+        if kind == "dnsmasq":
+            argv = [_require("dnsmasq", "dnsmasq-base"), "--conf-file=/dev/null", "--port=0",
+                    "--bind-interfaces", "--interface=eth0", "--except-interface=lo",
+                    "--keep-in-foreground", "--no-ping", "--user=root",
+                    "--group=root", f"--dhcp-range={first},{last},255.255.255.0,{self.lease_time}",
+                    f"--dhcp-option=option:router,{address}",
+                    f"--dhcp-option=option:dns-server,{address}",
+                    f"--dhcp-option=option:domain-name,{self.domain}",
+                    f"--dhcp-leasefile={workdir / 'leases'}", f"--pid-file={workdir / 'pid'}",
+                    "--dhcp-lease-max=100000", "--log-dhcp", f"--log-facility={workdir / 'server.log'}",
+                    *(["--dhcp-authoritative"] if authoritative else [])]
+            env = None
+        else:
+            config = {"Dhcp4": {
+                "interfaces-config": {"interfaces": ["eth0"], "dhcp-socket-type": "raw"},
+                "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
+                                   "name": str(workdir / "leases.csv")},
+                "authoritative": authoritative,
+                "valid-lifetime": self.lease_time,
+                "renew-timer": self.lease_time // 2,
+                "rebind-timer": self.lease_time * 7 // 8,
+                "subnet4": [{"id": 1, "subnet": f"{self.subnet}.0/24",
+                             "pools": [{"pool": f"{first} - {last}"}],
+                             "option-data": [
+                                 {"name": "routers", "data": address},
+                                 {"name": "domain-name-servers", "data": address},
+                                 {"name": "domain-name", "data": self.domain}]}],
+                "loggers": [{"name": "kea-dhcp4", "severity": "INFO",
+                             "output_options": [{"output": str(workdir / "server.log")}]}],
+            }}
+            (workdir / "kea.json").write_text(json.dumps(config, indent=1))
+            argv = [_require("kea-dhcp4", "kea-dhcp4-server"), "-c", str(workdir / "kea.json")]
+            env = {**os.environ, "KEA_PIDFILE_DIR": str(workdir), "KEA_LOCKFILE_DIR": str(workdir)}
+        out = (workdir / "stdout.log").open("wb")
+        server.proc = subprocess.Popen(["ip", "netns", "exec", netns, *argv], stdout=out,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=env, start_new_session=True)
+        out.close()
+        return server
+
+    def _wait_ready(self, server: Server, timeout: float = 10.0) -> None:
+        """Waits until the server listens on port 67 in its namespace."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not server.alive():
+                out = (server.workdir / "stdout.log").read_text(errors="replace").strip()
+                raise LabError(f"{server.kind} exited at start: {out or server.log}"[:2000])
+            listening = _run("ip", "netns", "exec", server.netns, "ss", "-Hlun", "sport = :67",
+                             check=False).stdout
+            if listening.strip():
+                return
+            time.sleep(0.02)
+        raise LabError(f"{server.kind} did not start listening within {timeout} s")
+
+    # -- helpers for tests ----------------------------------------------
+
+    def add_address(self, cidr: str) -> None:
+        """Gives the client-side interface an address (a relay's giaddr, say)."""
+        _run("ip", "addr", "add", cidr, "dev", self.iface)
+
+    def run_in(self, netns: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return _run("ip", "netns", "exec", netns, *args, check=False)
+
+    def __repr__(self) -> str:
+        servers = ", ".join(f"{s.kind} {s.address}" for s in self.servers)
+        return f"<Lab {self.id}: iface {self.iface}, servers: {servers or 'none'}>"
+
+
+def _pids_in(netns: str) -> list[int]:
+    proc = _run("ip", "netns", "pids", netns, check=False)
+    return [int(p) for p in proc.stdout.split()]
+
+
+def remove_lab(lab_id: str) -> None:
+    """Removes the namespaces, links and processes of the lab with this id."""
+    base = PREFIX + lab_id
+    names = [n for n in list_namespaces() if n == base or n.startswith(base + "-")]
+    for netns in names:
+        for pid in _pids_in(netns):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    for netns in names:
+        _run("ip", "netns", "del", netns, check=False)
+    _run("ip", "link", "del", f"sd{lab_id}c", check=False)
+
+
+def list_namespaces() -> list[str]:
+    proc = _run("ip", "netns", "list", check=False)
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def cleanup_stale() -> list[str]:
+    """Removes labs whose namespaces outlived their process; returns their ids."""
+    ids = sorted({n[len(PREFIX):].split("-")[0] for n in list_namespaces() if n.startswith(PREFIX)})
+    for lab_id in ids:
+        remove_lab(lab_id)
+    return ids

@@ -1,0 +1,189 @@
+"""State as data: a versioned JSON file written atomically, and a JSONL journal.
+
+The state file is written to a temporary file in the same folder, fsynced and
+renamed over the old one, so a crash or a full disk leaves the last good state
+in place. A file that cannot be read (empty, truncated, garbage, a newer
+version, unreadable) is renamed aside with a message, and the session starts
+fresh. Nothing is ever ``eval``'d.
+
+The journal (``journal.jsonl`` beside the state file) gets one line per frame
+sent or received: time, direction, interface, xid and the bytes in hex.
+
+Under sudo, the files and folders created belong to the invoking user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import StateError
+
+STATE_VERSION = 1
+STATE_NAME = "state.json"
+JOURNAL_NAME = "journal.jsonl"
+
+
+def _sudo_owner() -> tuple[int, int] | None:
+    if os.geteuid() != 0:
+        return None
+    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    if uid and gid and uid.isdigit() and gid.isdigit() and int(uid) != 0:
+        return int(uid), int(gid)
+    return None
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/scapy-dhcp``; under sudo, the invoking user's."""
+    owner = _sudo_owner()
+    if owner is not None:
+        try:
+            home = Path(pwd.getpwuid(owner[0]).pw_dir)
+            return home / ".local" / "state" / "scapy-dhcp"
+        except KeyError:
+            pass
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "scapy-dhcp"
+
+
+def _chown(path: Path) -> None:
+    owner = _sudo_owner()
+    if owner is not None:
+        try:
+            os.chown(path, *owner)
+        except OSError:
+            pass
+
+
+def _makedirs(folder: Path) -> None:
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in missing:
+        _chown(p)
+
+
+class Store:
+    """Where one session keeps its state and journal.
+
+    ``load()`` never raises: it returns the state (or ``{}``) and puts what it
+    had to set aside into ``messages``."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path else default_state_dir() / STATE_NAME
+        self.journal_path = self.path.with_name(
+            JOURNAL_NAME if self.path.name == STATE_NAME else self.path.stem + ".journal.jsonl")
+        self.messages: list[str] = []
+        self._journal: Any = None
+
+    def load(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as exc:
+            self._set_aside(f"cannot read it ({getattr(exc, 'strerror', None) or exc})")
+            return {}
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self._set_aside("empty" if not text.strip() else f"not valid JSON ({exc.msg} at line {exc.lineno})")
+            return {}
+        if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+            self._set_aside("not a scapy-dhcp state file (no version)")
+            return {}
+        if data["version"] > STATE_VERSION:
+            self._set_aside(f"written by a newer scapy-dhcp (version {data['version']})")
+            return {}
+        return data
+
+    def _set_aside(self, why: str) -> None:
+        aside = self.path.with_name(f"{self.path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        try:
+            os.replace(self.path, aside)
+            where = f"moved to {aside}"
+        except OSError as exc:
+            where = f"left in place: {exc.strerror}"
+        self.messages.append(f"state file {self.path} is {why}; {where}; starting fresh")
+
+    def save(self, data: dict[str, Any]) -> None:
+        """Writes atomically: temp file, fsync, rename. Raises StateError (the
+        old file stays intact) when the disk is full or not writable."""
+        data = {**data, "version": STATE_VERSION, "saved": time.time()}
+        text = json.dumps(data, indent=1, sort_keys=True)
+        tmp = None
+        try:
+            _makedirs(self.path.parent)
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _chown(Path(tmp))
+            os.replace(tmp, self.path)
+            tmp = None
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise StateError(f"cannot save state to {self.path}: {exc.strerror or exc}; "
+                             "the previous state is kept") from None
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Adds one line to the journal. A full disk loses the line with a
+        message, never the session."""
+        try:
+            if self._journal is None:
+                _makedirs(self.journal_path.parent)
+                new = not self.journal_path.exists()
+                self._journal = open(self.journal_path, "a", encoding="utf-8")
+                if new:
+                    _chown(self.journal_path)
+            self._journal.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._journal.flush()
+        except OSError as exc:
+            msg = f"journal {self.journal_path}: {exc.strerror or exc}"
+            if msg not in self.messages:
+                self.messages.append(msg)
+            self._journal = None
+
+    def tail(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The last ``limit`` journal records that can be read; bad lines are skipped."""
+        try:
+            with open(self.journal_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - limit * 1200))
+                lines = fh.read().splitlines()[-limit:]
+        except OSError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None

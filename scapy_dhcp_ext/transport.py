@@ -1,0 +1,303 @@
+"""One open raw socket per interface: send frames, wait for the replies that match.
+
+Scapy's ``srp1`` opens a socket and compiles a BPF filter (by running tcpdump)
+on every call, about 24 ms of kernel work; this module opens one AF_PACKET
+socket on first use, attaches a filter compiled here by hand (IPv4 UDP from
+port 67, and ARP), and keeps it until ``close()``.
+
+Replies are matched on xid and chaddr, never on IP addresses: a broadcast
+reply does not swap them, so Scapy's ``answers`` cannot match it.
+
+While it waits, the transport answers ARP requests for the addresses in
+``arp_addresses`` (the leased address, a relay's giaddr), as the kernel of a
+configured client would: a server that unicasts to ``ciaddr`` (dnsmasq does on
+RENEW and INFORM) asks ARP first.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+from .errors import InterfaceDown, NoPrivileges, NoSuchInterface, TransportError
+from .packets import Frame, ip_bytes, parse_frame
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_IGNORE_OUTGOING = 23
+PACKET_OUTGOING = 4
+SO_ATTACH_FILTER = 26
+IFF_UP = 0x1
+SIOCGIFFLAGS = 0x8913
+SIOCGIFHWADDR = 0x8927
+
+# tcpdump -dd 'arp or (ip and udp and src port 67 and ip[6:2] & 0x1fff = 0)'
+DHCP_FILTER = [
+    (0x28, 0, 0, 0x0000000C),  # ldh [12]
+    (0x15, 9, 0, 0x00000806),  # jeq ARP -> accept
+    (0x15, 0, 9, 0x00000800),  # jeq IPv4 else drop
+    (0x30, 0, 0, 0x00000017),  # ldb [23]
+    (0x15, 0, 7, 0x00000011),  # jeq UDP else drop
+    (0x28, 0, 0, 0x00000014),  # ldh [20]
+    (0x45, 5, 0, 0x00001FFF),  # jset fragment offset -> drop
+    (0xB1, 0, 0, 0x0000000E),  # ldxb 4*([14]&0xf)
+    (0x48, 0, 0, 0x0000000E),  # ldh [x+14]  (UDP source port)
+    (0x15, 0, 2, 0x00000043),  # jeq 67 else drop
+    (0x06, 0, 0, 0x00040000),  # accept
+    (0x06, 0, 0, 0x00040000),  # accept (ARP)
+    (0x06, 0, 0, 0x00000000),  # drop
+]
+
+
+class RawSocket(Protocol):
+    """What the transport needs of a socket; tests inject a fake one."""
+
+    def send(self, data: bytes) -> int: ...
+    def recv(self, bufsize: int, flags: int = ...) -> bytes: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+
+
+def _ifreq(iface: str, request: int) -> bytes:
+    import fcntl
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            return fcntl.ioctl(s.fileno(), request, struct.pack("256s", iface.encode()[:15]))
+        except OSError as exc:
+            if exc.errno == errno.ENODEV:
+                raise NoSuchInterface(iface) from None
+            raise
+
+
+def interface_mac(iface: str) -> str:
+    """The interface's hardware address, as text."""
+    info = _ifreq(iface, SIOCGIFHWADDR)
+    return ":".join(f"{b:02x}" for b in info[18:24])
+
+
+def interface_up(iface: str) -> bool:
+    flags = struct.unpack("H", _ifreq(iface, SIOCGIFFLAGS)[16:18])[0]
+    return bool(flags & IFF_UP)
+
+
+def open_raw_socket(iface: str) -> socket.socket:
+    """An AF_PACKET socket on ``iface`` with the DHCP filter attached before bind,
+    so no unfiltered frame is ever queued."""
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    except PermissionError:
+        raise NoPrivileges() from None
+    try:
+        prog = b"".join(struct.pack("HBBI", *ins) for ins in DHCP_FILTER)
+        import ctypes
+
+        buf = ctypes.create_string_buffer(prog)
+        fprog = struct.pack("HL", len(DHCP_FILTER), ctypes.addressof(buf))
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        try:
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        except OSError:
+            pass  # older kernels: our own frames are skipped by their source MAC instead
+        sock.bind((iface, ETH_P_ALL))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.ENODEV, errno.ENXIO):
+            raise NoSuchInterface(iface) from None
+        raise TransportError(f"cannot open a raw socket on {iface}: {exc.strerror}") from None
+    return sock
+
+
+@dataclass
+class Backoff:
+    """Retransmission schedule: RFC 2131 says 4 s, doubling to 64 s, each
+    randomised by +/-1 s. The lab default starts at 1 s (the servers answer in
+    a millisecond); raise ``first`` for slow devices, e.g. ``Backoff.rfc2131()``."""
+
+    first: float = 1.0
+    factor: float = 2.0
+    maximum: float = 64.0
+    jitter: float = 0.1   # a fraction of each interval, drawn uniformly from +/- this
+
+    @classmethod
+    def rfc2131(cls) -> Backoff:
+        return cls(first=4.0, factor=2.0, maximum=64.0, jitter=0.25)
+
+    def intervals(self, rand: Callable[[], float]) -> Iterable[float]:
+        interval = self.first
+        while True:
+            yield max(0.01, interval * (1 + self.jitter * (2 * rand() - 1)))
+            interval = min(interval * self.factor, self.maximum)
+
+
+@dataclass
+class Exchange:
+    """What one send-and-wait saw: frames sent, replies that matched, and
+    DHCP replies that did not (wrong xid or chaddr), all timestamped."""
+
+    sent: list[tuple[float, bytes]] = field(default_factory=list)
+    replies: list[Frame] = field(default_factory=list)
+    ignored: list[Frame] = field(default_factory=list)
+    interrupted: bool = False
+
+
+MAX_IGNORED = 1000  # a flood of foreign replies is counted, not kept without bound
+
+
+class Transport:
+    """Sends frames on one interface and collects the replies that match.
+
+    ``sock`` and ``clock`` are injectable so tests run without a network."""
+
+    def __init__(self, iface: str, *, sock: RawSocket | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 rand: Callable[[], float] | None = None) -> None:
+        import random
+
+        self.iface = iface
+        self._sock = sock
+        self.clock = clock
+        self.rand = rand or random.random
+        self.arp_addresses: dict[bytes, bytes] = {}   # IPv4 -> MAC we answer ARP with
+        self.ignored_count = 0
+
+    @property
+    def sock(self) -> RawSocket:
+        if self._sock is None:
+            self._sock = open_raw_socket(self.iface)
+        return self._sock
+
+    @property
+    def is_open(self) -> bool:
+        return self._sock is not None
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def answer_arp(self, address: str, mac: bytes) -> None:
+        self.arp_addresses[ip_bytes(address)] = mac
+
+    def forget_arp(self, address: str | None = None) -> None:
+        if address is None:
+            self.arp_addresses.clear()
+        else:
+            self.arp_addresses.pop(ip_bytes(address), None)
+
+    def send(self, frame: bytes) -> float:
+        try:
+            self.sock.send(frame)
+        except OSError as exc:
+            raise self._error(exc) from None
+        return self.clock()
+
+    def _error(self, exc: OSError) -> TransportError:
+        if exc.errno == errno.ENETDOWN:
+            return InterfaceDown(self.iface)
+        if exc.errno in (errno.ENODEV, errno.ENXIO):
+            return NoSuchInterface(self.iface)
+        return TransportError(f"{self.iface}: {exc.strerror or exc}")
+
+    def drain(self) -> int:
+        """Discards frames already queued (late replies to an earlier exchange)."""
+        n = 0
+        while self._recv(0.0) is not None:
+            n += 1
+        return n
+
+    def _recv(self, wait: float) -> bytes | None:
+        sock = self.sock
+        if wait > 0:
+            ready, _, _ = select.select([sock], [], [], wait)
+            if not ready:
+                return None
+        try:
+            return sock.recv(65535, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def _handle_arp(self, raw: bytes) -> bool:
+        """Answers an ARP request for one of our addresses; True if it was ARP."""
+        if raw[12:14] != b"\x08\x06":
+            return False
+        if len(raw) >= 42 and raw[20:22] == b"\x00\x01":
+            target = raw[38:42]
+            mac = self.arp_addresses.get(target)
+            if mac is not None:
+                sender_mac, sender_ip = raw[22:28], raw[28:32]
+                reply = (sender_mac + mac + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x02"
+                         + mac + target + sender_mac + sender_ip)
+                try:
+                    self.sock.send(reply)
+                except OSError:
+                    pass
+        return True
+
+    def exchange(self, frame: bytes | None, *, xid: int, chaddr: bytes, timeout: float,
+                 backoff: Backoff | None = None, window: float = 0.0,
+                 done: Callable[[Frame], bool] | None = None,
+                 on_send: Callable[[float, bytes], None] | None = None,
+                 on_receive: Callable[[Frame, bool], None] | None = None) -> Exchange:
+        """Sends ``frame`` (if any) and collects replies with this xid and chaddr.
+
+        Stops ``window`` seconds after the first reply for which ``done`` is true
+        (default: any reply), or at ``timeout`` after the first send. Retransmits
+        the same frame on the ``backoff`` schedule while nothing has matched.
+        Ctrl-C returns what was seen so far, marked ``interrupted``."""
+        result = Exchange()
+        done = done or (lambda _f: True)
+        start = self.clock()
+        deadline = start + timeout
+        intervals = iter((backoff or Backoff()).intervals(self.rand)) if frame is not None else None
+        next_send = start
+        stop_at: float | None = None
+        try:
+            while True:
+                now = self.clock()
+                if frame is not None and not result.replies and now >= next_send and now < deadline:
+                    t = self.send(frame)
+                    result.sent.append((t, frame))
+                    if on_send:
+                        on_send(t, frame)
+                    assert intervals is not None
+                    next_send = t + next(intervals)
+                end = min(deadline, stop_at if stop_at is not None else deadline)
+                if not result.replies and frame is not None:
+                    end = min(end, next_send)
+                wait = end - self.clock()
+                if wait <= 0:
+                    if self.clock() >= deadline or stop_at is not None:
+                        break
+                    continue
+                raw = self._recv(wait)
+                if raw is None:
+                    continue
+                if self._handle_arp(raw):
+                    continue
+                reply = parse_frame(raw, self.clock())
+                if reply.eth_src == chaddr and reply.op == 1:
+                    continue  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
+                matched = reply.xid == xid and reply.chaddr == chaddr
+                if on_receive:
+                    on_receive(reply, matched)
+                if matched:
+                    result.replies.append(reply)
+                    if stop_at is None and done(reply):
+                        stop_at = reply.time + window
+                else:
+                    self.ignored_count += 1
+                    if len(result.ignored) < MAX_IGNORED:
+                        result.ignored.append(reply)
+        except KeyboardInterrupt:
+            result.interrupted = True
+        return result
+
