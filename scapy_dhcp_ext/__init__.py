@@ -44,3 +44,19 @@ __all__ = [
     "MessageOptions", "NoPrivileges", "NoSuchInterface", "Offer", "Result", "StateError",
     "TransportError", "UsageError", "parse_frame", "random_mac", "__version__",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext scapy_dhcp_ext``: the magics, the helpers and ``dhcp`` in the
+    namespace, ``conf.checkIPaddr = False``, one-line errors. IPython is only
+    imported here, so importing the package never pulls it in."""
+    from .shell import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext scapy_dhcp_ext``: undoes everything ``load`` did."""
+    from .shell import unload
+
+    unload(ipython)

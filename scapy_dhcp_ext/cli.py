@@ -12,6 +12,7 @@ when it raised. Errors of scapy-dhcp's own are one line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -67,14 +68,23 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 def run(args: argparse.Namespace) -> int:
     check_privileges()
     lab: Lab | None = None
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    session: DhcpSession | None = None
+
+    def cleanup() -> None:
+        if session is not None:
+            session.close()
+        if lab is not None:
+            lab.stop()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        # SIGTERM or a closed terminal: the lab goes, whatever the shell is doing.
+        cleanup()
+        os._exit(128 + signum)
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         if args.lab:
             lab = Lab(args.lab).start()
@@ -85,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
                 interface_mac(args.iface)  # a missing interface fails here, in one line
             session = DhcpSession(args.iface, mac=args.mac, timeout=args.timeout,
                                   state_file=args.state)
+            if args.iface:
+                session.save()  # remembers the interface for next time
         for message in session.messages:
             print(f"{PROG}: {message}", file=sys.stderr)
-        if args.iface and not args.lab:
-            session.save()  # remembers the interface for next time
         ns = make_namespace(session, lab)
         if args.code is not None:
             return run_code(args.code, ns)
@@ -96,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
 
         return start_shell(session, ns, lab)
     finally:
-        if lab is not None:
-            lab.stop()
-        signal.signal(signal.SIGTERM, old_term)
+        cleanup()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _lab_state_file() -> str:

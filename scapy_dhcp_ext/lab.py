@@ -265,15 +265,15 @@ class Lab:
         return server
 
     def _wait_ready(self, server: Server, timeout: float = 10.0) -> None:
-        """Waits until the server listens on port 67 in its namespace."""
+        """Waits until the server says it started and listens on port 67."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not server.alive():
                 out = (server.workdir / "stdout.log").read_text(errors="replace").strip()
                 raise LabError(f"{server.kind} exited at start: {out or server.log}"[:2000])
-            listening = _run("ip", "netns", "exec", server.netns, "ss", "-Hlun", "sport = :67",
-                             check=False).stdout
-            if listening.strip():
+            started = ("DHCP4_STARTED" if server.kind == "kea" else "started, version") in server.log
+            if started and _run("ip", "netns", "exec", server.netns, "ss", "-Hlun", "sport = :67",
+                                check=False).stdout.strip():
                 return
             time.sleep(0.02)
         raise LabError(f"{server.kind} did not start listening within {timeout} s")

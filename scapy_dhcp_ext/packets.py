@@ -433,6 +433,7 @@ class Frame:
     def packet(self) -> Any:
         """The frame as a Scapy packet, dissected on first use. Bytes Scapy
         cannot dissect come back as ``Raw``, never as an exception."""
+        import scapy.layers.dhcp  # noqa: F401  (binds Ether / IP / UDP / BOOTP / DHCP)
         from scapy.layers.l2 import Ether
         from scapy.packet import Raw
 

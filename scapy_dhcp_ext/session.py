@@ -323,6 +323,10 @@ class DhcpSession:
     def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
                   done: Callable[[Frame], bool]) -> Exchange:
         assert self.xid is not None
+        relay = parse_frame(frame).giaddr if frame is not None else "0.0.0.0"
+        if relay != "0.0.0.0":
+            # As a relay agent, answer ARP for giaddr: the server unicasts to it.
+            self.transport.answer_arp(relay, mac_bytes(self.mac))
         return self.transport.exchange(
             frame, xid=self.xid, chaddr=mac_bytes(self.mac),
             timeout=self.timeout if timeout is None else timeout, backoff=self.backoff,

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian machine, run as root:
+#   ./dev.sh lab [dnsmasq|kea]   install what is needed, open the shell against a lab
+#   ./dev.sh test [PYTEST ARGS]  install what is needed, run the whole test suite
+#   ./dev.sh bench               install what is needed, run the benchmark
+#   ./dev.sh install             only install (apt packages, .venv, the scapy-dhcp command)
+set -euo pipefail
+cd "$(dirname "$0")"
+repo=$(pwd)
+venv="$repo/.venv"
+
+APT_PACKAGES=(python3 python3-venv iproute2 dnsmasq-base kea-dhcp4-server kea-admin tshark tmux sudo)
+
+say() { printf '%s\n' "dev.sh: $*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    say "this needs root (apt packages, network namespaces): run it as root, e.g. sudo ./dev.sh $1"
+    exit 2
+  fi
+}
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+install_python() {
+  local extras=$1
+  if [ ! -x "$venv/bin/python" ]; then
+    say "creating $venv"
+    /usr/bin/python3 -m venv "$venv"
+  fi
+  local stamp="$venv/.scapy-dhcp-installed"
+  local want
+  want="$extras $(sha256sum pyproject.toml | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing scapy-dhcp[$extras] into $venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q -e ".[$extras]"
+    echo "$want" > "$stamp"
+  fi
+  # sudo's secure_path has /usr/local/bin but no virtualenv: put the command there.
+  ln -sf "$venv/bin/scapy-dhcp" /usr/local/bin/scapy-dhcp
+}
+
+install() {
+  need_root "${1:-install}"
+  install_apt
+  install_python "${2:-test}"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  install) install install test ;;
+  lab)     install lab test; exec "$venv/bin/scapy-dhcp" --lab "$@" ;;
+  test)
+    install test test
+    set +e
+    "$venv/bin/python" -m pytest "$@"
+    rc=$?
+    set -e
+    [ "$rc" = 5 ] && { say "pytest collected no tests"; exit 1; }
+    exit "$rc" ;;
+  bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
+  *) sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 2 ;;
+esac

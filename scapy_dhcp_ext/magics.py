@@ -1,0 +1,236 @@
+"""IPython magics over the session: a thin adapter, one session call per magic.
+
+::
+
+    In [1]: %load_ext scapy_dhcp_ext
+    In [2]: %dhcp_session --iface eth1
+    In [3]: %dhcp_dora --hostname probe
+    Out[3]: DORA ACK xid 0x5eb73539 in 1.2 ms: 10.77.0.120 from 10.77.0.1, lease 3600 s
+    In [4]: %dhcp_release
+    In [5]: %config DhcpMagics.timeout = 10
+
+Every magic returns its result object (so ``r = %dhcp_dora`` works) and takes
+``--iface``; the option flags map to the helpers' keywords. A mistake in the
+words raises ``UsageError`` with what to type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Unicode
+
+from . import errors
+from .session import DhcpSession
+
+OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind")
+
+
+def _option_value(text: str) -> Any:
+    """``--option`` values: ``0x0102`` or ``hex:0102`` is bytes; digits an int; else text."""
+    if text.startswith("hex:"):
+        return bytes.fromhex(text[4:])
+    if text.startswith("0x") and len(text) % 2 == 0:
+        return bytes.fromhex(text[2:])
+    if text.isdigit():
+        return int(text)
+    return text
+
+
+def message_options(args: Any) -> dict[str, Any]:
+    """The helpers' keywords from parsed magic arguments (only those given)."""
+    kw: dict[str, Any] = {}
+    for name in ("hostname", "client_id", "vendor_class", "lease_time", "giaddr", "circuit_id",
+                 "remote_id", "timeout"):
+        value = getattr(args, name, None)
+        if value is not None:
+            kw[name] = value
+    if getattr(args, "broadcast", False):
+        kw["broadcast"] = True
+    if getattr(args, "prl", None) is not None:
+        try:
+            kw["param_req_list"] = [int(x, 0) for x in args.prl.split(",") if x]
+        except ValueError:
+            raise UsageError("--prl takes option numbers separated by commas, e.g. --prl 1,3,6") from None
+    extra = []
+    for item in getattr(args, "option", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--option takes KEY=VALUE, e.g. --option hostname=probe or --option 224=hex:0102,"
+                             f" not {item!r}")
+        extra.append((int(key) if key.isdigit() else key, _option_value(value)))
+    if extra:
+        kw["options"] = extra
+    return kw
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The arguments every operation magic takes."""
+    for arg in reversed([
+        argument("--iface", "-i", help="interface to use (switches the session to it)"),
+        argument("--timeout", "-t", type=float, help="seconds to wait for a reply"),
+        argument("--hostname", help="option 12, host name"),
+        argument("--client-id", dest="client_id", help="option 61, client identifier (text)"),
+        argument("--vendor-class", dest="vendor_class", help="option 60, vendor class identifier"),
+        argument("--prl", help="option 55, parameter request list: numbers with commas, e.g. 1,3,6"),
+        argument("--lease-time", dest="lease_time", type=int, help="option 51, requested lease time (s)"),
+        argument("--broadcast", "-b", action="store_true", help="set the BOOTP broadcast flag"),
+        argument("--giaddr", help="relay mode: send as a relay agent with this giaddr"),
+        argument("--circuit-id", dest="circuit_id", help="relay mode: option 82 circuit-id"),
+        argument("--remote-id", dest="remote_id", help="relay mode: option 82 remote-id"),
+        argument("--option", "-o", action="append",
+                 help="any option, KEY=VALUE; KEY a name or number; VALUE text, a number, or hex:0102"),
+    ]):
+        func = arg(func)
+    return func
+
+
+@magics_class
+class DhcpMagics(Magics):
+    """The ``%dhcp_*`` magics. Settings are traitlets: ``%config DhcpMagics``."""
+
+    timeout = Float(3.0, help="Seconds to wait for a reply.").tag(config=True)
+    verbose = Bool(False, help="Print every frame of each exchange.").tag(config=True)
+    default_iface = Unicode("", help="Interface for a session that has none yet.").tag(config=True)
+
+    def __init__(self, shell: Any, session: DhcpSession) -> None:
+        super().__init__(shell)
+        self.session = session
+        # What load() did, for unload() to undo.
+        self.owns_session = False
+        self.pushed: dict[str, Any] = {}
+        self.old_check_ip: Any = None
+        self.observe(self._sync, names=["timeout", "default_iface"])
+        self._sync()
+
+    def _sync(self, _change: Any = None) -> None:
+        self.session.timeout = self.timeout
+        if self.default_iface and not self.session.iface:
+            self.session.use(self.default_iface)
+
+    def _parse(self, func: Callable[..., Any], line: str) -> Any:
+        try:
+            return parse_argstring(func, line)
+        except UsageError:
+            raise
+        except SystemExit:  # argparse's way of saying "bad words"
+            raise UsageError(f"bad arguments: {line!r}; see %{func.__name__}?") from None
+
+    def _run(self, args: Any, operation: str, *pos: Any, **extra: Any) -> Any:
+        if getattr(args, "iface", None):
+            self.session.use(args.iface)
+        kw = {**message_options(args), **{k: v for k, v in extra.items() if v is not None}}
+        try:
+            result = getattr(self.session, operation)(*pos, **kw)
+        except errors.UsageError as exc:
+            raise UsageError(str(exc)) from None
+        except TypeError as exc:
+            raise UsageError(str(exc)) from None
+        if self.verbose:
+            print(repr(result))
+        return result
+
+    @magic_arguments()
+    @_common
+    @argument("--window", "-w", type=float, help="keep collecting offers this long after the first")
+    @line_magic
+    def dhcp_discover(self, line: str = "") -> Any:
+        """Broadcast a DISCOVER and collect every OFFER (all servers on the link)."""
+        args = self._parse(self.dhcp_discover, line)
+        return self._run(args, "discover", window=args.window)
+
+    @magic_arguments()
+    @_common
+    @argument("address", nargs="?", help="address to request; without an offer in hand, an INIT-REBOOT")
+    @argument("--offer", type=int, help="which offer to request (0 is the first)")
+    @argument("--server-id", dest="server_id", help="option 54, the server chosen")
+    @line_magic
+    def dhcp_request(self, line: str = "") -> Any:
+        """REQUEST an offer (SELECTING), or an address (INIT-REBOOT)."""
+        args = self._parse(self.dhcp_request, line)
+        return self._run(args, "request", args.address, offer=args.offer, server_id=args.server_id)
+
+    @magic_arguments()
+    @_common
+    @line_magic
+    def dhcp_dora(self, line: str = "") -> Any:
+        """DISCOVER, OFFER, REQUEST, ACK: get a lease."""
+        return self._run(self._parse(self.dhcp_dora, line), "dora")
+
+    @magic_arguments()
+    @_common
+    @argument("address", nargs="?", help="address to release (default: the lease's)")
+    @argument("--server-id", dest="server_id", help="option 54 (default: the lease's server)")
+    @line_magic
+    def dhcp_release(self, line: str = "") -> Any:
+        """RELEASE the lease (unicast to its server) and forget it."""
+        args = self._parse(self.dhcp_release, line)
+        return self._run(args, "release", args.address, server_id=args.server_id)
+
+    @magic_arguments()
+    @_common
+    @argument("address", nargs="?", help="the client's address, ciaddr (default: the lease's)")
+    @line_magic
+    def dhcp_inform(self, line: str = "") -> Any:
+        """INFORM: ask for configuration only; the ACK has options and no lease."""
+        args = self._parse(self.dhcp_inform, line)
+        return self._run(args, "inform", args.address)
+
+    @magic_arguments()
+    @_common
+    @argument("address", nargs="?", help="address to decline (default: the lease's)")
+    @argument("--server-id", dest="server_id", help="option 54 (default: the lease's server)")
+    @argument("--message", "-m", help="option 56, why")
+    @line_magic
+    def dhcp_decline(self, line: str = "") -> Any:
+        """DECLINE an address (it is in use by someone else) and go back to INIT."""
+        args = self._parse(self.dhcp_decline, line)
+        return self._run(args, "decline", args.address, server_id=args.server_id, message=args.message)
+
+    @magic_arguments()
+    @_common
+    @line_magic
+    def dhcp_renew(self, line: str = "") -> Any:
+        """RENEW the lease: a REQUEST unicast to the server that gave it."""
+        return self._run(self._parse(self.dhcp_renew, line), "renew")
+
+    @magic_arguments()
+    @_common
+    @line_magic
+    def dhcp_rebind(self, line: str = "") -> Any:
+        """REBIND the lease: a REQUEST broadcast to any server."""
+        return self._run(self._parse(self.dhcp_rebind, line), "rebind")
+
+    @magic_arguments()
+    @argument("--iface", "-i", help="switch to this interface (its MAC, unless --mac)")
+    @argument("--mac", help="use this client MAC")
+    @argument("--new-mac", dest="new_mac", action="store_true", help="use a fresh random local MAC")
+    @argument("--reset", action="store_true", help="back to INIT: forget lease, offers, transaction")
+    @argument("--save", action="store_true", help="save the state file now")
+    @argument("--history", type=int, metavar="N", help="also show the last N frames")
+    @line_magic
+    def dhcp_session(self, line: str = "") -> Any:
+        """Show the session; change interface or MAC, reset, save."""
+        args = self._parse(self.dhcp_session, line)
+        s = self.session
+        try:
+            if args.iface:
+                s.use(args.iface, mac=args.mac)
+            elif args.mac:
+                s.mac = args.mac
+            if args.new_mac:
+                s.new_mac()
+            if args.reset:
+                s.reset()
+            if args.save:
+                print(f"saved to {s.save()}")
+        except (errors.UsageError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        if args.history:
+            for entry in list(s.history)[-args.history:]:
+                print(entry)
+        return s
+

@@ -1,0 +1,139 @@
+"""Session state and transactions over an injected socket: no network."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakes import FakeSocket, reply_frame, simple_server
+from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Interrupted, UsageError
+from scapy_dhcp_ext.packets import ACK, NAK, OFFER, mac_bytes
+from scapy_dhcp_ext.transport import Backoff, Transport
+
+MAC = "02:00:00:00:00:07"
+
+
+def session(respond=simple_server, **kw) -> tuple[DhcpSession, FakeSocket]:
+    sock = FakeSocket(respond)
+    tr = Transport("fake0", sock=sock)
+    return DhcpSession(transport=tr, mac=MAC, state_file=False, timeout=0.3,
+                       backoff=Backoff(first=0.1), **kw), sock
+
+
+def test_dora_walks_the_states_and_binds_the_lease():
+    s, sock = session()
+    assert s.state == "INIT"
+    d = s.discover(window=0)
+    assert s.state == "SELECTING" and d.status == "offered"
+    assert [o.address for o in d.offers] == ["10.9.0.50"] and d.offers[0].server_id == "10.9.0.1"
+    r = s.request()
+    assert r.status == "ack" and s.state == "BOUND"
+    assert (s.lease.address, s.lease.server_id, s.lease.lease_time, s.lease.t1, s.lease.t2) == \
+        ("10.9.0.50", "10.9.0.1", 600, 300, 525)
+    assert r.xid == d.xid  # the REQUEST keeps the DISCOVER's xid
+    assert [h.direction for h in s.history] == ["out", "in", "out", "in"]
+
+
+def test_nak_is_a_result_and_returns_to_init():
+    s, _ = session()
+    r = s.request(address="10.9.0.99")
+    assert r.status == "nak" and r.nak and s.state == "INIT" and s.lease is None
+
+
+def test_init_reboot_has_no_server_id_and_gets_the_lease():
+    s, sock = session()
+    r = s.request(address="10.9.0.50")
+    assert r.status == "ack" and s.state == "BOUND"
+    from scapy_dhcp_ext.packets import parse_frame
+    sent = parse_frame(sock.sent[-1])
+    assert sent.server_id is None and sent._addr(50) == "10.9.0.50"
+
+
+def test_timeout_raises_with_the_result_and_retransmits_same_xid():
+    s, sock = session(respond=lambda f: [])
+    with pytest.raises(DhcpTimeout) as err:
+        s.discover(timeout=0.35)
+    assert "no OFFER" in str(err.value)
+    result = err.value.result
+    assert result.status == "timeout" and len(result.sent) >= 2
+    assert len({bytes(raw[46:50]) for _t, raw in result.sent}) == 1  # same xid each time
+    assert s.state == "INIT" and s.last is result
+
+
+def test_replies_for_other_clients_are_ignored_but_kept():
+    def respond(frame):
+        return [reply_frame(frame, OFFER, xid=frame.xid ^ 1), reply_frame(frame, OFFER, chaddr=b"\x02" * 6),
+                reply_frame(frame, OFFER)]
+    s, _ = session(respond)
+    d = s.discover(window=0.05)
+    assert len(d.offers) == 1 and len(d.ignored) == 2
+    assert [h.direction for h in s.history].count("ignored") == 2
+
+
+def test_discover_collects_offers_from_two_servers():
+    def respond(frame):
+        return [reply_frame(frame, OFFER), reply_frame(frame, OFFER, yiaddr="10.9.0.60", server_ip="10.9.0.2")]
+    s, _ = session(respond)
+    d = s.discover()
+    assert sorted(o.server_id for o in d.offers) == ["10.9.0.1", "10.9.0.2"]
+
+
+def test_request_waits_for_the_chosen_servers_reply():
+    def respond(frame):
+        if frame.message_type == 1:
+            return [reply_frame(frame, OFFER)]
+        return [reply_frame(frame, NAK, server_ip="10.9.0.2"), reply_frame(frame, ACK)]
+    s, _ = session(respond)
+    s.discover(window=0)
+    r = s.request()
+    assert r.status == "ack" and len(r.received) == 2
+
+
+def test_operations_that_need_a_lease_say_what_to_do():
+    s, _ = session()
+    for op in (s.renew, s.rebind, s.release, s.decline, s.inform):
+        with pytest.raises(UsageError, match="dora|address"):
+            op()
+    with pytest.raises(UsageError, match="discover"):
+        s.request()
+
+
+def test_renew_is_unicast_to_the_server_and_release_forgets_the_lease():
+    s, sock = session()
+    s.dora()
+    r = s.renew()
+    frame = r.sent[0][1]
+    assert frame[:6] == mac_bytes("02:53:00:00:00:01")          # server's MAC
+    assert r.status == "ack" and s.state == "BOUND"
+    assert s.transport.arp_addresses  # answers ARP for the leased address
+    s.release()
+    assert s.state == "INIT" and s.lease is None and not s.transport.arp_addresses
+
+
+def test_ctrl_c_while_waiting_gives_the_partial_result():
+    class Boom(FakeSocket):
+        def recv(self, bufsize, flags=0):
+            raise KeyboardInterrupt
+
+    sock = Boom()
+    s = DhcpSession(transport=Transport("fake0", sock=sock), mac=MAC, state_file=False, timeout=0.3)
+    with pytest.raises(Interrupted) as err:
+        s.discover()
+    assert err.value.result.status == "interrupted" and s.last.status == "interrupted"
+    assert isinstance(err.value, KeyboardInterrupt)
+    # The session still works afterwards.
+    sock.__class__ = FakeSocket
+    assert s.dora().status == "ack"
+
+
+def test_unknown_keyword_is_a_type_error():
+    s, _ = session()
+    with pytest.raises(TypeError, match="bogus"):
+        s.discover(bogus=1)
+
+
+def test_malformed_offer_is_kept_with_its_reason():
+    def respond(frame):
+        return [reply_frame(frame, OFFER, options=b"\x35\x01\x02\x36\x05\x0a\x09\x00\x01\x00\xff")]
+    s, _ = session(respond)
+    d = s.discover(window=0)
+    assert "option 54 has length 5" in repr(d)

@@ -1,0 +1,86 @@
+"""The state file and journal: atomic writes, bad files set aside, never eval."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import pytest
+
+from fakes import FakeSocket
+from scapy_dhcp_ext import DhcpSession, StateError
+from scapy_dhcp_ext.store import STATE_VERSION, Store
+from scapy_dhcp_ext.transport import Transport
+
+
+def test_save_and_load_round_trip(tmp_path):
+    store = Store(tmp_path / "s" / "state.json")
+    store.save({"iface": "eth9", "lease": None})
+    data = Store(tmp_path / "s" / "state.json").load()
+    assert data["iface"] == "eth9" and data["version"] == STATE_VERSION
+    assert [p.name for p in (tmp_path / "s").iterdir()] == ["state.json"]  # no temp file left
+
+
+@pytest.mark.parametrize("content, why", [
+    ("", "empty"), ('{"iface": "eth0"', "not valid JSON"), ("__import__('os').system('x')", "not valid JSON"),
+    ("[1, 2]", "no version"), ('{"version": 99}', "newer scapy-dhcp"), (b"\xff\xfe\x00", "cannot read"),
+])
+def test_bad_files_are_set_aside(tmp_path, content, why):
+    path = tmp_path / "state.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    store = Store(path)
+    assert store.load() == {}
+    assert len(store.messages) == 1 and why in store.messages[0]
+    assert not path.exists() and len(list(tmp_path.glob("state.json.bad-*"))) == 1
+
+
+def test_unreadable_file_is_a_message(tmp_path):
+    path = tmp_path / "state.json"
+    path.mkdir()  # reading a folder fails even for root
+    store = Store(path)
+    assert store.load() == {} and "cannot read" in store.messages[0]
+
+
+def test_a_failed_write_keeps_the_last_good_state(tmp_path, monkeypatch):
+    path = tmp_path / "state.json"
+    store = Store(path)
+    store.save({"iface": "good"})
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(StateError, match="No space left"):
+        store.save({"iface": "new"})
+    monkeypatch.undo()
+    assert json.loads(path.read_text())["iface"] == "good"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_journal_appends_and_tail_skips_bad_lines(tmp_path):
+    store = Store(tmp_path / "state.json")
+    for i in range(5):
+        store.append({"t": i, "dir": "out", "hex": "00"})
+    with open(store.journal_path, "a") as fh:
+        fh.write("garbage\n{\n")
+    store.append({"t": 9, "dir": "in", "hex": "01"})
+    assert [r["t"] for r in store.tail(10)] == [0, 1, 2, 3, 4, 9]
+
+
+def test_session_persists_lease_and_history_across_restarts(tmp_path):
+    path = tmp_path / "state.json"
+    s = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac="02:00:00:00:00:07",
+                    state_file=str(path), timeout=0.3)
+    s.dora()
+    s.close()
+    again = DhcpSession(state_file=str(path))
+    assert again.iface == "fake0" and again.state == "BOUND" and again.lease.address == "10.9.0.50"
+    assert again.mac == "02:00:00:00:00:07" and len(again.history) == 4
+    assert again.history[-1].frame.message_type == 5
+
+
+def test_session_starts_with_a_corrupt_state_file(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text('{"version": 1, "lease": {"address": 5}, "state": "BOUND"}')
+    s = DhcpSession(state_file=str(path))
+    assert s.state == "INIT" and s.lease is None and any("unusable" in m for m in s.messages)
