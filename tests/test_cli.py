@@ -1,0 +1,144 @@
+"""The scapy-dhcp command: in-process main(), and a real terminal typed at as a person would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from scapy_dhcp_ext.cli import main
+from scapy_dhcp_ext.lab import PREFIX, list_namespaces
+
+COMMAND = str(Path(sys.executable).with_name("scapy-dhcp"))
+
+
+def our_namespaces() -> set[str]:
+    return {n for n in list_namespaces() if n.startswith(PREFIX)}
+
+
+def test_c_runs_code_against_a_lab_and_cleans_up(tmp_path, capsys):
+    before = our_namespaces()
+    rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
+               "r = dora(); print('LEASE', r.lease.address, r.lease.server_id, r.lease.lease_time);"
+               "print('NAMES', callable(sr1), callable(dhcp_discover), conf.checkIPaddr); release()"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "LEASE 10.77.0.1" in out and " 10.77.0.1 3600" in out and "NAMES True True False" in out
+    assert our_namespaces() == before
+
+
+def test_c_exit_status_follows_the_code(tmp_path, capsys):
+    state = ["--state", str(tmp_path / "s.json")]
+    assert main(["--lab", "-c", "raise ValueError('boom')", *state]) == 1
+    assert "ValueError: boom" in capsys.readouterr().err
+    assert main(["--lab", "-c", "discover(timeout=0.2, hostname=1, options={'lease_time': 'x'})", *state]) != 0
+    assert main(["--lab", "--timeout", "0.3", "-c", "request(address='10.99.0.1', timeout=0.3)", *state]) == 0
+
+
+def test_missing_interface_is_one_line(capsys):
+    assert main(["--iface", "nosuch0", "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no interface 'nosuch0'" in err
+
+
+def test_remembers_the_interface(tmp_path, capsys):
+    state = str(tmp_path / "s.json")
+    assert main(["--iface", "lo", "--state", state, "-c", "pass"]) == 0
+    assert main(["--state", state, "-c", "print('IFACE', dhcp.iface)"]) == 0
+    assert "IFACE lo" in capsys.readouterr().out
+
+
+def test_corrupt_state_file_is_set_aside_and_the_command_still_runs(tmp_path, capsys):
+    state = tmp_path / "s.json"
+    state.write_text("{garbage")
+    assert main(["--state", str(state), "-c", "print('STATE', dhcp.state)"]) == 0
+    captured = capsys.readouterr()
+    assert "STATE INIT" in captured.out and "not valid JSON" in captured.err
+    assert list(tmp_path.glob("s.json.bad-*"))
+
+
+def test_version_and_help():
+    with pytest.raises(SystemExit) as err:
+        main(["--version"])
+    assert err.value.code == 0
+
+
+def test_without_root_one_line_says_what_to_do(tmp_path):
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is missing")
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", COMMAND,
+                           "--state", str(tmp_path / "x.json"), "-c", "dora()"],
+                          capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "scapy-dhcp: raw sockets need root: run with sudo (sudo scapy-dhcp ...)"
+
+
+def lab_processes(lab_id: str) -> str:
+    """Server processes of that lab (their command lines name its folder)."""
+    return subprocess.run(["pgrep", "-af", f"scapy-dhcp-lab-{lab_id}-"], capture_output=True, text=True).stdout
+
+
+def prompt(n: int) -> str:
+    """IPython's ``In [n]: `` with any colour codes around the number."""
+    return rf"In \[(\x1b\[[0-9;]*m)*{n}(\x1b\[[0-9;]*m)*\]: "
+
+
+def spawn_lab_shell(tmp_path) -> pexpect.spawn:
+    child = pexpect.spawn(COMMAND, ["--lab", "--state", str(tmp_path / "s.json")], encoding="utf-8",
+                          timeout=30, dimensions=(50, 200), env={**os.environ, "TERM": "xterm"})
+    child.expect(prompt(1))
+    return child
+
+
+def test_a_person_at_the_prompt(tmp_path):
+    before = our_namespaces()
+    child = spawn_lab_shell(tmp_path)
+    new = our_namespaces() - before
+    assert len(new) == 2  # the lab is up while the shell runs
+    lab_id = min(new).split("-")[1]
+    assert "dnsmasq" in lab_processes(lab_id)
+    child.sendline("r = dora()")
+    child.expect(prompt(2))
+    child.sendline("print('ADDR', r.lease.address)")
+    child.expect(r"ADDR 10\.77\.0\.\d+")
+    child.expect(prompt(3))
+    child.sendline("%dhcp_session")
+    child.expect("state BOUND")
+    child.expect(prompt(4))
+    child.sendline("%dhcp_release")
+    child.expect("RELEASE SENT")
+    child.expect(prompt(5))
+    child.sendline("renew()")
+    child.expect("UsageError: no lease to renew")
+    child.expect(prompt(6))
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert our_namespaces() == before
+    assert not list(Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*"))
+    assert not lab_processes(lab_id)
+
+
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-d"])
+def test_leaving_any_way_removes_the_lab(tmp_path, how):
+    before = our_namespaces()
+    child = spawn_lab_shell(tmp_path)
+    lab_ids = {n.split("-")[1] for n in our_namespaces() - before}
+    if how == "sigterm":
+        child.kill(signal.SIGTERM)
+    else:
+        child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert our_namespaces() == before
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert not any(f"sd{i}c" in links for i in lab_ids)
+    assert not any(lab_processes(i) for i in lab_ids)

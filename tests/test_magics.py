@@ -1,0 +1,134 @@
+"""The extension and its magics in a fresh IPython shell per test, errors re-raised."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from scapy.config import conf
+
+from fakes import FakeSocket
+from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Result
+from scapy_dhcp_ext.transport import Backoff, Transport
+
+MAGICS = ["dhcp_discover", "dhcp_request", "dhcp_dora", "dhcp_release", "dhcp_inform", "dhcp_decline",
+          "dhcp_renew", "dhcp_rebind", "dhcp_session"]
+HELPERS = ["discover", "request", "dora", "release", "inform", "decline", "renew", "rebind", "dhcp"]
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance()
+    conf.checkIPaddr = True
+    yield shell
+    shell.run_line_magic("unload_ext", "scapy_dhcp_ext")
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def fake_ip(ip):
+    """The extension loaded over a session whose socket is a scripted server."""
+    session = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac="02:00:00:00:00:07",
+                          state_file=False, timeout=0.3, backoff=Backoff(first=0.1))
+    ip.user_ns["dhcp"] = session
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    return ip
+
+
+def run(ip, cell: str):
+    result = ip.run_cell(cell)
+    result.raise_error()
+    return result.result
+
+
+def test_load_adds_magics_names_and_sets_check_ip(ip):
+    import scapy.all as sa
+    scapy_funcs = {n: getattr(sa, n) for n in ("dhcp_discover", "dhcp_request")}
+    ip.user_ns.update(scapy_funcs)
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    assert all(m in ip.magics_manager.magics["line"] for m in MAGICS)
+    assert all(n in ip.user_ns for n in HELPERS)
+    assert conf.checkIPaddr is False
+    assert all(ip.user_ns[n] is f for n, f in scapy_funcs.items())  # Scapy's functions untouched
+
+
+def test_unload_undoes_everything_and_reload_works(ip):
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    ip.run_line_magic("unload_ext", "scapy_dhcp_ext")
+    assert not any(m in ip.magics_manager.magics["line"] for m in MAGICS)
+    assert not any(n in ip.user_ns for n in HELPERS)
+    assert conf.checkIPaddr is True
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    ip.run_line_magic("reload_ext", "scapy_dhcp_ext")
+    assert "dhcp_dora" in ip.magics_manager.magics["line"] and "dora" in ip.user_ns
+    assert conf.checkIPaddr is False
+
+
+def test_dora_magic_returns_the_result_and_binds_the_session(fake_ip):
+    r = run(fake_ip, "r = %dhcp_dora --hostname probe --prl 1,3 --option 224=hex:0102\nr")
+    assert isinstance(r, Result) and r.status == "ack"
+    session = fake_ip.user_ns["dhcp"]
+    assert session.state == "BOUND" and session.lease.address == "10.9.0.50"
+    sent = r.steps[0].sent[0][1]
+    from scapy_dhcp_ext.packets import parse_frame
+    frame = parse_frame(sent)
+    assert frame.options[12] == b"probe" and frame.options[55] == b"\x01\x03" and frame.options[224] == b"\x01\x02"
+
+
+def test_every_operation_magic_works(fake_ip):
+    assert run(fake_ip, "%dhcp_discover --window 0").status == "offered"
+    assert run(fake_ip, "%dhcp_request --offer 0").status == "ack"
+    assert run(fake_ip, "%dhcp_renew").status == "ack"
+    assert run(fake_ip, "%dhcp_rebind").status == "ack"
+    assert run(fake_ip, "%dhcp_inform").status == "ack"
+    assert run(fake_ip, "%dhcp_release").status == "sent"
+    assert run(fake_ip, "%dhcp_request 10.9.0.50").status == "ack"
+    assert run(fake_ip, "%dhcp_decline -m taken").status == "sent"
+    assert fake_ip.user_ns["dhcp"].state == "INIT"
+
+
+def test_session_magic_changes_mac_resets_and_shows_history(fake_ip, capsys):
+    s = run(fake_ip, "%dhcp_session --new-mac")
+    assert s.mac != "02:00:00:00:00:07" and s.mac == fake_ip.user_ns["dhcp"].mac
+    run(fake_ip, "%dhcp_dora")
+    run(fake_ip, "%dhcp_session --reset --history 2")
+    assert s.state == "INIT" and "ACK" in capsys.readouterr().out
+    run(fake_ip, "%dhcp_session --mac 02:00:00:00:00:09")
+    assert s.mac == "02:00:00:00:00:09"
+
+
+def test_mistakes_are_usage_errors_that_say_what_to_type(fake_ip):
+    with pytest.raises(UsageError, match="dora"):
+        run(fake_ip, "%dhcp_renew")
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        run(fake_ip, "%dhcp_dora --option nonsense")
+    with pytest.raises(UsageError, match="--prl"):
+        run(fake_ip, "%dhcp_dora --prl a,b")
+    with pytest.raises(UsageError):
+        run(fake_ip, "%dhcp_dora --no-such-flag")
+    with pytest.raises(UsageError, match="MAC"):
+        run(fake_ip, "%dhcp_session --mac zz")
+
+
+def test_timeouts_print_one_line_and_the_session_stays_usable(fake_ip, capsys):
+    fake_ip.user_ns["dhcp"].transport.sock.respond = lambda f: []
+    result = fake_ip.run_cell("%dhcp_discover -t 0.2")
+    assert isinstance(result.error_in_exec, DhcpTimeout)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("DhcpTimeout: no OFFER")
+    fake_ip.user_ns["dhcp"].transport.sock.respond = __import__("fakes").simple_server
+    assert run(fake_ip, "dora()").status == "ack"
+
+
+def test_settings_are_traitlets(fake_ip):
+    fake_ip.run_line_magic("config", "DhcpMagics.timeout = 7.5")
+    assert fake_ip.user_ns["dhcp"].timeout == 7.5
+
+
+def test_results_render_as_html(fake_ip):
+    r = run(fake_ip, "%dhcp_dora")
+    html = r._repr_html_()
+    assert "<table>" in html and "10.9.0.50" in html and "ACK" in html
+    assert "<pre>" in fake_ip.user_ns["dhcp"]._repr_html_()
