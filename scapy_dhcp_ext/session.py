@@ -103,6 +103,7 @@ class DhcpSession:
         self.xid: int | None = None
         self.last: Result | None = None
         self._transport = transport
+        self._hold_saves = False
         self._mac: str | None = mac
         self.iface: str | None = iface or (transport.iface if transport else None)
         self._restore(saved, iface_given=iface is not None)
@@ -204,8 +205,13 @@ class DhcpSession:
     def dora(self, *, timeout: float | None = None, window: float = 0.0, **options: Any) -> Result:
         """DISCOVER, then REQUEST the first offer. Returns one result holding both."""
         start = time.monotonic()
-        first = self.discover(timeout=timeout, window=window, **options)
-        second = self.request(offer=0, timeout=timeout, **options)
+        self._hold_saves = True  # one save for the pair, not one per step
+        try:
+            first = self.discover(timeout=timeout, window=window, **options)
+            second = self.request(offer=0, timeout=timeout, **options)
+        finally:
+            self._hold_saves = False
+            self._save()
         result = Result("DORA", second.status, xid=second.xid, sent=first.sent + second.sent,
                         received=first.received + second.received,
                         ignored=first.ignored + second.ignored, offers=first.offers,
@@ -430,7 +436,7 @@ class DhcpSession:
                 continue
 
     def _save(self) -> None:
-        if self.store is not None:
+        if self.store is not None and not self._hold_saves:
             self.store.save(self.to_dict())
 
     def save(self) -> str:

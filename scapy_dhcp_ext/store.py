@@ -128,13 +128,12 @@ class Store:
                 fh.flush()
                 os.fsync(fh.fileno())
             _chown(Path(tmp))
+            # The file is on disk before the rename, and the rename is atomic: a
+            # crash leaves the old state or the new one, never a partial file.
+            # (The folder is not fsynced: that would only make the rename itself
+            # survive a power cut, at the cost of another disk flush per save.)
             os.replace(tmp, self.path)
             tmp = None
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
         except OSError as exc:
             raise StateError(f"cannot save state to {self.path}: {exc.strerror or exc}; "
                              "the previous state is kept") from None

@@ -7,9 +7,10 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from scapy.config import conf
 
-from fakes import FakeSocket
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Result
 from scapy_dhcp_ext.transport import Backoff, Transport
+
+from fakes import FakeSocket
 
 MAGICS = ["dhcp_discover", "dhcp_request", "dhcp_dora", "dhcp_release", "dhcp_inform", "dhcp_decline",
           "dhcp_renew", "dhcp_rebind", "dhcp_session"]

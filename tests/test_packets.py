@@ -9,9 +9,20 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from scapy_dhcp_ext.packets import (DISCOVER, INFORM, RELEASE, REQUEST, MessageOptions, OptionError,
-                                    build_message, encode_option, mac_bytes, option_number, parse_frame,
-                                    random_mac)
+from scapy_dhcp_ext.packets import (
+    DISCOVER,
+    INFORM,
+    RELEASE,
+    REQUEST,
+    MessageOptions,
+    OptionError,
+    build_message,
+    encode_option,
+    mac_bytes,
+    option_number,
+    parse_frame,
+    random_mac,
+)
 
 MAC = "02:00:00:00:00:01"
 
