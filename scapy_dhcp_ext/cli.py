@@ -20,8 +20,9 @@ from typing import Any, Sequence
 
 from . import __version__
 from .errors import DhcpError, NoPrivileges
+from .helpers import make_helpers
 from .lab import SERVER_KINDS, Lab, LabError
-from .session import DhcpSession, bound_helpers
+from .session import DhcpSession
 from .transport import interface_mac
 
 PROG = "scapy-dhcp"
@@ -56,8 +57,7 @@ def make_namespace(session: DhcpSession, lab: Lab | None = None) -> dict[str, An
 
     ns: dict[str, Any] = {k: v for k, v in vars(scapy.all).items() if not k.startswith("_")}
     scapy.all.conf.checkIPaddr = False
-    ns.update(bound_helpers(session))
-    ns["dhcp"] = session
+    ns.update(make_helpers(session))
     if lab is not None:
         ns["lab"] = lab
     return ns

@@ -8,6 +8,10 @@
     Out[3]: DORA ACK xid 0x5eb73539 in 1.2 ms: 10.77.0.120 from 10.77.0.1, lease 3600 s
     In [4]: %dhcp_release
     In [5]: %config DhcpMagics.timeout = 10
+    In [6]: %dhcp_discover
+    In [7]: %pkt_edit BOOTP.hops=3 DHCP.hostname=probe     # a copy of the DISCOVER
+    In [8]: %pkt_send                                       # sends the edited copy
+    In [9]: %pkt_dump --diff                                # the two OFFERs, field by field
 
 Every magic returns its result object (so ``r = %dhcp_dora`` works) and takes
 ``--iface``; the option flags map to the helpers' keywords. A mistake in the
@@ -16,7 +20,8 @@ words raises ``UsageError`` with what to type.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Iterator
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -24,6 +29,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Unicode
 
 from . import errors
+from .helpers import PacketTools
+from .pktools import fields
 from .session import DhcpSession
 
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind")
@@ -67,6 +74,15 @@ def message_options(args: Any) -> dict[str, Any]:
     return kw
 
 
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """A user's mistake, however the engine said it, becomes IPython's UsageError."""
+    try:
+        yield
+    except (errors.UsageError, TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     """The arguments every operation magic takes."""
     for arg in reversed([
@@ -96,9 +112,10 @@ class DhcpMagics(Magics):
     verbose = Bool(False, help="Print every frame of each exchange.").tag(config=True)
     default_iface = Unicode("", help="Interface for a session that has none yet.").tag(config=True)
 
-    def __init__(self, shell: Any, session: DhcpSession) -> None:
+    def __init__(self, shell: Any, session: DhcpSession, tools: PacketTools | None = None) -> None:
         super().__init__(shell)
         self.session = session
+        self.tools = tools or PacketTools(session)
         # What load() did, for unload() to undo.
         self.owns_session = False
         self.pushed: dict[str, Any] = {}
@@ -123,12 +140,8 @@ class DhcpMagics(Magics):
         if getattr(args, "iface", None):
             self.session.use(args.iface)
         kw = {**message_options(args), **{k: v for k, v in extra.items() if v is not None}}
-        try:
+        with usage_errors():
             result = getattr(self.session, operation)(*pos, **kw)
-        except errors.UsageError as exc:
-            raise UsageError(str(exc)) from None
-        except TypeError as exc:
-            raise UsageError(str(exc)) from None
         if self.verbose:
             print(repr(result))
         return result
@@ -216,7 +229,7 @@ class DhcpMagics(Magics):
         """Show the session; change interface or MAC, reset, save."""
         args = self._parse(self.dhcp_session, line)
         s = self.session
-        try:
+        with usage_errors():
             if args.iface:
                 s.use(args.iface, mac=args.mac)
             elif args.mac:
@@ -227,10 +240,90 @@ class DhcpMagics(Magics):
                 s.reset()
             if args.save:
                 print(f"saved to {s.save()}")
-        except (errors.UsageError, ValueError) as exc:
-            raise UsageError(str(exc)) from None
         if args.history:
             for entry in list(s.history)[-args.history:]:
                 print(entry)
         return s
 
+
+    # -- packets ------------------------------------------------------------
+
+    def _eval(self, expr: str | None) -> Any:
+        if not expr:
+            return None
+        assert self.shell is not None
+        try:
+            return self.shell.ev(expr)
+        except Exception as exc:
+            raise UsageError(f"cannot evaluate {expr!r}: {type(exc).__name__}: {exc}") from None
+
+    @magic_arguments()
+    @argument("pkt", nargs="?", help="a packet, result or list (an expression); default: the last frame")
+    @argument("--show", dest="view", action="store_const", const="show", help="Scapy's show()")
+    @argument("--hex", dest="view", action="store_const", const="hex", help="hex dump")
+    @argument("--summary", dest="view", action="store_const", const="summary", help="one line per packet")
+    @argument("--raw", dest="view", action="store_const", const="raw", help="the bytes")
+    @argument("--ls", dest="view", action="store_const", const="ls", help="every field, one per line")
+    @argument("--diff", nargs="?", const="", metavar="OTHER",
+              help="field by field against OTHER; alone: the last two replies received")
+    @argument("--pcap", metavar="FILE", help="write a capture (default: the whole history)")
+    @line_magic
+    def pkt_dump(self, line: str = "") -> Any:
+        """Dump packets: compact by default (one line per layer, DHCP options decoded)."""
+        args = self._parse(self.pkt_dump, line)
+        pkt = self._eval(args.pkt)
+        with usage_errors():
+            return self.tools.pkt_dump(pkt, args.view or "compact", diff_with=self._eval(args.diff),
+                                       diff_last=args.diff == "", pcap=args.pcap)
+
+    @magic_arguments()
+    @argument("words", nargs="*", help="[PKT] Layer.field=VALUE ... (-DHCP.option removes an option)")
+    @line_magic
+    def pkt_edit(self, line: str = "") -> Any:
+        """Edit a copy of a packet (default: the last sent): with assignments, no
+        screen; without, the full-screen editor (in Jupyter: a prefilled cell)."""
+        words = self._parse(self.pkt_edit, line).words
+        expr = words[0] if words and "=" not in words[0] and not words[0].startswith("-") else None
+        assignments = words[1:] if expr else words
+        pkt = self._eval(expr)
+        if not assignments and self.tools.editor is None:
+            return self._prefill_edit(expr, pkt)
+        with usage_errors():
+            return self.tools.pkt_edit(pkt, *assignments)
+
+    def _prefill_edit(self, expr: str | None, pkt: Any) -> None:
+        """No terminal (Jupyter): a new cell holding every editable field."""
+        with usage_errors():
+            target = self.tools.default_packet(pkt, "sent")
+        from .editor import display_text
+
+        def word(row: tuple[str, str, Any]) -> str:
+            value = row[2]  # words that need no quoting: IPython's splitter keeps quotes
+            if isinstance(value, (list, tuple)):
+                text = "[" + ",".join(str(v) for v in value) + "]"
+            elif isinstance(value, (bytes, str)) and not (row[1] == "chaddr" and ":" in display_text(row)):
+                raw = value if isinstance(value, bytes) else value.encode()
+                text = display_text(row) if raw.isalnum() and isinstance(value, str) else "hex:" + raw.hex()
+            else:
+                text = display_text(row)
+            return f"{row[0]}.{row[1]}={text}"
+
+        words = [word(row) for row in fields(target)
+                 if row[0] in ("BOOTP", "DHCP") and row[1] not in ("options", "sname", "file")
+                 and not row[1].startswith("malformed#")]
+        cell = "%pkt_edit " + (expr + " " if expr else "") + " ".join(words)
+        assert self.shell is not None
+        self.shell.set_next_input(cell)
+        print("No terminal for the editor here: change the values in the new cell and run it.")
+
+    @magic_arguments()
+    @argument("pkt", nargs="?", help="a packet or bytes (an expression); default: the last edited, else last sent")
+    @argument("--count", "-n", type=int, default=1, help="how many copies to send")
+    @argument("--wait", "-w", type=float, help="seconds to wait for replies")
+    @line_magic
+    def pkt_send(self, line: str = "") -> Any:
+        """Send a packet through the session's socket and collect its replies."""
+        args = self._parse(self.pkt_send, line)
+        pkt = self._eval(args.pkt)
+        with usage_errors():
+            return self.tools.pkt_send(pkt, count=args.count, wait=args.wait)

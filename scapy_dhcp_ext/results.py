@@ -104,7 +104,8 @@ class Offer:
 class Result:
     """The outcome of one operation (``discover``, ``request``, ``dora``, ...).
 
-    ``status`` is one of: offered, ack, nak, sent, timeout, interrupted."""
+    ``status`` is one of: offered, ack, nak, sent, timeout, interrupted, and
+    for ``send_packet``: replied, no reply."""
 
     operation: str
     status: str
@@ -121,7 +122,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("offered", "ack", "sent")
+        return self.status in ("offered", "ack", "sent", "replied")
 
     @property
     def nak(self) -> bool:

@@ -24,7 +24,7 @@ import collections
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .errors import DhcpTimeout, Interrupted, UsageError
 from .packets import (
@@ -102,6 +102,7 @@ class DhcpSession:
         self.offers: list[Offer] = []
         self.xid: int | None = None
         self.last: Result | None = None
+        self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
         self._transport = transport
         self._hold_saves = False
         self._mac: str | None = mac
@@ -285,6 +286,59 @@ class DhcpSession:
         result.reply = reply
         return self._finish(result, ex, "ACK")
 
+    def send_packet(self, pkt: Any = None, *, count: int = 1, wait: float | None = None,
+                    window: float = 0.2) -> Result:
+        """Sends a packet as it is (a Scapy packet or bytes; by default the last
+        edited one, else the last sent) ``count`` times on the session's socket,
+        then collects the replies that match its xid and chaddr: until ``window``
+        seconds after the first, or ``wait`` seconds. No reply is a result too."""
+        raw = self._packet_bytes(pkt)
+        frame = parse_frame(raw)
+        saved_xid = self.xid
+        self.xid = frame.xid if frame.xid is not None else 0
+        sent = []
+        try:
+            for _ in range(max(1, count)):
+                t = self.transport.send(raw)
+                sent.append((t, raw))
+                self._record("out", raw, "SEND")
+            ex = self._exchange("SEND", None, self.timeout if wait is None else wait, window, lambda f: True,
+                                chaddr=frame.chaddr) if frame.xid is not None else Exchange()
+        finally:
+            self.xid = saved_xid
+        ex.sent = sent
+        status = "replied" if ex.replies else ("interrupted" if ex.interrupted else "no reply")
+        result = self._result("SEND", ex, status)
+        result.xid = frame.xid
+        result.reply = ex.replies[-1] if ex.replies else None
+        self.last = result
+        if ex.interrupted:
+            raise Interrupted("SEND interrupted; the partial result is in dhcp.last", result)
+        return result
+
+    def _packet_bytes(self, pkt: Any) -> bytes:
+        if pkt is None:
+            pkt = self.next_packet if self.next_packet is not None else self.last_sent()
+        if pkt is None:
+            raise UsageError("nothing to send yet: give a packet, or discover() first")
+        if isinstance(pkt, (bytes, bytearray)):
+            return bytes(pkt)
+        from .pktools import to_packet
+
+        try:
+            return bytes(to_packet(pkt))
+        except Exception as exc:
+            raise UsageError(f"that packet does not build: {exc}") from None
+
+    def last_sent(self) -> Any:
+        """The last frame sent, as a Scapy packet (None before the first)."""
+        entry = next((h for h in reversed(self.history) if h.direction == "out"), None)
+        return entry.packet if entry is not None else None
+
+    def last_frame(self) -> Any:
+        """The last frame sent or received, as a Scapy packet (None before the first)."""
+        return self.history[-1].packet if self.history else None
+
     # -- plumbing ---------------------------------------------------------
 
     def _choose_offer(self, address: str | None, offer: Offer | int | None) -> Offer | None:
@@ -327,14 +381,14 @@ class DhcpSession:
                                "iface": self.iface, "xid": self.xid, "hex": raw.hex()})
 
     def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
-                  done: Callable[[Frame], bool]) -> Exchange:
+                  done: Callable[[Frame], bool], chaddr: bytes | None = None) -> Exchange:
         assert self.xid is not None
         relay = parse_frame(frame).giaddr if frame is not None else "0.0.0.0"
         if relay != "0.0.0.0":
             # As a relay agent, answer ARP for giaddr: the server unicasts to it.
             self.transport.answer_arp(relay, mac_bytes(self.mac))
         return self.transport.exchange(
-            frame, xid=self.xid, chaddr=mac_bytes(self.mac),
+            frame, xid=self.xid, chaddr=chaddr if chaddr is not None else mac_bytes(self.mac),
             timeout=self.timeout if timeout is None else timeout, backoff=self.backoff,
             window=window, done=done,
             on_send=lambda _t, raw: self._record("out", raw, operation),
@@ -479,9 +533,3 @@ class DhcpSession:
 
         return "<pre>" + html.escape("\n".join(self.summary_lines())) + "</pre>"
 
-
-def bound_helpers(session: DhcpSession) -> dict[str, Callable[..., Any]]:
-    """The shell's helpers: bound methods of the one session."""
-    names: Iterable[str] = ("discover", "request", "dora", "release", "inform", "decline", "renew",
-                            "rebind")
-    return {name: getattr(session, name) for name in names}

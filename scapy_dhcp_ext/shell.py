@@ -14,11 +14,12 @@ from typing import Any
 
 from . import __version__
 from .errors import DhcpError
+from .helpers import make_helpers, make_tools
 from .lab import Lab
-from .session import DhcpSession, bound_helpers
+from .session import DhcpSession
 
-HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind();"
-                " the session is dhcp")
+HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()"
+                " pkt_dump() pkt_edit() pkt_send(); the session is dhcp")
 
 
 def banner(session: DhcpSession, lab: Lab | None = None) -> str:
@@ -30,7 +31,8 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
         servers = ", ".join(f"{s.kind} at {s.address}" for s in lab.servers)
         lines.append(f"  lab: {servers} in namespace {lab.netns}, removed when you leave")
     lines.append("  " + HELPERS_LINE)
-    lines.append("  magics: %dhcp_dora, %dhcp_discover, %dhcp_session, ... (%lsmagic); help: dora? or %dhcp_dora?")
+    lines.append("  magics: %dhcp_dora, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send, ... (%lsmagic);"
+                 " help: dora? or %dhcp_dora?")
     lines.append("  conf.checkIPaddr = False, so your own srp()/srp1() match broadcast replies")
     return "\n".join(lines) + "\n"
 
@@ -67,9 +69,10 @@ def load(ipython: Any) -> None:
     session = DhcpSession() if own else existing
     for message in session.messages if own else []:
         print(f"scapy-dhcp: {message}", file=sys.stderr)
-    magics = DhcpMagics(ipython, session=session)
+    tools = make_tools(session)
+    magics = DhcpMagics(ipython, session=session, tools=tools)
     magics.owns_session = own
-    magics.pushed = {**bound_helpers(session), "dhcp": session}
+    magics.pushed = make_helpers(session, tools)
     magics.old_check_ip = conf.checkIPaddr
     conf.checkIPaddr = False
     ipython.register_magics(magics)
@@ -106,8 +109,7 @@ def scapy_startup(ns: dict[str, Any]) -> DhcpSession:
     session = DhcpSession()
     for message in session.messages:
         print(f"scapy-dhcp: {message}", file=sys.stderr)
-    ns.update(bound_helpers(session))
-    ns["dhcp"] = session
+    ns.update(make_helpers(session))
     conf.checkIPaddr = False
     print(f"scapy-dhcp {__version__}: {HELPERS_LINE}; iface {session.iface or 'none: dhcp.use(IFACE)'}")
     return session

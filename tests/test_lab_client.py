@@ -120,3 +120,28 @@ def test_one_socket_for_the_whole_session(lab, session):
     session.release()
     session.dora()
     assert session.transport.sock is sock
+
+
+def test_edited_discover_gets_an_offer_and_lies_go_out_as_set(lab, session):
+    import socket
+
+    from scapy_dhcp_ext.helpers import PacketTools
+    tools = PacketTools(session)
+    session.discover(window=0)
+    tools.pkt_edit(None, "BOOTP.hops=1", "DHCP.hostname=edited")
+    r = tools.pkt_send(wait=2)
+    assert r.status == "replied" and r.received[0].type_name == "OFFER"
+    # A second raw socket sees what really left the interface.
+    spy = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    spy.bind((lab.iface, 0))
+    spy.settimeout(2)
+    try:
+        lying = tools.pkt_edit(None, "IP.len=999", "UDP.chksum=0x1234")
+        tools.pkt_send(wait=0.3)
+        expected = bytes(lying)
+        seen = b""
+        while seen != expected:
+            seen = spy.recv(65535)
+    finally:
+        spy.close()
+    assert seen[16:18] == (999).to_bytes(2, "big") and seen[40:42] == b"\x12\x34"

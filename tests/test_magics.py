@@ -133,3 +133,53 @@ def test_results_render_as_html(fake_ip):
     html = r._repr_html_()
     assert "<table>" in html and "10.9.0.50" in html and "ACK" in html
     assert "<pre>" in fake_ip.user_ns["dhcp"]._repr_html_()
+
+
+def test_pkt_edit_send_dump_loop(fake_ip):
+    run(fake_ip, "d = %dhcp_discover --window 0")
+    edited = run(fake_ip, "%pkt_edit BOOTP.hops=3 DHCP.hostname=probe")
+    session = fake_ip.user_ns["dhcp"]
+    assert session.next_packet is edited and edited["BOOTP"].hops == 3
+    assert session.last_sent()["BOOTP"].hops == 0            # the original is untouched
+    sent = run(fake_ip, "%pkt_send --count 2 --wait 0.3")
+    assert sent.status == "replied" and len(sent.sent) == 2 and len(sent.received) == 2
+    assert sent.received[0].type_name == "OFFER" and "OFFER 10.9.0.50 from 10.9.0.1" in repr(sent)
+    assert [h.direction for h in session.history][-4:] == ["out", "out", "in", "in"]
+    text = run(fake_ip, "%pkt_dump --diff")
+    assert text == "no differences" or "BOOTP" in text
+    edit_vs_original = run(fake_ip, "%pkt_dump dhcp.next_packet --diff d.sent_packets[0]")
+    assert "BOOTP.hops" in edit_vs_original and "DHCP.hostname" in edit_vs_original
+
+
+def test_pkt_edit_of_an_expression_and_views(fake_ip, tmp_path):
+    r = run(fake_ip, "r = %dhcp_dora\nr")
+    edited = run(fake_ip, "%pkt_edit r.steps[0].sent_packets[0] BOOTP.secs=9")
+    assert edited["BOOTP"].secs == 9
+    assert "message-type=5 (ACK)" in run(fake_ip, "%pkt_dump r")
+    assert run(fake_ip, "%pkt_dump --summary r").count("\n") == 3
+    assert "0000" in run(fake_ip, "%pkt_dump --hex")
+    path = tmp_path / "all.pcap"
+    assert "wrote" in run(fake_ip, f"%pkt_dump --pcap {path}") and path.stat().st_size > 100
+
+
+def test_pkt_magic_mistakes(fake_ip):
+    with pytest.raises(UsageError, match="no packet yet|nothing to send"):
+        run(fake_ip, "%pkt_send")
+    run(fake_ip, "%dhcp_discover --window 0")
+    with pytest.raises(UsageError, match="cannot evaluate"):
+        run(fake_ip, "%pkt_dump no_such_name")
+    with pytest.raises(UsageError, match="no field"):
+        run(fake_ip, "%pkt_edit BOOTP.nope=1")
+    with pytest.raises(UsageError, match="2 replies"):
+        fake_ip.user_ns["dhcp"].history.clear()
+        run(fake_ip, "%pkt_dump --diff")
+
+
+def test_pkt_edit_without_a_terminal_prefills_a_cell(fake_ip, capsys):
+    run(fake_ip, "%dhcp_discover --window 0")
+    assert run(fake_ip, "%pkt_edit") is None
+    cell = fake_ip.rl_next_input
+    assert cell.startswith("%pkt_edit ") and "BOOTP.hops=0" in cell and "DHCP.message-type=1" in cell
+    assert "new cell" in capsys.readouterr().out
+    edited = run(fake_ip, cell.replace("BOOTP.hops=0", "BOOTP.hops=5"))
+    assert edited["BOOTP"].hops == 5
