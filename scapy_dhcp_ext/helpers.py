@@ -15,7 +15,8 @@ from .errors import UsageError
 from .pktools import EditError, diff, dump, quick_edit, to_packet, write_pcap
 from .session import DhcpSession
 
-OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind")
+OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
+              "sweep_lengths", "sweep_malformed")
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 

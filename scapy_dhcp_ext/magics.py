@@ -246,6 +246,49 @@ class DhcpMagics(Magics):
         return s
 
 
+    @magic_arguments()
+    @argument("--lengths", "-l", help="BOOTP payload lengths, e.g. 0-300,1400-1472 (default: 0 to the MTU and past)")
+    @argument("--malformed", "-m", nargs="?", const="", metavar="NAMES",
+              help="the malformed-field catalog instead (or only these names, with commas)")
+    @argument("--base", help="the packet to sweep (an expression; default: a DISCOVER of the session)")
+    @argument("--probe", default="discover", choices=["discover", "arp", "icmp", "none"],
+              help="liveness check after each case")
+    @argument("--timeout", "-t", type=float, default=1.0, help="seconds to wait for the probe's answer")
+    @argument("--no-headers", dest="headers", action="store_false", help="no frames cut inside IP/UDP headers")
+    @argument("--no-lies", dest="lies", action="store_false", help="no lying IP/UDP length fields")
+    @argument("--wait-dead", dest="wait_dead", type=float, metavar="S",
+              help="when the device dies, wait up to S seconds for it instead of stopping")
+    @argument("--resume", action="store_true", help="carry on with the last unfinished sweep")
+    @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    @argument("--json", metavar="FILE", help="write the report as JSON")
+    @argument("--pcap", metavar="FILE", help="write every frame sent and received")
+    @argument("--plot", metavar="FILE", help="save the plot (needs matplotlib)")
+    @argument("--iface", "-i", help="interface to use (switches the session to it)")
+    @line_magic
+    def dhcp_sweep(self, line: str = "") -> Any:
+        """Sweep lengths (or malformed fields) with a liveness probe after each case; returns the report."""
+        args = self._parse(self.dhcp_sweep, line)
+        if args.iface:
+            self.session.use(args.iface)
+        common = dict(probe=None if args.probe == "none" else args.probe, timeout=args.timeout,
+                      on_dead="wait" if args.wait_dead else "stop", wait_dead=args.wait_dead or 30.0,
+                      progress=args.progress, resume=args.resume)
+        with usage_errors():
+            if args.malformed is not None:
+                names = [n for n in args.malformed.split(",") if n] or None
+                report = self.session.sweep_malformed(names, **common)
+            else:
+                from .cases import parse_ranges
+
+                lengths = parse_ranges(args.lengths) if args.lengths else None
+                report = self.session.sweep_lengths(lengths, self._eval(args.base), headers=args.headers,
+                                                    lies=args.lies, **common)
+            for path, write in ((args.json, report.to_json), (args.pcap, report.to_pcap), (args.plot, report.plot)):
+                if path:
+                    write(path)
+                    print(f"wrote {path}")
+        return report
+
     # -- packets ------------------------------------------------------------
 
     def _eval(self, expr: str | None) -> Any:

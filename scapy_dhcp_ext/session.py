@@ -103,6 +103,8 @@ class DhcpSession:
         self.xid: int | None = None
         self.last: Result | None = None
         self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
+        self.sweep_state: dict[str, Any] | None = None   # the last sweep: id, kind, params, done
+        self.sweep_params: dict[str, Any] = {}
         self._transport = transport
         self._hold_saves = False
         self._mac: str | None = mac
@@ -316,6 +318,33 @@ class DhcpSession:
             raise Interrupted("SEND interrupted; the partial result is in dhcp.last", result)
         return result
 
+    def sweep_lengths(self, *args: Any, **kwargs: Any) -> Any:
+        """Every packet length the device might choke on; see :func:`scapy_dhcp_ext.sweep.sweep_lengths`."""
+        from .sweep import sweep_lengths
+
+        return sweep_lengths(self, *args, **kwargs)
+
+    def sweep_malformed(self, *args: Any, **kwargs: Any) -> Any:
+        """The catalog of malformed fields; see :func:`scapy_dhcp_ext.sweep.sweep_malformed`."""
+        from .sweep import sweep_malformed
+
+        return sweep_malformed(self, *args, **kwargs)
+
+    def note_sweep(self, report: Any) -> None:
+        """Keeps where a sweep got to, so that it can resume after a restart."""
+        self.sweep_state = {"id": report.sweep_id, "kind": report.kind, "params": self.sweep_params,
+                            "sent": len(report.rows), "complete": report.complete}
+        self.last = report
+        self._save()
+
+    def journal_records(self, containing: str) -> list[dict[str, Any]]:
+        return self.store.records(containing) if self.store is not None else [
+            {"op": h.operation, "dir": h.direction} for h in self.history if containing in h.operation]
+
+    def record_frame(self, direction: str, raw: bytes, operation: str) -> None:
+        """Adds a frame to the history and the journal ("out", "in" or "ignored")."""
+        self._record(direction, raw, operation)
+
     def _packet_bytes(self, pkt: Any) -> bytes:
         if pkt is None:
             pkt = self.next_packet if self.next_packet is not None else self.last_sent()
@@ -459,7 +488,7 @@ class DhcpSession:
     def to_dict(self) -> dict[str, Any]:
         return {"iface": self.iface, "mac": self._mac, "state": self.state, "xid": self.xid,
                 "lease": self.lease.to_dict() if self.lease else None,
-                "offers": [{"hex": o.frame.raw.hex()} for o in self.offers]}
+                "offers": [{"hex": o.frame.raw.hex()} for o in self.offers], "sweep": self.sweep_state}
 
     def _restore(self, saved: dict[str, Any], iface_given: bool) -> None:
         if not saved:
@@ -479,6 +508,8 @@ class DhcpSession:
             if isinstance(saved.get("lease"), dict):
                 self.lease = Lease.from_dict(saved["lease"])
             self.offers = [Offer(parse_frame(bytes.fromhex(o["hex"]))) for o in saved.get("offers") or []]
+            if isinstance(saved.get("sweep"), dict):
+                self.sweep_state = saved["sweep"]
         except (TypeError, ValueError, KeyError) as exc:
             self.messages.append(f"part of the saved state was unusable ({exc}); starting from INIT")
             self._forget_lease("INIT")

@@ -18,8 +18,8 @@ from .helpers import make_helpers, make_tools
 from .lab import Lab
 from .session import DhcpSession
 
-HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()"
-                " pkt_dump() pkt_edit() pkt_send(); the session is dhcp")
+HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
+                "  sweep_lengths() sweep_malformed() pkt_dump() pkt_edit() pkt_send(); the session is dhcp")
 
 
 def banner(session: DhcpSession, lab: Lab | None = None) -> str:
@@ -31,7 +31,7 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
         servers = ", ".join(f"{s.kind} at {s.address}" for s in lab.servers)
         lines.append(f"  lab: {servers} in namespace {lab.netns}, removed when you leave")
     lines.append("  " + HELPERS_LINE)
-    lines.append("  magics: %dhcp_dora, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send, ... (%lsmagic);"
+    lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send, ... (%lsmagic);"
                  " help: dora? or %dhcp_dora?")
     lines.append("  conf.checkIPaddr = False, so your own srp()/srp1() match broadcast replies")
     return "\n".join(lines) + "\n"

@@ -182,6 +182,23 @@ class Store:
                 out.append(rec)
         return out
 
+    def records(self, containing: str) -> list[dict[str, Any]]:
+        """Every readable journal record whose line contains ``containing``."""
+        out = []
+        try:
+            with open(self.journal_path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if containing in line:
+                        try:
+                            rec = json.loads(line)
+                        except ValueError:
+                            continue
+                        if isinstance(rec, dict):
+                            out.append(rec)
+        except OSError:
+            pass
+        return out
+
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()

@@ -36,12 +36,13 @@ IFF_UP = 0x1
 SIOCGIFFLAGS = 0x8913
 SIOCGIFHWADDR = 0x8927
 
-# tcpdump -dd 'arp or (ip and udp and src port 67 and ip[6:2] & 0x1fff = 0)'
+# tcpdump -dd 'arp or icmp or (udp and src port 67 and ip[6:2] & 0x1fff = 0)'
 DHCP_FILTER = [
     (0x28, 0, 0, 0x0000000C),  # ldh [12]
-    (0x15, 9, 0, 0x00000806),  # jeq ARP -> accept
-    (0x15, 0, 9, 0x00000800),  # jeq IPv4 else drop
+    (0x15, 10, 0, 0x00000806),  # jeq ARP -> accept
+    (0x15, 0, 10, 0x00000800),  # jeq IPv4 else drop
     (0x30, 0, 0, 0x00000017),  # ldb [23]
+    (0x15, 7, 0, 0x00000001),  # jeq ICMP -> accept (liveness probes)
     (0x15, 0, 7, 0x00000011),  # jeq UDP else drop
     (0x28, 0, 0, 0x00000014),  # ldh [20]
     (0x45, 5, 0, 0x00001FFF),  # jset fragment offset -> drop
@@ -49,7 +50,7 @@ DHCP_FILTER = [
     (0x48, 0, 0, 0x0000000E),  # ldh [x+14]  (UDP source port)
     (0x15, 0, 2, 0x00000043),  # jeq 67 else drop
     (0x06, 0, 0, 0x00040000),  # accept
-    (0x06, 0, 0, 0x00040000),  # accept (ARP)
+    (0x06, 0, 0, 0x00040000),  # accept (ARP, ICMP)
     (0x06, 0, 0, 0x00000000),  # drop
 ]
 
@@ -225,10 +226,24 @@ class Transport:
         except OSError as exc:
             raise self._error(exc) from None
 
-    def _handle_arp(self, raw: bytes) -> bool:
-        """Answers an ARP request for one of our addresses; True if it was ARP."""
+    def receive(self, wait: float) -> Frame | None:
+        """The next frame within ``wait`` seconds that is not an ARP request we
+        answered ourselves; None when nothing came."""
+        deadline = self.clock() + wait
+        while True:
+            raw = self._recv(max(0.0, deadline - self.clock()))
+            if raw is None:
+                return None
+            if not self._handle_arp(raw, consume_replies=False):
+                return parse_frame(raw, self.clock())
+
+    def _handle_arp(self, raw: bytes, consume_replies: bool = True) -> bool:
+        """Answers an ARP request for one of our addresses; True if the frame was
+        ARP and is dealt with (ARP replies too, unless ``consume_replies`` is off)."""
         if raw[12:14] != b"\x08\x06":
             return False
+        if len(raw) >= 22 and raw[20:22] == b"\x00\x02":
+            return consume_replies
         if len(raw) >= 42 and raw[20:22] == b"\x00\x01":
             target = raw[38:42]
             mac = self.arp_addresses.get(target)
@@ -281,7 +296,7 @@ class Transport:
                 raw = self._recv(wait)
                 if raw is None:
                     continue
-                if self._handle_arp(raw):
+                if self._handle_arp(raw) or raw[23:24] == b"\x01":  # ARP, or ICMP
                     continue
                 reply = parse_frame(raw, self.clock())
                 if reply.eth_src == chaddr and reply.op == 1:

@@ -152,7 +152,7 @@ def test_pkt_edit_send_dump_loop(fake_ip):
 
 
 def test_pkt_edit_of_an_expression_and_views(fake_ip, tmp_path):
-    r = run(fake_ip, "r = %dhcp_dora\nr")
+    run(fake_ip, "r = %dhcp_dora")
     edited = run(fake_ip, "%pkt_edit r.steps[0].sent_packets[0] BOOTP.secs=9")
     assert edited["BOOTP"].secs == 9
     assert "message-type=5 (ACK)" in run(fake_ip, "%pkt_dump r")
@@ -183,3 +183,16 @@ def test_pkt_edit_without_a_terminal_prefills_a_cell(fake_ip, capsys):
     assert "new cell" in capsys.readouterr().out
     edited = run(fake_ip, cell.replace("BOOTP.hops=0", "BOOTP.hops=5"))
     assert edited["BOOTP"].hops == 5
+
+
+def test_sweep_magic(fake_ip, tmp_path):
+    report = run(fake_ip, f"%dhcp_sweep --lengths 0-2,300 --no-headers --no-lies --no-progress -t 0.1 "
+                          f"--json {tmp_path / 'r.json'} --pcap {tmp_path / 'r.pcap'}")
+    assert [r.name for r in report.rows] == ["len-00000", "len-00001", "len-00002", "len-00300"]
+    assert report.answered == [300] and (tmp_path / "r.json").exists() and (tmp_path / "r.pcap").exists()
+    malformed = run(fake_ip, "%dhcp_sweep --malformed no-end,hlen-0 --no-progress -t 0.1")
+    assert [r.name for r in malformed.rows] == ["no-end", "hlen-0"]
+    with pytest.raises(UsageError, match="0-300"):
+        run(fake_ip, "%dhcp_sweep --lengths x")
+    with pytest.raises(UsageError, match="no unfinished"):
+        run(fake_ip, "%dhcp_sweep --resume --no-progress")

@@ -1,0 +1,475 @@
+"""Sweeps: send every case, check the device is alive after each, report.
+
+Usage::
+
+    >>> report = sweep_lengths()                  # every BOOTP length, a DISCOVER probe after each
+    >>> report.answered[:3], report.first_answered
+    >>> report.to_pcap("sweep.pcap"); report.plot("sweep.png")
+    >>> sweep_malformed()                          # the catalog of malformed fields
+
+The speed comes from order: a device handles packets in turn, so once the
+probe sent after a case is answered, any answer to the case itself has
+already arrived. No case waits a full timeout unless the device is silent.
+A reply that still comes late is given to its case by xid.
+
+Ctrl-C stops cleanly: the partial report says so, and ``report.resume()`` (or
+``sweep_lengths(resume=True)`` after a restart: the journal knows what was
+sent) carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import secrets
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Union
+
+from .cases import Case
+from .errors import UsageError
+from .packets import DISCOVER, Frame, build_message, ip_bytes, mac_bytes, new_xid, parse_frame
+
+Probe = Union[str, Callable[[Any], bool], None]
+
+
+@dataclass
+class Row:
+    """One case and what came of it."""
+
+    name: str
+    description: str
+    frames: list[bytes]
+    length: int | None
+    kind: str
+    sent_at: float = 0.0
+    replies: list[Frame] = field(default_factory=list)
+    latency: float | None = None       # seconds to the first reply
+    alive: bool | None = None          # did the probe after it get an answer
+    note: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.replies)
+
+    @property
+    def reply_types(self) -> list[str]:
+        return [r.type_name for r in self.replies]
+
+    @property
+    def outcome(self) -> str:
+        if not self.replies:
+            return "no reply"
+        return ", ".join(sorted(set(self.reply_types)))
+
+    @property
+    def packets(self) -> list[Any]:
+        """The frames of this case as Scapy packets, ready to resend."""
+        return [parse_frame(f).packet for f in self.frames]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "kind": self.kind, "length": self.length,
+                "bytes_sent": sum(len(f) for f in self.frames), "frames": [f.hex() for f in self.frames],
+                "replies": [{"type": r.type_name, "summary": r.summary(), "hex": r.raw.hex()} for r in self.replies],
+                "latency_ms": None if self.latency is None else round(self.latency * 1000, 3),
+                "alive_after": self.alive, "note": self.note}
+
+
+@dataclass
+class SweepReport:
+    """What a sweep found. ``rows`` in the order sent; ``killer`` is the case
+    after which the device stopped answering (None if it never did)."""
+
+    kind: str
+    sweep_id: str
+    rows: list[Row] = field(default_factory=list)
+    remaining: list[Case] = field(default_factory=list)
+    interrupted: bool = False
+    killer: Row | None = None
+    elapsed: float = 0.0
+    runner: Any = None
+
+    @property
+    def answered(self) -> list[Any]:
+        """The lengths (for length cases) or names of the cases that got a reply."""
+        return [r.length if r.kind in ("length", "fragmented") else r.name for r in self.rows if r.answered]
+
+    @property
+    def first_answered(self) -> Any:
+        return self.answered[0] if self.answered else None
+
+    @property
+    def complete(self) -> bool:
+        return not self.remaining and not self.interrupted
+
+    def resume(self) -> SweepReport:
+        """Runs the cases not yet sent, adding their rows here."""
+        if self.runner is None or not self.remaining:
+            return self
+        return self.runner.run(self)
+
+    def groups(self) -> list[tuple[Row, Row, int, str]]:
+        """Runs of consecutive rows with the same outcome: (first, last, count, outcome)."""
+        out: list[tuple[Row, Row, int, str]] = []
+        for row in self.rows:
+            outcome = row.outcome + ("" if row.alive is not False else ", device dead after")
+            if out and out[-1][3] == outcome and row.kind == out[-1][0].kind and row.kind != "malformed":
+                first, _last, n, _ = out[-1]
+                out[-1] = (first, row, n + 1, outcome)
+            else:
+                out.append((row, row, 1, outcome))
+        return out
+
+    def headline(self) -> str:
+        state = "interrupted" if self.interrupted else ("stopped: device dead" if self.killer else "complete")
+        text = (f"{self.kind} sweep {self.sweep_id}: {len(self.rows)} cases in {self.elapsed:.2f} s, "
+                f"{sum(r.answered for r in self.rows)} answered, {state}")
+        if self.remaining:
+            text += f"; {len(self.remaining)} not sent (report.resume())"
+        if self.killer is not None:
+            text += f"\nthe device stopped answering after {self.killer.name}: {self.killer.description}" \
+                    f" (bytes: report.killer.frames; resend: dhcp.send_packet(report.killer.frames[0]))"
+        return text
+
+    def table(self) -> list[tuple[str, str, str, str]]:
+        rows = []
+        for first, last, n, outcome in self.groups():
+            label = first.name if n == 1 else f"{first.name} .. {last.name}"
+            lat = [r.latency for r in self.rows[self.rows.index(first):self.rows.index(last) + 1]
+                   if r.latency is not None]
+            latency = f"{sorted(lat)[len(lat) // 2] * 1000:.2f} ms" if lat else "-"
+            rows.append((label, str(n), outcome, latency))
+        return rows
+
+    def __repr__(self) -> str:
+        lines = [self.headline(), f"  {'cases':34} {'n':>5}  {'outcome':28} median latency"]
+        for label, n, outcome, latency in self.table():
+            lines.append(f"  {label:34} {n:>5}  {outcome:28} {latency}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        cells = "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{html.escape(c)}</td><td>{d}</td></tr>"
+                        for a, b, c, d in self.table())
+        head = html.escape(self.headline()).replace("\n", "<br>")
+        return (f"<p>{head}</p><table><tr><th>cases</th><th>n</th><th>outcome</th>"
+                f"<th>median latency</th></tr>{cells}</table>")
+
+    def to_json(self, path: str) -> str:
+        data = {"kind": self.kind, "sweep_id": self.sweep_id, "elapsed_s": self.elapsed,
+                "interrupted": self.interrupted, "killer": self.killer.name if self.killer else None,
+                "answered": self.answered, "rows": [r.to_dict() for r in self.rows],
+                "not_sent": [c.name for c in self.remaining]}
+        Path(path).write_text(json.dumps(data, indent=1))
+        return path
+
+    def to_pcap(self, path: str) -> str:
+        """Every frame sent and every reply, in order; Wireshark and tshark open it."""
+        from scapy.utils import wrpcap
+
+        packets = []
+        for row in self.rows:
+            for raw in row.frames:
+                pkt = parse_frame(raw).packet
+                pkt.time = row.sent_at
+                packets.append(pkt)
+            for reply in row.replies:
+                pkt = reply.packet
+                pkt.time = row.sent_at + (reply.time - row.replies[0].time) + (row.latency or 0)
+                packets.append(pkt)
+        wrpcap(path, packets)
+        return path
+
+    def plot(self, path: str | None = None) -> Any:
+        """Answered or not, and latency, against length (needs matplotlib: the
+        ``plot`` extra). Saves to ``path`` if given; returns the figure."""
+        try:
+            import matplotlib
+
+            if path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise UsageError("plot() needs matplotlib: pip install 'scapy-dhcp[plot]'") from None
+        rows = [r for r in self.rows if r.length is not None]
+        x = [r.length for r in rows]
+        fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 5))
+        top.step(x, [1 if r.answered else 0 for r in rows], where="mid")
+        top.set_yticks([0, 1], ["no reply", "reply"])
+        top.set_title(f"{self.kind} sweep {self.sweep_id}")
+        timed = [(r.length, r.latency * 1000) for r in rows if r.latency is not None]
+        bottom.plot([t[0] for t in timed], [t[1] for t in timed], ".", markersize=3)
+        bottom.set_ylabel("latency (ms)")
+        bottom.set_xlabel("BOOTP payload length (bytes)")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path)
+            plt.close(fig)
+        return fig
+
+
+class Sweeper:
+    """Runs cases over a session's socket, one liveness probe after each."""
+
+    def __init__(self, session: Any, *, probe: Probe = "discover", probe_timeout: float = 1.0,
+                 probe_retries: int = 2, on_dead: str = "stop", wait_dead: float = 30.0,
+                 progress: bool = True, journal_tag: str = "SWEEP") -> None:
+        if on_dead not in ("stop", "wait"):
+            raise UsageError("on_dead is 'stop' or 'wait'")
+        self.session = session
+        self.probe = probe
+        self.probe_timeout = probe_timeout
+        self.probe_retries = probe_retries
+        self.on_dead = on_dead
+        self.wait_dead = wait_dead
+        self.progress = progress
+        self.journal_tag = journal_tag
+        self.rng = random.Random()
+        self._probe_target: str | None = None
+
+    # -- probes --------------------------------------------------------------
+
+    def _probe_frame(self) -> tuple[bytes, Callable[[Frame], bool]]:
+        mac = self.session.mac
+        mac_b = mac_bytes(mac)
+        if self.probe == "discover":
+            xid = new_xid(self.rng)
+            frame = build_message(DISCOVER, mac=mac, xid=xid)
+            return frame, lambda f: f.xid == xid and f.chaddr == mac_b
+        target = self._target()
+        if self.probe == "arp":
+            request = (b"\xff" * 6 + mac_b + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01" + mac_b
+                       + ip_bytes(self._own_address()) + b"\0" * 6 + ip_bytes(target))
+            return request, lambda f: f.raw[12:14] == b"\x08\x06" and f.raw[20:22] == b"\x00\x02" \
+                and f.raw[28:32] == ip_bytes(target)
+        if self.probe == "icmp":
+            ident = self.rng.getrandbits(16)
+            own = self._own_address()
+            self.session.transport.answer_arp(own, mac_b)
+            from .packets import checksum
+
+            icmp = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"scapy-dhcp probe"
+            icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+            header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, ip_bytes(own),
+                                 ip_bytes(target))
+            header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+            dst = self.session.lease.server_mac if self.session.lease and self.session.lease.server_mac else None
+            frame = (mac_bytes(dst) if dst else b"\xff" * 6) + mac_b + b"\x08\x00" + header + icmp
+            return frame, lambda f: f.raw[23:24] == b"\x01" and f.raw[34:35] == b"\x00" and \
+                f.raw[38:40] == struct.pack("!H", ident)
+        raise UsageError(f"unknown probe {self.probe!r}: discover, arp, icmp, None or a callable")
+
+    def _target(self) -> str:
+        if self._probe_target is None:
+            lease, offers = self.session.lease, self.session.offers
+            target = lease.server_id if lease else (offers[0].server_id if offers else None)
+            if target is None:
+                raise UsageError("an arp or icmp probe needs the device's address: run discover() or dora() first")
+            self._probe_target = target
+        return self._probe_target
+
+    def _own_address(self) -> str:
+        lease = self.session.lease
+        if lease is None:
+            raise UsageError("an arp or icmp probe needs an address of ours: run dora() first")
+        return str(lease.address)
+
+    # -- running -------------------------------------------------------------
+
+    def start(self, kind: str, cases: list[Case]) -> SweepReport:
+        report = SweepReport(kind=kind, sweep_id=secrets.token_hex(4), remaining=list(cases), runner=self)
+        return self.run(report)
+
+    def run(self, report: SweepReport) -> SweepReport:
+        report.interrupted = False
+        start = time.monotonic()
+        transport = self.session.transport
+        transport.drain()
+        by_xid = {row.frames and parse_frame(row.frames[0]).xid: row for row in report.rows}
+        bar = self._bar(len(report.rows) + len(report.remaining), len(report.rows))
+        try:
+            while report.remaining:
+                case = report.remaining[0]
+                row = Row(case.name, case.description, case.frames, case.length, case.kind)
+                row.sent_at = time.time()
+                t0 = transport.clock()
+                for raw in case.frames:
+                    transport.send(raw)
+                    self._record("out", raw, f"{self.journal_tag} {report.sweep_id} {case.name}")
+                by_xid[case.xid] = row
+                report.rows.append(row)
+                report.remaining.pop(0)
+                row.alive = self._check(row, case, t0, by_xid, report)
+                if bar is not None:
+                    bar.update(1)
+                if row.alive is False:
+                    report.killer = report.killer or row
+                    if self.on_dead == "stop" or not self._wait_for_device(row):
+                        break
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
+            report.elapsed += time.monotonic() - start
+            self.session.note_sweep(report)
+        return report
+
+    def _check(self, row: Row, case: Case, t0: float, by_xid: dict[Any, Row], report: SweepReport) -> bool | None:
+        """Sends the probe and reads until it is answered; True, False, or None (no probe)."""
+        transport = self.session.transport
+        chaddr = mac_bytes(self.session.mac)
+        if self.probe is None or callable(self.probe):
+            deadline = transport.clock() + (0.05 if self.probe is None else 0.0)
+            while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
+                self._take(frame, case, row, t0, by_xid, chaddr)
+            return None if self.probe is None else bool(self.probe(self.session))  # type: ignore[operator]
+        for _attempt in range(1 + self.probe_retries):
+            probe, answers = self._probe_frame()
+            transport.send(probe)
+            deadline = transport.clock() + self.probe_timeout
+            while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
+                if answers(frame):
+                    return True
+                self._take(frame, case, row, t0, by_xid, chaddr)
+        return False
+
+    def _take(self, frame: Frame, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], chaddr: bytes) -> None:
+        """Gives a reply to its case (this one, or an earlier one that answers late)."""
+        if not frame.is_dhcp or frame.op != 2:
+            return
+        owner = row if frame.xid == case.xid else by_xid.get(frame.xid)
+        self._record("in" if owner is not None else "ignored", frame.raw,
+                     f"{self.journal_tag} {owner.name if owner else ''}".strip())
+        if owner is None or frame.chaddr != chaddr:
+            return
+        if owner is row and row.latency is None:
+            row.latency = frame.time - t0
+        elif owner is not row:
+            owner.note = "late reply"
+        owner.replies.append(frame)
+
+    def _wait_for_device(self, row: Row) -> bool:
+        """on_dead="wait": probes until the device answers again or wait_dead runs out."""
+        deadline = time.monotonic() + self.wait_dead
+        while time.monotonic() < deadline:
+            probe, answers = self._probe_frame()
+            self.session.transport.send(probe)
+            end = self.session.transport.clock() + 1.0
+            while (frame := self.session.transport.receive(max(0.0, end - self.session.transport.clock()))):
+                if answers(frame):
+                    row.note = f"device back after {self.wait_dead - (deadline - time.monotonic()):.1f} s"
+                    return True
+        row.note = f"device still silent after {self.wait_dead:.0f} s"
+        return False
+
+    def _record(self, direction: str, raw: bytes, operation: str) -> None:
+        self.session.record_frame(direction, raw, operation)
+
+    def _bar(self, total: int, done: int) -> Any:
+        if not self.progress:
+            return None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return None
+        return tqdm(total=total, initial=done, unit="case", desc="sweep", leave=False)
+
+
+def default_lengths(mtu: int) -> list[int]:
+    """0 up to the largest BOOTP payload the MTU carries, then some past it (IP fragments)."""
+    top = mtu - 28
+    return list(range(0, top + 1)) + [top + 1, top + 100, 2000, 3000, 4000, 8000]
+
+
+def done_cases(records: Iterable[dict[str, Any]], tag: str, sweep_id: str) -> set[str]:
+    """The case names a journal shows as sent in that sweep."""
+    prefix = f"{tag} {sweep_id} "
+    return {str(r.get("op", ""))[len(prefix):] for r in records
+            if str(r.get("op", "")).startswith(prefix) and r.get("dir") == "out"}
+
+
+def interface_mtu(iface: str | None) -> int:
+    try:
+        return int(Path(f"/sys/class/net/{iface}/mtu").read_text())
+    except (OSError, ValueError):
+        return 1500
+
+
+def _runner(session: Any, probe: Probe, timeout: float, on_dead: str, wait_dead: float, progress: bool) -> Sweeper:
+    return Sweeper(session, probe=probe, probe_timeout=timeout, on_dead=on_dead, wait_dead=wait_dead,
+                   progress=progress)
+
+
+def _resumed(session: Any, kind: str, cases: list[Case], runner: Sweeper) -> SweepReport:
+    last = session.sweep_state or {}
+    if last.get("kind") != kind or last.get("complete"):
+        raise UsageError(f"no unfinished {kind} sweep to resume")
+    done = done_cases(session.journal_records(last["id"]), runner.journal_tag, last["id"])
+    report = SweepReport(kind=kind, sweep_id=last["id"], remaining=[c for c in cases if c.name not in done],
+                         runner=runner)
+    return runner.run(report)
+
+
+def sweep_lengths(session: Any, lengths: Iterable[int] | None = None, base: Any = None, *,
+                  probe: Probe = "discover", timeout: float = 1.0, headers: bool = True, lies: bool = True,
+                  on_dead: str = "stop", wait_dead: float = 30.0, progress: bool = True,
+                  resume: bool = False) -> SweepReport:
+    """Sends the base packet (default: a DISCOVER of the session's) at every
+    BOOTP payload length: cut short, or grown with PAD after END; by default
+    0 to what the MTU carries, then past it as IP fragments. ``headers`` adds
+    frames cut inside the IP and UDP headers (14..41 bytes), ``lies`` IP and
+    UDP length fields larger and smaller than the packet. After each case a
+    ``probe`` (``"discover"``, ``"arp"``, ``"icmp"``, a callable, or None)
+    checks the device still answers; ``timeout`` is the probe's wait.
+
+    >>> r = sweep_lengths(range(0, 600))
+    >>> r.first_answered
+    """
+    from .cases import header_cut_cases, length_cases, lie_cases
+    from .pktools import to_packet
+
+    if resume:
+        params = (session.sweep_state or {}).get("params", {})
+        lengths, headers, lies = params.get("lengths"), params.get("headers", headers), params.get("lies", lies)
+    mtu = interface_mtu(session.iface)
+    lengths = list(lengths) if lengths is not None else default_lengths(mtu)
+    base_frame = bytes(to_packet(base)) if base is not None else build_message(
+        DISCOVER, mac=session.mac, xid=0, opts=session.options)
+    runner = _runner(session, probe, timeout, on_dead, wait_dead, progress)
+    rng = runner.rng
+    cases = (header_cut_cases(base_frame, session.mac, new_xid=lambda: new_xid(rng)) if headers else [])
+    cases += length_cases(base_frame, session.mac, lengths, mtu=mtu, new_xid=lambda: new_xid(rng))
+    cases += lie_cases(base_frame, session.mac, new_xid=lambda: new_xid(rng)) if lies else []
+    if resume:
+        return _resumed(session, "length", cases, runner)
+    session.sweep_params = {"lengths": lengths, "headers": headers, "lies": lies}
+    return runner.start("length", cases)
+
+
+def sweep_malformed(session: Any, names: Iterable[str] | None = None, *, probe: Probe = "discover",
+                    timeout: float = 1.0, on_dead: str = "stop", wait_dead: float = 30.0,
+                    progress: bool = True, resume: bool = False) -> SweepReport:
+    """Sends each malformed-field case (one anomaly on an otherwise valid
+    DISCOVER; ``names`` picks some) with a liveness probe after each.
+
+    >>> sweep_malformed(["no-end", "overload-nested"])
+    """
+    from .cases import malformed_cases, malformed_specs
+
+    if names is not None:
+        names = list(names)
+        unknown = set(names) - {s.name for s in malformed_specs()}
+        if unknown:
+            raise UsageError(f"unknown case(s) {', '.join(sorted(unknown))}; see cases.malformed_specs()")
+    runner = _runner(session, probe, timeout, on_dead, wait_dead, progress)
+    cases = malformed_cases(session.mac, new_xid=lambda: new_xid(runner.rng), names=names)
+    if resume:
+        return _resumed(session, "malformed", cases, runner)
+    session.sweep_params = {"names": names}
+    return runner.start("malformed", cases)
