@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 interface_mac(args.iface)  # a missing interface fails here, in one line
             session = DhcpSession(args.iface, mac=args.mac, timeout=args.timeout,
                                   state_file=args.state)
-            if args.iface:
+            if args.iface and session.saved_iface != args.iface:
                 session.save()  # remembers the interface for next time
         for message in session.messages:
             print(f"{PROG}: {message}", file=sys.stderr)

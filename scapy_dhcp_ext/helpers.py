@@ -16,7 +16,7 @@ from .pktools import EditError, diff, dump, quick_edit, to_packet, write_pcap
 from .session import DhcpSession
 
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
-              "sweep_lengths", "sweep_malformed")
+              "sweep_lengths", "sweep_malformed", "load")
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 

@@ -122,7 +122,7 @@ class Lab:
 
     def __init__(self, servers: str | Sequence[str] = "dnsmasq", *, subnet: str = "10.77.0",
                  lease_time: int = 3600, domain: str = "lab.test", lab_id: str | None = None,
-                 extra: int = 0) -> None:
+                 extra: int = 0, large_pool: bool = False) -> None:
         kinds = [servers] if isinstance(servers, str) else list(servers)
         for kind in kinds:
             if kind not in SERVER_KINDS:
@@ -136,6 +136,7 @@ class Lab:
         self.iface = f"sd{self.id}c"
         self.servers: list[Server] = []
         self.extra = extra
+        self.large_pool = large_pool   # a /16 with 64,000 addresses, for load
         self.extra_netns: list[str] = []
         self.workdir: Path | None = None
         self._started = False
@@ -215,11 +216,16 @@ class Lab:
 
     def _start_server(self, k: int, kind: str) -> Server:
         address = f"{self.subnet}.{k + 1}"
-        netns = self._add_host(f"s{k}", f"{address}/24")
+        netns = self._add_host(f"s{k}", f"{address}/{16 if self.large_pool else 24}")
         assert self.workdir is not None
         workdir = self.workdir / f"s{k}"
         workdir.mkdir()
         first, last = f"{self.subnet}.{100 + 50 * k}", f"{self.subnet}.{149 + 50 * k}"
+        prefix, mask = self.subnet + ".0/24", "255.255.255.0"
+        if self.large_pool:
+            octets = self.subnet.split(".")[:2]
+            first, last = ".".join(octets + ["1", "0"]), ".".join(octets + ["250", "255"])
+            prefix, mask = ".".join(octets + ["0", "0"]) + "/16", "255.255.0.0"
         server = Server(kind, netns, address, workdir)
         # One server is authoritative (it NAKs what it does not know); several
         # on one link are not, or each would NAK the requests meant for another.
@@ -228,7 +234,7 @@ class Lab:
             argv = [_require("dnsmasq", "dnsmasq-base"), "--conf-file=/dev/null", "--port=0",
                     "--bind-interfaces", "--interface=eth0", "--except-interface=lo",
                     "--keep-in-foreground", "--no-ping", "--user=root",
-                    "--group=root", f"--dhcp-range={first},{last},255.255.255.0,{self.lease_time}",
+                    "--group=root", f"--dhcp-range={first},{last},{mask},{self.lease_time}",
                     f"--dhcp-option=option:router,{address}",
                     f"--dhcp-option=option:dns-server,{address}",
                     f"--dhcp-option=option:domain-name,{self.domain}",
@@ -245,7 +251,7 @@ class Lab:
                 "valid-lifetime": self.lease_time,
                 "renew-timer": self.lease_time // 2,
                 "rebind-timer": self.lease_time * 7 // 8,
-                "subnet4": [{"id": 1, "subnet": f"{self.subnet}.0/24",
+                "subnet4": [{"id": 1, "subnet": prefix,
                              "pools": [{"pool": f"{first} - {last}"}],
                              "option-data": [
                                  {"name": "routers", "data": address},

@@ -289,6 +289,26 @@ class DhcpMagics(Magics):
                     print(f"wrote {path}")
         return report
 
+    @magic_arguments()
+    @argument("--clients", "-c", type=int, default=1000, help="distinct client MACs")
+    @argument("--duration", "-d", type=float, default=5.0, help="seconds to run")
+    @argument("--rate", "-r", type=float, help="start this many DORAs per second (default: closed loop)")
+    @argument("--window", "-w", type=int, default=16, help="exchanges in flight at most")
+    @argument("--release", action="store_true", help="RELEASE each lease after its ACK")
+    @argument("--timeout", "-t", type=float, default=1.0, help="seconds one leg may take before it is lost")
+    @argument("--no-progress", dest="progress", action="store_false", help="no progress display")
+    @argument("--iface", "-i", help="interface to use (switches the session to it)")
+    @line_magic
+    def dhcp_load(self, line: str = "") -> Any:
+        """Many clients doing DORA at once, like perfdhcp; returns rate, drops and latencies."""
+        args = self._parse(self.dhcp_load, line)
+        if args.iface:
+            self.session.use(args.iface)
+        with usage_errors():
+            return self.session.load(clients=args.clients, duration=args.duration, rate=args.rate,
+                                     window=args.window, release=args.release, timeout=args.timeout,
+                                     progress=args.progress)
+
     # -- packets ------------------------------------------------------------
 
     def _eval(self, expr: str | None) -> Any:

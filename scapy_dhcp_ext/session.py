@@ -101,7 +101,7 @@ class DhcpSession:
         self.lease: Lease | None = None
         self.offers: list[Offer] = []
         self.xid: int | None = None
-        self.last: Result | None = None
+        self.last: Any = None   # the last result: Result, SweepReport or LoadResult
         self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
         self.sweep_state: dict[str, Any] | None = None   # the last sweep: id, kind, params, done
         self.sweep_params: dict[str, Any] = {}
@@ -109,6 +109,7 @@ class DhcpSession:
         self._hold_saves = False
         self._mac: str | None = mac
         self.iface: str | None = iface or (transport.iface if transport else None)
+        self.saved_iface: str | None = saved.get("iface") if isinstance(saved.get("iface"), str) else None
         self._restore(saved, iface_given=iface is not None)
 
     # -- identity ---------------------------------------------------------
@@ -329,6 +330,18 @@ class DhcpSession:
         from .sweep import sweep_malformed
 
         return sweep_malformed(self, *args, **kwargs)
+
+    def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
+             release: bool = False, timeout: float = 1.0, progress: bool = True) -> Any:
+        """Many clients doing DORA at once, like perfdhcp: ``rate`` per second, or
+        closed loop with ``window`` exchanges in flight. Returns ``.rate``,
+        ``.drops`` and latency percentiles; see :mod:`scapy_dhcp_ext.load`."""
+        from .load import run_load
+
+        result = run_load(self, clients=clients, duration=duration, rate=rate, window=window, release=release,
+                          timeout=timeout, progress=progress)
+        self.last = result
+        return result
 
     def note_sweep(self, report: Any) -> None:
         """Keeps where a sweep got to, so that it can resume after a restart."""

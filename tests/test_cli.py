@@ -142,3 +142,9 @@ def test_leaving_any_way_removes_the_lab(tmp_path, how):
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert not any(f"sd{i}c" in links for i in lab_ids)
     assert not any(lab_processes(i) for i in lab_ids)
+
+
+def test_c_load_for_outside_scripts(tmp_path, capsys):
+    rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
+               "r = load(duration=1, clients=40, progress=False); print('LOAD', r.rate > 0, r.drops)"])
+    assert rc == 0 and "LOAD True 0" in capsys.readouterr().out

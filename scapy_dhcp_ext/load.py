@@ -1,0 +1,263 @@
+"""Load: many clients doing DORA at once, like ISC's perfdhcp, from Python.
+
+Usage::
+
+    >>> r = load(clients=1000, duration=5)              # closed loop, 16 exchanges in flight
+    >>> r.rate, r.drops, r.latency["dora"]["p99"]
+    >>> load(duration=5, rate=2000, release=True)        # a fixed rate, RELEASE after each ACK
+
+One raw socket and one loop, no threads. Frames come from templates built
+once: per exchange only the xid and the client MAC are patched in, and the
+UDP checksum computed again. Replies are matched on their raw bytes (xid and
+message type) and never dissected unless someone asks. Nothing per packet
+goes to the journal: a load run is one entry in the history, its result.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import select
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .packets import DISCOVER, RELEASE, REQUEST, MessageOptions, build_message, checksum
+
+# Offsets in an Ethernet frame: BOOTP starts at 42; OPTIONS_AT is the magic cookie.
+XID_AT, YIADDR_AT, CHADDR_AT, UDP_AT, OPTIONS_AT = 46, 58, 70, 34, 278
+
+
+class Template:
+    """A frame built once; ``render`` patches xid, MAC (Ethernet and chaddr),
+    and optionally the 4-byte values of options 50 and 54, then the checksums."""
+
+    def __init__(self, frame: bytes) -> None:
+        self.frame = bytearray(frame)
+        self.offsets: dict[int, int] = {}
+        i = OPTIONS_AT + 4
+        while i < len(frame) and frame[i] != 255:
+            if frame[i] == 0:
+                i += 1
+                continue
+            self.offsets[frame[i]] = i + 2
+            i += 2 + frame[i + 1]
+
+    def render(self, xid: int, mac: bytes, requested: bytes | None = None, server: bytes | None = None,
+               ciaddr: bytes | None = None) -> bytes:
+        f = self.frame
+        struct.pack_into("!I", f, XID_AT, xid)
+        f[6:12] = mac
+        f[CHADDR_AT:CHADDR_AT + 6] = mac
+        if requested is not None:
+            f[self.offsets[50]:self.offsets[50] + 4] = requested
+        if server is not None:
+            f[self.offsets[54]:self.offsets[54] + 4] = server
+        if ciaddr is not None:  # a RELEASE: from ciaddr, unicast to the server
+            f[26:30] = ciaddr
+            f[54:58] = ciaddr
+            f[30:34] = server or f[30:34]
+            f[24:26] = b"\0\0"
+            f[24:26] = struct.pack("!H", checksum(bytes(f[14:34])))
+        f[40:42] = b"\0\0"
+        udp_len = len(f) - UDP_AT
+        pseudo = bytes(f[26:34]) + struct.pack("!BBH", 0, 17, udp_len)
+        f[40:42] = struct.pack("!H", checksum(pseudo + bytes(f[UDP_AT:])) or 0xFFFF)
+        return bytes(f)
+
+
+def message_type(raw: bytes) -> int:
+    """Option 53 of a reply, read fast (0 when absent or unreadable)."""
+    i, n = OPTIONS_AT + 4, len(raw)
+    while i + 2 < n:
+        code = raw[i]
+        if code == 53:
+            return raw[i + 2]
+        if code == 255:
+            return 0
+        i += 1 if code == 0 else 2 + raw[i + 1]
+    return 0
+
+
+def server_id(raw: bytes) -> bytes:
+    i, n = OPTIONS_AT + 4, len(raw)
+    while i + 5 < n:
+        code = raw[i]
+        if code == 54:
+            return raw[i + 2:i + 6]
+        if code == 255:
+            break
+        i += 1 if code == 0 else 2 + raw[i + 1]
+    return raw[26:30]  # the IP source
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    s = sorted(values)
+
+    def at(q: float) -> float:
+        return round(s[min(len(s) - 1, int(q * len(s)))] * 1000, 3)
+    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": round(s[-1] * 1000, 3)}
+
+
+@dataclass
+class LoadResult:
+    """``rate``: completed DORAs per second; ``drops``: exchanges started and
+    never completed (no OFFER or ACK in time); latency percentiles in ms."""
+
+    clients: int
+    window: int
+    target_rate: float | None
+    duration: float = 0.0
+    started: int = 0
+    completed: int = 0
+    drops: int = 0
+    naks: int = 0
+    released: int = 0
+    interrupted: bool = False
+    latency: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.duration if self.duration else 0.0
+
+    @property
+    def drop_ratio(self) -> float:
+        return self.drops / self.started if self.started else 0.0
+
+    def __repr__(self) -> str:
+        mode = f"rate {self.target_rate:g}/s" if self.target_rate else f"window {self.window}"
+        lines = [f"LOAD {self.completed} DORA in {self.duration:.2f} s = {self.rate:.0f}/s, "
+                 f"{self.drops} dropped ({self.drop_ratio:.2%}), {self.naks} NAK; {self.clients} clients, {mode}"
+                 + (" (interrupted)" if self.interrupted else "")]
+        for leg, p in self.latency.items():
+            lines.append(f"  {leg:16} " + "  ".join(f"{k} {v:.2f} ms" for k, v in p.items()))
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        rows = [("rate", f"{self.rate:.0f} DORA/s"), ("completed", self.completed), ("dropped", self.drops),
+                ("NAK", self.naks), ("duration", f"{self.duration:.2f} s")]
+        rows += [(f"latency {leg}", ", ".join(f"{k} {v:.2f} ms" for k, v in p.items()))
+                 for leg, p in self.latency.items()]
+        return "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                                   for k, v in rows) + "</table>"
+
+
+def client_macs(count: int, seed: int) -> list[bytes]:
+    """Distinct locally administered MACs, the same for the same seed."""
+    rng = random.Random(seed)
+    base = rng.getrandbits(16)
+    return [bytes([0x02, 0x4C, (base >> 8) & 0xFF, base & 0xFF, (i >> 8) & 0xFF, i & 0xFF]) for i in range(count)]
+
+
+def run_load(session: Any, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None,
+             window: int = 16, release: bool = False, timeout: float = 1.0, progress: bool = True,
+             seed: int | None = None) -> LoadResult:
+    """See the module docstring. ``window`` caps the exchanges in flight in
+    both modes; ``timeout`` is how long one leg may take before it is a drop."""
+    if clients < 1 or clients > 65536:
+        raise ValueError("clients is 1 to 65536")
+    sock = session.transport.sock
+    session.transport.drain()
+    macs = client_macs(clients, seed if seed is not None else random.getrandbits(32))
+    opts = MessageOptions(param_req_list=None)
+    discover = Template(build_message(DISCOVER, mac=macs[0], xid=0, opts=opts))
+    request = Template(build_message(REQUEST, mac=macs[0], xid=0, opts=opts, requested="0.0.0.0",
+                                     server_id="0.0.0.0"))
+    releases = Template(build_message(RELEASE, mac=macs[0], xid=0, opts=opts, ciaddr="10.0.0.1",
+                                      server_id="0.0.0.0", dst_ip="0.0.0.0")) if release else None
+    result = LoadResult(clients=clients, window=window, target_rate=rate)
+    flight: dict[int, list[Any]] = {}   # xid -> [mac, phase (1 discover, 3 request), t_start, t_leg]
+    legs: dict[str, list[float]] = {"discover->offer": [], "request->ack": [], "dora": []}
+    rng = random.Random()
+    bar = _bar(duration) if progress else None
+    next_client = 0
+    start = time.monotonic()
+    end = start + duration
+    next_start = start
+    interval = 1.0 / rate if rate else 0.0
+    last_sweep = last_bar = start
+    try:
+        while True:
+            now = time.monotonic()
+            starting = now < end
+            while starting and len(flight) < window and (not rate or now >= next_start):
+                xid = rng.getrandbits(32)
+                mac = macs[next_client % clients]
+                next_client += 1
+                sock.send(discover.render(xid, mac))
+                flight[xid] = [mac, DISCOVER, now, now]
+                result.started += 1
+                next_start = max(next_start + interval, now - 1.0) if rate else now
+            if not starting and not flight:
+                break
+            wait = min(max(0.0, next_start - now) if rate and starting else 0.05, 0.05)
+            if not select.select([sock], [], [], wait)[0] and not starting and now > end + timeout:
+                break
+            while True:
+                try:
+                    raw = sock.recv(2048, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                if len(raw) < OPTIONS_AT + 7 or raw[12:14] != b"\x08\x00" or raw[42] != 2:
+                    continue
+                xid = struct.unpack_from("!I", raw, XID_AT)[0]
+                entry = flight.get(xid)
+                if entry is None or raw[CHADDR_AT:CHADDR_AT + 6] != entry[0]:
+                    continue
+                t = time.monotonic()
+                kind = message_type(raw)
+                if kind == 2 and entry[1] == DISCOVER:
+                    legs["discover->offer"].append(t - entry[3])
+                    sock.send(request.render(xid, entry[0], raw[YIADDR_AT:YIADDR_AT + 4], server_id(raw)))
+                    entry[1], entry[3] = REQUEST, t
+                elif kind == 5 and entry[1] == REQUEST:
+                    legs["request->ack"].append(t - entry[3])
+                    legs["dora"].append(t - entry[2])
+                    del flight[xid]
+                    if t <= end + timeout:
+                        result.completed += 1
+                    if releases is not None:
+                        ciaddr = raw[YIADDR_AT:YIADDR_AT + 4]
+                        sock.send(releases.render(rng.getrandbits(32), entry[0], None, server_id(raw), ciaddr))
+                        result.released += 1
+                elif kind == 6:
+                    result.naks += 1
+                    result.drops += 1
+                    del flight[xid]
+            now = time.monotonic()
+            if now - last_sweep > 0.05:
+                last_sweep = now
+                for xid in [x for x, e in flight.items() if now - e[3] > timeout]:
+                    del flight[xid]
+                    result.drops += 1
+            if bar is not None and now - last_bar > 0.2:
+                last_bar = now
+                bar.n = round(min(now - start, duration), 1)
+                bar.set_postfix(rate=f"{result.completed / max(1e-9, min(now, end) - start):.0f}/s",
+                                drops=result.drops, refresh=True)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        result.drops += len(flight)
+        result.duration = min(time.monotonic(), end) - start
+        if bar is not None:
+            bar.close()
+    result.latency = {leg: percentiles(v) for leg, v in legs.items() if v}
+    return result
+
+
+def _bar(duration: float) -> Any:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=round(duration, 1), unit="s", desc="load", leave=False,
+                bar_format="{desc} {n:.1f}/{total:.1f} s |{bar}| {postfix}")
+
