@@ -82,7 +82,7 @@ def perfdhcp_best(lab: Lab, seconds: int, rates: list[int]) -> tuple[float, str]
         lost = 1 - received[-1] / sent[0] if sent and received and sent[0] else 1.0
         print(f"  perfdhcp -r {rate}: {achieved:.0f}/s, {lost:.2%} lost", file=sys.stderr)
         if lost <= 0.01 and achieved > best:
-            best, detail = achieved, f"perfdhcp -r {rate}, {lost:.2%} lost"
+            best, detail = achieved, f"-r {rate}"
         if lost > 0.05:
             break
     return best, detail
@@ -153,11 +153,15 @@ def main() -> int:
         rows.append((f"full sweep ({len(report.rows)} cases) vs 10 s", f"{sweep_s:.2f} s", "10.00 s",
                      10.0 / sweep_s, 1.0))
 
-        result = session.load(clients=2000, duration=args.load_seconds, window=8, progress=False)
-        print(f"  load(): {result.rate:.0f}/s, {result.drop_ratio:.2%} lost", file=sys.stderr)
+        # Each tool at its best setting with at most 1% lost: windows for load(), rates for perfdhcp.
+        ours_rate, ours_detail = 0.0, "no run lost 1% or less"
+        for window in (4, 8, 16):
+            result = session.load(clients=2000, duration=args.load_seconds, window=window, progress=False)
+            print(f"  load(window={window}): {result.rate:.0f}/s, {result.drop_ratio:.2%} lost", file=sys.stderr)
+            if result.drop_ratio <= 0.01 and result.rate > ours_rate:
+                ours_rate, ours_detail = result.rate, f"window {window}"
         best, detail = perfdhcp_best(lab, args.load_seconds, [3000, 4000, 5000, 6000, 7000, 8000, 10000])
-        ours_rate = result.rate if result.drop_ratio <= 0.01 else 0.0
-        rows.append((f"load() vs perfdhcp best <=1% lost ({detail})", f"{ours_rate:.0f}/s", f"{best:.0f}/s",
+        rows.append((f"load() {ours_detail} vs perfdhcp {detail}", f"{ours_rate:.0f}/s", f"{best:.0f}/s",
                      ours_rate / best if best else float("inf"), 1.0))
 
         venv_bin = Path(sys.executable).parent

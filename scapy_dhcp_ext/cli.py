@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         os._exit(128 + signum)
 
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    from scapy.config import conf
+
+    old_check_ip = conf.checkIPaddr
     try:
         if args.lab:
             lab = Lab(args.lab).start()
@@ -107,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return start_shell(session, ns, lab)
     finally:
         cleanup()
+        conf.checkIPaddr = old_check_ip
         for sig, handler in old.items():
             signal.signal(sig, handler)
 

@@ -252,6 +252,21 @@ def checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+def finish_udp_checksum(raw: bytes) -> bytes:
+    """The frame with its UDP checksum computed, as a NIC with checksum offload
+    would have done on the wire (veth hands packet sockets the frame before)."""
+    if len(raw) < 42 or raw[12:14] != b"\x08\x00" or raw[23] != 17:
+        return raw
+    ihl = (raw[14] & 0x0F) * 4
+    start = 14 + ihl
+    ulen = struct.unpack("!H", raw[start + 4:start + 6])[0]
+    if ulen < 8 or start + ulen > len(raw):
+        return raw
+    udp = raw[start:start + 2 * 3] + b"\0\0" + raw[start + 8:start + ulen]
+    csum = checksum(raw[26:34] + struct.pack("!BBH", 0, 17, ulen) + udp) or 0xFFFF
+    return raw[:start + 6] + struct.pack("!H", csum) + raw[start + 8:]
+
+
 def ip_udp_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src_ip: str, dst_ip: str,
                  sport: int, dport: int, ttl: int = 64, ip_id: int = 0) -> bytes:
     """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed."""
@@ -484,6 +499,8 @@ def _read_options(data: bytes, where: str, frame: Frame, chunks: dict[int, list[
             i += 1
             continue
         if code == 255:
+            if where == "options" and data[i + 1:].strip(b"\0"):
+                frame.problems.append(f"{len(data) - i - 1} bytes after END, not all PAD")
             return True, overload
         if i + 1 >= n:
             frame.problems.append(f"option {code} is cut off after its code ({where})")
@@ -528,6 +545,91 @@ def _check_options(frame: Frame, chunks: dict[int, list[bytes]]) -> None:
         frame.problems.append(f"unknown message type {mt}")
 
 
+SHELL_CHARS = set(b"$`;|&<>\\\"'(){}")
+TEXT_OPTIONS = {12: "hostname", 14: "merit dump", 15: "domain", 17: "root path", 40: "NIS domain",
+                56: "message", 64: "NIS+ domain", 66: "TFTP server", 67: "boot file"}
+
+
+def _dns_names(data: bytes) -> str | None:
+    """Walks RFC 1035 names (with compression) in ``data``; a problem or None."""
+    i, n = 0, len(data)
+    while i < n:
+        pos, jumps = i, 0
+        while True:
+            if pos >= n:
+                return "a name runs past the option"
+            length = data[pos]
+            if length == 0:
+                pos += 1
+                break
+            if length & 0xC0 == 0xC0:
+                if pos + 1 >= n:
+                    return "a compression pointer is cut off"
+                jumps += 1
+                if jumps > 64:
+                    return "a compression-pointer loop"
+                target = ((length & 0x3F) << 8) | data[pos + 1]
+                if target >= n:
+                    return f"a compression pointer to {target}, past the option"
+                if jumps == 1:
+                    i = pos + 2
+                pos = target
+                continue
+            if length & 0xC0:
+                return f"a label length byte {length:#04x}"
+            pos += 1 + length
+        if jumps == 0:
+            i = pos
+    return None
+
+
+def _check_values(frame: Frame) -> None:
+    """What a well-formed reply can still get wrong: values that make no sense."""
+    o = frame.options
+    if frame.op == 2 and frame.message_type in (OFFER, ACK) and frame.yiaddr in ("255.255.255.255",):
+        frame.problems.append(f"yiaddr {frame.yiaddr} (broadcast)")
+    lease, t1, t2 = frame.lease_time, frame.t1, frame.t2
+    if lease == 0 and frame.message_type in (OFFER, ACK):
+        frame.problems.append("lease time 0")
+    if t1 is not None and t2 is not None and t1 > t2:
+        frame.problems.append(f"T1 {t1} is after T2 {t2}")
+    if t2 is not None and lease is not None and t2 > lease and lease != 0xFFFFFFFF:
+        frame.problems.append(f"T2 {t2} is after the lease ends ({lease})")
+    for code, label in TEXT_OPTIONS.items():
+        value = o.get(code)
+        if not value:
+            continue
+        if b"\0" in value.rstrip(b"\0"):
+            frame.problems.append(f"option {code} ({label}) contains NUL")
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            frame.problems.append(f"option {code} ({label}) is not UTF-8")
+        if SHELL_CHARS & set(value):
+            frame.problems.append(f"option {code} ({label}) contains shell metacharacters")
+    if 121 in o:
+        routes, i = o[121], 0
+        while i < len(routes):
+            prefix = routes[i]
+            if prefix > 32:
+                frame.problems.append(f"option 121 has a route with prefix /{prefix} (over 32)")
+                break
+            i += 1 + (prefix + 7) // 8 + 4
+            if i > len(routes):
+                frame.problems.append("option 121 ends inside a route")
+    if 119 in o and (why := _dns_names(o[119])):
+        frame.problems.append(f"option 119 (domain search): {why}")
+    if 81 in o and len(o[81]) >= 3 and o[81][0] & 0x04 and (why := _dns_names(o[81][3:])):
+        frame.problems.append(f"option 81 (client FQDN): {why}")
+    if 82 in o:
+        sub, i = o[82], 0
+        while i < len(sub):
+            if i + 1 >= len(sub) or i + 2 + sub[i + 1] > len(sub):
+                frame.problems.append(f"option 82 sub-option {sub[i]} runs past the option")
+                break
+            i += 2 + sub[i + 1]
+
+
 def _read_bootp(data: bytes, frame: Frame) -> None:
     if len(data) < BOOTP_FIXED:
         frame.problems.append(f"BOOTP part is {len(data)} bytes (shorter than the {BOOTP_FIXED}-byte header)")
@@ -560,6 +662,8 @@ def _read_bootp(data: bytes, frame: Frame) -> None:
     if overload > 3:
         frame.problems.append(f"option 52 has value {overload} (expected 1, 2 or 3)")
     _check_options(frame, chunks)
+    if frame.op == 2:
+        _check_values(frame)
 
 
 def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
@@ -602,6 +706,12 @@ def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
         frame.problems.append(f"UDP length {ulen} is shorter than its header")
     else:
         udp = udp[:ulen]
+        udp_sum = struct.unpack("!H", udp[6:8])[0]
+        if udp_sum and not frag & 0x2000:
+            pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, ulen)
+            want = checksum(pseudo + udp[:6] + b"\0\0" + udp[8:]) or 0xFFFF  # 0 goes out as 0xFFFF
+            if want != udp_sum:
+                frame.problems.append(f"bad UDP checksum {udp_sum:#06x} (expected {want:#06x})")
     if {frame.sport, frame.dport} & {CLIENT_PORT, SERVER_PORT}:
         _read_bootp(udp[8:], frame)
     return frame

@@ -13,6 +13,8 @@ from typing import Any
 
 from .packets import Frame, mac_str, parse_frame
 
+MAX_LINES = 40  # frames shown in a result's text; a flood is summed up
+
 
 @dataclass
 class Lease:
@@ -172,8 +174,11 @@ class Result:
         frames += [(f.time, "<-", f.summary()) for f in self.received]
         if frames:
             t0 = min(t for t, _, _ in frames)
-            for t, arrow, text in sorted(frames, key=lambda x: x[0]):
+            ordered = sorted(frames, key=lambda x: x[0])
+            for t, arrow, text in ordered[:MAX_LINES]:
                 out.append(f"  {(t - t0) * 1000:8.2f} ms {arrow} {text}")
+            if len(ordered) > MAX_LINES:
+                out.append(f"  ... {len(ordered) - MAX_LINES} more frames (.received, .sent)")
         if self.ignored:
             out.append(f"  ({len(self.ignored)} other DHCP replies ignored: wrong xid or chaddr)")
         return out

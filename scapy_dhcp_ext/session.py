@@ -21,12 +21,16 @@ RFC 2131 (4.4) but does not forbid anything: a test tool sends what it is told.
 from __future__ import annotations
 
 import collections
+import contextlib
+import functools
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TypeVar, cast
 
-from .errors import DhcpTimeout, Interrupted, UsageError
+from .errors import DhcpTimeout, Interrupted, StateError, UsageError
 from .packets import (
     ACK,
     BROADCAST_IP,
@@ -50,6 +54,49 @@ from .packets import (
 from .results import Lease, Offer, Result
 from .store import Store
 from .transport import Backoff, Exchange, Transport, interface_mac
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def interruptible(operation: str) -> Callable[[F], F]:
+    """Ctrl-C anywhere in an operation (not only while waiting) gives the
+    prompt back with ``Interrupted`` and a partial result in ``dhcp.last``."""
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(self: DhcpSession, *args: Any, **kwargs: Any) -> Any:
+            mark, last = self._recorded, self.last
+            try:
+                return func(self, *args, **kwargs)
+            except Interrupted:
+                raise
+            except KeyboardInterrupt:
+                if self.last is not last and isinstance(self.last, Result):
+                    result = self.last  # it had completed; Ctrl-C came while saving or after
+                    result.note = "Ctrl-C came after it completed; the state is saved"
+                else:
+                    result = self._partial(operation, mark)
+                    self.last = result
+                raise Interrupted(f"{operation} interrupted; the partial result is in dhcp.last",
+                                  result) from None
+        return cast(F, wrapper)
+    return decorate
+
+
+@contextlib.contextmanager
+def defer_sigint() -> Iterator[None]:
+    """Holds Ctrl-C until the block is done (a state save), then raises it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught:
+            raise KeyboardInterrupt
+
 
 STATES = ("INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "INIT-REBOOT",
           "REBOOTING")
@@ -107,6 +154,8 @@ class DhcpSession:
         self.sweep_params: dict[str, Any] = {}
         self._transport = transport
         self._hold_saves = False
+        self._recorded = 0            # frames recorded so far: marks where an operation began
+        self.save_error: str | None = None
         self._mac: str | None = mac
         self.iface: str | None = iface or (transport.iface if transport else None)
         self.saved_iface: str | None = saved.get("iface") if isinstance(saved.get("iface"), str) else None
@@ -166,6 +215,7 @@ class DhcpSession:
 
     # -- operations -------------------------------------------------------
 
+    @interruptible("DISCOVER")
     def discover(self, *, timeout: float | None = None, window: float | None = None,
                  **options: Any) -> Result:
         """Broadcasts a DISCOVER and collects every OFFER that arrives up to
@@ -184,6 +234,7 @@ class DhcpSession:
             self.state = "INIT"
         return self._finish(result, ex, "OFFER")
 
+    @interruptible("REQUEST")
     def request(self, address: str | None = None, *, offer: Offer | int | None = None,
                 server_id: str | None = None, timeout: float | None = None, **options: Any) -> Result:
         """REQUESTs an offer (SELECTING), or, with ``address`` and no offer in
@@ -209,13 +260,23 @@ class DhcpSession:
     def dora(self, *, timeout: float | None = None, window: float = 0.0, **options: Any) -> Result:
         """DISCOVER, then REQUEST the first offer. Returns one result holding both."""
         start = time.monotonic()
+        steps: list[Result] = []
         self._hold_saves = True  # one save for the pair, not one per step
         try:
-            first = self.discover(timeout=timeout, window=window, **options)
-            second = self.request(offer=0, timeout=timeout, **options)
+            steps.append(self.discover(timeout=timeout, window=window, **options))
+            steps.append(self.request(offer=0, timeout=timeout, **options))
+        except KeyboardInterrupt as exc:  # Interrupted too
+            done = steps + ([exc.result] if isinstance(exc, Interrupted) and exc.result is not None else [])
+            partial = Result("DORA", "interrupted", xid=self.xid, steps=done,
+                             sent=[x for r in done for x in r.sent], received=[x for r in done for x in r.received],
+                             offers=done[0].offers if done else [], elapsed=time.monotonic() - start,
+                             note=f"Ctrl-C after {' and '.join(r.operation for r in steps) or 'nothing'} completed")
+            self.last = partial
+            raise Interrupted("DORA interrupted; the partial result is in dhcp.last", partial) from None
         finally:
             self._hold_saves = False
             self._save()
+        first, second = steps
         result = Result("DORA", second.status, xid=second.xid, sent=first.sent + second.sent,
                         received=first.received + second.received,
                         ignored=first.ignored + second.ignored, offers=first.offers,
@@ -224,6 +285,7 @@ class DhcpSession:
         self.last = result
         return result
 
+    @interruptible("RENEW")
     def renew(self, *, timeout: float | None = None, **options: Any) -> Result:
         """RENEWING: a REQUEST with ciaddr, unicast to the server that gave the lease."""
         lease = self._need_lease("renew")
@@ -234,6 +296,7 @@ class DhcpSession:
                               dst_mac=dst_mac)
         return self._ack_exchange("RENEW", frame, timeout)
 
+    @interruptible("REBIND")
     def rebind(self, *, timeout: float | None = None, **options: Any) -> Result:
         """REBINDING: a REQUEST with ciaddr, broadcast to any server."""
         lease = self._need_lease("rebind")
@@ -242,6 +305,7 @@ class DhcpSession:
                               ciaddr=lease.address)
         return self._ack_exchange("REBIND", frame, timeout)
 
+    @interruptible("RELEASE")
     def release(self, address: str | None = None, server_id: str | None = None,
                 **options: Any) -> Result:
         """Sends a RELEASE (unicast to the server) and forgets the lease. No reply comes."""
@@ -254,6 +318,7 @@ class DhcpSession:
                               dst_ip=server_id or BROADCAST_IP, dst_mac=dst_mac)
         return self._send_only("RELEASE", frame)
 
+    @interruptible("DECLINE")
     def decline(self, address: str | None = None, server_id: str | None = None,
                 message: str | None = None, **options: Any) -> Result:
         """Sends a DECLINE for an address (by default the lease's) and goes back to INIT."""
@@ -265,6 +330,7 @@ class DhcpSession:
                               requested=address, server_id=server_id, message=message)
         return self._send_only("DECLINE", frame)
 
+    @interruptible("INFORM")
     def inform(self, address: str | None = None, *, timeout: float | None = None,
                **options: Any) -> Result:
         """Asks for configuration only (INFORM, ciaddr set); the ACK carries
@@ -289,6 +355,7 @@ class DhcpSession:
         result.reply = reply
         return self._finish(result, ex, "ACK")
 
+    @interruptible("SEND")
     def send_packet(self, pkt: Any = None, *, count: int = 1, wait: float | None = None,
                     window: float = 0.2) -> Result:
         """Sends a packet as it is (a Scapy packet or bytes; by default the last
@@ -415,8 +482,18 @@ class DhcpSession:
             mac = BROADCAST_MAC
         return address, server_id, mac
 
+    def _partial(self, operation: str, mark: int) -> Result:
+        """A result from the frames recorded since ``mark``: what an interrupted operation did."""
+        count = min(self._recorded - mark, len(self.history))
+        entries = list(self.history)[len(self.history) - count:] if count > 0 else []
+        return Result(operation, "interrupted", xid=self.xid,
+                      sent=[(e.time, e.raw) for e in entries if e.direction == "out"],
+                      received=[e.frame for e in entries if e.direction == "in"],
+                      note="Ctrl-C before it finished")
+
     def _record(self, direction: str, raw: bytes, operation: str) -> None:
         now = time.time()
+        self._recorded += 1
         self.history.append(HistoryEntry(now, direction, raw, operation))
         if self.store is not None:
             self.store.append({"t": round(now, 6), "dir": direction, "op": operation,
@@ -482,7 +559,11 @@ class DhcpSession:
 
     def _finish(self, result: Result, ex: Exchange, expected: str) -> Result:
         self.last = result
+        if ex.overflow:
+            result.note = f"{ex.overflow} more copies dropped (a flood)"
         self._save()
+        if self.save_error:
+            result.note = (result.note + "; " if result.note else "") + f"state not saved: {self.save_error}"
         if ex.interrupted:
             raise Interrupted(f"{result.operation} interrupted; the partial result is in dhcp.last", result)
         if result.status == "timeout":
@@ -534,14 +615,25 @@ class DhcpSession:
                 continue
 
     def _save(self) -> None:
-        if self.store is not None and not self._hold_saves:
-            self.store.save(self.to_dict())
+        """Saves the state; a failure (a full disk) is a message, never a lost operation."""
+        if self.store is None or self._hold_saves:
+            return
+        try:
+            with defer_sigint():
+                self.store.save(self.to_dict())
+            self.save_error = None
+        except StateError as exc:
+            self.save_error = str(exc)
+            if self.save_error not in self.messages:
+                self.messages.append(self.save_error)
 
     def save(self) -> str:
         """Saves now; returns the state file's path."""
         if self.store is None:
             raise UsageError("this session keeps no state file")
         self._save()
+        if self.save_error:
+            raise StateError(self.save_error)
         return str(self.store.path)
 
     def close(self) -> None:

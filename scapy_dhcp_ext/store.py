@@ -82,7 +82,7 @@ class Store:
         self.journal_path = self.path.with_name(
             JOURNAL_NAME if self.path.name == STATE_NAME else self.path.stem + ".journal.jsonl")
         self.messages: list[str] = []
-        self._journal: Any = None
+        self._journal: int | None = None  # an O_APPEND file descriptor
 
     def load(self) -> dict[str, Any]:
         try:
@@ -145,22 +145,22 @@ class Store:
                     pass
 
     def append(self, record: dict[str, Any]) -> None:
-        """Adds one line to the journal. A full disk loses the line with a
-        message, never the session."""
+        """Adds one line to the journal, in one write(2) on an O_APPEND file, so
+        that two shells on one journal never interleave their lines. A full disk
+        loses the line with a message, never the session."""
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         try:
             if self._journal is None:
                 _makedirs(self.journal_path.parent)
                 new = not self.journal_path.exists()
-                self._journal = open(self.journal_path, "a", encoding="utf-8")
+                self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 if new:
                     _chown(self.journal_path)
-            self._journal.write(json.dumps(record, separators=(",", ":")) + "\n")
-            self._journal.flush()
+            os.write(self._journal, line)
         except OSError as exc:
             msg = f"journal {self.journal_path}: {exc.strerror or exc}"
             if msg not in self.messages:
                 self.messages.append(msg)
-            self._journal = None
 
     def tail(self, limit: int = 200) -> list[dict[str, Any]]:
         """The last ``limit`` journal records that can be read; bad lines are skipped."""
@@ -201,5 +201,5 @@ class Store:
 
     def close(self) -> None:
         if self._journal is not None:
-            self._journal.close()
+            os.close(self._journal)
             self._journal = None

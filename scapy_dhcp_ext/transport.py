@@ -22,14 +22,16 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from .errors import InterfaceDown, NoPrivileges, NoSuchInterface, TransportError
-from .packets import Frame, ip_bytes, parse_frame
+from .packets import Frame, finish_udp_checksum, ip_bytes, parse_frame
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23
+PACKET_AUXDATA = 8
+TP_STATUS_CSUMNOTREADY = 1 << 3
 PACKET_OUTGOING = 4
 SO_ATTACH_FILTER = 26
 IFF_UP = 0x1
@@ -55,11 +57,14 @@ DHCP_FILTER = [
 ]
 
 
+AUXDATA_SPACE = socket.CMSG_SPACE(20)  # struct tpacket_auxdata
+
+
 class RawSocket(Protocol):
     """What the transport needs of a socket; tests inject a fake one."""
 
     def send(self, data: bytes) -> int: ...
-    def recv(self, bufsize: int, flags: int = ...) -> bytes: ...
+    def recvmsg(self, bufsize: int, ancbufsize: int = ..., flags: int = ...) -> tuple[bytes, list[Any], int, Any]: ...
     def fileno(self) -> int: ...
     def close(self) -> None: ...
 
@@ -105,6 +110,7 @@ def open_raw_socket(iface: str) -> socket.socket:
             sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         except OSError:
             pass  # older kernels: our own frames are skipped by their source MAC instead
+        sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)  # says when a checksum is not finished yet
         sock.bind((iface, ETH_P_ALL))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     except OSError as exc:
@@ -146,9 +152,11 @@ class Exchange:
     replies: list[Frame] = field(default_factory=list)
     ignored: list[Frame] = field(default_factory=list)
     interrupted: bool = False
+    overflow: int = 0     # matching replies past MAX_REPLIES, counted and dropped
 
 
 MAX_IGNORED = 1000  # a flood of foreign replies is counted, not kept without bound
+MAX_REPLIES = 256   # nor is a flood of copies of our own
 
 
 class Transport:
@@ -220,11 +228,18 @@ class Transport:
             if not ready:
                 return None
         try:
-            return sock.recv(65535, socket.MSG_DONTWAIT)
+            raw, ancillary, _flags, _addr = sock.recvmsg(65535, AUXDATA_SPACE, socket.MSG_DONTWAIT)
         except BlockingIOError:
             return None
         except OSError as exc:
             raise self._error(exc) from None
+        for level, kind, data in ancillary:
+            # A frame from a local sender through veth carries a checksum the NIC
+            # would have finished; finish it, so history and dumps show the wire.
+            if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= 4 and \
+                    struct.unpack("I", data[:4])[0] & TP_STATUS_CSUMNOTREADY:
+                return finish_udp_checksum(raw)
+        return raw
 
     def receive(self, wait: float) -> Frame | None:
         """The next frame within ``wait`` seconds that is not an ARP request we
@@ -301,7 +316,10 @@ class Transport:
                 reply = parse_frame(raw, self.clock())
                 if reply.eth_src == chaddr and reply.op == 1:
                     continue  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
-                matched = reply.xid == xid and reply.chaddr == chaddr
+                matched = reply.op == 2 and reply.xid == xid and reply.chaddr == chaddr
+                if matched and len(result.replies) >= MAX_REPLIES:
+                    result.overflow += 1
+                    continue
                 if on_receive:
                     on_receive(reply, matched)
                 if matched:

@@ -78,6 +78,9 @@ class FakeSocket:
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         return self.ours.recv(bufsize, flags)
 
+    def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0):
+        return self.ours.recvmsg(bufsize, ancbufsize, flags)
+
     def fileno(self) -> int:
         return self.ours.fileno()
 

@@ -112,7 +112,7 @@ def test_renew_is_unicast_to_the_server_and_release_forgets_the_lease():
 
 def test_ctrl_c_while_waiting_gives_the_partial_result():
     class Boom(FakeSocket):
-        def recv(self, bufsize, flags=0):
+        def recvmsg(self, bufsize, ancbufsize=0, flags=0):
             raise KeyboardInterrupt
 
     sock = Boom()
