@@ -3,6 +3,7 @@
 #   ./dev.sh lab [dnsmasq|kea]   install what is needed, open the shell against a lab
 #   ./dev.sh test [PYTEST ARGS]  install what is needed, run the whole test suite
 #   ./dev.sh bench               install what is needed, run the benchmark
+#   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
 #   ./dev.sh install             only install (apt packages, .venv, the scapy-dhcp command)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -72,5 +73,6 @@ case "$cmd" in
     [ "$rc" = 5 ] && { say "pytest collected no tests"; exit 1; }
     exit "$rc" ;;
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
-  *) sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 2 ;;
+  fuzz)    install fuzz test; exec "$venv/bin/python" tests/fuzz.py "$@" ;;
+  *) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 2 ;;
 esac

@@ -197,6 +197,11 @@ class Lab:
         self._ns(self.netns, "ip", "link", "add", "br0", "type", "bridge", "stp_state", "0",
                  "mcast_snooping", "0")
         self._ns(self.netns, "ip", "link", "set", "br0", "up")
+        # With br_netfilter loaded, a bridge checks IP headers and drops the ones
+        # that lie (IP length past the frame): the lab's link must be a plain wire.
+        for family in ("iptables", "ip6tables", "arptables"):
+            _run("ip", "netns", "exec", self.netns, "sysctl", "-qw", f"net.bridge.bridge-nf-call-{family}=0",
+                 check=False)
         _run("ip", "link", "add", self.iface, "type", "veth", "peer", "name", "c0", "netns", self.netns)
         Path(f"/proc/sys/net/ipv6/conf/{self.iface}/disable_ipv6").write_text("1")
         self._ns(self.netns, "ip", "link", "set", "c0", "master", "br0", "up")

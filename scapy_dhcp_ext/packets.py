@@ -700,10 +700,15 @@ def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
         frame.problems.append(f"IP total length {total} is shorter than its headers")
     udp = ip[ihl:]
     frame.sport, frame.dport, ulen = struct.unpack("!HHH", udp[:6])
+    in_ip = min(len(udp), max(total - ihl, 0)) if not frag & 0x2000 else len(udp)  # less Ethernet padding
     if ulen > len(udp):
         frame.problems.append(f"UDP length {ulen} is more than the {len(udp)} bytes received")
     elif ulen < 8:
         frame.problems.append(f"UDP length {ulen} is shorter than its header")
+    elif ulen < in_ip:
+        frame.problems.append(f"UDP length {ulen} is less than the {in_ip} bytes the IP packet carries")
+    elif ulen > in_ip:
+        frame.problems.append(f"UDP length {ulen} is more than the {in_ip} bytes the IP packet carries")
     else:
         udp = udp[:ulen]
         udp_sum = struct.unpack("!H", udp[6:8])[0]

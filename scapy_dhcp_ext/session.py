@@ -257,6 +257,7 @@ class DhcpSession:
                               server_id=server_id)
         return self._ack_exchange("REQUEST", frame, timeout, server_id)
 
+    @interruptible("DORA")
     def dora(self, *, timeout: float | None = None, window: float = 0.0, **options: Any) -> Result:
         """DISCOVER, then REQUEST the first offer. Returns one result holding both."""
         start = time.monotonic()
@@ -272,17 +273,22 @@ class DhcpSession:
                              offers=done[0].offers if done else [], elapsed=time.monotonic() - start,
                              note=f"Ctrl-C after {' and '.join(r.operation for r in steps) or 'nothing'} completed")
             self.last = partial
-            raise Interrupted("DORA interrupted; the partial result is in dhcp.last", partial) from None
-        finally:
             self._hold_saves = False
             self._save()
+            raise Interrupted("DORA interrupted; the partial result is in dhcp.last", partial) from None
+        except BaseException:
+            self._hold_saves = False
+            self._save()
+            raise
+        self._hold_saves = False
         first, second = steps
         result = Result("DORA", second.status, xid=second.xid, sent=first.sent + second.sent,
                         received=first.received + second.received,
                         ignored=first.ignored + second.ignored, offers=first.offers,
                         reply=second.reply, lease=second.lease, elapsed=time.monotonic() - start,
-                        steps=[first, second])
+                        steps=[first, second], note=second.note)
         self.last = result
+        self._save()
         return result
 
     @interruptible("RENEW")

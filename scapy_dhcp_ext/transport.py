@@ -204,8 +204,22 @@ class Transport:
         try:
             self.sock.send(frame)
         except OSError as exc:
-            raise self._error(exc) from None
+            if not self._stale(exc):
+                raise self._error(exc) from None
+            try:
+                self.sock.send(frame)
+            except OSError as again:
+                raise self._error(again) from None
         return self.clock()
+
+    def _stale(self, exc: OSError) -> bool:
+        """An ENETDOWN the socket kept from when the interface was down, now up again."""
+        if exc.errno != errno.ENETDOWN:
+            return False
+        try:
+            return interface_up(self.iface)
+        except OSError:
+            return False
 
     def _error(self, exc: OSError) -> TransportError:
         if exc.errno == errno.ENETDOWN:
@@ -232,6 +246,8 @@ class Transport:
         except BlockingIOError:
             return None
         except OSError as exc:
+            if self._stale(exc):
+                return None
             raise self._error(exc) from None
         for level, kind, data in ancillary:
             # A frame from a local sender through veth carries a checksum the NIC

@@ -1,0 +1,180 @@
+"""Faults against the real code in the lab: Ctrl-C at every point, an interface
+that goes down or is missing, a full disk, two shells on one state file."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from scapy_dhcp_ext import DhcpSession, InterfaceDown, Interrupted, NoSuchInterface
+from scapy_dhcp_ext.store import Store
+
+
+def consistent(tmp_path) -> dict:
+    """The state file parses and every journal line is whole."""
+    state = json.loads((tmp_path / "state.json").read_text())
+    for line in (tmp_path / "journal.jsonl").read_text().splitlines():
+        json.loads(line)
+    return state
+
+
+def ctrl_c_in(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_ctrl_c_while_waiting(lab, session, tmp_path):
+    session.dora()
+    lab.servers[0].proc.send_signal(signal.SIGSTOP)  # the server goes silent
+    try:
+        ctrl_c_in(0.3)
+        with pytest.raises(Interrupted) as err:
+            session.renew(timeout=5)
+        assert err.value.result.status == "interrupted" and err.value.result.sent
+        assert "timeout" not in repr(err.value.result).lower()
+    finally:
+        lab.servers[0].proc.send_signal(signal.SIGCONT)
+    assert consistent(tmp_path)["lease"]["address"] == session.lease.address
+    assert session.renew().status == "ack"  # the socket still works
+
+
+def test_ctrl_c_before_a_send(lab, session, tmp_path, monkeypatch):
+    real_send = session.transport.send
+
+    def interrupted_send(frame):
+        monkeypatch.setattr(session.transport, "send", real_send)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(session.transport, "send", interrupted_send)
+    with pytest.raises(Interrupted) as err:
+        session.discover()
+    assert err.value.result.status == "interrupted" and not err.value.result.sent
+    assert session.dora().status == "ack"
+    consistent(tmp_path)
+
+
+def test_ctrl_c_between_the_steps_of_a_dora(lab, session, tmp_path, monkeypatch):
+    real_request = session.request
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(session, "request", interrupted)
+    with pytest.raises(Interrupted) as err:
+        session.dora()
+    partial = err.value.result
+    assert partial.status == "interrupted" and [s.operation for s in partial.steps] == ["DISCOVER"]
+    assert partial.offers and "after DISCOVER" in partial.note
+    assert session.state == "SELECTING" and consistent(tmp_path)["state"] == "SELECTING"
+    monkeypatch.setattr(session, "request", real_request)
+    assert session.request().status == "ack"  # carries on from the offer in hand
+
+
+def test_ctrl_c_during_a_save_keeps_a_whole_state(lab, session, tmp_path, monkeypatch):
+    real_replace = os.replace
+
+    def slow_replace(src, dst):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the save
+        time.sleep(0.05)
+        real_replace(src, dst)
+    monkeypatch.setattr(os, "replace", slow_replace)
+    with pytest.raises(Interrupted) as err:
+        session.dora()
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert err.value.result.lease is not None and "state is saved" in err.value.result.note
+    state = consistent(tmp_path)
+    assert state["state"] == "BOUND" and state["lease"]["address"] == session.lease.address
+    assert not list(tmp_path.glob("state.json.*.tmp"))
+
+
+def test_interface_down_and_back(lab, session):
+    session.dora()
+    subprocess.run(["ip", "link", "set", lab.iface, "down"], check=True)
+    try:
+        with pytest.raises(InterfaceDown, match=f"ip link set {lab.iface} up"):
+            session.renew()
+    finally:
+        subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)
+    time.sleep(0.1)
+    assert session.renew().status == "ack"
+
+
+def test_missing_interface_is_one_line():
+    with DhcpSession("nosuch0", state_file=False, mac="02:00:00:00:00:01") as s:
+        with pytest.raises(NoSuchInterface) as err:
+            s.discover()
+    assert "\n" not in str(err.value) and "ip link" in str(err.value)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    where = tmp_path / "tiny"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_full_disk_keeps_the_last_good_state(lab, tiny_disk):
+    session = DhcpSession(lab.iface, state_file=str(tiny_disk / "state.json"))
+    first = session.dora().lease
+    good = (tiny_disk / "state.json").read_text()
+    filler = tiny_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # the disk is full
+    finally:
+        os.close(fd)
+    r = session.renew()  # works; only the save fails
+    assert r.status == "ack" and "state not saved" in r.note and "No space left" in r.note
+    assert (tiny_disk / "state.json").read_text() == good and json.loads(good)["lease"]["address"] == first.address
+    assert any("No space" in m for m in session.messages)
+    filler.unlink()
+    session.renew()
+    assert session.save_error is None and json.loads((tiny_disk / "state.json").read_text())["state"] == "BOUND"
+    session.close()
+
+
+def _hammer(path: str, tag: int, n: int) -> None:
+    store = Store(path)
+    for i in range(n):
+        store.save({"iface": f"writer{tag}", "i": i, "lease": None, "pad": "x" * (100 * tag)})
+        store.append({"t": i, "dir": "out", "op": f"w{tag}", "hex": "ab" * 700})
+    store.close()
+
+
+def test_two_shells_on_one_state_file(tmp_path):
+    path = str(tmp_path / "state.json")
+    procs = [multiprocessing.Process(target=_hammer, args=(path, tag, 200)) for tag in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["iface"] in ("writer1", "writer2") and state["i"] == 199
+    lines = (tmp_path / "journal.jsonl").read_text().splitlines()
+    assert len(lines) == 400 and all(json.loads(line)["hex"] == "ab" * 700 for line in lines)
+    assert [p.name for p in tmp_path.iterdir()] == ["journal.jsonl", "state.json"] or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["journal.jsonl", "state.json"]
+
+
+def test_scapy_conf_is_restored_on_every_path(tmp_path):
+    from scapy.config import conf
+
+    from scapy_dhcp_ext.cli import main
+    conf.checkIPaddr = True
+    assert main(["--state", str(tmp_path / "s.json"), "-c", "raise RuntimeError('x')"]) == 1
+    assert conf.checkIPaddr is True
+    assert main(["--iface", "nosuch0", "-c", "pass"]) == 2
+    assert conf.checkIPaddr is True
