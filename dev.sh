@@ -4,6 +4,7 @@
 #   ./dev.sh test [PYTEST ARGS]  install what is needed, run the whole test suite
 #   ./dev.sh bench               install what is needed, run the benchmark
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
+#   ./dev.sh notebooks           run the example notebooks and write their outputs back
 #   ./dev.sh install             only install (apt packages, .venv, the scapy-dhcp command)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -74,5 +75,6 @@ case "$cmd" in
     exit "$rc" ;;
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
   fuzz)    install fuzz test; exec "$venv/bin/python" tests/fuzz.py "$@" ;;
-  *) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 2 ;;
+  notebooks) install notebooks test; exec "$venv/bin/python" tests/run_notebooks.py ;;
+  *) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 2 ;;
 esac

@@ -21,6 +21,7 @@ sockets and a memfile lease database with ``lfc-interval`` 0.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import os
@@ -156,6 +157,8 @@ class Lab:
         _require("ip", "iproute2")
         self.workdir = Path(tempfile.mkdtemp(prefix=f"scapy-dhcp-lab-{self.id}-"))
         self._started = True
+        # Also gone when the interpreter exits (a notebook kernel that stops after a failed cell).
+        atexit.register(self.stop)
         try:
             self._make_link()
             for k, kind in enumerate(self.kinds):
@@ -174,6 +177,7 @@ class Lab:
         if not self._started:
             return
         self._started = False
+        atexit.unregister(self.stop)
         for server in self.servers:
             if server.proc is not None and server.proc.poll() is None:
                 server.proc.terminate()

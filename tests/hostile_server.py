@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hostile import respond  # noqa: E402
-
 from scapy_dhcp_ext.packets import parse_frame  # noqa: E402
+
+from hostile import respond  # noqa: E402
 
 
 def main() -> None:

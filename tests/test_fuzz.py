@@ -6,7 +6,6 @@ import json
 import random
 import time
 
-from fuzzing import SEEDS, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,8 @@ from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.packets import parse_frame
 from scapy_dhcp_ext.results import Lease
 from scapy_dhcp_ext.store import Store
+
+from fuzzing import SEEDS, mutate
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

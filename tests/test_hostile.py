@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile import CATALOG, SERVER, YIADDR
 
 from scapy_dhcp_ext import DhcpError, DhcpSession
 from scapy_dhcp_ext.helpers import PacketTools
 from scapy_dhcp_ext.lab import Lab
+
+from hostile import CATALOG, SERVER, YIADDR
 
 
 @pytest.fixture(scope="module")
