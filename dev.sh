@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 repo=$(pwd)
 venv="$repo/.venv"
 
-APT_PACKAGES=(python3 python3-venv iproute2 dnsmasq-base kea-dhcp4-server kea-admin tshark tmux sudo)
+APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-admin tshark tmux sudo)
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
 

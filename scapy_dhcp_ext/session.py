@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Iterator, TypeVar, cast
 
-from .errors import DhcpTimeout, Interrupted, StateError, UsageError
+from .errors import DhcpTimeout, Interrupted, StateError, TransportError, UsageError
 from .packets import (
     ACK,
     BROADCAST_IP,
@@ -64,9 +64,12 @@ def interruptible(operation: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(self: DhcpSession, *args: Any, **kwargs: Any) -> Any:
-            mark, last = self._recorded, self.last
+            mark, last, state = self._recorded, self.last, self.state
             try:
                 return func(self, *args, **kwargs)
+            except TransportError:
+                self.state = state  # the interface failed under us: nothing changed on the server's side
+                raise
             except Interrupted:
                 raise
             except KeyboardInterrupt:

@@ -178,3 +178,20 @@ def test_scapy_conf_is_restored_on_every_path(tmp_path):
     assert conf.checkIPaddr is True
     assert main(["--iface", "nosuch0", "-c", "pass"]) == 2
     assert conf.checkIPaddr is True
+
+
+def test_interface_goes_down_while_waiting(lab, session):
+    session.dora()
+    lab.servers[0].proc.send_signal(signal.SIGSTOP)
+    timer = threading.Timer(0.3, subprocess.run, (["ip", "link", "set", lab.iface, "down"],))
+    timer.start()
+    try:
+        with pytest.raises(InterfaceDown):
+            session.renew(timeout=5)
+        assert session.state == "BOUND" and session.lease is not None
+    finally:
+        timer.join()
+        subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)
+        lab.servers[0].proc.send_signal(signal.SIGCONT)
+    time.sleep(0.1)
+    assert session.renew().status == "ack"

@@ -85,3 +85,15 @@ def test_session_starts_with_a_corrupt_state_file(tmp_path):
     path.write_text('{"version": 1, "lease": {"address": 5}, "state": "BOUND"}')
     s = DhcpSession(state_file=str(path))
     assert s.state == "INIT" and s.lease is None and any("unusable" in m for m in s.messages)
+
+
+def test_under_sudo_files_belong_to_the_invoking_user(tmp_path, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("only root can give files away")
+    monkeypatch.setenv("SUDO_UID", "12345")
+    monkeypatch.setenv("SUDO_GID", "12346")
+    store = Store(tmp_path / "new" / "state.json")
+    store.save({"iface": "x"})
+    store.append({"t": 1})
+    for path in (tmp_path / "new", tmp_path / "new" / "state.json", tmp_path / "new" / "journal.jsonl"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (12345, 12346), path
