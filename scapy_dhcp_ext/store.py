@@ -20,7 +20,7 @@ import pwd
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .errors import StateError
 
@@ -69,6 +69,19 @@ def _makedirs(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for p in missing:
         _chown(p)
+
+
+def _parse_lines(lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
+    """The journal records in ``lines``; a torn or foreign line is skipped."""
+    out = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
 
 
 class Store:
@@ -167,37 +180,18 @@ class Store:
         try:
             with open(self.journal_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - limit * 1200))
-                lines = fh.read().splitlines()[-limit:]
+                fh.seek(max(0, fh.tell() - limit * 4000))  # a line holds at most a 1514-byte frame in hex
+                return _parse_lines(fh.read().splitlines()[-limit:])
         except OSError:
             return []
-        out = []
-        for line in lines:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                out.append(rec)
-        return out
 
     def records(self, containing: str) -> list[dict[str, Any]]:
         """Every readable journal record whose line contains ``containing``."""
-        out = []
         try:
             with open(self.journal_path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if containing in line:
-                        try:
-                            rec = json.loads(line)
-                        except ValueError:
-                            continue
-                        if isinstance(rec, dict):
-                            out.append(rec)
+                return _parse_lines(line for line in fh if containing in line)
         except OSError:
-            pass
-        return out
+            return []
 
     def close(self) -> None:
         if self._journal is not None:
