@@ -22,17 +22,18 @@ Importing the package does not import IPython, prompt_toolkit or ``scapy.all``.
 from __future__ import annotations
 
 from .errors import (
-                     DhcpError,
-                     DhcpTimeout,
-                     InterfaceDown,
-                     Interrupted,
-                     NoPrivileges,
-                     NoSuchInterface,
-                     StateError,
-                     TransportError,
-                     UsageError,
+    DhcpError,
+    DhcpTimeout,
+    InterfaceDown,
+    Interrupted,
+    NoPrivileges,
+    NoSuchInterface,
+    StateError,
+    TransportError,
+    UsageError,
 )
-from .packets import MessageOptions, parse_frame, random_mac
+from .frames import parse_frame
+from .packets import MessageOptions, random_mac
 from .results import Lease, Offer, Result
 from .session import DhcpSession
 from .transport import Backoff

@@ -25,7 +25,8 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
-from .packets import MESSAGE_TYPES, Frame, mac_bytes, option_name, option_number, parse_frame
+from .frames import Frame, parse_frame
+from .packets import MESSAGE_TYPES, mac_bytes, option_name, option_number
 
 AUTO_FIELDS = {"IP": ("len", "chksum", "ihl"), "UDP": ("len", "chksum")}
 PINS_ATTR = "_scapy_dhcp_pins"

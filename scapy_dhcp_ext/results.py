@@ -11,7 +11,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .packets import Frame, mac_str, parse_frame
+from .frames import Frame, parse_frame
+from .packets import mac_str
 
 MAX_LINES = 40  # frames shown in a result's text; a flood is summed up
 

@@ -21,16 +21,14 @@ RFC 2131 (4.4) but does not forbid anything: a test tool sends what it is told.
 from __future__ import annotations
 
 import collections
-import contextlib
-import functools
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterator, TypeVar, cast
+from typing import Any, Callable
 
-from .errors import DhcpTimeout, Interrupted, StateError, TransportError, UsageError
+from .errors import DhcpTimeout, Interrupted, StateError, UsageError
+from .frames import Frame, parse_frame
+from .interrupts import defer_sigint, interruptible
 from .packets import (
     ACK,
     BROADCAST_IP,
@@ -42,64 +40,16 @@ from .packets import (
     OFFER,
     RELEASE,
     REQUEST,
-    Frame,
     MessageOptions,
     build_message,
     mac_bytes,
     mac_str,
     new_xid,
-    parse_frame,
     random_mac,
 )
 from .results import Lease, Offer, Result
 from .store import Store
 from .transport import Backoff, Exchange, Transport, interface_mac
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def interruptible(operation: str) -> Callable[[F], F]:
-    """Ctrl-C anywhere in an operation (not only while waiting) gives the
-    prompt back with ``Interrupted`` and a partial result in ``dhcp.last``."""
-    def decorate(func: F) -> F:
-        @functools.wraps(func)
-        def wrapper(self: DhcpSession, *args: Any, **kwargs: Any) -> Any:
-            mark, last, state = self._recorded, self.last, self.state
-            try:
-                return func(self, *args, **kwargs)
-            except TransportError:
-                self.state = state  # the interface failed under us: nothing changed on the server's side
-                raise
-            except Interrupted:
-                raise
-            except KeyboardInterrupt:
-                if self.last is not last and isinstance(self.last, Result):
-                    result = self.last  # it had completed; Ctrl-C came while saving or after
-                    result.note = "Ctrl-C came after it completed; the state is saved"
-                else:
-                    result = self._partial(operation, mark)
-                    self.last = result
-                raise Interrupted(f"{operation} interrupted; the partial result is in dhcp.last",
-                                  result) from None
-        return cast(F, wrapper)
-    return decorate
-
-
-@contextlib.contextmanager
-def defer_sigint() -> Iterator[None]:
-    """Holds Ctrl-C until the block is done (a state save), then raises it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if caught:
-            raise KeyboardInterrupt
-
 
 STATES = ("INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "INIT-REBOOT",
           "REBOOTING")

@@ -31,7 +31,8 @@ from typing import Any, Callable, Iterable, Union
 
 from .cases import Case
 from .errors import UsageError
-from .packets import DISCOVER, Frame, build_message, ip_bytes, mac_bytes, new_xid, parse_frame
+from .frames import Frame, parse_frame
+from .packets import DISCOVER, build_message, ip_bytes, mac_bytes, new_xid
 
 Probe = Union[str, Callable[[Any], bool], None]
 

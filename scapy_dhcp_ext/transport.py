@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from .errors import InterfaceDown, NoPrivileges, NoSuchInterface, TransportError
-from .packets import Frame, finish_udp_checksum, ip_bytes, parse_frame
+from .frames import Frame, parse_frame
+from .packets import finish_udp_checksum, ip_bytes
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263

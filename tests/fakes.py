@@ -9,17 +9,8 @@ import socket
 import struct
 from typing import Callable
 
-from scapy_dhcp_ext.packets import (
-    ACK,
-    BOOTP_FIXED,
-    MAGIC_COOKIE,
-    NAK,
-    OFFER,
-    Frame,
-    ip_udp_frame,
-    mac_bytes,
-    parse_frame,
-)
+from scapy_dhcp_ext.frames import Frame, parse_frame
+from scapy_dhcp_ext.packets import ACK, BOOTP_FIXED, MAGIC_COOKIE, NAK, OFFER, ip_udp_frame, mac_bytes
 
 SERVER_MAC = mac_bytes("02:53:00:00:00:01")
 SERVER_IP = "10.9.0.1"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from scapy_dhcp_ext.packets import ACK, DISCOVER, OFFER, build_message, parse_frame
+from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.packets import ACK, DISCOVER, OFFER, build_message
 
 from fakes import reply_frame
 

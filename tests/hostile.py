@@ -12,7 +12,8 @@ import socket
 import struct
 from typing import Callable
 
-from scapy_dhcp_ext.packets import ACK, MAGIC_COOKIE, OFFER, Frame, checksum, ip_udp_frame
+from scapy_dhcp_ext.frames import Frame
+from scapy_dhcp_ext.packets import ACK, MAGIC_COOKIE, OFFER, checksum, ip_udp_frame
 
 from fakes import SERVER_MAC
 

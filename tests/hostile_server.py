@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scapy_dhcp_ext.packets import parse_frame  # noqa: E402
+from scapy_dhcp_ext.frames import parse_frame  # noqa: E402
 
 from hostile import respond  # noqa: E402
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.packets import parse_frame
+from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.results import Lease
 from scapy_dhcp_ext.store import Store
 

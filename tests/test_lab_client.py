@@ -35,7 +35,7 @@ def test_init_reboot_ack_for_our_address_and_nak_outside_the_subnet(lab, session
     session.reset()
     r = session.request(address=address)
     assert r.status == "ack" and r.lease.address == address and r.reply.server_id == "10.77.0.1"
-    from scapy_dhcp_ext.packets import parse_frame
+    from scapy_dhcp_ext.frames import parse_frame
     assert parse_frame(r.sent[0][1]).server_id is None  # INIT-REBOOT names no server
     nak = session.request(address="10.99.0.5")
     assert nak.status == "nak" and session.state == "INIT" and session.lease is None

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.packets import parse_frame
+from scapy_dhcp_ext.frames import parse_frame
 
 
 def plain_exchange(iface: str, frames: list[bytes], xid: int, chaddr: bytes, wait: float) -> bool:

@@ -7,9 +7,10 @@ import socket
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.lab import Lab
 from scapy_dhcp_ext.load import Template, client_macs, message_type, percentiles, server_id
-from scapy_dhcp_ext.packets import DISCOVER, RELEASE, REQUEST, MessageOptions, build_message, parse_frame
+from scapy_dhcp_ext.packets import DISCOVER, RELEASE, REQUEST, MessageOptions, build_message
 
 OPTS = MessageOptions(param_req_list=None)
 

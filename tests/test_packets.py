@@ -9,6 +9,7 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
+from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.packets import (
     DISCOVER,
     INFORM,
@@ -20,7 +21,6 @@ from scapy_dhcp_ext.packets import (
     encode_option,
     mac_bytes,
     option_number,
-    parse_frame,
     random_mac,
 )
 

@@ -44,7 +44,7 @@ def test_init_reboot_has_no_server_id_and_gets_the_lease():
     s, sock = session()
     r = s.request(address="10.9.0.50")
     assert r.status == "ack" and s.state == "BOUND"
-    from scapy_dhcp_ext.packets import parse_frame
+    from scapy_dhcp_ext.frames import parse_frame
     sent = parse_frame(sock.sent[-1])
     assert sent.server_id is None and sent._addr(50) == "10.9.0.50"
 

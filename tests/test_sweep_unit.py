@@ -16,7 +16,8 @@ from scapy_dhcp_ext.cases import (
     malformed_specs,
     parse_ranges,
 )
-from scapy_dhcp_ext.packets import DISCOVER, OFFER, build_message, parse_frame
+from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.packets import DISCOVER, OFFER, build_message
 from scapy_dhcp_ext.transport import Transport
 
 from fakes import FakeSocket, reply_frame
