@@ -45,9 +45,13 @@ install_python() {
   local want
   want="$extras $(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing scapy-dhcp[$extras] into $venv"
-    "$venv/bin/python" -m pip install -q --upgrade pip
-    "$venv/bin/python" -m pip install -q -e ".[$extras]"
+    say "installing scapy-dhcp[$extras] into $venv (log: $venv/pip.log)"
+    if ! { "$venv/bin/python" -m pip install --upgrade pip &&
+           "$venv/bin/python" -m pip install -e ".[$extras]"; } > "$venv/pip.log" 2>&1; then
+      tail -n 30 "$venv/pip.log" >&2
+      say "pip failed: the whole log is in $venv/pip.log"
+      exit 1
+    fi
     echo "$want" > "$stamp"
   fi
   # sudo's secure_path has /usr/local/bin but no virtualenv: put the command there.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable
 
-from .errors import DhcpTimeout, Interrupted, StateError, UsageError
+from .errors import DhcpError, DhcpTimeout, Interrupted, StateError, UsageError
 from .frames import Frame, parse_frame
 from .interrupts import defer_sigint, interruptible
 from .packets import (
@@ -611,6 +611,11 @@ class DhcpSession:
 
     def summary_lines(self) -> list[str]:
         mac = self._mac or "(the interface's)"
+        if self._mac is None and self.iface:
+            try:
+                mac = interface_mac(self.iface) + " (the interface's)"
+            except (OSError, DhcpError):
+                pass  # a gone interface: the repr still works
         lines = [f"iface {self.iface or '-'}  mac {mac}  state {self.state}"
                  + (f"  xid {self.xid:#010x}" if self.xid is not None else "")]
         lines.append(f"lease {self.lease!r}" if self.lease else "lease none")
