@@ -120,6 +120,8 @@ class DhcpMagics(Magics):
         self.owns_session = False
         self.pushed: dict[str, Any] = {}
         self.old_check_ip: Any = None
+        if "timeout" not in self.config.get("DhcpMagics", {}):
+            self.timeout = session.timeout  # the session's (scapy-dhcp --timeout), unless %config says
         self.observe(self._sync, names=["timeout", "default_iface"])
         self._sync()
 

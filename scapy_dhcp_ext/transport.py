@@ -298,7 +298,8 @@ class Transport:
 
         Stops ``window`` seconds after the first reply for which ``done`` is true
         (default: any reply), or at ``timeout`` after the first send. Retransmits
-        the same frame on the ``backoff`` schedule while nothing has matched.
+        the same frame on the ``backoff`` schedule until such a reply comes (a
+        reply that is not, a malformed one say, does not stop the retries).
         Ctrl-C returns what was seen so far, marked ``interrupted``."""
         result = Exchange()
         done = done or (lambda _f: True)
@@ -310,7 +311,7 @@ class Transport:
         try:
             while True:
                 now = self.clock()
-                if frame is not None and not result.replies and now >= next_send and now < deadline:
+                if frame is not None and stop_at is None and now >= next_send and now < deadline:
                     t = self.send(frame)
                     result.sent.append((t, frame))
                     if on_send:
@@ -318,7 +319,7 @@ class Transport:
                     assert intervals is not None
                     next_send = t + next(intervals)
                 end = min(deadline, stop_at if stop_at is not None else deadline)
-                if not result.replies and frame is not None:
+                if stop_at is None and frame is not None:  # retransmit until a reply that is done
                     end = min(end, next_send)
                 wait = end - self.clock()
                 if wait <= 0:

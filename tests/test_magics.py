@@ -196,3 +196,11 @@ def test_sweep_magic(fake_ip, tmp_path):
         run(fake_ip, "%dhcp_sweep --lengths x")
     with pytest.raises(UsageError, match="no unfinished"):
         run(fake_ip, "%dhcp_sweep --resume --no-progress")
+
+
+def test_the_sessions_timeout_survives_loading_the_extension(ip):
+    session = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac="02:00:00:00:00:07",
+                          state_file=False, timeout=9.5)
+    ip.user_ns["dhcp"] = session
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    assert session.timeout == 9.5

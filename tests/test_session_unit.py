@@ -138,3 +138,12 @@ def test_malformed_offer_is_kept_with_its_reason():
     s, _ = session(respond)
     d = s.discover(window=0)
     assert "option 54 has length 5" in repr(d)
+
+
+def test_a_reply_that_is_not_the_answer_does_not_stop_the_retries():
+    def respond(frame):
+        return [reply_frame(frame, NAK)]  # a DISCOVER answered with garbage, every time
+    s, sock = session(respond)
+    with pytest.raises(DhcpTimeout):
+        s.discover(timeout=0.35)
+    assert len(sock.sent) >= 3 and len(s.last.received) >= 3
