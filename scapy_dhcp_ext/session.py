@@ -380,6 +380,13 @@ class DhcpSession:
         return self.store.records(containing) if self.store is not None else [
             {"op": h.operation, "dir": h.direction} for h in self.history if containing in h.operation]
 
+    def journal_frame(self, direction: str, raw: bytes, operation: str) -> None:
+        """Adds a frame to the journal only (a sweep's probes: kept on disk, not in
+        the history, where they would push out the frames worth looking at)."""
+        if self.store is not None:
+            self.store.append({"t": round(time.time(), 6), "dir": direction, "op": operation,
+                               "iface": self.iface, "xid": self.xid, "hex": raw.hex()})
+
     def record_frame(self, direction: str, raw: bytes, operation: str) -> None:
         """Adds a frame to the history and the journal ("out", "in" or "ignored")."""
         self._record(direction, raw, operation)
@@ -451,12 +458,9 @@ class DhcpSession:
                       note="Ctrl-C before it finished")
 
     def _record(self, direction: str, raw: bytes, operation: str) -> None:
-        now = time.time()
         self._recorded += 1
-        self.history.append(HistoryEntry(now, direction, raw, operation))
-        if self.store is not None:
-            self.store.append({"t": round(now, 6), "dir": direction, "op": operation,
-                               "iface": self.iface, "xid": self.xid, "hex": raw.hex()})
+        self.history.append(HistoryEntry(time.time(), direction, raw, operation))
+        self.journal_frame(direction, raw, operation)
 
     def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
                   done: Callable[[Frame], bool], chaddr: bytes | None = None) -> Exchange:

@@ -291,7 +291,7 @@ class Sweeper:
         start = time.monotonic()
         transport = self.session.transport
         transport.drain()
-        by_xid = {row.frames and parse_frame(row.frames[0]).xid: row for row in report.rows}
+        by_xid = {parse_frame(row.frames[0]).xid: row for row in report.rows}
         bar = self._bar(len(report.rows) + len(report.remaining), len(report.rows))
         try:
             while report.remaining:
@@ -328,25 +328,28 @@ class Sweeper:
         if self.probe is None or callable(self.probe):
             deadline = transport.clock() + (0.05 if self.probe is None else 0.0)
             while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
-                self._take(frame, case, row, t0, by_xid, chaddr)
+                self._take(frame, case, row, t0, by_xid, chaddr, report.sweep_id)
             return None if self.probe is None else bool(self.probe(self.session))  # type: ignore[operator]
         for _attempt in range(1 + self.probe_retries):
             probe, answers = self._probe_frame()
             transport.send(probe)
+            self.session.journal_frame("out", probe, f"{self.journal_tag} {report.sweep_id} probe")
             deadline = transport.clock() + self.probe_timeout
             while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
                 if answers(frame):
+                    self.session.journal_frame("in", frame.raw, f"{self.journal_tag} {report.sweep_id} probe")
                     return True
-                self._take(frame, case, row, t0, by_xid, chaddr)
+                self._take(frame, case, row, t0, by_xid, chaddr, report.sweep_id)
         return False
 
-    def _take(self, frame: Frame, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], chaddr: bytes) -> None:
+    def _take(self, frame: Frame, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], chaddr: bytes,
+              sweep_id: str) -> None:
         """Gives a reply to its case (this one, or an earlier one that answers late)."""
         if not frame.is_dhcp or frame.op != 2:
             return
         owner = row if frame.xid == case.xid else by_xid.get(frame.xid)
         self._record("in" if owner is not None else "ignored", frame.raw,
-                     f"{self.journal_tag} {owner.name if owner else ''}".strip())
+                     f"{self.journal_tag} {sweep_id} {owner.name if owner else ''}".strip())
         if owner is None or frame.chaddr != chaddr:
             return
         if owner is row and row.latency is None:
