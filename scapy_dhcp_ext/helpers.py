@@ -131,8 +131,14 @@ def make_tools(session: DhcpSession) -> PacketTools:
 
 
 def make_helpers(session: DhcpSession, tools: PacketTools | None = None) -> dict[str, Any]:
-    """Every name the shell adds: the operations, the packet tools, ``dhcp``."""
+    """Every name the shell adds: the operations, the packet tools, ``dhcp``, and
+    the classes a user types (``Backoff.rfc2131()``, ``MessageOptions``, ``Lab``)."""
     tools = tools or make_tools(session)
+    from .lab import Lab
+    from .packets import MessageOptions
+    from .transport import Backoff
+
     names: dict[str, Any] = {name: getattr(session, name) for name in OPERATIONS}
-    names.update(pkt_dump=tools.pkt_dump, pkt_edit=tools.pkt_edit, pkt_send=tools.pkt_send, dhcp=session)
+    names.update(pkt_dump=tools.pkt_dump, pkt_edit=tools.pkt_edit, pkt_send=tools.pkt_send, dhcp=session,
+                 Backoff=Backoff, MessageOptions=MessageOptions, DhcpSession=DhcpSession, Lab=Lab)
     return names
