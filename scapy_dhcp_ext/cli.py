@@ -1,12 +1,16 @@
 """The ``scapy-dhcp`` command.
 
-    scapy-dhcp --iface IF [--state FILE] -c CODE   run CODE with the helpers, then exit
-    scapy-dhcp --lab [dnsmasq|kea] -c CODE         the same against a lab made for the run
+    sudo scapy-dhcp --iface IF          Scapy's shell (IPython) with the DHCP helpers and magics
+    sudo scapy-dhcp --lab [dnsmasq|kea] the same against a lab made for the run, removed at exit
+    sudo scapy-dhcp --iface IF -c CODE  run CODE with the same names, then exit
 
-``CODE`` sees Scapy's names (as ``from scapy.all import *``), the helpers
-(``discover``, ``request``, ``dora``, ``release``, ``inform``, ``decline``,
-``renew``, ``rebind``) and the session as ``dhcp``; the exit status is non-zero
-when it raised. Errors of scapy-dhcp's own are one line, never a traceback.
+The shell and ``CODE`` see Scapy's names (as ``from scapy.all import *``), the
+helpers (``discover``, ``request``, ``dora``, ``release``, ``inform``,
+``decline``, ``renew``, ``rebind``, ``sweep_lengths``, ``sweep_malformed``,
+``load``, ``pkt_dump``, ``pkt_edit``, ``pkt_send``) and the session as
+``dhcp``. With ``-c`` the exit status is non-zero when the code raised.
+Errors of scapy-dhcp's own are one line, never a traceback; so is running
+without root.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ PROG = "scapy-dhcp"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="A DHCP workbench on Scapy and IPython.")
+    p = argparse.ArgumentParser(prog=PROG, description="A DHCP workbench on Scapy and IPython: Scapy's shell "
+                                "with DHCP helpers, magics and a session that keeps the state.",
+                                epilog="Examples: sudo scapy-dhcp --lab | sudo scapy-dhcp --iface eth1 | "
+                                "sudo scapy-dhcp --iface eth1 -c 'print(dora().lease)'")
     p.add_argument("--iface", "-i", help="the interface to work on (remembered for next time)")
     p.add_argument("--mac", help="the client MAC (default: the interface's)")
     p.add_argument("--state", metavar="FILE",

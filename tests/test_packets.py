@@ -142,3 +142,13 @@ def test_bad_cookie_and_short_frames():
         assert frame.summary() and frame.problems, cut
     assert not parse_frame(full).problems
 
+
+
+def test_importing_the_package_pulls_in_neither_ipython_nor_prompt_toolkit_nor_scapy_all():
+    import subprocess
+    import sys
+
+    code = ("import sys, scapy_dhcp_ext\n"
+            "print(sorted(m for m in ('IPython', 'prompt_toolkit', 'scapy.all') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
