@@ -58,6 +58,8 @@ def display_text(row: tuple[str, str, Any]) -> str:
         return f"{value:#010x}"
     if layer == "BOOTP" and name == "chaddr" and isinstance(value, bytes) and not value[6:].strip(b"\0"):
         return ":".join(f"{b:02x}" for b in value[:6])
+    if isinstance(value, bytes) and value and not value.strip(b"\0"):
+        return "b''"  # a fixed field of zeros (sname, file): Scapy pads b'' to the same bytes
     return value_text(value)
 
 
