@@ -28,7 +28,7 @@ def interruptible(operation: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(self: DhcpSession, *args: Any, **kwargs: Any) -> Any:
-            mark, last, state = self._recorded, self.last, self.state
+            mark, last, state = self.history.recorded, self.last, self.state
             try:
                 return func(self, *args, **kwargs)
             except TransportError:

@@ -20,14 +20,12 @@ RFC 2131 (4.4) but does not forbid anything: a test tool sends what it is told.
 
 from __future__ import annotations
 
-import collections
 import time
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Callable
 
 from .errors import DhcpError, DhcpTimeout, Interrupted, StateError, UsageError
 from .frames import Frame, parse_frame
+from .history import History
 from .interrupts import defer_sigint, interruptible
 from .packets import (
     ACK,
@@ -55,29 +53,6 @@ STATES = ("INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "
           "REBOOTING")
 
 
-@dataclass
-class HistoryEntry:
-    """One frame sent ("out"), received ("in") or received and not ours ("ignored")."""
-
-    time: float
-    direction: str
-    raw: bytes
-    operation: str = ""
-
-    @cached_property
-    def frame(self) -> Frame:
-        return parse_frame(self.raw, self.time)
-
-    @property
-    def packet(self) -> Any:
-        return self.frame.packet
-
-    def __repr__(self) -> str:
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.time)) + f".{int(self.time * 1000) % 1000:03d}"
-        arrow = {"out": "->", "in": "<-"}.get(self.direction, "<x")
-        return f"{stamp} {arrow} {self.operation:9} {self.frame.summary()}"
-
-
 class DhcpSession:
     """Interface, MAC, client state, lease, offers, history; one open socket.
 
@@ -96,7 +71,7 @@ class DhcpSession:
         self.window = window
         self.backoff = backoff or Backoff()
         self.options = options or MessageOptions()
-        self.history: collections.deque[HistoryEntry] = collections.deque(maxlen=history_limit)
+        self.history = History(self.store, history_limit)
         self.state = "INIT"
         self.lease: Lease | None = None
         self.offers: list[Offer] = []
@@ -107,7 +82,6 @@ class DhcpSession:
         self.sweep_params: dict[str, Any] = {}
         self._transport = transport
         self._hold_saves = False
-        self._recorded = 0            # frames recorded so far: marks where an operation began
         self.save_error: str | None = None
         self._mac: str | None = mac
         self.iface: str | None = iface or (transport.iface if transport else None)
@@ -376,20 +350,13 @@ class DhcpSession:
         self.last = report
         self._save()
 
-    def journal_records(self, containing: str) -> list[dict[str, Any]]:
-        return self.store.records(containing) if self.store is not None else [
-            {"op": h.operation, "dir": h.direction} for h in self.history if containing in h.operation]
-
     def journal_frame(self, direction: str, raw: bytes, operation: str) -> None:
-        """Adds a frame to the journal only (a sweep's probes: kept on disk, not in
-        the history, where they would push out the frames worth looking at)."""
-        if self.store is not None:
-            self.store.append({"t": round(time.time(), 6), "dir": direction, "op": operation,
-                               "iface": self.iface, "xid": self.xid, "hex": raw.hex()})
+        """Adds a frame to the journal only (a sweep's probes)."""
+        self.history.journal(direction, raw, operation, self.iface, self.xid)
 
     def record_frame(self, direction: str, raw: bytes, operation: str) -> None:
         """Adds a frame to the history and the journal ("out", "in" or "ignored")."""
-        self._record(direction, raw, operation)
+        self.history.record(direction, raw, operation, self.iface, self.xid)
 
     def _packet_bytes(self, pkt: Any) -> bytes:
         if pkt is None:
@@ -407,12 +374,13 @@ class DhcpSession:
 
     def last_sent(self) -> Any:
         """The last frame sent, as a Scapy packet (None before the first)."""
-        entry = next((h for h in reversed(self.history) if h.direction == "out"), None)
+        entry = self.history.last("out")
         return entry.packet if entry is not None else None
 
     def last_frame(self) -> Any:
         """The last frame sent or received, as a Scapy packet (None before the first)."""
-        return self.history[-1].packet if self.history else None
+        entry = self.history.last()
+        return entry.packet if entry is not None else None
 
     # -- plumbing ---------------------------------------------------------
 
@@ -450,17 +418,14 @@ class DhcpSession:
 
     def _partial(self, operation: str, mark: int) -> Result:
         """A result from the frames recorded since ``mark``: what an interrupted operation did."""
-        count = min(self._recorded - mark, len(self.history))
-        entries = list(self.history)[len(self.history) - count:] if count > 0 else []
+        entries = self.history.since(mark)
         return Result(operation, "interrupted", xid=self.xid,
                       sent=[(e.time, e.raw) for e in entries if e.direction == "out"],
                       received=[e.frame for e in entries if e.direction == "in"],
                       note="Ctrl-C before it finished")
 
     def _record(self, direction: str, raw: bytes, operation: str) -> None:
-        self._recorded += 1
-        self.history.append(HistoryEntry(time.time(), direction, raw, operation))
-        self.journal_frame(direction, raw, operation)
+        self.history.record(direction, raw, operation, self.iface, self.xid)
 
     def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
                   done: Callable[[Frame], bool], chaddr: bytes | None = None) -> Exchange:
@@ -570,12 +535,7 @@ class DhcpSession:
         except (TypeError, ValueError, KeyError) as exc:
             self.messages.append(f"part of the saved state was unusable ({exc}); starting from INIT")
             self._forget_lease("INIT")
-        for rec in self.store.tail() if self.store else []:
-            try:
-                self.history.append(HistoryEntry(float(rec["t"]), str(rec["dir"]),
-                                                 bytes.fromhex(rec["hex"]), str(rec.get("op", ""))))
-            except (KeyError, TypeError, ValueError):
-                continue
+        self.history.load()
 
     def _save(self) -> None:
         """Saves the state; a failure (a full disk) is a message, never a lost operation."""

@@ -414,7 +414,7 @@ def _resumed(session: Any, kind: str, cases: list[Case], runner: Sweeper) -> Swe
     last = session.sweep_state or {}
     if last.get("kind") != kind or last.get("complete"):
         raise UsageError(f"no unfinished {kind} sweep to resume")
-    done = done_cases(session.journal_records(last["id"]), runner.journal_tag, last["id"])
+    done = done_cases(session.history.records(last["id"]), runner.journal_tag, last["id"])
     report = SweepReport(kind=kind, sweep_id=last["id"], remaining=[c for c in cases if c.name not in done],
                          runner=runner)
     return runner.run(report)
