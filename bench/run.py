@@ -86,24 +86,24 @@ def perfdhcp_best(lab: Lab, seconds: int, rates: list[int], refine: int = 3) -> 
         return achieved, lost
 
     best, detail, clean, lossy = 0.0, "no run lost 1% or less", 0, 0
-    for rate in rates:
+
+    def consider(rate: int) -> bool:
+        """Runs perfdhcp at ``rate``; True if it lost 1% or less (and keeps the best such run)."""
+        nonlocal best, detail, clean, lossy
         achieved, lost = run(rate)
-        if lost <= 0.01:
-            clean = rate
-            if achieved > best:
-                best, detail = achieved, f"-r {rate}"
-        else:
+        if lost > 0.01:
             lossy = rate
+            return False
+        clean = rate
+        if achieved > best:
+            best, detail = achieved, f"-r {rate}"
+        return True
+
+    for rate in rates:
+        if not consider(rate):
             break
     for _ in range(refine if clean and lossy else 0):
-        rate = (clean + lossy) // 2
-        achieved, lost = run(rate)
-        if lost <= 0.01:
-            clean = rate
-            if achieved > best:
-                best, detail = achieved, f"-r {rate}"
-        else:
-            lossy = rate
+        consider((clean + lossy) // 2)
     return best, detail
 
 
