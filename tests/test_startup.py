@@ -29,7 +29,7 @@ def test_ipython_profile_startup_file_loads_the_extension(tmp_path):
 def test_scapy_startup_file_gives_plain_scapy_the_helpers(tmp_path):
     child = pexpect.spawn(str(BIN / "scapy"), ["-c", str(ROOT / "startup" / "scapy" / "startup.py")],
                           encoding="utf-8", timeout=60, dimensions=(40, 160),
-                          env={**os.environ, "XDG_STATE_HOME": str(tmp_path), "HOME": str(tmp_path)})
+                          env={**os.environ, "XDG_STATE_HOME": str(tmp_path), "HOME": str(tmp_path), "TERM": "xterm"})
     child.expect("scapy-dhcp .*helpers")
     child.expect(">>> ")
     child.sendline("print('HELPERS', callable(dora), callable(sweep_lengths), type(dhcp).__name__, conf.checkIPaddr)")
