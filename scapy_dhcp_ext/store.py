@@ -7,7 +7,8 @@ version, unreadable) is renamed aside with a message, and the session starts
 fresh. Nothing is ever ``eval``'d.
 
 The journal (``journal.jsonl`` beside the state file) gets one line per frame
-sent or received: time, direction, interface, xid and the bytes in hex.
+sent or received: time, direction, interface, xid and the bytes in hex. Past
+64 MiB it becomes ``journal.jsonl.1`` when a session opens it, one generation kept.
 
 Under sudo, the files and folders created belong to the invoking user.
 """
@@ -25,6 +26,7 @@ from typing import Any, Iterable
 from .errors import StateError
 
 STATE_VERSION = 1
+JOURNAL_LIMIT = 64 << 20  # bytes before the journal is rotated
 STATE_NAME = "state.json"
 JOURNAL_NAME = "journal.jsonl"
 
@@ -95,6 +97,7 @@ class Store:
         self.journal_path = self.path.with_name(
             JOURNAL_NAME if self.path.name == STATE_NAME else self.path.stem + ".journal.jsonl")
         self.messages: list[str] = []
+        self.journal_limit = JOURNAL_LIMIT
         self._journal: int | None = None  # an O_APPEND file descriptor
 
     def load(self) -> dict[str, Any]:
@@ -165,6 +168,7 @@ class Store:
         try:
             if self._journal is None:
                 _makedirs(self.journal_path.parent)
+                self._rotate()
                 new = not self.journal_path.exists()
                 self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 if new:
@@ -174,6 +178,19 @@ class Store:
             msg = f"journal {self.journal_path}: {exc.strerror or exc}"
             if msg not in self.messages:
                 self.messages.append(msg)
+
+    @property
+    def old_journal_path(self) -> Path:
+        return self.journal_path.with_name(self.journal_path.name + ".1")
+
+    def _rotate(self) -> None:
+        """Past JOURNAL_LIMIT bytes the journal moves to ``journal.jsonl.1`` (one
+        generation kept, the one before is dropped), so it cannot fill the disk."""
+        try:
+            if self.journal_path.stat().st_size > self.journal_limit:
+                os.replace(self.journal_path, self.old_journal_path)
+        except FileNotFoundError:
+            pass
 
     def tail(self, limit: int = 200) -> list[dict[str, Any]]:
         """The last ``limit`` journal records that can be read; bad lines are skipped."""
@@ -186,12 +203,15 @@ class Store:
             return []
 
     def records(self, containing: str) -> list[dict[str, Any]]:
-        """Every readable journal record whose line contains ``containing``."""
-        try:
-            with open(self.journal_path, encoding="utf-8", errors="replace") as fh:
-                return _parse_lines(line for line in fh if containing in line)
-        except OSError:
-            return []
+        """Every readable journal record (the rotated generation too) whose line contains ``containing``."""
+        out: list[dict[str, Any]] = []
+        for path in (self.old_journal_path, self.journal_path):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    out += _parse_lines(line for line in fh if containing in line)
+            except OSError:
+                continue
+        return out
 
     def close(self) -> None:
         if self._journal is not None:

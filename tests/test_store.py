@@ -97,3 +97,16 @@ def test_under_sudo_files_belong_to_the_invoking_user(tmp_path, monkeypatch):
     store.append({"t": 1})
     for path in (tmp_path / "new", tmp_path / "new" / "state.json", tmp_path / "new" / "journal.jsonl"):
         assert (path.stat().st_uid, path.stat().st_gid) == (12345, 12346), path
+
+
+def test_the_journal_rotates_and_records_reads_both_generations(tmp_path):
+    store = Store(tmp_path / "state.json")
+    store.journal_limit = 2000
+    for i in range(20):
+        store.append({"t": i, "op": "SWEEP abc len", "dir": "out", "hex": "00" * 50})
+    store.close()  # a new session opens the journal again: now it rotates
+    again = Store(tmp_path / "state.json")
+    again.journal_limit = 2000
+    again.append({"t": 99, "op": "SWEEP abc len", "dir": "out", "hex": "00"})
+    assert (tmp_path / "journal.jsonl.1").exists() and len((tmp_path / "journal.jsonl").read_text().splitlines()) == 1
+    assert [r["t"] for r in again.records("SWEEP abc")] == list(range(20)) + [99]
