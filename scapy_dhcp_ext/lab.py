@@ -155,7 +155,9 @@ class Lab:
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces): run it with sudo")
         _require("ip", "iproute2")
+        cleanup_stale()  # labs whose process was killed before it could remove them
         self.workdir = Path(tempfile.mkdtemp(prefix=f"scapy-dhcp-lab-{self.id}-"))
+        (self.workdir / "owner").write_text(str(os.getpid()))
         self._started = True
         # Also gone when the interpreter exits (a notebook kernel that stops after a failed cell).
         atexit.register(self.stop)
@@ -332,9 +334,24 @@ def list_namespaces() -> list[str]:
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
 
 
+def _owner_alive(lab_id: str) -> bool:
+    """Whether the process that made this lab still runs (its PID is in the lab's folder)."""
+    for owner in Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*/owner"):
+        try:
+            os.kill(int(owner.read_text()), 0)
+            return True
+        except (ValueError, OSError):
+            continue
+    return False
+
+
 def cleanup_stale() -> list[str]:
-    """Removes labs whose namespaces outlived their process; returns their ids."""
+    """Removes the labs whose process is gone (killed before it could clean up);
+    labs of running processes are left alone. Returns the ids removed."""
     ids = sorted({n[len(PREFIX):].split("-")[0] for n in list_namespaces() if n.startswith(PREFIX)})
-    for lab_id in ids:
+    stale = [lab_id for lab_id in ids if not _owner_alive(lab_id)]
+    for lab_id in stale:
         remove_lab(lab_id)
-    return ids
+        for folder in Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+    return stale

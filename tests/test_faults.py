@@ -195,3 +195,21 @@ def test_interface_goes_down_while_waiting(lab, session):
         lab.servers[0].proc.send_signal(signal.SIGCONT)
     time.sleep(0.1)
     assert session.renew().status == "ack"
+
+
+def test_a_lab_whose_process_was_killed_is_removed_by_the_next(make_lab):
+    import sys
+
+    from scapy_dhcp_ext.lab import PREFIX, list_namespaces
+    code = ("import time; from scapy_dhcp_ext.lab import Lab; lab = Lab('dnsmasq').start();"
+            "print(lab.id, flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    lab_id = proc.stdout.readline().strip()
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.wait()
+    assert any(n.startswith(PREFIX + lab_id) for n in list_namespaces())
+    other = make_lab("dnsmasq")  # a running lab is left alone, a dead one is removed
+    names = list_namespaces()
+    assert not any(n.startswith(PREFIX + lab_id) for n in names)
+    assert any(n.startswith(other.netns) for n in names)
+    assert not subprocess.run(["pgrep", "-f", f"scapy-dhcp-lab-{lab_id}-"], capture_output=True).stdout
