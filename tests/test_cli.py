@@ -27,7 +27,7 @@ def test_c_runs_code_against_a_lab_and_cleans_up(tmp_path, capsys):
     before = our_namespaces()
     rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
                "r = dora(); print('LEASE', r.lease.address, r.lease.server_id, r.lease.lease_time);"
-               "print('NAMES', callable(sr1), callable(dhcp_discover), conf.checkIPaddr); release();"
+               "print('NAMES', callable(sr1), callable(dhcp_request), conf.checkIPaddr); release();"
                "dhcp.backoff = Backoff.rfc2131(); print('BACKOFF', dhcp.backoff.first)"])
     out = capsys.readouterr().out
     assert rc == 0, out
