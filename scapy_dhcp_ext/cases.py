@@ -13,7 +13,7 @@ bad UTF-8 or shell metacharacters.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from .packets import (
@@ -45,11 +45,6 @@ class Case:
     xid: int
     length: int | None = None      # BOOTP payload length, for length cases
     kind: str = "length"           # length, header-cut, lie, fragmented, malformed
-    meta: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return sum(len(f) for f in self.frames)
 
 
 def _patch_xid(payload: bytes, xid: int) -> bytes:

@@ -31,9 +31,9 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 PREFIX = "sdl-"
 SERVER_KINDS = ("dnsmasq", "kea")
@@ -77,7 +77,6 @@ class Server:
     address: str
     workdir: Path
     proc: subprocess.Popen[bytes] | None = None
-    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def log(self) -> str:
@@ -300,9 +299,6 @@ class Lab:
     def add_address(self, cidr: str) -> None:
         """Gives the client-side interface an address (a relay's giaddr, say)."""
         _run("ip", "addr", "add", cidr, "dev", self.iface)
-
-    def run_in(self, netns: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return _run("ip", "netns", "exec", netns, *args, check=False)
 
     def __repr__(self) -> str:
         servers = ", ".join(f"{s.kind} {s.address}" for s in self.servers)

@@ -33,8 +33,6 @@ from .helpers import PacketTools
 from .pktools import fields
 from .session import DhcpSession
 
-OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind")
-
 
 def _option_value(text: str) -> Any:
     """``--option`` values: ``0x0102`` or ``hex:0102`` is bytes; digits an int; else text."""

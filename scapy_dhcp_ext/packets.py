@@ -36,6 +36,7 @@ ZERO_IP = "0.0.0.0"
 CLIENT_PORT, SERVER_PORT = 68, 67
 BOOTP_FIXED = 236          # op .. file, without the magic cookie
 ETH_HLEN = 14
+GIADDR_AT = ETH_HLEN + 20 + 8 + 24  # giaddr's offset in a frame we build (no IP options)
 DEFAULT_PRL = (1, 3, 6, 15, 51, 54, 58, 59)
 
 # Options whose payload has one fixed size, and those made of 4-byte addresses.

@@ -20,6 +20,7 @@ RFC 2131 (4.4) but does not forbid anything: a test tool sends what it is told.
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any, Callable
 
@@ -33,6 +34,7 @@ from .packets import (
     BROADCAST_MAC,
     DECLINE,
     DISCOVER,
+    GIADDR_AT,
     INFORM,
     NAK,
     OFFER,
@@ -430,10 +432,10 @@ class DhcpSession:
     def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
                   done: Callable[[Frame], bool], chaddr: bytes | None = None) -> Exchange:
         assert self.xid is not None
-        relay = parse_frame(frame).giaddr if frame is not None else "0.0.0.0"
-        if relay != "0.0.0.0":
+        giaddr = frame[GIADDR_AT:GIADDR_AT + 4] if frame is not None else b""
+        if giaddr.strip(b"\0"):
             # As a relay agent, answer ARP for giaddr: the server unicasts to it.
-            self.transport.answer_arp(relay, mac_bytes(self.mac))
+            self.transport.answer_arp(socket.inet_ntoa(giaddr), mac_bytes(self.mac))
         return self.transport.exchange(
             frame, xid=self.xid, chaddr=chaddr if chaddr is not None else mac_bytes(self.mac),
             timeout=self.timeout if timeout is None else timeout, backoff=self.backoff,

@@ -33,7 +33,6 @@ SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23
 PACKET_AUXDATA = 8
 TP_STATUS_CSUMNOTREADY = 1 << 3
-PACKET_OUTGOING = 4
 SO_ATTACH_FILTER = 26
 IFF_UP = 0x1
 SIOCGIFFLAGS = 0x8913
@@ -175,17 +174,12 @@ class Transport:
         self.clock = clock
         self.rand = rand or random.random
         self.arp_addresses: dict[bytes, bytes] = {}   # IPv4 -> MAC we answer ARP with
-        self.ignored_count = 0
 
     @property
     def sock(self) -> RawSocket:
         if self._sock is None:
             self._sock = open_raw_socket(self.iface)
         return self._sock
-
-    @property
-    def is_open(self) -> bool:
-        return self._sock is not None
 
     def close(self) -> None:
         if self._sock is not None:
@@ -344,10 +338,8 @@ class Transport:
                     result.replies.append(reply)
                     if stop_at is None and done(reply):
                         stop_at = reply.time + window
-                else:
-                    self.ignored_count += 1
-                    if len(result.ignored) < MAX_IGNORED:
-                        result.ignored.append(reply)
+                elif len(result.ignored) < MAX_IGNORED:
+                    result.ignored.append(reply)
         except KeyboardInterrupt:
             result.interrupted = True
         return result
