@@ -78,7 +78,7 @@ case "$cmd" in
     [ "$rc" = 5 ] && { say "pytest collected no tests"; exit 1; }
     exit "$rc" ;;
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
-  fuzz)    install fuzz test; exec "$venv/bin/python" tests/fuzz.py "$@" ;;
-  notebooks) install notebooks test; exec "$venv/bin/python" tests/run_notebooks.py ;;
+  fuzz)    install fuzz test; exec "$venv/bin/python" -m tests.support.fuzz "$@" ;;
+  notebooks) install notebooks test; exec "$venv/bin/python" -m tests.support.run_notebooks ;;
   *) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 2 ;;
 esac

@@ -26,11 +26,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scapy_dhcp_ext import DhcpSession  # noqa: E402
-from scapy_dhcp_ext.lab import Lab  # noqa: E402
-from scapy_dhcp_ext.packets import mac_bytes, random_mac  # noqa: E402
+from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.lab import Lab
+from scapy_dhcp_ext.wire import mac_bytes, random_mac
 
 
 def median_ms(fn: Callable[[], object], n: int) -> float:

@@ -33,10 +33,11 @@ from .errors import (
     UsageError,
 )
 from .frames import parse_frame
-from .packets import MessageOptions, random_mac
+from .packets import MessageOptions
 from .results import Lease, Offer, Result
 from .session import DhcpSession
 from .transport import Backoff
+from .wire import random_mac
 
 __version__ = "0.1.0"
 

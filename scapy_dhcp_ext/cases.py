@@ -16,23 +16,28 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .packets import (
-    BOOTP_FIXED,
+from .wire import (
+    BOOTP_AT,
     BROADCAST_IP,
     BROADCAST_MAC,
     CLIENT_PORT,
     DISCOVER,
+    IP_AT,
+    IP_LEN,
     MAGIC_COOKIE,
     REQUEST,
     SERVER_PORT,
+    UDP_CSUM,
+    UDP_LEN,
     ZERO_IP,
-    checksum,
-    ip_bytes,
+    Bootp,
+    bootp_header,
     ip_udp_frame,
     mac_bytes,
+    patch_ip_checksum,
 )
 
-ETH_IP_UDP = 14 + 20 + 8
+ETH_IP_UDP = BOOTP_AT
 
 
 @dataclass
@@ -48,8 +53,8 @@ class Case:
 
 
 def _patch_xid(payload: bytes, xid: int) -> bytes:
-    if len(payload) >= 8:
-        return payload[:4] + struct.pack("!I", xid) + payload[8:]
+    if len(payload) >= Bootp.SECS:
+        return payload[:Bootp.XID] + struct.pack("!I", xid) + payload[Bootp.SECS:]
     return payload
 
 
@@ -60,7 +65,7 @@ def _frame(payload: bytes, mac: bytes) -> bytes:
 
 def fragment(frame: bytes, mtu: int) -> list[bytes]:
     """Splits an Ethernet + IPv4 frame into IP fragments of at most ``mtu`` bytes."""
-    eth, ip = frame[:14], frame[14:]
+    eth, ip = frame[:IP_AT], frame[IP_AT:]
     ihl = (ip[0] & 0x0F) * 4
     header, data = ip[:ihl], ip[ihl:]
     step = (mtu - ihl) // 8 * 8
@@ -70,8 +75,7 @@ def fragment(frame: bytes, mtu: int) -> list[bytes]:
         more = offset + step < len(data)
         h = bytearray(header)
         struct.pack_into("!HHH", h, 2, ihl + len(chunk), 0x4D44, (0x2000 if more else 0) | offset // 8)
-        h[10:12] = b"\0\0"
-        h[10:12] = struct.pack("!H", checksum(bytes(h)))
+        patch_ip_checksum(h, 0)
         out.append(eth + bytes(h) + chunk)
     return out
 
@@ -111,7 +115,7 @@ def lie_cases(base: bytes, mac: str, *, new_xid: Callable[[], int]) -> list[Case
     """IP total length and UDP length larger and smaller than the packet."""
     cases = []
     mac_b = mac_bytes(mac)
-    for layer, offset, deltas in (("ip", 16, (1, 100, -1, -100)), ("udp", 38, (1, 100, -1, -100))):
+    for layer, offset, deltas in (("ip", IP_LEN, (1, 100, -1, -100)), ("udp", UDP_LEN, (1, 100, -1, -100))):
         for delta in list(deltas) + ["min"]:
             xid = new_xid()
             frame = bytearray(_frame(_patch_xid(base[ETH_IP_UDP:], xid), mac_b))
@@ -119,10 +123,9 @@ def lie_cases(base: bytes, mac: str, *, new_xid: Callable[[], int]) -> list[Case
             value = (20 if layer == "ip" else 8) if delta == "min" else true + int(delta)
             struct.pack_into("!H", frame, offset, value)
             if layer == "ip":
-                frame[24:26] = b"\0\0"
-                frame[24:26] = struct.pack("!H", checksum(bytes(frame[14:34])))
+                patch_ip_checksum(frame)
             else:
-                frame[40:42] = b"\0\0"  # checksum off: the length is the only anomaly
+                frame[UDP_CSUM:UDP_CSUM + 2] = b"\0\0"  # checksum off: the length is the only anomaly
             sign = "min" if delta == "min" else f"{'plus' if int(delta) > 0 else 'minus'}{abs(int(delta))}"
             name = f"{layer}-len-{sign}"
             cases.append(Case(name, f"{layer.upper()} length {value} (true {true})", [bytes(frame)], xid,
@@ -134,9 +137,7 @@ def lie_cases(base: bytes, mac: str, *, new_xid: Callable[[], int]) -> list[Case
 
 def _bootp(xid: int, mac: bytes, options: bytes, *, msg_hops: int = 0, hlen: int = 6,
            cookie: bytes = MAGIC_COOKIE, sname: bytes = b"", file: bytes = b"", pad_to: int = 0) -> bytes:
-    header = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, hlen, msg_hops, xid, 0, 0, ip_bytes(None),
-                         ip_bytes(None), ip_bytes(None), ip_bytes(None), mac.ljust(16, b"\0"), sname, file)
-    assert len(header) == BOOTP_FIXED
+    header = bootp_header(1, xid, mac, hlen=hlen, hops=msg_hops, sname=sname, file=file)
     return (header + cookie + options).ljust(pad_to, b"\0")
 
 

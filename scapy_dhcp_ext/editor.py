@@ -31,8 +31,8 @@ from prompt_toolkit.layout.containers import ConditionalContainer
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 from prompt_toolkit.styles import Style
 
-from .packets import MESSAGE_TYPES
 from .pktools import EditError, apply, copy_for_edit, fields, parse_value, pins
+from .wire import MESSAGE_TYPES, mac_str
 
 HELP = " Enter edit  a add option  d delete option  u undo  Ctrl-S accept  Esc/q cancel "
 STYLE = Style.from_dict({"cursor": "reverse", "title": "bold", "pinned": "ansiyellow",
@@ -57,7 +57,7 @@ def display_text(row: tuple[str, str, Any]) -> str:
     if layer == "BOOTP" and name == "xid" and isinstance(value, int):
         return f"{value:#010x}"
     if layer == "BOOTP" and name == "chaddr" and isinstance(value, bytes) and not value[6:].strip(b"\0"):
-        return ":".join(f"{b:02x}" for b in value[:6])
+        return mac_str(value)
     if isinstance(value, bytes) and value and not value.strip(b"\0"):
         return "b''"  # a fixed field of zeros (sname, file): Scapy pads b'' to the same bytes
     return value_text(value)

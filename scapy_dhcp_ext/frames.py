@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .packets import (
+from .wire import (
     ACK,
     ADDRESS_LISTS,
     BOOTP_FIXED,
+    BOOTP_HEADER,
     CLIENT_PORT,
     ETH_HLEN,
     FIXED_SIZES,
@@ -27,9 +28,13 @@ from .packets import (
     MESSAGE_TYPES,
     OFFER,
     SERVER_PORT,
+    TEXT_OPTIONS,
     ZERO_IP,
-    checksum,
+    Bootp,
+    Options,
     ip_str,
+    read_options,
+    udp_checksum,
 )
 
 
@@ -176,45 +181,14 @@ class Frame:
         return f"<Frame {self.summary()}>"
 
 
-MAX_OPTION_ITEMS = 2048  # bounds the work on a hostile option area
-
-
-def _read_options(data: bytes, where: str, frame: Frame, chunks: dict[int, list[bytes]]) -> tuple[bool, int]:
-    """Reads one option area; returns (END seen, overload value)."""
-    i, n, overload = 0, len(data), 0
-    for _ in range(MAX_OPTION_ITEMS):
-        if i >= n:
-            if where == "options":
-                frame.problems.append("no END option")
-            return False, overload
-        code = data[i]
-        if code == 0:
-            i += 1
-            continue
-        if code == 255:
-            if where == "options" and data[i + 1:].strip(b"\0"):
-                frame.problems.append(f"{len(data) - i - 1} bytes after END, not all PAD")
-            return True, overload
-        if i + 1 >= n:
-            frame.problems.append(f"option {code} is cut off after its code ({where})")
-            return False, overload
-        length = data[i + 1]
-        payload = data[i + 2:i + 2 + length]
-        if len(payload) < length:
-            frame.problems.append(f"option {code} has length {length} but only {len(payload)} bytes remain ({where})")
-            return False, overload
-        if code == 52 and length == 1:
-            overload = payload[0]
-        chunks.setdefault(code, []).append(payload)
-        if code not in frame.option_order:
-            frame.option_order.append(code)
-        i += 2 + length
-    frame.problems.append(f"more than {MAX_OPTION_ITEMS} option items ({where})")
-    return False, overload
-
-
-def _check_options(frame: Frame, chunks: dict[int, list[bytes]]) -> None:
-    for code, parts in chunks.items():
+def _check_options(frame: Frame, found: Options) -> None:
+    frame.option_order = found.order
+    frame.problems += found.problems
+    if 52 in found.chunks and len(found.chunks[52]) > 1:
+        frame.problems.append("option 52 (overload) appears more than once")
+    if found.overload > 3:
+        frame.problems.append(f"option 52 has value {found.overload} (expected 1, 2 or 3)")
+    for code, parts in found.chunks.items():
         if code == 53:
             if any(len(p) != 1 for p in parts):
                 frame.problems.append(f"option 53 has length {len(parts[0])} (expected 1)")
@@ -239,8 +213,6 @@ def _check_options(frame: Frame, chunks: dict[int, list[bytes]]) -> None:
 
 
 SHELL_CHARS = set(b"$`;|&<>\\\"'(){}")
-TEXT_OPTIONS = {12: "hostname", 14: "merit dump", 15: "domain", 17: "root path", 40: "NIS domain",
-                56: "message", 64: "NIS+ domain", 66: "TFTP server", 67: "boot file"}
 
 
 def _dns_names(data: bytes) -> str | None:
@@ -326,14 +298,14 @@ def _check_values(frame: Frame) -> None:
 def _read_bootp(data: bytes, frame: Frame) -> None:
     if len(data) < BOOTP_FIXED:
         frame.problems.append(f"BOOTP part is {len(data)} bytes (shorter than the {BOOTP_FIXED}-byte header)")
-        if len(data) >= 8:
-            frame.op = data[0]
-            frame.xid = struct.unpack("!I", data[4:8])[0]
-        if len(data) >= 34:
-            frame.chaddr = data[28:34]
+        if len(data) >= Bootp.SECS:
+            frame.op = data[Bootp.OP]
+            frame.xid = struct.unpack_from("!I", data, Bootp.XID)[0]
+        if len(data) >= Bootp.CHADDR + 6:
+            frame.chaddr = data[Bootp.CHADDR:Bootp.CHADDR + 6]
         return
     (frame.op, htype, hlen, _hops, frame.xid, _secs, frame.flags, ci, yi, si, gi,
-     chaddr) = struct.unpack("!BBBBIHH4s4s4s4s16s", data[:44])
+     chaddr, _sname, _file) = BOOTP_HEADER.unpack_from(data)
     frame.ciaddr, frame.yiaddr, frame.siaddr, frame.giaddr = (ip_str(a) for a in (ci, yi, si, gi))
     if hlen != 6 or htype != 1:
         frame.problems.append(f"htype {htype} hlen {hlen} (expected Ethernet: 1, 6)")
@@ -344,17 +316,7 @@ def _read_bootp(data: bytes, frame: Frame) -> None:
         else:
             frame.problems.append("no magic cookie (plain BOOTP)")
         return
-    chunks: dict[int, list[bytes]] = {}
-    _end, overload = _read_options(data[BOOTP_FIXED + 4:], "options", frame, chunks)
-    if overload & 1:
-        _read_options(data[108:236], "file field", frame, chunks)
-    if overload & 2:
-        _read_options(data[44:108], "sname field", frame, chunks)
-    if 52 in chunks and len(chunks[52]) > 1:
-        frame.problems.append("option 52 (overload) appears more than once")
-    if overload > 3:
-        frame.problems.append(f"option 52 has value {overload} (expected 1, 2 or 3)")
-    _check_options(frame, chunks)
+    _check_options(frame, read_options(data))
     if frame.op == 2:
         _check_values(frame)
 
@@ -406,8 +368,7 @@ def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
         udp = udp[:ulen]
         udp_sum = struct.unpack("!H", udp[6:8])[0]
         if udp_sum and not frag & 0x2000:
-            pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, ulen)
-            want = checksum(pseudo + udp[:6] + b"\0\0" + udp[8:]) or 0xFFFF  # 0 goes out as 0xFFFF
+            want = udp_checksum(ip[12:16], ip[16:20], udp)
             if want != udp_sum:
                 frame.problems.append(f"bad UDP checksum {udp_sum:#06x} (expected {want:#06x})")
     if {frame.sport, frame.dport} & {CLIENT_PORT, SERVER_PORT}:

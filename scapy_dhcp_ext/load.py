@@ -24,10 +24,27 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .packets import DISCOVER, RELEASE, REQUEST, MessageOptions, build_message, checksum
-
-# Offsets in an Ethernet frame: BOOTP starts at 42; OPTIONS_AT is the magic cookie.
-XID_AT, YIADDR_AT, CHADDR_AT, UDP_AT, OPTIONS_AT = 46, 58, 70, 34, 278
+from .packets import MessageOptions, build_message
+from .wire import (
+    ACK,
+    BOOTP_AT,
+    BOOTREPLY,
+    DISCOVER,
+    FRAME_CHADDR,
+    FRAME_OPTIONS,
+    FRAME_XID,
+    FRAME_YIADDR,
+    IP_DST,
+    IP_SRC,
+    NAK,
+    OFFER,
+    RELEASE,
+    REQUEST,
+    Bootp,
+    find_option,
+    iter_options,
+    patch_checksums,
+)
 
 
 class Template:
@@ -36,61 +53,36 @@ class Template:
 
     def __init__(self, frame: bytes) -> None:
         self.frame = bytearray(frame)
-        self.offsets: dict[int, int] = {}
-        i = OPTIONS_AT + 4
-        while i < len(frame) and frame[i] != 255:
-            if frame[i] == 0:
-                i += 1
-                continue
-            self.offsets[frame[i]] = i + 2
-            i += 2 + frame[i + 1]
+        self.offsets = {code: at + 2 for at, code, _payload in iter_options(frame, FRAME_OPTIONS)}
 
     def render(self, xid: int, mac: bytes, requested: bytes | None = None, server: bytes | None = None,
                ciaddr: bytes | None = None) -> bytes:
         f = self.frame
-        struct.pack_into("!I", f, XID_AT, xid)
+        struct.pack_into("!I", f, FRAME_XID, xid)
         f[6:12] = mac
-        f[CHADDR_AT:CHADDR_AT + 6] = mac
+        f[FRAME_CHADDR:FRAME_CHADDR + 6] = mac
         if requested is not None:
             f[self.offsets[50]:self.offsets[50] + 4] = requested
         if server is not None:
             f[self.offsets[54]:self.offsets[54] + 4] = server
         if ciaddr is not None:  # a RELEASE: from ciaddr, unicast to the server
-            f[26:30] = ciaddr
-            f[54:58] = ciaddr
-            f[30:34] = server or f[30:34]
-            f[24:26] = b"\0\0"
-            f[24:26] = struct.pack("!H", checksum(bytes(f[14:34])))
-        f[40:42] = b"\0\0"
-        udp_len = len(f) - UDP_AT
-        pseudo = bytes(f[26:34]) + struct.pack("!BBH", 0, 17, udp_len)
-        f[40:42] = struct.pack("!H", checksum(pseudo + bytes(f[UDP_AT:])) or 0xFFFF)
+            f[IP_SRC:IP_SRC + 4] = ciaddr
+            f[BOOTP_AT + Bootp.CIADDR:BOOTP_AT + Bootp.CIADDR + 4] = ciaddr
+            f[IP_DST:IP_DST + 4] = server or f[IP_DST:IP_DST + 4]
+        patch_checksums(f)
         return bytes(f)
 
 
 def message_type(raw: bytes) -> int:
     """Option 53 of a reply, read fast (0 when absent or unreadable)."""
-    i, n = OPTIONS_AT + 4, len(raw)
-    while i + 2 < n:
-        code = raw[i]
-        if code == 53:
-            return raw[i + 2]
-        if code == 255:
-            return 0
-        i += 1 if code == 0 else 2 + raw[i + 1]
-    return 0
+    value = find_option(raw, 53)
+    return value[0] if value else 0
 
 
 def server_id(raw: bytes) -> bytes:
-    i, n = OPTIONS_AT + 4, len(raw)
-    while i + 5 < n:
-        code = raw[i]
-        if code == 54:
-            return raw[i + 2:i + 6]
-        if code == 255:
-            break
-        i += 1 if code == 0 else 2 + raw[i + 1]
-    return raw[26:30]  # the IP source
+    """Option 54 of a reply, else its IP source."""
+    value = find_option(raw, 54)
+    return value[:4] if value is not None and len(value) >= 4 else raw[IP_SRC:IP_SRC + 4]
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -205,29 +197,29 @@ def run_load(session: Any, *, clients: int = 1000, duration: float = 5.0, rate: 
                     raw = sock.recv(2048, socket.MSG_DONTWAIT)
                 except BlockingIOError:
                     break
-                if len(raw) < OPTIONS_AT + 7 or raw[12:14] != b"\x08\x00" or raw[42] != 2:
+                if len(raw) < FRAME_OPTIONS + 3 or raw[12:14] != b"\x08\x00" or raw[BOOTP_AT] != BOOTREPLY:
                     continue
-                xid = struct.unpack_from("!I", raw, XID_AT)[0]
+                xid = struct.unpack_from("!I", raw, FRAME_XID)[0]
                 entry = flight.get(xid)
-                if entry is None or raw[CHADDR_AT:CHADDR_AT + 6] != entry[0]:
+                if entry is None or raw[FRAME_CHADDR:FRAME_CHADDR + 6] != entry[0]:
                     continue
                 t = time.monotonic()
                 kind = message_type(raw)
-                if kind == 2 and entry[1] == DISCOVER:
+                if kind == OFFER and entry[1] == DISCOVER:
                     legs["discover->offer"].append(t - entry[3])
-                    sock.send(request.render(xid, entry[0], raw[YIADDR_AT:YIADDR_AT + 4], server_id(raw)))
+                    sock.send(request.render(xid, entry[0], raw[FRAME_YIADDR:FRAME_YIADDR + 4], server_id(raw)))
                     entry[1], entry[3] = REQUEST, t
-                elif kind == 5 and entry[1] == REQUEST:
+                elif kind == ACK and entry[1] == REQUEST:
                     legs["request->ack"].append(t - entry[3])
                     legs["dora"].append(t - entry[2])
                     del flight[xid]
                     if t <= end + timeout:
                         result.completed += 1
                     if releases is not None:
-                        ciaddr = raw[YIADDR_AT:YIADDR_AT + 4]
+                        ciaddr = raw[FRAME_YIADDR:FRAME_YIADDR + 4]
                         sock.send(releases.render(rng.getrandbits(32), entry[0], None, server_id(raw), ciaddr))
                         result.released += 1
-                elif kind == 6:
+                elif kind == NAK:
                     result.naks += 1
                     result.drops += 1
                     del flight[xid]

@@ -32,17 +32,7 @@ from . import errors
 from .helpers import PacketTools
 from .pktools import fields
 from .session import DhcpSession
-
-
-def _option_value(text: str) -> Any:
-    """``--option`` values: ``0x0102`` or ``hex:0102`` is bytes; digits an int; else text."""
-    if text.startswith("hex:"):
-        return bytes.fromhex(text[4:])
-    if text.startswith("0x") and len(text) % 2 == 0:
-        return bytes.fromhex(text[2:])
-    if text.isdigit():
-        return int(text)
-    return text
+from .wire import parse_value
 
 
 def message_options(args: Any) -> dict[str, Any]:
@@ -66,7 +56,10 @@ def message_options(args: Any) -> dict[str, Any]:
         if not sep:
             raise UsageError(f"--option takes KEY=VALUE, e.g. --option hostname=probe or --option 224=hex:0102,"
                              f" not {item!r}")
-        extra.append((int(key) if key.isdigit() else key, _option_value(value)))
+        try:
+            extra.append((int(key) if key.isdigit() else key, parse_value(value)))
+        except ValueError as exc:
+            raise UsageError(f"--option {item}: {exc}") from None
     if extra:
         kw["options"] = extra
     return kw

@@ -16,127 +16,36 @@ Usage::
 
 from __future__ import annotations
 
-import ipaddress
-import random
-import socket
 import struct
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
 
-DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = range(1, 9)
-MESSAGE_TYPES = {
-    1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK",
-    7: "RELEASE", 8: "INFORM", 9: "FORCERENEW", 10: "LEASEQUERY",
-    11: "LEASEUNASSIGNED", 12: "LEASEUNKNOWN", 13: "LEASEACTIVE",
-}
-MAGIC_COOKIE = b"\x63\x82\x53\x63"
-BROADCAST_MAC = b"\xff" * 6
-BROADCAST_IP = "255.255.255.255"
-ZERO_IP = "0.0.0.0"
-CLIENT_PORT, SERVER_PORT = 68, 67
-BOOTP_FIXED = 236          # op .. file, without the magic cookie
-ETH_HLEN = 14
-GIADDR_AT = ETH_HLEN + 20 + 8 + 24  # giaddr's offset in a frame we build (no IP options)
-DEFAULT_PRL = (1, 3, 6, 15, 51, 54, 58, 59)
+from .wire import (
+    ADDRESS_LISTS,
+    BROADCAST_FLAG,
+    BROADCAST_IP,
+    BROADCAST_MAC,
+    CLIENT_PORT,
+    DEFAULT_PRL,
+    DISCOVER,
+    END,
+    FIXED_SIZES,
+    INFORM,
+    MAGIC_COOKIE,
+    REQUEST,
+    SERVER_PORT,
+    ZERO_IP,
+    OptionError,
+    bootp_header,
+    ip_bytes,
+    ip_udp_frame,
+    mac_bytes,
+    option_number,
+    option_tables,
+    parse_value,
+)
 
-# Options whose payload has one fixed size, and those made of 4-byte addresses.
-FIXED_SIZES = {1: 4, 2: 4, 51: 4, 52: 1, 53: 1, 54: 4, 57: 2, 58: 4, 59: 4, 50: 4}
-ADDRESS_LISTS = {3, 4, 5, 6, 7, 8, 9, 10, 11, 41, 42, 44, 45, 48, 49, 65, 68, 69, 70, 71}
-
-Address = Union[str, ipaddress.IPv4Address]
 OptionKey = Union[int, str]
-
-
-class OptionError(ValueError):
-    """An option given by the user that cannot be encoded."""
-
-
-def mac_bytes(mac: str | bytes) -> bytes:
-    """``"02:00:00:00:00:01"`` (or 6 bytes) as 6 bytes."""
-    if isinstance(mac, (bytes, bytearray)):
-        if len(mac) != 6:
-            raise ValueError(f"a MAC address has 6 bytes, not {len(mac)}")
-        return bytes(mac)
-    parts = mac.replace("-", ":").split(":")
-    if len(parts) != 6:
-        raise ValueError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)")
-    try:
-        return bytes(int(p, 16) for p in parts)
-    except ValueError:
-        raise ValueError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)") from None
-
-
-def mac_str(mac: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in mac)
-
-
-def random_mac(rng: random.Random | None = None) -> str:
-    """A fresh random, locally administered, unicast MAC address."""
-    octets = bytearray((rng or random).getrandbits(8) for _ in range(6))
-    octets[0] = (octets[0] & 0xFC) | 0x02
-    return mac_str(bytes(octets))
-
-
-def ip_bytes(addr: Address | None) -> bytes:
-    return socket.inet_aton(str(addr)) if addr else b"\0\0\0\0"
-
-
-def ip_str(raw: bytes) -> str:
-    return socket.inet_ntoa(raw)
-
-
-def new_xid(rng: random.Random | None = None) -> int:
-    return (rng or random).getrandbits(32)
-
-
-# --- options ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _OptionTables:
-    by_name: dict[str, int]      # normalised name -> code
-    scapy_name: dict[int, str]   # code -> Scapy's name
-    field: Any                   # Scapy's DHCPOptionsField, to encode typed values
-
-
-_TABLES: _OptionTables | None = None
-
-
-def _tables() -> _OptionTables:
-    """Scapy's option tables, read once (a read-only cache, not state)."""
-    global _TABLES
-    if _TABLES is None:
-        from scapy.layers.dhcp import DHCPOptionsField, DHCPRevOptions
-
-        _TABLES = _OptionTables(
-            by_name={k.lower().replace("-", "_"): num for k, (num, _f) in DHCPRevOptions.items()},
-            scapy_name={num: k for k, (num, _f) in DHCPRevOptions.items()},
-            field=DHCPOptionsField("options", b""),
-        )
-    return _TABLES
-
-
-def option_number(key: OptionKey) -> int:
-    """The option code for a number or a name (Scapy's names; ``-`` and ``_`` alike)."""
-    if isinstance(key, int):
-        if not 0 <= key <= 255:
-            raise OptionError(f"option code {key} is out of range 0..255")
-        return key
-    text = str(key).strip()
-    if text.isdigit():
-        return option_number(int(text))
-    try:
-        return _tables().by_name[text.lower().replace("-", "_")]
-    except KeyError:
-        raise OptionError(f"unknown DHCP option {key!r}; give its number, e.g. (224, b'...')") from None
-
-
-def option_name(code: int) -> str:
-    from scapy.layers.dhcp import DHCPOptions
-
-    entry: Any = DHCPOptions.get(code)
-    if entry is None:
-        return str(code)
-    return entry if isinstance(entry, str) else str(entry.name)
 
 
 def encode_option(key: OptionKey, value: Any) -> bytes:
@@ -144,12 +53,14 @@ def encode_option(key: OptionKey, value: Any) -> bytes:
     other values are encoded as Scapy encodes that option (addresses, numbers,
     lists). A payload over 255 bytes is split as RFC 3396 says."""
     code = option_number(key)
+    if isinstance(value, str) and value.startswith("hex:"):
+        value = parse_value(value)  # as typed at the prompt: bytes
     if isinstance(value, (bytes, bytearray)):
         payload = bytes(value)
     elif isinstance(value, str) and code not in FIXED_SIZES and code not in ADDRESS_LISTS:
         payload = value.encode()
     else:
-        tables = _tables()
+        tables = option_tables()
         scapy_name = tables.scapy_name.get(code)
         if scapy_name is None:
             if isinstance(value, int):
@@ -241,53 +152,12 @@ def relay_agent_option(circuit_id: bytes | str | None, remote_id: bytes | str | 
     return bytes([82, len(sub)]) + sub
 
 
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def finish_udp_checksum(raw: bytes) -> bytes:
-    """The frame with its UDP checksum computed, as a NIC with checksum offload
-    would have done on the wire (veth hands packet sockets the frame before)."""
-    if len(raw) < 42 or raw[12:14] != b"\x08\x00" or raw[23] != 17:
-        return raw
-    ihl = (raw[14] & 0x0F) * 4
-    start = 14 + ihl
-    ulen = struct.unpack("!H", raw[start + 4:start + 6])[0]
-    if ulen < 8 or start + ulen > len(raw):
-        return raw
-    udp = raw[start:start + 2 * 3] + b"\0\0" + raw[start + 8:start + ulen]
-    csum = checksum(raw[26:34] + struct.pack("!BBH", 0, 17, ulen) + udp) or 0xFFFF
-    return raw[:start + 6] + struct.pack("!H", csum) + raw[start + 8:]
-
-
-def ip_udp_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src_ip: str, dst_ip: str,
-                 sport: int, dport: int, ttl: int = 64, ip_id: int = 0) -> bytes:
-    """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed."""
-    src, dst = ip_bytes(src_ip), ip_bytes(dst_ip)
-    udp_len = 8 + len(payload)
-    pseudo = src + dst + struct.pack("!BBH", 0, 17, udp_len)
-    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
-    csum = checksum(pseudo + udp) or 0xFFFF
-    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, ip_id, 0, ttl, 17, 0, src, dst)
-    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
-    return dst_mac + src_mac + b"\x08\x00" + header + udp
-
-
 def bootp_payload(msg_type: int, *, mac: bytes, xid: int, opts: MessageOptions,
                   ciaddr: str | None = None, requested: str | None = None,
                   server_id: str | None = None, secs: int = 0, message: str | None = None) -> bytes:
     """The BOOTP header, cookie and options of one client message."""
-    flags = 0x8000 if opts.broadcast else 0
-    hops = 1 if opts.giaddr else 0
-    header = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, hops, xid, secs, flags,
-                         ip_bytes(ciaddr), b"\0" * 4, b"\0" * 4, ip_bytes(opts.giaddr),
-                         mac.ljust(16, b"\0"), b"", b"")
+    header = bootp_header(1, xid, mac, hops=1 if opts.giaddr else 0, secs=secs,
+                          flags=BROADCAST_FLAG if opts.broadcast else 0, ciaddr=ciaddr, giaddr=opts.giaddr)
     extra = opts.options
     given = option_codes(extra)
     out = bytearray(MAGIC_COOKIE)
@@ -309,7 +179,7 @@ def bootp_payload(msg_type: int, *, mac: bytes, xid: int, opts: MessageOptions,
     out += encode_options(extra)
     if opts.giaddr and (opts.circuit_id is not None or opts.remote_id is not None) and 82 not in given:
         out += relay_agent_option(opts.circuit_id, opts.remote_id)
-    out.append(255)
+    out.append(END)
     return header + bytes(out)
 
 

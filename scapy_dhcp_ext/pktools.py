@@ -20,13 +20,13 @@ lies included (``IP.len=999``). Pins carry over to later edits of the copy;
 
 from __future__ import annotations
 
-import ast
 import socket
 from collections.abc import Iterable
 from typing import Any
 
 from .frames import Frame, parse_frame
-from .packets import MESSAGE_TYPES, mac_bytes, option_name, option_number
+from .wire import MESSAGE_TYPES, mac_bytes, mac_str, option_name, option_number
+from .wire import parse_value as wire_parse_value
 
 AUTO_FIELDS = {"IP": ("len", "chksum", "ihl"), "UDP": ("len", "chksum")}
 PINS_ATTR = "_scapy_dhcp_pins"
@@ -133,7 +133,7 @@ def _layer_fields(layer: Any) -> str:
     for f in keep:
         v = layer.getfieldval(f)
         if name == "BOOTP" and f == "chaddr":
-            v = ":".join(f"{b:02x}" for b in bytes(v)[:6])
+            v = mac_str(bytes(v))
         elif name == "BOOTP" and f == "xid":
             v = f"{v:#010x}"
         elif v is None:
@@ -236,20 +236,11 @@ def pins(pkt: Any) -> set[str]:
 
 
 def parse_value(text: str) -> Any:
-    """A value as typed: ``hex:..``/``b'..'`` bytes, Python literals, else text."""
-    text = text.strip()
-    if text.startswith("hex:"):
-        try:
-            return bytes.fromhex(text[4:])
-        except ValueError:
-            raise EditError(f"not hex: {text!r}") from None
+    """A value as typed, read as everywhere else (:func:`.wire.parse_value`)."""
     try:
-        value = ast.literal_eval(text)  # literals only: never eval
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text
-    if isinstance(value, (int, bytes, str, list, tuple, float)):
-        return int(value) if isinstance(value, float) and value.is_integer() else value
-    return text
+        return wire_parse_value(text)
+    except ValueError as exc:
+        raise EditError(str(exc)) from None
 
 
 def _layer(pkt: Any, name: str) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .frames import Frame, parse_frame
-from .packets import mac_str
+from .wire import mac_str
 
 MAX_LINES = 40  # frames shown in a result's text; a flood is summed up
 

@@ -28,28 +28,27 @@ from .errors import DhcpError, DhcpTimeout, Interrupted, StateError, UsageError
 from .frames import Frame, parse_frame
 from .history import History
 from .interrupts import defer_sigint, interruptible
-from .packets import (
+from .packets import MessageOptions, build_message
+from .results import Lease, Offer, Result
+from .store import Store
+from .transport import Backoff, Exchange, Transport, interface_mac
+from .wire import (
     ACK,
     BROADCAST_IP,
     BROADCAST_MAC,
     DECLINE,
     DISCOVER,
-    GIADDR_AT,
+    FRAME_GIADDR,
     INFORM,
     NAK,
     OFFER,
     RELEASE,
     REQUEST,
-    MessageOptions,
-    build_message,
     mac_bytes,
     mac_str,
     new_xid,
     random_mac,
 )
-from .results import Lease, Offer, Result
-from .store import Store
-from .transport import Backoff, Exchange, Transport, interface_mac
 
 STATES = ("INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "INIT-REBOOT",
           "REBOOTING")
@@ -432,7 +431,7 @@ class DhcpSession:
     def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
                   done: Callable[[Frame], bool], chaddr: bytes | None = None) -> Exchange:
         assert self.xid is not None
-        giaddr = frame[GIADDR_AT:GIADDR_AT + 4] if frame is not None else b""
+        giaddr = frame[FRAME_GIADDR:FRAME_GIADDR + 4] if frame is not None else b""
         if giaddr.strip(b"\0"):
             # As a relay agent, answer ARP for giaddr: the server unicasts to it.
             self.transport.answer_arp(socket.inet_ntoa(giaddr), mac_bytes(self.mac))

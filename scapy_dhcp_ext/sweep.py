@@ -23,7 +23,6 @@ import html
 import json
 import random
 import secrets
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,19 @@ from typing import Any, Callable, Iterable, Union
 from .cases import Case
 from .errors import UsageError
 from .frames import Frame, parse_frame
-from .packets import DISCOVER, build_message, ip_bytes, mac_bytes, new_xid
+from .packets import build_message
+from .wire import (
+    ARP_REQUEST,
+    BROADCAST_MAC,
+    DISCOVER,
+    arp_frame,
+    icmp_echo_frame,
+    ip_bytes,
+    is_arp_reply_from,
+    is_icmp_echo_reply,
+    mac_bytes,
+    new_xid,
+)
 
 Probe = Union[str, Callable[[Any], bool], None]
 
@@ -244,25 +255,17 @@ class Sweeper:
             return frame, lambda f: f.xid == xid and f.chaddr == mac_b
         target = self._target()
         if self.probe == "arp":
-            request = (b"\xff" * 6 + mac_b + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01" + mac_b
-                       + ip_bytes(self._own_address()) + b"\0" * 6 + ip_bytes(target))
-            return request, lambda f: f.raw[12:14] == b"\x08\x06" and f.raw[20:22] == b"\x00\x02" \
-                and f.raw[28:32] == ip_bytes(target)
+            request = arp_frame(ARP_REQUEST, sha=mac_b, spa=ip_bytes(self._own_address()), tha=b"\0" * 6,
+                                tpa=ip_bytes(target))
+            return request, lambda f: is_arp_reply_from(f.raw, ip_bytes(target))
         if self.probe == "icmp":
             ident = self.rng.getrandbits(16)
             own = self._own_address()
             self.session.transport.answer_arp(own, mac_b)
-            from .packets import checksum
-
-            icmp = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"scapy-dhcp probe"
-            icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
-            header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, ip_bytes(own),
-                                 ip_bytes(target))
-            header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
             dst = self.session.lease.server_mac if self.session.lease and self.session.lease.server_mac else None
-            frame = (mac_bytes(dst) if dst else b"\xff" * 6) + mac_b + b"\x08\x00" + header + icmp
-            return frame, lambda f: f.raw[23:24] == b"\x01" and f.raw[34:35] == b"\x00" and \
-                f.raw[38:40] == struct.pack("!H", ident)
+            frame = icmp_echo_frame(src_mac=mac_b, dst_mac=mac_bytes(dst) if dst else BROADCAST_MAC, src=own,
+                                    dst=target, ident=ident)
+            return frame, lambda f: is_icmp_echo_reply(f.raw, ident)
         raise UsageError(f"unknown probe {self.probe!r}: discover, arp, icmp, None or a callable")
 
     def _target(self) -> str:

@@ -26,7 +26,19 @@ from typing import Any, Callable, Iterable, Protocol
 
 from .errors import InterfaceDown, NoPrivileges, NoSuchInterface, TransportError
 from .frames import Frame, parse_frame
-from .packets import finish_udp_checksum, ip_bytes
+from .wire import (
+    ARP_LEN,
+    ARP_OPER,
+    ARP_REPLY,
+    ARP_SHA,
+    ARP_SPA,
+    ARP_TPA,
+    ETH_TYPE,
+    arp_frame,
+    finish_udp_checksum,
+    ip_bytes,
+    mac_str,
+)
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -83,8 +95,7 @@ def _ifreq(iface: str, request: int) -> bytes:
 
 def interface_mac(iface: str) -> str:
     """The interface's hardware address, as text."""
-    info = _ifreq(iface, SIOCGIFHWADDR)
-    return ":".join(f"{b:02x}" for b in info[18:24])
+    return mac_str(_ifreq(iface, SIOCGIFHWADDR)[18:24])
 
 
 def interface_up(iface: str) -> bool:
@@ -266,17 +277,16 @@ class Transport:
     def _handle_arp(self, raw: bytes, consume_replies: bool = True) -> bool:
         """Answers an ARP request for one of our addresses; True if the frame was
         ARP and is dealt with (ARP replies too, unless ``consume_replies`` is off)."""
-        if raw[12:14] != b"\x08\x06":
+        if raw[ETH_TYPE:ETH_TYPE + 2] != b"\x08\x06":
             return False
-        if len(raw) >= 22 and raw[20:22] == b"\x00\x02":
+        if len(raw) >= ARP_OPER + 2 and raw[ARP_OPER:ARP_OPER + 2] == b"\x00\x02":
             return consume_replies
-        if len(raw) >= 42 and raw[20:22] == b"\x00\x01":
-            target = raw[38:42]
+        if len(raw) >= ARP_LEN and raw[ARP_OPER:ARP_OPER + 2] == b"\x00\x01":
+            target = raw[ARP_TPA:ARP_TPA + 4]
             mac = self.arp_addresses.get(target)
             if mac is not None:
-                sender_mac, sender_ip = raw[22:28], raw[28:32]
-                reply = (sender_mac + mac + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x02"
-                         + mac + target + sender_mac + sender_ip)
+                reply = arp_frame(ARP_REPLY, sha=mac, spa=target, tha=raw[ARP_SHA:ARP_SHA + 6],
+                                  tpa=raw[ARP_SPA:ARP_SPA + 4])
                 try:
                     self.sock.send(reply)
                 except OSError:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from scapy_dhcp_ext import DhcpSession  # noqa: E402
-from scapy_dhcp_ext.lab import PREFIX, Lab, list_namespaces  # noqa: E402
+from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.lab import PREFIX, Lab, list_namespaces
 
 
 def _need_root() -> None:

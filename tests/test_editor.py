@@ -10,8 +10,9 @@ from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext.editor import PacketEditor
 from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import DISCOVER, MessageOptions, build_message
+from scapy_dhcp_ext.packets import MessageOptions, build_message
 from scapy_dhcp_ext.pktools import fields
+from scapy_dhcp_ext.wire import DISCOVER
 
 DOWN, ENTER, ESC, BACKSPACE, CTRL_S, CTRL_Z = "\x1b[B", "\r", "\x1b", "\x7f", "\x13", "\x1a"
 

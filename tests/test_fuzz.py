@@ -13,8 +13,8 @@ from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.results import Lease
 from scapy_dhcp_ext.store import Store
-
-from fuzzing import SEEDS, mutate
+from tests.support import REPO, module_argv
+from tests.support.fuzzing import SEEDS, mutate
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -76,10 +76,8 @@ def test_any_state_content_restores_without_raising(tmp_path_factory, content):
 
 def test_the_fuzz_command_runs_clean():
     import subprocess
-    import sys
-    from pathlib import Path
 
-    out = subprocess.run([sys.executable, str(Path(__file__).with_name("fuzz.py")), "3000"],
+    out = subprocess.run(module_argv("fuzz", "3000"), cwd=REPO,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "crashes              0" in out.stdout and "3000 passed, 0 failed" in out.stdout

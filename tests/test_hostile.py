@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from scapy_dhcp_ext import DhcpError, DhcpSession
 from scapy_dhcp_ext.helpers import PacketTools
 from scapy_dhcp_ext.lab import Lab
-
-from hostile import CATALOG, SERVER, YIADDR
+from tests.support import REPO, module_argv
+from tests.support.hostile import CATALOG, SERVER, YIADDR
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +26,8 @@ def hostile(tmp_path_factory):
     control = tmp / "case"
     control.write_text("normal")
     with Lab([], extra=1) as lab:
-        server = subprocess.Popen(["ip", "netns", "exec", lab.extra_netns[0], sys.executable,
-                                   str(Path(__file__).with_name("hostile_server.py")), "eth0", str(control)])
+        server = subprocess.Popen(["ip", "netns", "exec", lab.extra_netns[0],
+                                   *module_argv("hostile_server", "eth0", str(control))], cwd=REPO)
         try:
             deadline = time.monotonic() + 10
             while not control.with_suffix(".ready").exists() and time.monotonic() < deadline:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout
-from scapy_dhcp_ext.packets import random_mac
+from scapy_dhcp_ext.wire import random_mac
 
 
 def in_pool(address: str) -> bool:

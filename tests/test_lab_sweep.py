@@ -8,14 +8,13 @@ import random
 import select
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.frames import parse_frame
+from tests.support import REPO, module_argv
 
 
 def plain_exchange(iface: str, frames: list[bytes], xid: int, chaddr: bytes, wait: float) -> bool:
@@ -63,8 +62,8 @@ def test_malformed_catalog_leaves_the_server_alive(lab, session):
 def test_a_device_that_dies_is_named_with_the_bytes_that_killed_it(make_lab, tmp_path):
     lab = make_lab([], extra=1)
     killed = tmp_path / "killed.hex"
-    device = subprocess.Popen(["ip", "netns", "exec", lab.extra_netns[0], sys.executable,
-                               str(Path(__file__).with_name("fake_device.py")), "eth0", "250", str(killed)],
+    device = subprocess.Popen(["ip", "netns", "exec", lab.extra_netns[0],
+                               *module_argv("fake_device", "eth0", "250", str(killed))], cwd=REPO,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 10

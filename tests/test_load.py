@@ -10,7 +10,8 @@ from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.lab import Lab
 from scapy_dhcp_ext.load import Template, client_macs, message_type, percentiles, server_id
-from scapy_dhcp_ext.packets import DISCOVER, RELEASE, REQUEST, MessageOptions, build_message
+from scapy_dhcp_ext.packets import MessageOptions, build_message
+from scapy_dhcp_ext.wire import DISCOVER, RELEASE, REQUEST
 
 OPTS = MessageOptions(param_req_list=None)
 

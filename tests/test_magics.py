@@ -9,8 +9,7 @@ from scapy.config import conf
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Result
 from scapy_dhcp_ext.transport import Backoff, Transport
-
-from fakes import FakeSocket
+from tests.support.fakes import FakeSocket, simple_server
 
 MAGICS = ["dhcp_discover", "dhcp_request", "dhcp_dora", "dhcp_release", "dhcp_inform", "dhcp_decline",
           "dhcp_renew", "dhcp_rebind", "dhcp_session"]
@@ -120,7 +119,7 @@ def test_timeouts_print_one_line_and_the_session_stays_usable(fake_ip, capsys):
     assert isinstance(result.error_in_exec, DhcpTimeout)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("DhcpTimeout: no OFFER")
-    fake_ip.user_ns["dhcp"].transport.sock.respond = __import__("fakes").simple_server
+    fake_ip.user_ns["dhcp"].transport.sock.respond = simple_server
     assert run(fake_ip, "dora()").status == "ack"
 
 

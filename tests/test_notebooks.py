@@ -8,8 +8,7 @@ from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
 from scapy_dhcp_ext.lab import PREFIX, list_namespaces
-
-from run_notebooks import execute, notebooks
+from tests.support.run_notebooks import execute, notebooks
 
 
 def ours() -> set[str]:

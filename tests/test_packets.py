@@ -10,19 +10,8 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import (
-    DISCOVER,
-    INFORM,
-    RELEASE,
-    REQUEST,
-    MessageOptions,
-    OptionError,
-    build_message,
-    encode_option,
-    mac_bytes,
-    option_number,
-    random_mac,
-)
+from scapy_dhcp_ext.packets import MessageOptions, build_message, encode_option
+from scapy_dhcp_ext.wire import DISCOVER, INFORM, RELEASE, REQUEST, OptionError, mac_bytes, option_number, random_mac
 
 MAC = "02:00:00:00:00:01"
 

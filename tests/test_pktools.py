@@ -12,8 +12,9 @@ from scapy.layers.inet import IP
 from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import DISCOVER, MessageOptions, build_message
+from scapy_dhcp_ext.packets import MessageOptions, build_message
 from scapy_dhcp_ext.pktools import EditError, diff, dump, pins, quick_edit, write_pcap
+from scapy_dhcp_ext.wire import DISCOVER
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Interrupted, UsageError
-from scapy_dhcp_ext.packets import ACK, NAK, OFFER, mac_bytes
 from scapy_dhcp_ext.transport import Backoff, Transport
-
-from fakes import FakeSocket, reply_frame, simple_server
+from scapy_dhcp_ext.wire import ACK, NAK, OFFER, mac_bytes
+from tests.support.fakes import FakeSocket, reply_frame, simple_server
 
 MAC = "02:00:00:00:00:07"
 

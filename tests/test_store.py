@@ -11,8 +11,7 @@ import pytest
 from scapy_dhcp_ext import DhcpSession, StateError
 from scapy_dhcp_ext.store import STATE_VERSION, Store
 from scapy_dhcp_ext.transport import Transport
-
-from fakes import FakeSocket
+from tests.support.fakes import FakeSocket
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -17,10 +17,10 @@ from scapy_dhcp_ext.cases import (
     parse_ranges,
 )
 from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import DISCOVER, OFFER, build_message
+from scapy_dhcp_ext.packets import build_message
 from scapy_dhcp_ext.transport import Transport
-
-from fakes import FakeSocket, reply_frame
+from scapy_dhcp_ext.wire import DISCOVER, OFFER
+from tests.support.fakes import FakeSocket, reply_frame
 
 MAC = "02:00:00:00:00:07"
 BASE = build_message(DISCOVER, mac=MAC, xid=0)

@@ -10,15 +10,10 @@ import random
 import sys
 import time
 import traceback
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scapy_dhcp_ext.frames import parse_frame  # noqa: E402
-from scapy_dhcp_ext.results import Lease  # noqa: E402
-
-from fuzzing import SEEDS, mutate  # noqa: E402
+from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.results import Lease
+from tests.support.fuzzing import SEEDS, mutate
 
 
 def main() -> int:

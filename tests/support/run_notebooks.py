@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-FOLDER = Path(__file__).resolve().parent.parent / "notebooks_examples"
+FOLDER = Path(__file__).resolve().parents[2] / "notebooks_examples"
 
 
 def notebooks() -> list[Path]:

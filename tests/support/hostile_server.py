@@ -8,16 +8,12 @@ good replies) and answers DISCOVER and REQUEST as that case says."""
 from __future__ import annotations
 
 import socket
-import struct
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scapy_dhcp_ext.frames import parse_frame  # noqa: E402
-
-from hostile import respond  # noqa: E402
+from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.wire import SERVER_PORT, udp_ports
+from tests.support.hostile import respond
 
 
 def main() -> None:
@@ -28,7 +24,7 @@ def main() -> None:
     control.with_suffix(".ready").write_text("ready")
     while True:
         raw = sock.recv(65535)
-        if len(raw) < 42 or raw[23] != 17 or struct.unpack("!H", raw[36:38])[0] != 67:
+        if (udp_ports(raw) or (0, 0))[1] != SERVER_PORT:
             continue
         request = parse_frame(raw)
         if request.op != 1:

@@ -10,7 +10,16 @@ import struct
 from typing import Callable
 
 from scapy_dhcp_ext.frames import Frame, parse_frame
-from scapy_dhcp_ext.packets import ACK, BOOTP_FIXED, MAGIC_COOKIE, NAK, OFFER, ip_udp_frame, mac_bytes
+from scapy_dhcp_ext.wire import (
+    ACK,
+    BOOTREPLY,
+    MAGIC_COOKIE,
+    NAK,
+    OFFER,
+    bootp_header,
+    ip_udp_frame,
+    mac_bytes,
+)
 
 SERVER_MAC = mac_bytes("02:53:00:00:00:01")
 SERVER_IP = "10.9.0.1"
@@ -21,16 +30,12 @@ def reply_frame(request: Frame, msg_type: int, *, yiaddr: str = "10.9.0.50", xid
                 server_ip: str = SERVER_IP) -> bytes:
     """A server reply to ``request``; ``options`` replaces the default options."""
     chaddr = request.chaddr if chaddr is None else chaddr
-    header = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, 6, 0,
-                         request.xid if xid is None else xid, 0, 0, b"\0" * 4,
-                         socket.inet_aton(yiaddr), b"\0" * 4, b"\0" * 4, chaddr.ljust(16, b"\0"),
-                         b"", b"")
+    header = bootp_header(BOOTREPLY, request.xid if xid is None else xid, chaddr, yiaddr=yiaddr)
     if options is None:
         options = (bytes([53, 1, msg_type, 54, 4]) + socket.inet_aton(server_ip)
                    + bytes([51, 4]) + struct.pack("!I", 600) + bytes([1, 4, 255, 255, 255, 0])
                    + bytes([3, 4]) + socket.inet_aton(server_ip) + b"\xff")
     payload = header + MAGIC_COOKIE + options
-    assert len(header) == BOOTP_FIXED
     return ip_udp_frame(payload, src_mac=SERVER_MAC, dst_mac=request.chaddr or b"\xff" * 6,
                         src_ip=server_ip, dst_ip="255.255.255.255", sport=67, dport=68)
 

@@ -12,13 +12,9 @@ import struct
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scapy_dhcp_ext.frames import parse_frame  # noqa: E402
-from scapy_dhcp_ext.packets import OFFER  # noqa: E402
-
-from fakes import reply_frame  # noqa: E402
+from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.wire import BOOTP_AT, OFFER, SERVER_PORT, UDP_HLEN, UDP_LEN, udp_ports
+from tests.support.fakes import reply_frame
 
 
 def main() -> None:
@@ -29,13 +25,13 @@ def main() -> None:
     Path(killed_file.with_suffix(".ready")).write_text("ready")
     while True:
         raw = sock.recv(65535)
-        if len(raw) < 42 or raw[23] != 17 or struct.unpack("!H", raw[36:38])[0] != 67:
+        if (udp_ports(raw) or (0, 0))[1] != SERVER_PORT:
             continue
         if not alive:
             continue
-        payload_length = struct.unpack("!H", raw[38:40])[0] - 8
+        payload_length = struct.unpack_from("!H", raw, UDP_LEN)[0] - UDP_HLEN
         frame = parse_frame(raw)
-        if payload_length == kill_length and len(raw) == 42 + kill_length:
+        if payload_length == kill_length and len(raw) == BOOTP_AT + kill_length:
             killed_file.write_text(raw.hex())
             alive = False
             continue

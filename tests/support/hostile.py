@@ -13,9 +13,22 @@ import struct
 from typing import Callable
 
 from scapy_dhcp_ext.frames import Frame
-from scapy_dhcp_ext.packets import ACK, MAGIC_COOKIE, OFFER, checksum, ip_udp_frame
-
-from fakes import SERVER_MAC
+from scapy_dhcp_ext.wire import (
+    ACK,
+    BOOTP_AT,
+    IP_AT,
+    IP_LEN,
+    IP_MF,
+    MAGIC_COOKIE,
+    OFFER,
+    UDP_AT,
+    UDP_CSUM,
+    UDP_LEN,
+    bootp_header,
+    ip_udp_frame,
+    patch_ip_checksum,
+)
+from tests.support.fakes import SERVER_MAC
 
 SERVER = "10.77.0.250"
 YIADDR = "10.77.0.77"
@@ -33,9 +46,8 @@ def good_options(mt: int, server: str = SERVER) -> bytes:
 def bootp(req: Frame, options: bytes, *, op: int = 2, hlen: int = 6, xid: int | None = None,
           chaddr: bytes | None = None, yiaddr: str = YIADDR, cookie: bytes = MAGIC_COOKIE,
           file: bytes = b"", sname: bytes = b"") -> bytes:
-    return struct.pack("!BBBBIHH4s4s4s4s16s64s128s", op, 1, hlen, 0, req.xid if xid is None else xid, 0, 0,
-                       b"\0" * 4, socket.inet_aton(yiaddr), b"\0" * 4, b"\0" * 4,
-                       (req.chaddr if chaddr is None else chaddr).ljust(16, b"\0"), sname, file) + cookie + options
+    return bootp_header(op, req.xid if xid is None else xid, req.chaddr if chaddr is None else chaddr, hlen=hlen,
+                        yiaddr=yiaddr, sname=sname, file=file) + cookie + options
 
 
 def wrap(req: Frame, payload: bytes, server: str = SERVER) -> bytes:
@@ -61,26 +73,24 @@ def patched(mutate: Callable[[bytearray], None]) -> Callable[[Frame, int], list[
 
 def set_ip_len(delta: int) -> Callable[[bytearray], None]:
     def mutate(f: bytearray) -> None:
-        struct.pack_into("!H", f, 16, len(f) - 14 + delta)
-        f[24:26] = b"\0\0"
-        f[24:26] = struct.pack("!H", checksum(bytes(f[14:34])))
+        struct.pack_into("!H", f, IP_LEN, len(f) - IP_AT + delta)
+        patch_ip_checksum(f)
     return mutate
 
 
 def set_udp_len(delta: int) -> Callable[[bytearray], None]:
     def mutate(f: bytearray) -> None:
-        struct.pack_into("!H", f, 38, len(f) - 34 + delta)
-        f[40:42] = b"\0\0"
+        struct.pack_into("!H", f, UDP_LEN, len(f) - UDP_AT + delta)
+        f[UDP_CSUM:UDP_CSUM + 2] = b"\0\0"
     return mutate
 
 
 def first_fragment(req: Frame, mt: int) -> list[bytes]:
     f = bytearray(reply(req, mt, extra=opt(224, b"x" * 200)))
-    cut = 14 + 20 + 8 + 256  # a multiple of 8 after the IP header
+    cut = BOOTP_AT + 256  # a multiple of 8 after the IP header
     frame = f[:cut]
-    struct.pack_into("!HHH", frame, 16, cut - 14, 0x1234, 0x2000)
-    frame[24:26] = b"\0\0"
-    frame[24:26] = struct.pack("!H", checksum(bytes(frame[14:34])))
+    struct.pack_into("!HHH", frame, IP_LEN, cut - IP_AT, 0x1234, IP_MF)
+    patch_ip_checksum(frame)
     return [bytes(frame)]
 
 
@@ -138,7 +148,8 @@ CATALOG: dict[str, Case] = {
     "ip-length-short": (patched(set_ip_len(-60)), "malformed: UDP length"),
     "udp-length-long": (patched(set_udp_len(+60)), "malformed: UDP length"),
     "udp-length-short": (patched(set_udp_len(-60)), "malformed: is less than the"),
-    "bad-udp-checksum": (patched(lambda f: f.__setitem__(slice(40, 42), b"\xbe\xef")), "malformed: bad UDP checksum"),
+    "bad-udp-checksum": (patched(lambda f: f.__setitem__(slice(UDP_CSUM, UDP_CSUM + 2), b"\xbe\xef")),
+                         "malformed: bad UDP checksum"),
     "first-fragment-only": (first_fragment, "malformed: first IP fragment only"),
     "wrong-xid": (lambda req, mt: [reply(req, mt, xid=(req.xid or 0) ^ 0xFFFF)], "ignored"),
     "wrong-chaddr": (lambda req, mt: [reply(req, mt, chaddr=b"\x02\x99\x99\x99\x99\x99")], "ignored"),

@@ -1,0 +1,459 @@
+"""The wire format, written once: layouts, offsets, checksums, the option walker, the tables.
+
+Everything that builds or reads bytes (:mod:`.packets`, :mod:`.frames`,
+:mod:`.cases`, :mod:`.sweep`, :mod:`.load`, the transport and the test doubles)
+takes its offsets, ``struct`` formats, checksums and option tables from here,
+so a layout is fixed in one place. Pure code: no sockets, no Scapy (except the
+option-name tables, read once on first use).
+
+RFCs: 791 (IPv4), 768 (UDP), 826 (ARP), 792 (ICMP echo), 951 and 2131 (BOOTP
+and DHCP), 2132 (options), 3396 (long options joined), 2131 4.1 / option 52
+(overload). The checksum helpers take any pseudo-header, so IPv6 (RFC 8200
+8.1) fits beside them.
+
+Usage::
+
+    >>> area = walk_options(options_bytes)          # never raises
+    >>> area.items[0]                                # (offset, code, payload)
+    >>> find_option(frame, 53, FRAME_OPTIONS)        # the message type, fast
+    >>> patch_checksums(bytearray(frame))            # after changing bytes in place
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+# --- message types, ports, addresses ----------------------------------------
+
+DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM, FORCERENEW = range(1, 10)
+MESSAGE_TYPES = {
+    1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK",
+    7: "RELEASE", 8: "INFORM", 9: "FORCERENEW", 10: "LEASEQUERY",
+    11: "LEASEUNASSIGNED", 12: "LEASEUNKNOWN", 13: "LEASEACTIVE",
+}
+BOOTREQUEST, BOOTREPLY = 1, 2
+CLIENT_PORT, SERVER_PORT = 68, 67
+MAGIC_COOKIE = b"\x63\x82\x53\x63"
+BROADCAST_MAC = b"\xff" * 6
+BROADCAST_IP = "255.255.255.255"
+ZERO_IP = "0.0.0.0"
+BROADCAST_FLAG = 0x8000
+
+# --- layouts ------------------------------------------------------------------
+
+ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_IPV6 = 0x0800, 0x0806, 0x86DD
+IPPROTO_ICMP, IPPROTO_UDP = 1, 17
+ETH_HLEN, IP_HLEN, UDP_HLEN = 14, 20, 8
+
+# Offsets in an Ethernet frame holding IPv4 without options (every frame we build).
+ETH_DST, ETH_SRC, ETH_TYPE = 0, 6, 12
+IP_AT = ETH_HLEN                 # 14
+IP_LEN = IP_AT + 2               # total length
+IP_ID = IP_AT + 4
+IP_FRAG = IP_AT + 6              # flags and fragment offset
+IP_PROTO = IP_AT + 9             # 23
+IP_CSUM = IP_AT + 10             # 24
+IP_SRC = IP_AT + 12              # 26
+IP_DST = IP_AT + 16              # 30
+UDP_AT = IP_AT + IP_HLEN         # 34
+UDP_SPORT, UDP_DPORT, UDP_LEN, UDP_CSUM = UDP_AT, UDP_AT + 2, UDP_AT + 4, UDP_AT + 6
+BOOTP_AT = UDP_AT + UDP_HLEN     # 42
+IP_MF, IP_OFFSET_MASK = 0x2000, 0x1FFF
+
+
+class Bootp:
+    """Offsets inside a BOOTP message (RFC 951/2131 figure 1)."""
+
+    OP, HTYPE, HLEN, HOPS, XID, SECS, FLAGS = 0, 1, 2, 3, 4, 8, 10
+    CIADDR, YIADDR, SIADDR, GIADDR, CHADDR = 12, 16, 20, 24, 28
+    SNAME, FILE, COOKIE, OPTIONS = 44, 108, 236, 240
+    FIXED = 236                      # op .. file, without the magic cookie
+    SNAME_LEN, FILE_LEN = 64, 128
+
+
+BOOTP_FIXED = Bootp.FIXED
+BOOTP_HEADER = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")   # the 236 fixed bytes
+# The same offsets in a frame we build (Ethernet + 20-byte IP + UDP before BOOTP).
+FRAME_XID = BOOTP_AT + Bootp.XID                 # 46
+FRAME_YIADDR = BOOTP_AT + Bootp.YIADDR           # 58
+FRAME_GIADDR = BOOTP_AT + Bootp.GIADDR           # 66
+FRAME_CHADDR = BOOTP_AT + Bootp.CHADDR           # 70
+FRAME_COOKIE = BOOTP_AT + Bootp.COOKIE           # 278
+FRAME_OPTIONS = BOOTP_AT + Bootp.OPTIONS         # 282
+
+# ARP (RFC 826) for IPv4 over Ethernet, offsets in the frame.
+ARP_OPER, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA = 20, 22, 28, 32, 38
+ARP_LEN = 42
+ARP_REQUEST, ARP_REPLY = 1, 2
+
+
+# --- addresses ------------------------------------------------------------------
+
+def mac_bytes(mac: str | bytes) -> bytes:
+    """``"02:00:00:00:00:01"`` (or ``-`` separated, or 6 bytes) as 6 bytes."""
+    if isinstance(mac, (bytes, bytearray)):
+        if len(mac) != 6:
+            raise ValueError(f"a MAC address has 6 bytes, not {len(mac)}")
+        return bytes(mac)
+    parts = mac.replace("-", ":").split(":")
+    if len(parts) != 6:
+        raise ValueError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)")
+    try:
+        return bytes(int(p, 16) for p in parts)
+    except ValueError:
+        raise ValueError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)") from None
+
+
+def mac_str(mac: bytes) -> str:
+    """6 bytes (or more: the first 6, as in chaddr) as ``aa:bb:cc:dd:ee:ff``."""
+    return ":".join(f"{b:02x}" for b in bytes(mac)[:6])
+
+
+def random_mac(rng: random.Random | None = None) -> str:
+    """A fresh random, locally administered, unicast MAC address."""
+    octets = bytearray((rng or random).getrandbits(8) for _ in range(6))
+    octets[0] = (octets[0] & 0xFC) | 0x02
+    return mac_str(bytes(octets))
+
+
+def ip_bytes(addr: Any) -> bytes:
+    """An IPv4 address (text, ``ipaddress`` or None for 0.0.0.0) as 4 bytes."""
+    return socket.inet_aton(str(addr)) if addr else b"\0\0\0\0"
+
+
+def ip_str(raw: bytes) -> str:
+    return socket.inet_ntoa(bytes(raw))
+
+
+def new_xid(rng: random.Random | None = None) -> int:
+    return (rng or random).getrandbits(32)
+
+
+# --- checksums ------------------------------------------------------------------
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of ``data``."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def udp_checksum(src: bytes, dst: bytes, udp: bytes) -> int:
+    """UDP's checksum over the IPv4 pseudo-header (4-byte addresses) or the
+    IPv6 one (16-byte); the checksum field of ``udp`` is taken as zero. A
+    computed 0 goes out as 0xFFFF (0 means "none")."""
+    udp = bytes(udp[:6]) + b"\0\0" + bytes(udp[8:])
+    if len(src) == 16:
+        pseudo = src + dst + struct.pack("!IxxxB", len(udp), IPPROTO_UDP)
+    else:
+        pseudo = src + dst + struct.pack("!BBH", 0, IPPROTO_UDP, len(udp))
+    return checksum(pseudo + udp) or 0xFFFF
+
+
+def ip_header(length: int, proto: int, src: bytes, dst: bytes, *, ttl: int = 64, ident: int = 0,
+              frag: int = 0) -> bytes:
+    """A 20-byte IPv4 header with its checksum."""
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, ident, frag, ttl, proto, 0, src, dst)
+    return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+
+
+def patch_ip_checksum(frame: bytearray, at: int = IP_AT) -> None:
+    """Recomputes the IPv4 header checksum in place (after a field was changed)."""
+    ihl = (frame[at] & 0x0F) * 4
+    frame[at + 10:at + 12] = b"\0\0"
+    frame[at + 10:at + 12] = struct.pack("!H", checksum(bytes(frame[at:at + ihl])))
+
+
+def patch_checksums(frame: bytearray) -> None:
+    """Recomputes the IPv4 header and UDP checksums of an Ethernet frame in
+    place, from the length fields as they are (a lying UDP length is left lying,
+    with a checksum of 0: "none")."""
+    patch_ip_checksum(frame)
+    ihl = (frame[IP_AT] & 0x0F) * 4
+    start = IP_AT + ihl
+    ulen = struct.unpack_from("!H", frame, start + 4)[0]
+    if ulen < UDP_HLEN or start + ulen > len(frame):
+        frame[start + 6:start + 8] = b"\0\0"
+        return
+    csum = udp_checksum(bytes(frame[IP_SRC:IP_SRC + 4]), bytes(frame[IP_DST:IP_DST + 4]),
+                        bytes(frame[start:start + ulen]))
+    struct.pack_into("!H", frame, start + 6, csum)
+
+
+def finish_udp_checksum(raw: bytes) -> bytes:
+    """The frame with its UDP checksum computed, as a NIC with checksum offload
+    would have done on the wire (veth hands packet sockets the frame before)."""
+    if len(raw) < BOOTP_AT or raw[ETH_TYPE:ETH_TYPE + 2] != b"\x08\x00" or raw[IP_PROTO] != IPPROTO_UDP:
+        return raw
+    start = IP_AT + (raw[IP_AT] & 0x0F) * 4
+    ulen = struct.unpack_from("!H", raw, start + 4)[0]
+    if ulen < UDP_HLEN or start + ulen > len(raw):
+        return raw
+    csum = udp_checksum(raw[IP_SRC:IP_SRC + 4], raw[IP_DST:IP_DST + 4], raw[start:start + ulen])
+    return raw[:start + 6] + struct.pack("!H", csum) + raw[start + 8:]
+
+
+# --- frames -----------------------------------------------------------------------
+
+def ip_udp_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src_ip: str, dst_ip: str,
+                 sport: int, dport: int, ttl: int = 64, ip_id: int = 0) -> bytes:
+    """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed."""
+    src, dst = ip_bytes(src_ip), ip_bytes(dst_ip)
+    udp = struct.pack("!HHHH", sport, dport, UDP_HLEN + len(payload), 0) + payload
+    udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
+    header = ip_header(IP_HLEN + len(udp), IPPROTO_UDP, src, dst, ttl=ttl, ident=ip_id)
+    return dst_mac + src_mac + b"\x08\x00" + header + udp
+
+
+def bootp_header(op: int, xid: int, chaddr: bytes, *, htype: int = 1, hlen: int = 6, hops: int = 0,
+                 secs: int = 0, flags: int = 0, ciaddr: Any = None, yiaddr: Any = None, siaddr: Any = None,
+                 giaddr: Any = None, sname: bytes = b"", file: bytes = b"") -> bytes:
+    """The 236 fixed bytes of a BOOTP message (no cookie, no options)."""
+    return BOOTP_HEADER.pack(op, htype, hlen, hops, xid, secs, flags, ip_bytes(ciaddr), ip_bytes(yiaddr),
+                             ip_bytes(siaddr), ip_bytes(giaddr), bytes(chaddr).ljust(16, b"\0"), sname, file)
+
+
+def arp_frame(oper: int, *, sha: bytes, spa: bytes, tha: bytes, tpa: bytes, dst: bytes | None = None) -> bytes:
+    """An ARP request or reply for IPv4 over Ethernet; addresses as bytes."""
+    to = dst if dst is not None else (BROADCAST_MAC if oper == ARP_REQUEST else tha)
+    return (to + sha + b"\x08\x06" + struct.pack("!HHBBH", 1, ETHERTYPE_IPV4, 6, 4, oper)
+            + sha + spa + tha + tpa)
+
+
+def icmp_echo_frame(*, src_mac: bytes, dst_mac: bytes, src: str, dst: str, ident: int, seq: int = 1,
+                    data: bytes = b"scapy-dhcp probe") -> bytes:
+    """An ICMP echo request (RFC 792) in an Ethernet frame."""
+    icmp = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
+    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+    return dst_mac + src_mac + b"\x08\x00" + ip_header(IP_HLEN + len(icmp), IPPROTO_ICMP, ip_bytes(src),
+                                                       ip_bytes(dst)) + icmp
+
+
+def is_arp_reply_from(raw: bytes, address: bytes) -> bool:
+    return (len(raw) >= ARP_LEN and raw[ETH_TYPE:ETH_TYPE + 2] == b"\x08\x06"
+            and raw[ARP_OPER:ARP_OPER + 2] == b"\x00\x02" and raw[ARP_SPA:ARP_SPA + 4] == address)
+
+
+def is_icmp_echo_reply(raw: bytes, ident: int) -> bool:
+    if len(raw) < IP_AT + IP_HLEN + 8 or raw[ETH_TYPE:ETH_TYPE + 2] != b"\x08\x00" or raw[IP_PROTO] != IPPROTO_ICMP:
+        return False
+    at = IP_AT + (raw[IP_AT] & 0x0F) * 4
+    return raw[at] == 0 and raw[at + 4:at + 6] == struct.pack("!H", ident)
+
+
+def udp_ports(raw: bytes) -> tuple[int, int] | None:
+    """(source, destination) port of an IPv4 UDP frame that is not a later fragment."""
+    if len(raw) < BOOTP_AT or raw[ETH_TYPE:ETH_TYPE + 2] != b"\x08\x00" or raw[IP_PROTO] != IPPROTO_UDP:
+        return None
+    if struct.unpack_from("!H", raw, IP_FRAG)[0] & IP_OFFSET_MASK:
+        return None
+    at = IP_AT + (raw[IP_AT] & 0x0F) * 4
+    if len(raw) < at + UDP_HLEN:
+        return None
+    sport, dport = struct.unpack_from("!HH", raw, at)
+    return sport, dport
+
+
+# --- options ----------------------------------------------------------------------
+
+# Options whose payload has one fixed size, and those made of 4-byte addresses (RFC 2132).
+FIXED_SIZES = {1: 4, 2: 4, 19: 1, 20: 1, 22: 2, 23: 1, 24: 4, 26: 2, 27: 1, 29: 1, 30: 1, 31: 1, 34: 1,
+               35: 4, 36: 1, 37: 1, 38: 4, 39: 1, 46: 1, 50: 4, 51: 4, 52: 1, 53: 1, 54: 4, 57: 2, 58: 4, 59: 4}
+ADDRESS_LISTS = {3, 4, 5, 6, 7, 8, 9, 10, 11, 41, 42, 44, 45, 48, 49, 65, 68, 69, 70, 71, 72, 73, 74, 75, 76}
+TEXT_OPTIONS = {12: "hostname", 14: "merit dump", 15: "domain", 17: "root path", 40: "NIS domain",
+                56: "message", 64: "NIS+ domain", 66: "TFTP server", 67: "boot file"}
+PAD, END, OVERLOAD = 0, 255, 52
+MAX_OPTION_ITEMS = 2048  # bounds the work on a hostile option area
+DEFAULT_PRL = (1, 3, 6, 15, 51, 54, 58, 59)
+
+
+@dataclass
+class OptionArea:
+    """What :func:`walk_options` found in one area (options, file or sname).
+
+    ``items`` are (offset, code, payload) in order, PAD left out. ``problem``
+    says, in words, why the walk stopped early (None: it reached END)."""
+
+    items: list[tuple[int, int, bytes]] = field(default_factory=list)
+    end: int | None = None          # offset of END
+    problem: str | None = None
+
+    def codes(self) -> list[int]:
+        return [code for _at, code, _payload in self.items]
+
+
+def iter_options(data: bytes, start: int = 0) -> Iterator[tuple[int, int, bytes]]:
+    """The one option walker: (offset, code, payload) from ``start`` up to END,
+    PAD skipped. It stops (without raising) at END, at the end of ``data``, at
+    an option whose length runs past it, or after MAX_OPTION_ITEMS items; a
+    caller that needs to know why uses :func:`walk_options`."""
+    i, n, count = start, len(data), 0
+    while i < n and count < MAX_OPTION_ITEMS:
+        code = data[i]
+        if code == PAD:
+            i += 1
+            continue
+        if code == END or i + 1 >= n:
+            return
+        length = data[i + 1]
+        if i + 2 + length > n:
+            return
+        count += 1
+        yield i, code, data[i + 2:i + 2 + length]
+        i += 2 + length
+
+
+def walk_options(data: bytes, start: int = 0) -> OptionArea:
+    """Walks one option area and says what, if anything, is wrong with it."""
+    area = OptionArea()
+    i = start
+    for i, code, payload in iter_options(data, start):
+        area.items.append((i, code, payload))
+    i = area.items[-1][0] + 2 + len(area.items[-1][2]) if area.items else start
+    while i < len(data) and data[i] == PAD:
+        i += 1
+    if len(area.items) >= MAX_OPTION_ITEMS:
+        area.problem = f"more than {MAX_OPTION_ITEMS} option items"
+    elif i >= len(data):
+        area.problem = "no END option"
+    elif data[i] == END:
+        area.end = i
+    elif i + 1 >= len(data):
+        area.problem = f"option {data[i]} is cut off after its code"
+    else:
+        area.problem = f"option {data[i]} has length {data[i + 1]} but only {len(data) - i - 2} bytes remain"
+    return area
+
+
+def find_option(data: bytes, code: int, start: int = FRAME_OPTIONS) -> bytes | None:
+    """The first instance of option ``code`` in the area from ``start`` (by
+    default the options of a frame we build), or None. For fast paths."""
+    for _at, c, payload in iter_options(data, start):
+        if c == code:
+            return payload
+    return None
+
+
+@dataclass
+class Options:
+    """Every option of a DHCP message, read as RFC 3396 and RFC 2131 say: the
+    options field, then file and sname when option 52 says so, and the
+    instances of one code joined in order."""
+
+    chunks: dict[int, list[bytes]] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)
+    overload: int = 0
+    end: bool = False
+    end_at: int | None = None       # offset of END in the options field
+    problems: list[str] = field(default_factory=list)
+
+    def joined(self, code: int) -> bytes | None:
+        parts = self.chunks.get(code)
+        return b"".join(parts) if parts is not None else None
+
+
+def read_options(bootp: bytes) -> Options:
+    """The options of a BOOTP message whose cookie is in place. Never raises."""
+    out = Options()
+    areas = [("options", bootp[Bootp.OPTIONS:])]
+    main = walk_options(areas[0][1])
+    walked = [("options", main)]
+    overloads = [p for _at, c, p in main.items if c == OVERLOAD]
+    out.overload = overloads[0][0] if overloads and len(overloads[0]) == 1 else 0
+    if out.overload & 1:
+        walked.append(("file field", walk_options(bootp[Bootp.FILE:Bootp.FILE + Bootp.FILE_LEN])))
+    if out.overload & 2:
+        walked.append(("sname field", walk_options(bootp[Bootp.SNAME:Bootp.SNAME + Bootp.SNAME_LEN])))
+    for where, area in walked:
+        if area.problem and (where == "options" or area.problem != "no END option"):
+            out.problems.append(area.problem + ("" if where == "options" else f" ({where})"))
+        for _at, code, payload in area.items:
+            out.chunks.setdefault(code, []).append(payload)
+            if code not in out.order:
+                out.order.append(code)
+    out.end = main.end is not None
+    if main.end is not None:
+        out.end_at = main.end
+        tail = areas[0][1][main.end + 1:]
+        if tail.strip(b"\0"):
+            out.problems.append(f"{len(tail)} bytes after END, not all PAD")
+    return out
+
+
+# --- option names and values -----------------------------------------------------------
+
+class OptionError(ValueError):
+    """An option given by the user that cannot be encoded."""
+
+
+@dataclass(frozen=True)
+class _OptionTables:
+    by_name: dict[str, int]      # normalised name -> code
+    scapy_name: dict[int, str]   # code -> Scapy's name
+    field: Any                   # Scapy's DHCPOptionsField, to encode typed values
+
+
+_TABLES: list[_OptionTables] = []   # filled once: a read-only cache, not state
+
+
+def option_tables() -> _OptionTables:
+    """Scapy's DHCP option names, read on first use (importing Scapy's DHCP layer costs time)."""
+    if not _TABLES:
+        from scapy.layers.dhcp import DHCPOptionsField, DHCPRevOptions
+
+        _TABLES.append(_OptionTables(
+            by_name={k.lower().replace("-", "_"): num for k, (num, _f) in DHCPRevOptions.items()},
+            scapy_name={num: k for k, (num, _f) in DHCPRevOptions.items()},
+            field=DHCPOptionsField("options", b"")))
+    return _TABLES[0]
+
+
+def option_number(key: int | str) -> int:
+    """The option code for a number or a name (Scapy's names; ``-`` and ``_`` alike)."""
+    if isinstance(key, int):
+        if not 0 <= key <= 255:
+            raise OptionError(f"option code {key} is out of range 0..255")
+        return key
+    text = str(key).strip()
+    if text.isdigit():
+        return option_number(int(text))
+    try:
+        return option_tables().by_name[text.lower().replace("-", "_")]
+    except KeyError:
+        raise OptionError(f"unknown DHCP option {key!r}; give its number, e.g. (224, b'...')") from None
+
+
+def option_name(code: int) -> str:
+    """Scapy's name for an option code (the number as text when it has none)."""
+    return option_tables().scapy_name.get(code, str(code))
+
+
+def parse_value(text: str) -> Any:
+    """A value as a person types it at the prompt or in a magic, read one way
+    everywhere (``%pkt_edit``, ``--option``, ``options=``): ``hex:0102`` or
+    ``b'..'`` is bytes; a number in any base (``0x10``, ``0o7``, ``16``) is an
+    int; other Python literals (lists, quoted text) are what they say; anything
+    else is the text itself. Nothing is ever ``eval``'d."""
+    text = text.strip()
+    if text.startswith("hex:"):
+        try:
+            return bytes.fromhex(text[4:])
+        except ValueError:
+            raise ValueError(f"not hex: {text!r} (write hex:0102)") from None
+    try:
+        value = ast.literal_eval(text)  # literals only
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return text
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (int, bytes, str, list, tuple, float)):
+        return value
+    return text

@@ -1,0 +1,109 @@
+"""The wire module: the option walker, checksums, layouts and the value parser.
+Scapy, which shares none of this code, is the oracle for the checksums."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from scapy_dhcp_ext.packets import build_message
+from scapy_dhcp_ext.wire import (
+    DISCOVER,
+    FRAME_CHADDR,
+    FRAME_OPTIONS,
+    FRAME_XID,
+    IP_LEN,
+    MAX_OPTION_ITEMS,
+    Bootp,
+    bootp_header,
+    find_option,
+    iter_options,
+    mac_bytes,
+    mac_str,
+    parse_value,
+    patch_checksums,
+    read_options,
+    udp_checksum,
+    walk_options,
+)
+
+
+def test_walk_stops_and_says_why():
+    assert walk_options(b"\x35\x01\x01\xff").problem is None
+    assert walk_options(b"\x35\x01\x01\xff").end == 3
+    assert walk_options(b"\x35\x01\x01").problem == "no END option"
+    assert walk_options(b"\x35\x01\x01\x0c").problem == "option 12 is cut off after its code"
+    assert walk_options(b"\x0c\x09ab").problem == "option 12 has length 9 but only 2 bytes remain"
+    area = walk_options(b"\0\0\x0c\x02ab\0\x35\x01\x03\xff")
+    assert area.items == [(2, 12, b"ab"), (7, 53, b"\x03")] and area.codes() == [12, 53]
+    flood = b"\xe0\x00" * (MAX_OPTION_ITEMS + 5) + b"\xff"
+    assert walk_options(flood).problem == f"more than {MAX_OPTION_ITEMS} option items"
+    assert len(list(iter_options(b"\0" * 5000 + b"\x35\x01\x01\xff"))) == 1  # PAD runs are not items
+
+
+def test_read_options_joins_split_options_and_follows_overload():
+    cookie = b"\x63\x82\x53\x63"
+    file_area = b"\x0c\x02be\xff".ljust(128, b"\0")
+    sname_area = b"\x0f\x03lab\xff".ljust(64, b"\0")
+    header = bootp_header(2, 1, b"\x02" * 6, sname=sname_area, file=file_area)
+    found = read_options(header + cookie + b"\x35\x01\x02\x0c\x03pro\x34\x01\x03\xff")
+    assert found.joined(12) == b"probe" and found.joined(15) == b"lab" and found.overload == 3
+    assert found.order == [53, 12, 52, 15] and not found.problems and found.end
+    no_overload = read_options(header + cookie + b"\x35\x01\x02\xff\0\0")
+    assert no_overload.joined(12) is None and not no_overload.problems
+    trailing = read_options(header + cookie + b"\x35\x01\x02\xffjunk")
+    assert trailing.problems == ["4 bytes after END, not all PAD"]
+
+
+def test_layout_offsets_match_what_the_builder_writes():
+    frame = build_message(DISCOVER, mac="02:00:00:00:00:07", xid=0xA1B2C3D4)
+    assert struct.unpack_from("!I", frame, FRAME_XID)[0] == 0xA1B2C3D4
+    assert frame[FRAME_CHADDR:FRAME_CHADDR + 6] == mac_bytes("02:00:00:00:00:07")
+    assert find_option(frame, 53) == bytes([DISCOVER]) and find_option(frame, 99) is None
+    assert frame[FRAME_OPTIONS - 4:FRAME_OPTIONS] == b"\x63\x82\x53\x63"
+    assert len(bootp_header(1, 0, b"")) == Bootp.FIXED
+
+
+def test_checksums_agree_with_scapy():
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+
+    frame = bytearray(build_message(DISCOVER, mac="02:00:00:00:00:07", xid=5))
+    frame[FRAME_XID] ^= 0xFF
+    patch_checksums(frame)
+    pkt = Ether(bytes(frame))
+    again = Ether(bytes(frame))
+    del again[IP].chksum, again[UDP].chksum
+    rebuilt = Ether(bytes(again))
+    assert (pkt[IP].chksum, pkt[UDP].chksum) == (rebuilt[IP].chksum, rebuilt[UDP].chksum)
+    struct.pack_into("!H", frame, IP_LEN, 999)  # a lying length stays, the header checksum follows it
+    patch_checksums(frame)
+    assert Ether(bytes(frame))[IP].len == 999
+    v6 = IPv6(src="fe80::1", dst="ff02::1:2") / UDP(sport=546, dport=547) / b"\x01\x00\x00\x01"
+    built = IPv6(bytes(v6))
+    udp = bytes(built[UDP])
+    assert udp_checksum(bytes.fromhex("fe800000000000000000000000000001"),
+                        bytes.fromhex("ff020000000000000000000000010002"), udp) == built[UDP].chksum
+
+
+def test_mac_text_and_bytes():
+    assert mac_str(mac_bytes("02-AA-00-00-00-01")) == "02:aa:00:00:00:01"
+    assert mac_str(b"\x02\0\0\0\0\x01" + b"\0" * 10) == "02:00:00:00:00:01"  # chaddr: the first six
+    with pytest.raises(ValueError):
+        mac_bytes("02:aa")
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0x0102", 258), ("hex:0102", b"\x01\x02"), ("16", 16), ("0o10", 8), ("b'ab'", b"ab"),
+    ("probe", "probe"), ("10.0.0.1", "10.0.0.1"), ("[1, 3, 6]", [1, 3, 6]), ("'x y'", "x y"), ("2.0", 2),
+    ("__import__('os')", "__import__('os')"),
+])
+def test_one_value_parser(text, value):
+    assert parse_value(text) == value and type(parse_value(text)) is type(value)
+
+
+def test_value_parser_says_what_is_wrong():
+    with pytest.raises(ValueError, match="not hex"):
+        parse_value("hex:zz")
