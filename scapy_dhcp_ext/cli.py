@@ -131,10 +131,10 @@ def _lab_state_file() -> str:
 def run_code(code: str, ns: dict[str, Any]) -> int:
     try:
         exec(compile(code, "<-c>", "exec"), ns)
+    except KeyboardInterrupt as exc:  # first: Interrupted is a DhcpError too
+        return _fail(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
     except DhcpError as exc:
         return _fail(f"{type(exc).__name__}: {exc}", 1)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
@@ -151,10 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
+    except KeyboardInterrupt:  # first: Interrupted is a DhcpError too
+        return _fail("interrupted", 130)
     except (DhcpError, LabError) as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
-"""Ctrl-C, handled: at any point of an operation the prompt comes back with a
-partial result, and a state save is never cut in the middle.
+"""Ctrl-C, handled in one place: at any point of an operation the prompt comes
+back with a partial result, and a state save is never cut in the middle.
 
-A session's operations are decorated with ``interruptible``; ``defer_sigint``
-holds Ctrl-C while the state file is written, then raises it.
+- ``interruptible`` wraps every client operation: whatever was under way (a
+  send, a wait, the second step of a DORA), Ctrl-C becomes ``Interrupted``
+  holding a partial result built from the frames recorded since it began.
+- ``defer_sigint`` holds Ctrl-C while the state file is written, then raises it.
+- ``stop_on_ctrl_c`` is for loops that return what they have (a sweep, a load):
+  Ctrl-C ends the loop, and the caller marks its report interrupted.
+
+Nothing below this (the transport, the endpoint) catches ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
@@ -23,28 +29,44 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def interruptible(operation: str) -> Callable[[F], F]:
-    """Ctrl-C anywhere in an operation (not only while waiting) gives the
-    prompt back with ``Interrupted`` and a partial result in ``dhcp.last``."""
+    """Ctrl-C anywhere in an operation gives the prompt back with
+    ``Interrupted`` and a partial result in ``dhcp.last``; the state is saved.
+    Operations nest (``dora`` runs ``discover`` and ``request``): the outer
+    partial result holds the steps that completed and the one cut short."""
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(self: DhcpSession, *args: Any, **kwargs: Any) -> Any:
-            mark, last, state = self.history.recorded, self.last, self.state
+            if self._depth == 0:
+                self._finished.clear()
+            mark, last, state, done = self.history.recorded, self.last, self.state, len(self._finished)
+            self._depth += 1
             try:
                 return func(self, *args, **kwargs)
             except TransportError:
                 self.state = state  # the interface failed under us: nothing changed on the server's side
+                if self._depth == 1:
+                    self.endpoint.save()
                 raise
-            except Interrupted:
-                raise
-            except KeyboardInterrupt:
-                if self.last is not last and isinstance(self.last, Result):
+            except KeyboardInterrupt as exc:
+                cut = exc.result if isinstance(exc, Interrupted) and isinstance(exc.result, Result) else None
+                if cut is None and self.last is not last and isinstance(self.last, Result) \
+                        and self.last.operation == operation:
                     result = self.last  # it had completed; Ctrl-C came while saving or after
                     result.note = "Ctrl-C came after it completed; the state is saved"
                 else:
-                    result = self._partial(operation, mark)
+                    steps = self._finished[done:] + ([cut] if cut is not None else [])
+                    result = self._partial(operation, mark, steps)
                     self.last = result
+                    if self._depth == 1:
+                        self.endpoint.save()
                 raise Interrupted(f"{operation} interrupted; the partial result is in dhcp.last",
                                   result) from None
+            except BaseException:
+                if self._depth == 1:
+                    self.endpoint.save()  # a DORA whose REQUEST timed out: its DISCOVER changed the state
+                raise
+            finally:
+                self._depth -= 1
         return cast(F, wrapper)
     return decorate
 
@@ -63,3 +85,12 @@ def defer_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
         if caught:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c(stopped: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C ends the block and calls ``stopped``; the caller returns a partial report."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        stopped()

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import html
 import random
-import select
-import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .interrupts import stop_on_ctrl_c
 from .packets import MessageOptions, build_message
 from .wire import (
     ACK,
@@ -46,6 +45,8 @@ from .wire import (
     patch_checksums,
 )
 
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
 
 class Template:
     """A frame built once; ``render`` patches xid, MAC (Ethernet and chaddr),
@@ -148,15 +149,16 @@ def client_macs(count: int, seed: int) -> list[bytes]:
     return [bytes([0x02, 0x4C, (base >> 8) & 0xFF, base & 0xFF, (i >> 8) & 0xFF, i & 0xFF]) for i in range(count)]
 
 
-def run_load(session: Any, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None,
+def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None,
              window: int = 16, release: bool = False, timeout: float = 1.0, progress: bool = True,
              seed: int | None = None) -> LoadResult:
     """See the module docstring. ``window`` caps the exchanges in flight in
     both modes; ``timeout`` is how long one leg may take before it is a drop."""
     if clients < 1 or clients > 65536:
         raise ValueError("clients is 1 to 65536")
-    sock = session.transport.sock
-    session.transport.drain()
+    transport = endpoint.transport
+    transport.drain()
+    send, receive = transport.send, transport.recv_nowait
     macs = client_macs(clients, seed if seed is not None else random.getrandbits(32))
     opts = MessageOptions(param_req_list=None)
     discover = Template(build_message(DISCOVER, mac=macs[0], xid=0, opts=opts))
@@ -175,67 +177,66 @@ def run_load(session: Any, *, clients: int = 1000, duration: float = 5.0, rate: 
     next_start = start
     interval = 1.0 / rate if rate else 0.0
     last_sweep = last_bar = start
-    try:
-        while True:
-            now = time.monotonic()
-            starting = now < end
-            while starting and len(flight) < window and (not rate or now >= next_start):
-                xid = rng.getrandbits(32)
-                mac = macs[next_client % clients]
-                next_client += 1
-                sock.send(discover.render(xid, mac))
-                flight[xid] = [mac, DISCOVER, now, now]
-                result.started += 1
-                next_start = max(next_start + interval, now - 1.0) if rate else now
-            if not starting and not flight:
-                break
-            wait = min(max(0.0, next_start - now) if rate and starting else 0.05, 0.05)
-            if not select.select([sock], [], [], wait)[0] and not starting and now > end + timeout:
-                break
-            while True:
-                try:
-                    raw = sock.recv(2048, socket.MSG_DONTWAIT)
-                except BlockingIOError:
-                    break
-                if len(raw) < FRAME_OPTIONS + 3 or raw[12:14] != b"\x08\x00" or raw[BOOTP_AT] != BOOTREPLY:
-                    continue
-                xid = struct.unpack_from("!I", raw, FRAME_XID)[0]
-                entry = flight.get(xid)
-                if entry is None or raw[FRAME_CHADDR:FRAME_CHADDR + 6] != entry[0]:
-                    continue
-                t = time.monotonic()
-                kind = message_type(raw)
-                if kind == OFFER and entry[1] == DISCOVER:
-                    legs["discover->offer"].append(t - entry[3])
-                    sock.send(request.render(xid, entry[0], raw[FRAME_YIADDR:FRAME_YIADDR + 4], server_id(raw)))
-                    entry[1], entry[3] = REQUEST, t
-                elif kind == ACK and entry[1] == REQUEST:
-                    legs["request->ack"].append(t - entry[3])
-                    legs["dora"].append(t - entry[2])
-                    del flight[xid]
-                    if t <= end + timeout:
-                        result.completed += 1
-                    if releases is not None:
-                        ciaddr = raw[FRAME_YIADDR:FRAME_YIADDR + 4]
-                        sock.send(releases.render(rng.getrandbits(32), entry[0], None, server_id(raw), ciaddr))
-                        result.released += 1
-                elif kind == NAK:
-                    result.naks += 1
-                    result.drops += 1
-                    del flight[xid]
-            now = time.monotonic()
-            if now - last_sweep > 0.05:
-                last_sweep = now
-                for xid in [x for x, e in flight.items() if now - e[3] > timeout]:
-                    del flight[xid]
-                    result.drops += 1
-            if bar is not None and now - last_bar > 0.2:
-                last_bar = now
-                bar.n = round(min(now - start, duration), 1)
-                bar.set_postfix(rate=f"{result.completed / max(1e-9, min(now, end) - start):.0f}/s",
-                                drops=result.drops, refresh=True)
-    except KeyboardInterrupt:
+
+    def stopped() -> None:
         result.interrupted = True
+
+    try:
+        with stop_on_ctrl_c(stopped):
+            while True:
+                now = time.monotonic()
+                starting = now < end
+                while starting and len(flight) < window and (not rate or now >= next_start):
+                    xid = rng.getrandbits(32)
+                    mac = macs[next_client % clients]
+                    next_client += 1
+                    send(discover.render(xid, mac))
+                    flight[xid] = [mac, DISCOVER, now, now]
+                    result.started += 1
+                    next_start = max(next_start + interval, now - 1.0) if rate else now
+                if not starting and not flight:
+                    break
+                wait = min(max(0.0, next_start - now) if rate and starting else 0.05, 0.05)
+                if not transport.wait_readable(wait) and not starting and now > end + timeout:
+                    break
+                while (raw := receive()) is not None:
+                    if len(raw) < FRAME_OPTIONS + 3 or raw[12:14] != b"\x08\x00" or raw[BOOTP_AT] != BOOTREPLY:
+                        continue
+                    xid = struct.unpack_from("!I", raw, FRAME_XID)[0]
+                    entry = flight.get(xid)
+                    if entry is None or raw[FRAME_CHADDR:FRAME_CHADDR + 6] != entry[0]:
+                        continue
+                    t = time.monotonic()
+                    kind = message_type(raw)
+                    if kind == OFFER and entry[1] == DISCOVER:
+                        legs["discover->offer"].append(t - entry[3])
+                        send(request.render(xid, entry[0], raw[FRAME_YIADDR:FRAME_YIADDR + 4], server_id(raw)))
+                        entry[1], entry[3] = REQUEST, t
+                    elif kind == ACK and entry[1] == REQUEST:
+                        legs["request->ack"].append(t - entry[3])
+                        legs["dora"].append(t - entry[2])
+                        del flight[xid]
+                        if t <= end + timeout:
+                            result.completed += 1
+                        if releases is not None:
+                            ciaddr = raw[FRAME_YIADDR:FRAME_YIADDR + 4]
+                            send(releases.render(rng.getrandbits(32), entry[0], None, server_id(raw), ciaddr))
+                            result.released += 1
+                    elif kind == NAK:
+                        result.naks += 1
+                        result.drops += 1
+                        del flight[xid]
+                now = time.monotonic()
+                if now - last_sweep > 0.05:
+                    last_sweep = now
+                    for xid in [x for x, e in flight.items() if now - e[3] > timeout]:
+                        del flight[xid]
+                        result.drops += 1
+                if bar is not None and now - last_bar > 0.2:
+                    last_bar = now
+                    bar.n = round(min(now - start, duration), 1)
+                    bar.set_postfix(rate=f"{result.completed / max(1e-9, min(now, end) - start):.0f}/s",
+                                    drops=result.drops, refresh=True)
     finally:
         result.drops += len(flight)
         result.duration = min(time.monotonic(), end) - start

@@ -21,6 +21,7 @@ words raises ``UsageError`` with what to type.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any, Callable, Iterator
 
 from IPython.core.error import UsageError
@@ -63,6 +64,17 @@ def message_options(args: Any) -> dict[str, Any]:
     if extra:
         kw["options"] = extra
     return kw
+
+
+def answers_help(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``%dhcp_load --help`` (or ``-h``) prints what ``%dhcp_load?`` shows, as people type it."""
+    @functools.wraps(func)
+    def wrapper(self: Any, line: str = "") -> Any:
+        if {"-h", "--help"} & set(line.split()):
+            print(wrapper.__doc__)
+            return None
+        return func(self, line)
+    return wrapper
 
 
 @contextlib.contextmanager
@@ -143,6 +155,7 @@ class DhcpMagics(Magics):
     @_common
     @argument("--window", "-w", type=float, help="keep collecting offers this long after the first")
     @line_magic
+    @answers_help
     def dhcp_discover(self, line: str = "") -> Any:
         """Broadcast a DISCOVER and collect every OFFER (all servers on the link)."""
         args = self._parse(self.dhcp_discover, line)
@@ -154,6 +167,7 @@ class DhcpMagics(Magics):
     @argument("--offer", type=int, help="which offer to request (0 is the first)")
     @argument("--server-id", dest="server_id", help="option 54, the server chosen")
     @line_magic
+    @answers_help
     def dhcp_request(self, line: str = "") -> Any:
         """REQUEST an offer (SELECTING), or an address (INIT-REBOOT)."""
         args = self._parse(self.dhcp_request, line)
@@ -162,6 +176,7 @@ class DhcpMagics(Magics):
     @magic_arguments()
     @_common
     @line_magic
+    @answers_help
     def dhcp_dora(self, line: str = "") -> Any:
         """DISCOVER, OFFER, REQUEST, ACK: get a lease."""
         return self._run(self._parse(self.dhcp_dora, line), "dora")
@@ -171,6 +186,7 @@ class DhcpMagics(Magics):
     @argument("address", nargs="?", help="address to release (default: the lease's)")
     @argument("--server-id", dest="server_id", help="option 54 (default: the lease's server)")
     @line_magic
+    @answers_help
     def dhcp_release(self, line: str = "") -> Any:
         """RELEASE the lease (unicast to its server) and forget it."""
         args = self._parse(self.dhcp_release, line)
@@ -180,6 +196,7 @@ class DhcpMagics(Magics):
     @_common
     @argument("address", nargs="?", help="the client's address, ciaddr (default: the lease's)")
     @line_magic
+    @answers_help
     def dhcp_inform(self, line: str = "") -> Any:
         """INFORM: ask for configuration only; the ACK has options and no lease."""
         args = self._parse(self.dhcp_inform, line)
@@ -191,6 +208,7 @@ class DhcpMagics(Magics):
     @argument("--server-id", dest="server_id", help="option 54 (default: the lease's server)")
     @argument("--message", "-m", help="option 56, why")
     @line_magic
+    @answers_help
     def dhcp_decline(self, line: str = "") -> Any:
         """DECLINE an address (it is in use by someone else) and go back to INIT."""
         args = self._parse(self.dhcp_decline, line)
@@ -199,6 +217,7 @@ class DhcpMagics(Magics):
     @magic_arguments()
     @_common
     @line_magic
+    @answers_help
     def dhcp_renew(self, line: str = "") -> Any:
         """RENEW the lease: a REQUEST unicast to the server that gave it."""
         return self._run(self._parse(self.dhcp_renew, line), "renew")
@@ -206,6 +225,7 @@ class DhcpMagics(Magics):
     @magic_arguments()
     @_common
     @line_magic
+    @answers_help
     def dhcp_rebind(self, line: str = "") -> Any:
         """REBIND the lease: a REQUEST broadcast to any server."""
         return self._run(self._parse(self.dhcp_rebind, line), "rebind")
@@ -218,6 +238,7 @@ class DhcpMagics(Magics):
     @argument("--save", action="store_true", help="save the state file now")
     @argument("--history", type=int, metavar="N", help="also show the last N frames")
     @line_magic
+    @answers_help
     def dhcp_session(self, line: str = "") -> Any:
         """Show the session; change interface or MAC, reset, save."""
         args = self._parse(self.dhcp_session, line)
@@ -258,6 +279,7 @@ class DhcpMagics(Magics):
     @argument("--plot", metavar="FILE", help="save the plot (needs matplotlib)")
     @argument("--iface", "-i", help="interface to use (switches the session to it)")
     @line_magic
+    @answers_help
     def dhcp_sweep(self, line: str = "") -> Any:
         """Sweep lengths (or malformed fields) with a liveness probe after each case; returns the report."""
         args = self._parse(self.dhcp_sweep, line)
@@ -292,6 +314,7 @@ class DhcpMagics(Magics):
     @argument("--no-progress", dest="progress", action="store_false", help="no progress display")
     @argument("--iface", "-i", help="interface to use (switches the session to it)")
     @line_magic
+    @answers_help
     def dhcp_load(self, line: str = "") -> Any:
         """Many clients doing DORA at once, like perfdhcp; returns rate, drops and latencies."""
         args = self._parse(self.dhcp_load, line)
@@ -324,6 +347,7 @@ class DhcpMagics(Magics):
               help="field by field against OTHER; alone: the last two replies received")
     @argument("--pcap", metavar="FILE", help="write a capture (default: the whole history)")
     @line_magic
+    @answers_help
     def pkt_dump(self, line: str = "") -> Any:
         """Dump packets: compact by default (one line per layer, DHCP options decoded)."""
         args = self._parse(self.pkt_dump, line)
@@ -335,6 +359,7 @@ class DhcpMagics(Magics):
     @magic_arguments()
     @argument("words", nargs="*", help="[PKT] Layer.field=VALUE ... (-DHCP.option removes an option)")
     @line_magic
+    @answers_help
     def pkt_edit(self, line: str = "") -> Any:
         """Edit a copy of a packet (default: the last sent): with assignments, no
         screen; without, the full-screen editor (in Jupyter: a prefilled cell)."""
@@ -377,6 +402,7 @@ class DhcpMagics(Magics):
     @argument("--count", "-n", type=int, default=1, help="how many copies to send")
     @argument("--wait", "-w", type=float, help="seconds to wait for replies")
     @line_magic
+    @answers_help
     def pkt_send(self, line: str = "") -> Any:
         """Send a packet through the session's socket and collect its replies."""
         args = self._parse(self.pkt_send, line)

@@ -20,18 +20,19 @@ RFC 2131 (4.4) but does not forbid anything: a test tool sends what it is told.
 
 from __future__ import annotations
 
-import socket
 import time
+from enum import Enum
 from typing import Any, Callable
 
-from .errors import DhcpError, DhcpTimeout, Interrupted, StateError, UsageError
+from .endpoint import Endpoint
+from .errors import DhcpTimeout, StateError, UsageError
 from .frames import Frame, parse_frame
 from .history import History
-from .interrupts import defer_sigint, interruptible
+from .interrupts import interruptible
 from .packets import MessageOptions, build_message
 from .results import Lease, Offer, Result
 from .store import Store
-from .transport import Backoff, Exchange, Transport, interface_mac
+from .transport import Backoff, Exchange, Transport
 from .wire import (
     ACK,
     BROADCAST_IP,
@@ -44,102 +45,150 @@ from .wire import (
     OFFER,
     RELEASE,
     REQUEST,
+    ip_str,
     mac_bytes,
-    mac_str,
     new_xid,
     random_mac,
 )
 
-STATES = ("INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "INIT-REBOOT",
-          "REBOOTING")
+
+class ClientState(str, Enum):
+    """RFC 2131 figure 5's client states. Each compares equal to its name."""
+
+    INIT = "INIT"
+    SELECTING = "SELECTING"
+    REQUESTING = "REQUESTING"
+    BOUND = "BOUND"
+    RENEWING = "RENEWING"
+    REBINDING = "REBINDING"
+    INIT_REBOOT = "INIT-REBOOT"
+    REBOOTING = "REBOOTING"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+S = ClientState
+# What each event does to the state (RFC 2131 4.4). A test tool forbids nothing:
+# an event with no row here leaves the state as it is.
+TRANSITIONS: dict[tuple[str, str], ClientState] = {
+    ("*", "discover"): S.SELECTING,
+    ("*", "no-offer"): S.INIT,
+    ("*", "request-offer"): S.REQUESTING,
+    ("*", "request-address"): S.REBOOTING,
+    ("*", "renew"): S.RENEWING,
+    ("*", "rebind"): S.REBINDING,
+    ("*", "ack"): S.BOUND,
+    ("*", "nak"): S.INIT,
+    ("*", "release"): S.INIT,
+    ("*", "decline"): S.INIT,
+    ("*", "reset"): S.INIT,
+    (S.REQUESTING, "timeout"): S.INIT,
+    (S.REBOOTING, "timeout"): S.INIT,
+    (S.RENEWING, "timeout"): S.BOUND,
+    (S.REBINDING, "timeout"): S.BOUND,
+}
+
+
+def next_state(state: ClientState, event: str, *, has_lease: bool = False) -> ClientState:
+    """The client's state after ``event``. A request that times out while a
+    lease is still held goes back to BOUND: the lease has not ended."""
+    new = TRANSITIONS.get((state, event)) or TRANSITIONS.get(("*", event)) or state
+    if event == "timeout" and new == S.INIT and has_lease:
+        return S.BOUND
+    return new
 
 
 class DhcpSession:
-    """Interface, MAC, client state, lease, offers, history; one open socket.
+    """The client role: state, lease, offers and the operations, on an endpoint
+    (interface, MAC, socket, history, state file) that other roles share.
 
     ``state_file=False`` keeps nothing on disk (tests, scripts); ``None`` uses
-    the default (``$XDG_STATE_HOME/scapy-dhcp/state.json``)."""
+    the default (``$XDG_STATE_HOME/scapy-dhcp/state.json``). ``endpoint`` puts
+    the role on an endpoint that exists already."""
 
     def __init__(self, iface: str | None = None, *, mac: str | None = None,
                  state_file: str | bool | None = None, timeout: float = 3.0, window: float = 0.3,
                  backoff: Backoff | None = None, options: MessageOptions | None = None,
-                 transport: Transport | None = None, history_limit: int = 10000) -> None:
-        self.store: Store | None = None if state_file is False else Store(
-            None if state_file in (None, True) else str(state_file))
-        saved = self.store.load() if self.store is not None else {}
-        self.messages: list[str] = list(self.store.messages) if self.store else []
+                 transport: Transport | None = None, history_limit: int = 10000,
+                 endpoint: Endpoint | None = None) -> None:
+        self.endpoint = endpoint or Endpoint(iface, mac=mac, state_file=state_file, transport=transport,
+                                             history_limit=history_limit)
         self.timeout = timeout
         self.window = window
         self.backoff = backoff or Backoff()
         self.options = options or MessageOptions()
-        self.history = History(self.store, history_limit)
-        self.state = "INIT"
+        self.state = ClientState.INIT
         self.lease: Lease | None = None
         self.offers: list[Offer] = []
         self.xid: int | None = None
         self.last: Any = None   # the last result: Result, SweepReport or LoadResult
         self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
-        self.sweep_state: dict[str, Any] | None = None   # the last sweep: id, kind, params, done
-        self.sweep_params: dict[str, Any] = {}
-        self._transport = transport
-        self._hold_saves = False
-        self.save_error: str | None = None
-        self._mac: str | None = mac
-        self.iface: str | None = iface or (transport.iface if transport else None)
-        self.saved_iface: str | None = saved.get("iface") if isinstance(saved.get("iface"), str) else None
-        self._restore(saved, iface_given=iface is not None)
+        self._depth = 0                     # operations under way (dora runs two)
+        self._finished: list[Result] = []   # results completed inside the outermost one
+        self.endpoint.sections["client"] = self.to_dict
+        self.endpoint.on_change.append(lambda: self._forget_lease("reset"))
+        if self.endpoint.same_link:
+            self._restore(self.endpoint.saved)
 
-    # -- identity ---------------------------------------------------------
+    # -- the endpoint's parts, as a user reaches them ----------------------
+
+    @property
+    def iface(self) -> str | None:
+        return self.endpoint.iface
+
+    @property
+    def saved_iface(self) -> str | None:
+        return self.endpoint.saved_iface
 
     @property
     def mac(self) -> str:
-        if self._mac is None:
-            self._mac = interface_mac(self._need_iface())
-        return self._mac
+        return self.endpoint.mac
 
     @mac.setter
     def mac(self, value: str) -> None:
-        self._mac = mac_str(mac_bytes(value))
-        self._forget_lease("INIT")
+        self.endpoint.mac = value
+
+    @property
+    def transport(self) -> Transport:
+        return self.endpoint.transport
+
+    @property
+    def history(self) -> History:
+        return self.endpoint.history
+
+    @property
+    def store(self) -> Store | None:
+        return self.endpoint.store
+
+    @property
+    def messages(self) -> list[str]:
+        return self.endpoint.messages
+
+    @property
+    def save_error(self) -> str | None:
+        return self.endpoint.save_error
 
     def new_mac(self) -> str:
         """Switches to a fresh random locally administered MAC (a new client)."""
         self.mac = random_mac()
-        self._save()
+        self.endpoint.save()
         return self.mac
 
     def use(self, iface: str, mac: str | None = None) -> None:
         """Moves the session to another interface (its MAC, unless given)."""
-        if iface != self.iface:
-            self.close()
-            self.iface = iface
-            self._transport = None
-            self._mac = mac
-            self._forget_lease("INIT")
-        elif mac:
-            self.mac = mac
-        self._save()
-
-    def _need_iface(self) -> str:
-        if not self.iface:
-            raise UsageError("no interface: pass --iface NAME (or dhcp.use('eth1'))")
-        return self.iface
-
-    @property
-    def transport(self) -> Transport:
-        if self._transport is None:
-            self._transport = Transport(self._need_iface())
-        return self._transport
+        self.endpoint.use(iface, mac)
 
     def reset(self) -> None:
         """Back to INIT: no lease, no offers, no transaction. History stays."""
-        self._forget_lease("INIT")
-        self._save()
+        self._forget_lease("reset")
+        self.endpoint.save()
 
-    def _forget_lease(self, state: str) -> None:
-        if self._transport is not None:
-            self._transport.forget_arp()
-        self.lease, self.offers, self.xid, self.state = None, [], None, state
+    def _forget_lease(self, event: str) -> None:
+        if self.endpoint._transport is not None:
+            self.transport.forget_arp()
+        self.lease, self.offers, self.xid = None, [], None
+        self.state = next_state(self.state, event)
 
     # -- operations -------------------------------------------------------
 
@@ -150,16 +199,16 @@ class DhcpSession:
         ``window`` seconds after the first (two servers on a link both show)."""
         opts = self.options.merged(**options)
         self.xid = new_xid()
-        self.state = "SELECTING"
+        self.state = next_state(self.state, "discover")
         frame = build_message(DISCOVER, mac=self.mac, xid=self.xid, opts=opts)
         ex = self._exchange("DISCOVER", frame, timeout, self.window if window is None else window,
                             lambda f: f.message_type == OFFER)
-        self.offers = [Offer(f) for f in ex.replies if f.message_type == OFFER and not f.malformed] or \
-                      [Offer(f) for f in ex.replies if f.message_type == OFFER]
+        offers = [f for f in ex.replies if f.message_type == OFFER]
+        self.offers = [Offer(f) for f in offers if not f.malformed] or [Offer(f) for f in offers]
         result = self._result("DISCOVER", ex, "offered" if self.offers else "timeout")
         result.offers = list(self.offers)
         if not self.offers:
-            self.state = "INIT"
+            self.state = next_state(self.state, "no-offer")
         return self._finish(result, ex, "OFFER")
 
     @interruptible("REQUEST")
@@ -171,15 +220,13 @@ class DhcpSession:
         chosen = self._choose_offer(address, offer)
         if chosen is not None:
             address, server_id = chosen.address, server_id or chosen.server_id
-            self.state = "REQUESTING"
-        elif address is not None and server_id is not None:
-            self.xid = new_xid()
-            self.state = "REQUESTING"
+            event = "request-offer"
         elif address is not None:
             self.xid = new_xid()
-            self.state = "REBOOTING"
+            event = "request-offer" if server_id is not None else "request-address"
         else:
             raise UsageError("nothing to request: run discover() first, or request(address='10.0.0.5')")
+        self.state = next_state(self.state, event)
         assert self.xid is not None
         frame = build_message(REQUEST, mac=self.mac, xid=self.xid, opts=opts, requested=address,
                               server_id=server_id)
@@ -189,41 +236,22 @@ class DhcpSession:
     def dora(self, *, timeout: float | None = None, window: float = 0.0, **options: Any) -> Result:
         """DISCOVER, then REQUEST the first offer. Returns one result holding both."""
         start = time.monotonic()
-        steps: list[Result] = []
-        self._hold_saves = True  # one save for the pair, not one per step
-        try:
-            steps.append(self.discover(timeout=timeout, window=window, **options))
-            steps.append(self.request(offer=0, timeout=timeout, **options))
-        except KeyboardInterrupt as exc:  # Interrupted too
-            done = steps + ([exc.result] if isinstance(exc, Interrupted) and exc.result is not None else [])
-            partial = Result("DORA", "interrupted", xid=self.xid, steps=done,
-                             sent=[x for r in done for x in r.sent], received=[x for r in done for x in r.received],
-                             offers=done[0].offers if done else [], elapsed=time.monotonic() - start,
-                             note=f"Ctrl-C after {' and '.join(r.operation for r in steps) or 'nothing'} completed")
-            self.last = partial
-            self._hold_saves = False
-            self._save()
-            raise Interrupted("DORA interrupted; the partial result is in dhcp.last", partial) from None
-        except BaseException:
-            self._hold_saves = False
-            self._save()
-            raise
-        self._hold_saves = False
-        first, second = steps
+        first = self.discover(timeout=timeout, window=window, **options)
+        second = self.request(offer=0, timeout=timeout, **options)
         result = Result("DORA", second.status, xid=second.xid, sent=first.sent + second.sent,
                         received=first.received + second.received,
                         ignored=first.ignored + second.ignored, offers=first.offers,
                         reply=second.reply, lease=second.lease, elapsed=time.monotonic() - start,
                         steps=[first, second], note=second.note)
         self.last = result
-        self._save()
+        self.endpoint.save()
         return result
 
     @interruptible("RENEW")
     def renew(self, *, timeout: float | None = None, **options: Any) -> Result:
         """RENEWING: a REQUEST with ciaddr, unicast to the server that gave the lease."""
         lease = self._need_lease("renew")
-        self.state, self.xid = "RENEWING", new_xid()
+        self.state, self.xid = next_state(self.state, "renew"), new_xid()
         dst_mac = mac_bytes(lease.server_mac) if lease.server_mac else BROADCAST_MAC
         frame = build_message(REQUEST, mac=self.mac, xid=self.xid, opts=self.options.merged(**options),
                               ciaddr=lease.address, dst_ip=lease.server_id or BROADCAST_IP,
@@ -234,7 +262,7 @@ class DhcpSession:
     def rebind(self, *, timeout: float | None = None, **options: Any) -> Result:
         """REBINDING: a REQUEST with ciaddr, broadcast to any server."""
         lease = self._need_lease("rebind")
-        self.state, self.xid = "REBINDING", new_xid()
+        self.state, self.xid = next_state(self.state, "rebind"), new_xid()
         frame = build_message(REQUEST, mac=self.mac, xid=self.xid, opts=self.options.merged(**options),
                               ciaddr=lease.address)
         return self._ack_exchange("REBIND", frame, timeout)
@@ -250,7 +278,7 @@ class DhcpSession:
                               opts=MessageOptions(**{**opts.__dict__, "param_req_list": None}),
                               ciaddr=address, server_id=server_id,
                               dst_ip=server_id or BROADCAST_IP, dst_mac=dst_mac)
-        return self._send_only("RELEASE", frame)
+        return self._send_only("RELEASE", frame, "release")
 
     @interruptible("DECLINE")
     def decline(self, address: str | None = None, server_id: str | None = None,
@@ -262,7 +290,7 @@ class DhcpSession:
         frame = build_message(DECLINE, mac=self.mac, xid=self.xid,
                               opts=MessageOptions(**{**opts.__dict__, "param_req_list": None}),
                               requested=address, server_id=server_id, message=message)
-        return self._send_only("DECLINE", frame)
+        return self._send_only("DECLINE", frame, "decline")
 
     @interruptible("INFORM")
     def inform(self, address: str | None = None, *, timeout: float | None = None,
@@ -276,7 +304,7 @@ class DhcpSession:
         frame = build_message(INFORM, mac=self.mac, xid=self.xid, opts=self.options.merged(**options),
                               ciaddr=address)
         temporary = self.lease is None or self.lease.address != address
-        self.transport.answer_arp(address, mac_bytes(self.mac))
+        self.transport.answer_arp(address, self.endpoint.mac_bytes)
         try:
             ex = self._exchange("INFORM", frame, timeout, 0.0, lambda f: f.message_type in (ACK, NAK))
         finally:
@@ -298,26 +326,18 @@ class DhcpSession:
         seconds after the first, or ``wait`` seconds. No reply is a result too."""
         raw = self._packet_bytes(pkt)
         frame = parse_frame(raw)
-        saved_xid = self.xid
-        self.xid = frame.xid if frame.xid is not None else 0
-        sent = []
-        try:
-            for _ in range(max(1, count)):
-                t = self.transport.send(raw)
-                sent.append((t, raw))
-                self._record("out", raw, "SEND")
-            ex = self._exchange("SEND", None, self.timeout if wait is None else wait, window, lambda f: True,
-                                chaddr=frame.chaddr) if frame.xid is not None else Exchange()
-        finally:
-            self.xid = saved_xid
+        xid = frame.xid if frame.xid is not None else 0
+        sent = [(self.endpoint.send(raw, "SEND", xid), raw) for _ in range(max(1, count))]
+        if frame.xid is not None:
+            ex = self.endpoint.exchange(None, "SEND", xid=xid, chaddr=frame.chaddr, done=lambda f: True,
+                                        timeout=self.timeout if wait is None else wait, window=window)
+        else:
+            ex = Exchange()
         ex.sent = sent
-        status = "replied" if ex.replies else ("interrupted" if ex.interrupted else "no reply")
-        result = self._result("SEND", ex, status)
+        result = self._result("SEND", ex, "replied" if ex.replies else "no reply")
         result.xid = frame.xid
         result.reply = ex.replies[-1] if ex.replies else None
         self.last = result
-        if ex.interrupted:
-            raise Interrupted("SEND interrupted; the partial result is in dhcp.last", result)
         return result
 
     def sweep_lengths(self, *args: Any, **kwargs: Any) -> Any:
@@ -339,25 +359,10 @@ class DhcpSession:
         ``.drops`` and latency percentiles; see :mod:`scapy_dhcp_ext.load`."""
         from .load import run_load
 
-        result = run_load(self, clients=clients, duration=duration, rate=rate, window=window, release=release,
-                          timeout=timeout, progress=progress)
+        result = run_load(self.endpoint, clients=clients, duration=duration, rate=rate, window=window,
+                          release=release, timeout=timeout, progress=progress)
         self.last = result
         return result
-
-    def note_sweep(self, report: Any) -> None:
-        """Keeps where a sweep got to, so that it can resume after a restart."""
-        self.sweep_state = {"id": report.sweep_id, "kind": report.kind, "params": self.sweep_params,
-                            "sent": len(report.rows), "complete": report.complete}
-        self.last = report
-        self._save()
-
-    def journal_frame(self, direction: str, raw: bytes, operation: str) -> None:
-        """Adds a frame to the journal only (a sweep's probes)."""
-        self.history.journal(direction, raw, operation, self.iface, self.xid)
-
-    def record_frame(self, direction: str, raw: bytes, operation: str) -> None:
-        """Adds a frame to the history and the journal ("out", "in" or "ignored")."""
-        self.history.record(direction, raw, operation, self.iface, self.xid)
 
     def _packet_bytes(self, pkt: Any) -> bytes:
         if pkt is None:
@@ -417,36 +422,33 @@ class DhcpSession:
             mac = BROADCAST_MAC
         return address, server_id, mac
 
-    def _partial(self, operation: str, mark: int) -> Result:
-        """A result from the frames recorded since ``mark``: what an interrupted operation did."""
+    def _partial(self, operation: str, mark: int, steps: list[Result]) -> Result:
+        """What an interrupted operation did: the frames recorded since ``mark``
+        and the steps (of a DORA) that completed or were cut short."""
         entries = self.history.since(mark)
+        done = [r.operation for r in steps if r.status != "interrupted"]
         return Result(operation, "interrupted", xid=self.xid,
                       sent=[(e.time, e.raw) for e in entries if e.direction == "out"],
                       received=[e.frame for e in entries if e.direction == "in"],
-                      note="Ctrl-C before it finished")
+                      offers=steps[0].offers if steps else [], steps=steps,
+                      note=f"Ctrl-C after {' and '.join(done) or 'nothing'} completed" if steps
+                      else "Ctrl-C before it finished")
 
-    def _record(self, direction: str, raw: bytes, operation: str) -> None:
-        self.history.record(direction, raw, operation, self.iface, self.xid)
-
-    def _exchange(self, operation: str, frame: bytes | None, timeout: float | None, window: float,
-                  done: Callable[[Frame], bool], chaddr: bytes | None = None) -> Exchange:
+    def _exchange(self, operation: str, frame: bytes, timeout: float | None, window: float,
+                  done: Callable[[Frame], bool]) -> Exchange:
         assert self.xid is not None
-        giaddr = frame[FRAME_GIADDR:FRAME_GIADDR + 4] if frame is not None else b""
+        giaddr = frame[FRAME_GIADDR:FRAME_GIADDR + 4]
         if giaddr.strip(b"\0"):
             # As a relay agent, answer ARP for giaddr: the server unicasts to it.
-            self.transport.answer_arp(socket.inet_ntoa(giaddr), mac_bytes(self.mac))
-        return self.transport.exchange(
-            frame, xid=self.xid, chaddr=chaddr if chaddr is not None else mac_bytes(self.mac),
-            timeout=self.timeout if timeout is None else timeout, backoff=self.backoff,
-            window=window, done=done,
-            on_send=lambda _t, raw: self._record("out", raw, operation),
-            on_receive=lambda f, ours: self._record("in" if ours else "ignored", f.raw, operation))
+            self.transport.answer_arp(ip_str(giaddr), self.endpoint.mac_bytes)
+        return self.endpoint.exchange(frame, operation, xid=self.xid, chaddr=self.endpoint.mac_bytes,
+                                      timeout=self.timeout if timeout is None else timeout,
+                                      backoff=self.backoff, window=window, done=done)
 
     def _result(self, operation: str, ex: Exchange, status: str) -> Result:
         start = ex.sent[0][0] if ex.sent else time.monotonic()
         end = ex.replies[-1].time if ex.replies else self.transport.clock()
-        return Result(operation, "interrupted" if ex.interrupted else status, xid=self.xid,
-                      sent=ex.sent, received=ex.replies, ignored=ex.ignored,
+        return Result(operation, status, xid=self.xid, sent=ex.sent, received=ex.replies, ignored=ex.ignored,
                       elapsed=max(0.0, end - start))
 
     def _ack_exchange(self, operation: str, frame: bytes, timeout: float | None,
@@ -465,36 +467,31 @@ class DhcpSession:
         result.reply = reply
         if reply is not None and reply.message_type == ACK:
             self.lease = Lease.from_ack(reply, iface=self.iface)
-            self.state, self.offers = "BOUND", []
+            self.state, self.offers = next_state(self.state, "ack"), []
             self.transport.forget_arp()
-            self.transport.answer_arp(self.lease.address, mac_bytes(self.mac))
+            self.transport.answer_arp(self.lease.address, self.endpoint.mac_bytes)
             result.lease = self.lease
         elif reply is not None:
-            self._forget_lease("INIT")
-        elif self.state in ("REQUESTING", "REBOOTING") and not ex.interrupted:
-            self.state = "INIT" if self.lease is None else "BOUND"
-        elif self.state in ("RENEWING", "REBINDING"):
-            self.state = "BOUND"
+            self._forget_lease("nak")
+        else:
+            self.state = next_state(self.state, "timeout", has_lease=self.lease is not None)
         return self._finish(result, ex, "ACK or NAK")
 
-    def _send_only(self, operation: str, frame: bytes) -> Result:
-        t = self.transport.send(frame)
-        self._record("out", frame, operation)
+    def _send_only(self, operation: str, frame: bytes, event: str) -> Result:
+        t = self.endpoint.send(frame, operation, self.xid)
         result = Result(operation, "sent", xid=self.xid, sent=[(t, frame)])
-        self._forget_lease("INIT")
-        self.last = result
-        self._save()
-        return result
+        self._forget_lease(event)
+        return self._finish(result, None, "")
 
-    def _finish(self, result: Result, ex: Exchange, expected: str) -> Result:
+    def _finish(self, result: Result, ex: Exchange | None, expected: str) -> Result:
         self.last = result
-        if ex.overflow:
+        self._finished.append(result)
+        if ex is not None and ex.overflow:
             result.note = f"{ex.overflow} more copies dropped (a flood)"
-        self._save()
+        if self._depth <= 1:  # a DORA saves once, for both steps
+            self.endpoint.save()
         if self.save_error:
             result.note = (result.note + "; " if result.note else "") + f"state not saved: {self.save_error}"
-        if ex.interrupted:
-            raise Interrupted(f"{result.operation} interrupted; the partial result is in dhcp.last", result)
         if result.status == "timeout":
             raise DhcpTimeout(self._timeout_message(result, expected), result)
         return result
@@ -509,62 +506,35 @@ class DhcpSession:
     # -- persistence ------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {"iface": self.iface, "mac": self._mac, "state": self.state, "xid": self.xid,
+        """The client's part of the state file."""
+        return {"state": self.state.value, "xid": self.xid,
                 "lease": self.lease.to_dict() if self.lease else None,
-                "offers": [{"hex": o.frame.raw.hex()} for o in self.offers], "sweep": self.sweep_state}
+                "offers": [{"hex": o.frame.raw.hex()} for o in self.offers]}
 
-    def _restore(self, saved: dict[str, Any], iface_given: bool) -> None:
-        if not saved:
-            return
-        same_iface = not iface_given or saved.get("iface") == self.iface
-        if not self.iface and isinstance(saved.get("iface"), str):
-            self.iface = saved["iface"]
-        if not same_iface:
-            return
+    def _restore(self, saved: dict[str, Any]) -> None:
         try:
-            if self._mac is None and isinstance(saved.get("mac"), str):
-                self._mac = mac_str(mac_bytes(saved["mac"]))
-            if saved.get("state") in STATES:
-                self.state = saved["state"]
+            if saved.get("state") in ClientState._value2member_map_:
+                self.state = ClientState(saved["state"])
             if isinstance(saved.get("xid"), int):
                 self.xid = saved["xid"]
             if isinstance(saved.get("lease"), dict):
                 self.lease = Lease.from_dict(saved["lease"])
             self.offers = [Offer(parse_frame(bytes.fromhex(o["hex"]))) for o in saved.get("offers") or []]
-            if isinstance(saved.get("sweep"), dict):
-                self.sweep_state = saved["sweep"]
         except (TypeError, ValueError, KeyError) as exc:
             self.messages.append(f"part of the saved state was unusable ({exc}); starting from INIT")
-            self._forget_lease("INIT")
-        self.history.load()
-
-    def _save(self) -> None:
-        """Saves the state; a failure (a full disk) is a message, never a lost operation."""
-        if self.store is None or self._hold_saves:
-            return
-        try:
-            with defer_sigint():
-                self.store.save(self.to_dict())
-            self.save_error = None
-        except StateError as exc:
-            self.save_error = str(exc)
-            if self.save_error not in self.messages:
-                self.messages.append(self.save_error)
+            self.lease, self.offers, self.xid, self.state = None, [], None, ClientState.INIT
 
     def save(self) -> str:
         """Saves now; returns the state file's path."""
         if self.store is None:
             raise UsageError("this session keeps no state file")
-        self._save()
+        self.endpoint.save()
         if self.save_error:
             raise StateError(self.save_error)
         return str(self.store.path)
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-        if self.store is not None:
-            self.store.close()
+        self.endpoint.close()
 
     def __enter__(self) -> DhcpSession:
         return self
@@ -575,13 +545,7 @@ class DhcpSession:
     # -- display ----------------------------------------------------------
 
     def summary_lines(self) -> list[str]:
-        mac = self._mac or "(the interface's)"
-        if self._mac is None and self.iface:
-            try:
-                mac = interface_mac(self.iface) + " (the interface's)"
-            except (OSError, DhcpError):
-                pass  # a gone interface: the repr still works
-        lines = [f"iface {self.iface or '-'}  mac {mac}  state {self.state}"
+        lines = [f"iface {self.iface or '-'}  mac {self.endpoint.describe_mac()}  state {self.state.value}"
                  + (f"  xid {self.xid:#010x}" if self.xid is not None else "")]
         lines.append(f"lease {self.lease!r}" if self.lease else "lease none")
         if self.offers:
@@ -597,4 +561,3 @@ class DhcpSession:
         import html
 
         return "<pre>" + html.escape("\n".join(self.summary_lines())) + "</pre>"
-

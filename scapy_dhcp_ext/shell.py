@@ -91,6 +91,10 @@ def unload(ipython: Any) -> None:
     for kind, names in magics.magics.items():
         for name in names:
             manager.magics[kind].pop(name, None)
+    # IPython keeps every registered Magics in shell.configurables too: left
+    # there, a later %config would still reach this instance and its session.
+    ipython.configurables[:] = [c for c in ipython.configurables if c is not magics]
+    magics.unobserve_all()
     for name, value in magics.pushed.items():
         if ipython.user_ns.get(name) is value:
             del ipython.user_ns[name]

@@ -3,7 +3,7 @@
 Usage::
 
     >>> report = sweep_lengths()                  # every BOOTP length, a DISCOVER probe after each
-    >>> report.answered[:3], report.first_answered
+    >>> report.answered_lengths[:3], report.first_answered
     >>> report.to_pcap("sweep.pcap"); report.plot("sweep.png")
     >>> sweep_malformed()                          # the catalog of malformed fields
 
@@ -26,11 +26,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Union
 
 from .cases import Case
 from .errors import UsageError
 from .frames import Frame, parse_frame
+from .interrupts import stop_on_ctrl_c
 from .packets import build_message
 from .wire import (
     ARP_REQUEST,
@@ -44,6 +45,11 @@ from .wire import (
     mac_bytes,
     new_xid,
 )
+
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
+    from .packets import MessageOptions
+    from .results import Lease, Offer
 
 Probe = Union[str, Callable[[Any], bool], None]
 
@@ -105,22 +111,32 @@ class SweepReport:
     runner: Any = None
 
     @property
-    def answered(self) -> list[Any]:
-        """The lengths (for length cases) or names of the cases that got a reply."""
-        return [r.length if r.kind in ("length", "fragmented") else r.name for r in self.rows if r.answered]
+    def answered_lengths(self) -> list[int]:
+        """The BOOTP payload lengths that got a reply (length and fragmented cases)."""
+        return [r.length for r in self.rows if r.answered and r.kind in ("length", "fragmented")
+                and r.length is not None]
 
     @property
-    def first_answered(self) -> Any:
-        return self.answered[0] if self.answered else None
+    def answered_cases(self) -> list[str]:
+        """The names of the other cases that got a reply (header cuts, lies, malformed)."""
+        return [r.name for r in self.rows if r.answered and r.kind not in ("length", "fragmented")]
+
+    @property
+    def first_answered(self) -> int | None:
+        """The shortest BOOTP payload length that got a reply."""
+        return min(self.answered_lengths, default=None)
 
     @property
     def complete(self) -> bool:
         return not self.remaining and not self.interrupted
 
-    def resume(self) -> SweepReport:
-        """Runs the cases not yet sent, adding their rows here."""
+    def resume(self, *, probe: Probe | str = "keep", timeout: float | None = None, on_dead: str | None = None,
+               wait_dead: float | None = None, progress: bool | None = None) -> SweepReport:
+        """Runs the cases not yet sent, adding their rows here. Takes what the
+        sweep took; what is not given stays as it was."""
         if self.runner is None or not self.remaining:
             return self
+        self.runner.configure(probe=probe, timeout=timeout, on_dead=on_dead, wait_dead=wait_dead, progress=progress)
         return self.runner.run(self)
 
     def groups(self) -> list[tuple[Row, Row, int, str]]:
@@ -175,7 +191,8 @@ class SweepReport:
     def to_json(self, path: str) -> str:
         data = {"kind": self.kind, "sweep_id": self.sweep_id, "elapsed_s": self.elapsed,
                 "interrupted": self.interrupted, "killer": self.killer.name if self.killer else None,
-                "answered": self.answered, "rows": [r.to_dict() for r in self.rows],
+                "answered_lengths": self.answered_lengths, "answered_cases": self.answered_cases,
+                "rows": [r.to_dict() for r in self.rows],
                 "not_sent": [c.name for c in self.remaining]}
         Path(path).write_text(json.dumps(data, indent=1))
         return path
@@ -225,15 +242,39 @@ class SweepReport:
         return fig
 
 
-class Sweeper:
-    """Runs cases over a session's socket, one liveness probe after each."""
+class SweepHost(Protocol):
+    """What a sweep needs of the client role it drives: the endpoint (socket,
+    MAC, history, notes), the message options of its base DISCOVER, and the
+    lease or offers that name the device for ARP and ICMP probes."""
 
-    def __init__(self, session: Any, *, probe: Probe = "discover", probe_timeout: float = 1.0,
+    endpoint: Endpoint
+    lease: Lease | None
+    offers: list[Offer]
+    options: MessageOptions
+    last: Any
+
+
+class Sweeper:
+    """Runs cases over an endpoint's socket, a liveness probe after each.
+
+    Every case ends with a *barrier*: a DISCOVER whose OFFER proves the DHCP
+    server has handled the case (it answers in order), so the case's own
+    answer, if any, has arrived. With ``probe="discover"`` the probe is the
+    barrier. With ``"arp"``, ``"icmp"`` or a callable, the barrier comes first
+    and the probe after it: the device's kernel answers ARP and ICMP at once,
+    before its DHCP server has read the case, so the probe alone proves only
+    that the device is alive. A barrier that gets no OFFER costs ``timeout``
+    and the row says so."""
+
+    def __init__(self, host: SweepHost, *, probe: Probe = "discover", probe_timeout: float = 1.0,
                  probe_retries: int = 2, on_dead: str = "stop", wait_dead: float = 30.0,
-                 progress: bool = True, journal_tag: str = "SWEEP") -> None:
+                 progress: bool = True, journal_tag: str = "SWEEP", params: dict[str, Any] | None = None) -> None:
         if on_dead not in ("stop", "wait"):
             raise UsageError("on_dead is 'stop' or 'wait'")
-        self.session = session
+        if not (probe is None or callable(probe) or probe in ("discover", "arp", "icmp")):
+            raise UsageError(f"unknown probe {probe!r}: discover, arp, icmp, None or a callable")
+        self.host = host
+        self.endpoint = host.endpoint
         self.probe = probe
         self.probe_timeout = probe_timeout
         self.probe_retries = probe_retries
@@ -241,36 +282,48 @@ class Sweeper:
         self.wait_dead = wait_dead
         self.progress = progress
         self.journal_tag = journal_tag
+        self.params = params or {}
         self.rng = random.Random()
         self._probe_target: str | None = None
 
+    def configure(self, *, probe: Probe | str = "keep", timeout: float | None = None, on_dead: str | None = None,
+                  wait_dead: float | None = None, progress: bool | None = None) -> None:
+        """Changes how the remaining cases run (``report.resume(progress=False)``)."""
+        if probe != "keep":
+            self.probe = probe
+        for name, value in (("probe_timeout", timeout), ("on_dead", on_dead), ("wait_dead", wait_dead),
+                            ("progress", progress)):
+            if value is not None:
+                setattr(self, name, value)
+
     # -- probes --------------------------------------------------------------
 
+    def _discover(self) -> tuple[bytes, Callable[[Frame], bool]]:
+        xid = new_xid(self.rng)
+        mac_b = self.endpoint.mac_bytes
+        frame = build_message(DISCOVER, mac=mac_b, xid=xid)
+        return frame, lambda f: f.xid == xid and f.chaddr == mac_b and f.op == 2
+
     def _probe_frame(self) -> tuple[bytes, Callable[[Frame], bool]]:
-        mac = self.session.mac
-        mac_b = mac_bytes(mac)
         if self.probe == "discover":
-            xid = new_xid(self.rng)
-            frame = build_message(DISCOVER, mac=mac, xid=xid)
-            return frame, lambda f: f.xid == xid and f.chaddr == mac_b
+            return self._discover()
+        mac_b = self.endpoint.mac_bytes
         target = self._target()
         if self.probe == "arp":
             request = arp_frame(ARP_REQUEST, sha=mac_b, spa=ip_bytes(self._own_address()), tha=b"\0" * 6,
                                 tpa=ip_bytes(target))
             return request, lambda f: is_arp_reply_from(f.raw, ip_bytes(target))
-        if self.probe == "icmp":
-            ident = self.rng.getrandbits(16)
-            own = self._own_address()
-            self.session.transport.answer_arp(own, mac_b)
-            dst = self.session.lease.server_mac if self.session.lease and self.session.lease.server_mac else None
-            frame = icmp_echo_frame(src_mac=mac_b, dst_mac=mac_bytes(dst) if dst else BROADCAST_MAC, src=own,
-                                    dst=target, ident=ident)
-            return frame, lambda f: is_icmp_echo_reply(f.raw, ident)
-        raise UsageError(f"unknown probe {self.probe!r}: discover, arp, icmp, None or a callable")
+        ident = self.rng.getrandbits(16)
+        own = self._own_address()
+        self.endpoint.transport.answer_arp(own, mac_b)
+        lease = self.host.lease
+        dst = mac_bytes(lease.server_mac) if lease and lease.server_mac else BROADCAST_MAC
+        frame = icmp_echo_frame(src_mac=mac_b, dst_mac=dst, src=own, dst=target, ident=ident)
+        return frame, lambda f: is_icmp_echo_reply(f.raw, ident)
 
     def _target(self) -> str:
         if self._probe_target is None:
-            lease, offers = self.session.lease, self.session.offers
+            lease, offers = self.host.lease, self.host.offers
             target = lease.server_id if lease else (offers[0].server_id if offers else None)
             if target is None:
                 raise UsageError("an arp or icmp probe needs the device's address: run discover() or dora() first")
@@ -278,7 +331,7 @@ class Sweeper:
         return self._probe_target
 
     def _own_address(self) -> str:
-        lease = self.session.lease
+        lease = self.host.lease
         if lease is None:
             raise UsageError("an arp or icmp probe needs an address of ours: run dora() first")
         return str(lease.address)
@@ -286,74 +339,93 @@ class Sweeper:
     # -- running -------------------------------------------------------------
 
     def start(self, kind: str, cases: list[Case]) -> SweepReport:
+        if self.probe in ("arp", "icmp"):
+            self._target(), self._own_address()  # a usage error now, not after the first case
         report = SweepReport(kind=kind, sweep_id=secrets.token_hex(4), remaining=list(cases), runner=self)
         return self.run(report)
 
     def run(self, report: SweepReport) -> SweepReport:
         report.interrupted = False
         start = time.monotonic()
-        transport = self.session.transport
+        transport = self.endpoint.transport
         transport.drain()
         by_xid = {parse_frame(row.frames[0]).xid: row for row in report.rows}
         bar = self._bar(len(report.rows) + len(report.remaining), len(report.rows))
-        try:
-            while report.remaining:
-                case = report.remaining[0]
-                row = Row(case.name, case.description, case.frames, case.length, case.kind)
-                row.sent_at = time.time()
-                t0 = transport.clock()
-                for raw in case.frames:
-                    transport.send(raw)
-                    self._record("out", raw, f"{self.journal_tag} {report.sweep_id} {case.name}")
-                by_xid[case.xid] = row
-                report.rows.append(row)
-                report.remaining.pop(0)
-                row.alive = self._check(row, case, t0, by_xid, report)
-                if bar is not None:
-                    bar.update(1)
-                if row.alive is False:
-                    report.killer = report.killer or row
-                    if self.on_dead == "stop" or not self._wait_for_device(row):
-                        break
-        except KeyboardInterrupt:
+
+        def stopped() -> None:
             report.interrupted = True
+
+        try:
+            with stop_on_ctrl_c(stopped):
+                while report.remaining:
+                    case = report.remaining[0]
+                    row = Row(case.name, case.description, case.frames, case.length, case.kind)
+                    row.sent_at = time.time()
+                    t0 = transport.clock()
+                    for raw in case.frames:
+                        self.endpoint.send(raw, f"{self.journal_tag} {report.sweep_id} {case.name}")
+                    by_xid[case.xid] = row
+                    report.rows.append(row)
+                    report.remaining.pop(0)
+                    row.alive = self._check(row, case, t0, by_xid, report)
+                    if bar is not None:
+                        bar.update(1)
+                    if row.alive is False:
+                        report.killer = report.killer or row
+                        if self.on_dead == "stop" or not self._wait_for_device(row):
+                            break
         finally:
             if bar is not None:
                 bar.close()
             report.elapsed += time.monotonic() - start
-            self.session.note_sweep(report)
+            self.endpoint.notes["sweep"] = {"id": report.sweep_id, "kind": report.kind, "params": self.params,
+                                            "sent": len(report.rows), "complete": report.complete}
+            self.host.last = report
+            self.endpoint.save()
         return report
 
+    def _read_until(self, answers: Callable[[Frame], bool], wait: float, row: Row, case: Case, t0: float,
+                    by_xid: dict[Any, Row], sweep_id: str) -> Frame | None:
+        """Reads frames for ``wait`` seconds, giving replies to their cases, until one ``answers``."""
+        transport = self.endpoint.transport
+        deadline = transport.clock() + wait
+        while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
+            if answers(frame):
+                self.endpoint.journal("in", frame.raw, f"{self.journal_tag} {sweep_id} probe")
+                return frame
+            self._take(frame, case, row, t0, by_xid, sweep_id)
+        return None
+
     def _check(self, row: Row, case: Case, t0: float, by_xid: dict[Any, Row], report: SweepReport) -> bool | None:
-        """Sends the probe and reads until it is answered; True, False, or None (no probe)."""
-        transport = self.session.transport
-        chaddr = mac_bytes(self.session.mac)
-        if self.probe is None or callable(self.probe):
-            deadline = transport.clock() + (0.05 if self.probe is None else 0.0)
-            while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
-                self._take(frame, case, row, t0, by_xid, chaddr, report.sweep_id)
-            return None if self.probe is None else bool(self.probe(self.session))  # type: ignore[operator]
+        """The barrier, then the probe; True, False, or None (no probe)."""
+        tag = f"{self.journal_tag} {report.sweep_id} probe"
+        if self.probe is None:
+            self._read_until(lambda f: False, 0.05, row, case, t0, by_xid, report.sweep_id)
+            return None
+        if self.probe != "discover":
+            barrier, offered = self._discover()
+            self.endpoint.journal("out", barrier, tag)
+            self.endpoint.transport.send(barrier)
+            if self._read_until(offered, self.probe_timeout, row, case, t0, by_xid, report.sweep_id) is None:
+                row.note = f"no OFFER to the barrier DISCOVER within {self.probe_timeout:g} s"
+            if callable(self.probe):
+                return bool(self.probe(self.host))
         for _attempt in range(1 + self.probe_retries):
             probe, answers = self._probe_frame()
-            transport.send(probe)
-            self.session.journal_frame("out", probe, f"{self.journal_tag} {report.sweep_id} probe")
-            deadline = transport.clock() + self.probe_timeout
-            while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
-                if answers(frame):
-                    self.session.journal_frame("in", frame.raw, f"{self.journal_tag} {report.sweep_id} probe")
-                    return True
-                self._take(frame, case, row, t0, by_xid, chaddr, report.sweep_id)
+            self.endpoint.transport.send(probe)
+            self.endpoint.journal("out", probe, tag)
+            if self._read_until(answers, self.probe_timeout, row, case, t0, by_xid, report.sweep_id) is not None:
+                return True
         return False
 
-    def _take(self, frame: Frame, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], chaddr: bytes,
-              sweep_id: str) -> None:
+    def _take(self, frame: Frame, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], sweep_id: str) -> None:
         """Gives a reply to its case (this one, or an earlier one that answers late)."""
         if not frame.is_dhcp or frame.op != 2:
             return
         owner = row if frame.xid == case.xid else by_xid.get(frame.xid)
-        self._record("in" if owner is not None else "ignored", frame.raw,
-                     f"{self.journal_tag} {sweep_id} {owner.name if owner else ''}".strip())
-        if owner is None or frame.chaddr != chaddr:
+        self.endpoint.record("in" if owner is not None else "ignored", frame.raw,
+                             f"{self.journal_tag} {sweep_id} {owner.name if owner else ''}".strip())
+        if owner is None or frame.chaddr != self.endpoint.mac_bytes:
             return
         if owner is row and row.latency is None:
             row.latency = frame.time - t0
@@ -363,20 +435,18 @@ class Sweeper:
 
     def _wait_for_device(self, row: Row) -> bool:
         """on_dead="wait": probes until the device answers again or wait_dead runs out."""
+        transport = self.endpoint.transport
         deadline = time.monotonic() + self.wait_dead
         while time.monotonic() < deadline:
-            probe, answers = self._probe_frame()
-            self.session.transport.send(probe)
-            end = self.session.transport.clock() + 1.0
-            while (frame := self.session.transport.receive(max(0.0, end - self.session.transport.clock()))):
+            probe, answers = self._probe_frame() if self.probe in ("arp", "icmp") else self._discover()
+            transport.send(probe)
+            end = transport.clock() + 1.0
+            while (frame := transport.receive(max(0.0, end - transport.clock()))):
                 if answers(frame):
                     row.note = f"device back after {self.wait_dead - (deadline - time.monotonic()):.1f} s"
                     return True
         row.note = f"device still silent after {self.wait_dead:.0f} s"
         return False
-
-    def _record(self, direction: str, raw: bytes, operation: str) -> None:
-        self.session.record_frame(direction, raw, operation)
 
     def _bar(self, total: int, done: int) -> Any:
         if not self.progress:
@@ -408,32 +478,35 @@ def interface_mtu(iface: str | None) -> int:
         return 1500
 
 
-def _runner(session: Any, probe: Probe, timeout: float, on_dead: str, wait_dead: float, progress: bool) -> Sweeper:
-    return Sweeper(session, probe=probe, probe_timeout=timeout, on_dead=on_dead, wait_dead=wait_dead,
-                   progress=progress)
+def _runner(host: SweepHost, probe: Probe, timeout: float, on_dead: str, wait_dead: float, progress: bool,
+            params: dict[str, Any]) -> Sweeper:
+    return Sweeper(host, probe=probe, probe_timeout=timeout, on_dead=on_dead, wait_dead=wait_dead,
+                   progress=progress, params=params)
 
 
-def _resumed(session: Any, kind: str, cases: list[Case], runner: Sweeper) -> SweepReport:
-    last = session.sweep_state or {}
+def _resumed(host: SweepHost, kind: str, cases: list[Case], runner: Sweeper) -> SweepReport:
+    last = host.endpoint.notes.get("sweep") or {}
     if last.get("kind") != kind or last.get("complete"):
         raise UsageError(f"no unfinished {kind} sweep to resume")
-    done = done_cases(session.history.records(last["id"]), runner.journal_tag, last["id"])
+    done = done_cases(host.endpoint.history.records(last["id"]), runner.journal_tag, last["id"])
     report = SweepReport(kind=kind, sweep_id=last["id"], remaining=[c for c in cases if c.name not in done],
                          runner=runner)
     return runner.run(report)
 
 
-def sweep_lengths(session: Any, lengths: Iterable[int] | None = None, base: Any = None, *,
-                  probe: Probe = "discover", timeout: float = 1.0, headers: bool = True, lies: bool = True,
-                  on_dead: str = "stop", wait_dead: float = 30.0, progress: bool = True,
+def sweep_lengths(host: SweepHost, lengths: Iterable[int] | None = None, base: Any = None, *,
+                  probe: Probe = "discover", timeout: float = 1.0, headers: bool | None = None,
+                  lies: bool | None = None, on_dead: str = "stop", wait_dead: float = 30.0, progress: bool = True,
                   resume: bool = False) -> SweepReport:
     """Sends the base packet (default: a DISCOVER of the session's) at every
     BOOTP payload length: cut short, or grown with PAD after END; by default
     0 to what the MTU carries, then past it as IP fragments. ``headers`` adds
     frames cut inside the IP and UDP headers (14..41 bytes), ``lies`` IP and
-    UDP length fields larger and smaller than the packet. After each case a
-    ``probe`` (``"discover"``, ``"arp"``, ``"icmp"``, a callable, or None)
-    checks the device still answers; ``timeout`` is the probe's wait.
+    UDP length fields larger and smaller than the packet; both come by
+    default only when ``lengths`` is not given (an explicit range sends
+    exactly that range). After each case a ``probe`` (``"discover"``,
+    ``"arp"``, ``"icmp"``, a callable, or None) checks the device still
+    answers; ``timeout`` is the probe's wait.
 
     >>> r = sweep_lengths(range(0, 600))
     >>> r.first_answered
@@ -441,25 +514,31 @@ def sweep_lengths(session: Any, lengths: Iterable[int] | None = None, base: Any 
     from .cases import header_cut_cases, length_cases, lie_cases
     from .pktools import to_packet
 
+    endpoint = host.endpoint
     if resume:
-        params = (session.sweep_state or {}).get("params", {})
-        lengths, headers, lies = params.get("lengths"), params.get("headers", headers), params.get("lies", lies)
-    mtu = interface_mtu(session.iface)
+        params = (endpoint.notes.get("sweep") or {}).get("params", {})
+        lengths, headers, lies = params.get("lengths"), params.get("headers"), params.get("lies")
+    if headers is None:
+        headers = lengths is None
+    if lies is None:
+        lies = lengths is None
+    mtu = interface_mtu(endpoint.iface)
     lengths = list(lengths) if lengths is not None else default_lengths(mtu)
+    mac = endpoint.mac
     base_frame = bytes(to_packet(base)) if base is not None else build_message(
-        DISCOVER, mac=session.mac, xid=0, opts=session.options)
-    runner = _runner(session, probe, timeout, on_dead, wait_dead, progress)
+        DISCOVER, mac=mac, xid=0, opts=host.options)
+    runner = _runner(host, probe, timeout, on_dead, wait_dead, progress,
+                     {"lengths": lengths, "headers": headers, "lies": lies})
     rng = runner.rng
-    cases = (header_cut_cases(base_frame, session.mac, new_xid=lambda: new_xid(rng)) if headers else [])
-    cases += length_cases(base_frame, session.mac, lengths, mtu=mtu, new_xid=lambda: new_xid(rng))
-    cases += lie_cases(base_frame, session.mac, new_xid=lambda: new_xid(rng)) if lies else []
+    cases = (header_cut_cases(base_frame, mac, new_xid=lambda: new_xid(rng)) if headers else [])
+    cases += length_cases(base_frame, mac, lengths, mtu=mtu, new_xid=lambda: new_xid(rng))
+    cases += lie_cases(base_frame, mac, new_xid=lambda: new_xid(rng)) if lies else []
     if resume:
-        return _resumed(session, "length", cases, runner)
-    session.sweep_params = {"lengths": lengths, "headers": headers, "lies": lies}
+        return _resumed(host, "length", cases, runner)
     return runner.start("length", cases)
 
 
-def sweep_malformed(session: Any, names: Iterable[str] | None = None, *, probe: Probe = "discover",
+def sweep_malformed(host: SweepHost, names: Iterable[str] | None = None, *, probe: Probe = "discover",
                     timeout: float = 1.0, on_dead: str = "stop", wait_dead: float = 30.0,
                     progress: bool = True, resume: bool = False) -> SweepReport:
     """Sends each malformed-field case (one anomaly on an otherwise valid
@@ -474,9 +553,8 @@ def sweep_malformed(session: Any, names: Iterable[str] | None = None, *, probe: 
         unknown = set(names) - {s.name for s in malformed_specs()}
         if unknown:
             raise UsageError(f"unknown case(s) {', '.join(sorted(unknown))}; see cases.malformed_specs()")
-    runner = _runner(session, probe, timeout, on_dead, wait_dead, progress)
-    cases = malformed_cases(session.mac, new_xid=lambda: new_xid(runner.rng), names=names)
+    runner = _runner(host, probe, timeout, on_dead, wait_dead, progress, {"names": names})
+    cases = malformed_cases(host.endpoint.mac, new_xid=lambda: new_xid(runner.rng), names=names)
     if resume:
-        return _resumed(session, "malformed", cases, runner)
-    session.sweep_params = {"names": names}
+        return _resumed(host, "malformed", cases, runner)
     return runner.start("malformed", cases)

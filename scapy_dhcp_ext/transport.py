@@ -34,6 +34,8 @@ from .wire import (
     ARP_SPA,
     ARP_TPA,
     ETH_TYPE,
+    IP_PROTO,
+    IPPROTO_ICMP,
     arp_frame,
     finish_udp_checksum,
     ip_bytes,
@@ -77,6 +79,7 @@ class RawSocket(Protocol):
 
     def send(self, data: bytes) -> int: ...
     def recvmsg(self, bufsize: int, ancbufsize: int = ..., flags: int = ...) -> tuple[bytes, list[Any], int, Any]: ...
+    def recv(self, bufsize: int, flags: int = ...) -> bytes: ...
     def fileno(self) -> int: ...
     def close(self) -> None: ...
 
@@ -162,7 +165,6 @@ class Exchange:
     sent: list[tuple[float, bytes]] = field(default_factory=list)
     replies: list[Frame] = field(default_factory=list)
     ignored: list[Frame] = field(default_factory=list)
-    interrupted: bool = False
     overflow: int = 0     # matching replies past MAX_REPLIES, counted and dropped
 
 
@@ -234,6 +236,22 @@ class Transport:
             return NoSuchInterface(self.iface)
         return TransportError(f"{self.iface}: {exc.strerror or exc}")
 
+    def wait_readable(self, wait: float) -> bool:
+        """Whether a frame is waiting, within ``wait`` seconds."""
+        return bool(select.select([self.sock], [], [], wait)[0])
+
+    def recv_nowait(self) -> bytes | None:
+        """The next queued frame as it came (no checksum finished, no ARP
+        answered), or None: the fast path of a load."""
+        try:
+            return self.sock.recv(2048, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            if self._stale(exc):
+                return None
+            raise self._error(exc) from None
+
     def drain(self) -> int:
         """Discards frames already queued (late replies to an earlier exchange)."""
         n = 0
@@ -304,7 +322,8 @@ class Transport:
         (default: any reply), or at ``timeout`` after the first send. Retransmits
         the same frame on the ``backoff`` schedule until such a reply comes (a
         reply that is not, a malformed one say, does not stop the retries).
-        Ctrl-C returns what was seen so far, marked ``interrupted``."""
+        Ctrl-C goes up as it is: the callers' ``on_send`` and ``on_receive``
+        have recorded every frame, from which the partial result is made."""
         result = Exchange()
         done = done or (lambda _f: True)
         start = self.clock()
@@ -312,45 +331,42 @@ class Transport:
         intervals = iter((backoff or Backoff()).intervals(self.rand)) if frame is not None else None
         next_send = start
         stop_at: float | None = None
-        try:
-            while True:
-                now = self.clock()
-                if frame is not None and stop_at is None and now >= next_send and now < deadline:
-                    t = self.send(frame)
-                    result.sent.append((t, frame))
-                    if on_send:
-                        on_send(t, frame)
-                    assert intervals is not None
-                    next_send = t + next(intervals)
-                end = min(deadline, stop_at if stop_at is not None else deadline)
-                if stop_at is None and frame is not None:  # retransmit until a reply that is done
-                    end = min(end, next_send)
-                wait = end - self.clock()
-                if wait <= 0:
-                    if self.clock() >= deadline or stop_at is not None:
-                        break
-                    continue
-                raw = self._recv(wait)
-                if raw is None:
-                    continue
-                if self._handle_arp(raw) or raw[23:24] == b"\x01":  # ARP, or ICMP
-                    continue
-                reply = parse_frame(raw, self.clock())
-                if reply.eth_src == chaddr and reply.op == 1:
-                    continue  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
-                matched = reply.op == 2 and reply.xid == xid and reply.chaddr == chaddr
-                if matched and len(result.replies) >= MAX_REPLIES:
-                    result.overflow += 1
-                    continue
-                if on_receive:
-                    on_receive(reply, matched)
-                if matched:
-                    result.replies.append(reply)
-                    if stop_at is None and done(reply):
-                        stop_at = reply.time + window
-                elif len(result.ignored) < MAX_IGNORED:
-                    result.ignored.append(reply)
-        except KeyboardInterrupt:
-            result.interrupted = True
+        while True:
+            now = self.clock()
+            if frame is not None and stop_at is None and now >= next_send and now < deadline:
+                t = self.send(frame)
+                result.sent.append((t, frame))
+                if on_send:
+                    on_send(t, frame)
+                assert intervals is not None
+                next_send = t + next(intervals)
+            end = min(deadline, stop_at if stop_at is not None else deadline)
+            if stop_at is None and frame is not None:  # retransmit until a reply that is done
+                end = min(end, next_send)
+            wait = end - self.clock()
+            if wait <= 0:
+                if self.clock() >= deadline or stop_at is not None:
+                    break
+                continue
+            raw = self._recv(wait)
+            if raw is None:
+                continue
+            if self._handle_arp(raw) or raw[IP_PROTO:IP_PROTO + 1] == bytes([IPPROTO_ICMP]):  # ARP, or ICMP
+                continue
+            reply = parse_frame(raw, self.clock())
+            if reply.eth_src == chaddr and reply.op == 1:
+                continue  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
+            matched = reply.op == 2 and reply.xid == xid and reply.chaddr == chaddr
+            if matched and len(result.replies) >= MAX_REPLIES:
+                result.overflow += 1
+                continue
+            if on_receive:
+                on_receive(reply, matched)
+            if matched:
+                result.replies.append(reply)
+                if stop_at is None and done(reply):
+                    stop_at = reply.time + window
+            elif len(result.ignored) < MAX_IGNORED:
+                result.ignored.append(reply)
         return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -43,6 +44,15 @@ def session(lab, tmp_path):
     s = DhcpSession(lab.iface, state_file=str(tmp_path / "state.json"), timeout=2.0)
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt here however the suite was started: a
+    shell starts background jobs with SIGINT ignored, and Python keeps that."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 @pytest.fixture(autouse=True, scope="session")

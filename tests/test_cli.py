@@ -44,6 +44,16 @@ def test_c_exit_status_follows_the_code(tmp_path, capsys):
     assert main(["--lab", "--timeout", "0.3", "-c", "request(address='10.99.0.1', timeout=0.3)", *state]) == 0
 
 
+def test_c_ctrl_c_during_dora_exits_130(tmp_path, capsys):
+    code = ("import os, signal, threading\n"
+            "lab.servers[0].proc.send_signal(signal.SIGSTOP)\n"      # the server goes silent
+            "threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+            "try:\n    dora(timeout=5)\nfinally:\n    lab.servers[0].proc.send_signal(signal.SIGCONT)\n")
+    assert main(["--lab", "--state", str(tmp_path / "s.json"), "-c", code]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("scapy-dhcp: interrupted") and err.count("\n") == 1
+
+
 def test_missing_interface_is_one_line(capsys):
     assert main(["--iface", "nosuch0", "-c", "pass"]) == 2
     err = capsys.readouterr().err

@@ -105,6 +105,19 @@ def test_interface_down_and_back(lab, session):
     assert session.renew().status == "ack"
 
 
+def test_interface_down_during_a_load_is_one_line(lab, session):
+    down = threading.Timer(0.4, subprocess.run, (["ip", "link", "set", lab.iface, "down"],))
+    down.start()
+    try:
+        with pytest.raises(InterfaceDown, match=f"ip link set {lab.iface} up"):
+            session.load(clients=20, duration=5, window=2, progress=False)
+    finally:
+        down.join()
+        subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)
+    time.sleep(0.1)
+    assert session.dora().status == "ack"  # the session still works
+
+
 def test_missing_interface_is_one_line():
     with DhcpSession("nosuch0", state_file=False, mac="02:00:00:00:00:01") as s:
         with pytest.raises(NoSuchInterface) as err:

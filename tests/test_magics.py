@@ -189,7 +189,7 @@ def test_sweep_magic(fake_ip, tmp_path):
     report = run(fake_ip, f"%dhcp_sweep --lengths 0-2,300 --no-headers --no-lies --no-progress -t 0.1 "
                           f"--json {tmp_path / 'r.json'} --pcap {tmp_path / 'r.pcap'}")
     assert [r.name for r in report.rows] == ["len-00000", "len-00001", "len-00002", "len-00300"]
-    assert report.answered == [300] and (tmp_path / "r.json").exists() and (tmp_path / "r.pcap").exists()
+    assert report.answered_lengths == [300] and (tmp_path / "r.json").exists() and (tmp_path / "r.pcap").exists()
     malformed = run(fake_ip, "%dhcp_sweep --malformed no-end,hlen-0 --no-progress -t 0.1")
     assert [r.name for r in malformed.rows] == ["no-end", "hlen-0"]
     with pytest.raises(UsageError, match="0-300"):
@@ -204,3 +204,34 @@ def test_the_sessions_timeout_survives_loading_the_extension(ip):
     ip.user_ns["dhcp"] = session
     ip.run_line_magic("load_ext", "scapy_dhcp_ext")
     assert session.timeout == 9.5
+
+
+def test_config_after_unload_and_reload_reaches_only_the_new_instance(ip):
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    old = ip.user_ns["dhcp"]
+    ip.run_line_magic("unload_ext", "scapy_dhcp_ext")
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    new = ip.user_ns["dhcp"]
+    assert new is not old
+    ip.run_line_magic("config", "DhcpMagics.timeout = 9")
+    assert new.timeout == 9 and old.timeout == 3.0  # the old session is not written to again
+    assert sum(type(c).__name__ == "DhcpMagics" for c in ip.configurables) == 1
+
+
+def test_every_magic_answers_help_as_people_type_it(fake_ip, capsys):
+    names = [n for n in fake_ip.magics_manager.magics["line"] if n.startswith(("dhcp_", "pkt_"))]
+    assert "dhcp_load" in names and len(names) >= 14
+    for name in names:
+        magic = fake_ip.magics_manager.magics["line"][name]
+        for word in ("--help", "-h"):
+            assert run(fake_ip, f"%{name} {word}") is None
+            out = capsys.readouterr().out
+            assert f"%{name}" in out and out.strip() == magic.__doc__.strip(), (name, out)
+
+
+def test_load_magic_runs_a_load_and_returns_its_result(fake_ip):
+    r = run(fake_ip, "%dhcp_load --clients 20 --duration 0.3 --window 4 --no-progress")
+    assert type(r).__name__ == "LoadResult" and r.completed > 0 and r.clients == 20 and r.window == 4
+    assert fake_ip.user_ns["dhcp"].last is r
+    with pytest.raises(UsageError, match="clients"):
+        run(fake_ip, "%dhcp_load --clients 0 --no-progress")

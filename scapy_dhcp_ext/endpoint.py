@@ -1,0 +1,180 @@
+"""The endpoint: one interface, its socket, its history, journal and state file.
+
+Roles sit on top of it and share it: the client role (:class:`~.session.DhcpSession`),
+the sweeps and load that drive it, and the server role to come. An endpoint
+knows nothing of DHCP's states; each role keeps its own, and hands the
+endpoint a section of the state file to save::
+
+    >>> ep = Endpoint("eth1", state_file=False)
+    >>> ep.send(frame, "PROBE")                     # sent and recorded in the history
+    >>> ex = ep.exchange(frame, "DISCOVER", xid=xid, chaddr=ep.mac_bytes, timeout=2, done=is_offer)
+    >>> ep.sections["sweep"] = lambda: {...}       # what a role saves
+
+The state file is flat JSON: ``iface``, ``mac`` and each role's keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .errors import DhcpError, StateError, UsageError
+from .frames import Frame
+from .history import History
+from .interrupts import defer_sigint
+from .store import Store
+from .transport import Backoff, Exchange, Transport, interface_mac
+from .wire import mac_bytes, mac_str
+
+
+class Endpoint:
+    """Interface, MAC, socket, history, journal and state file, shared by roles.
+
+    ``state_file=False`` keeps nothing on disk; ``None`` uses the default
+    (``$XDG_STATE_HOME/scapy-dhcp/state.json``). ``transport`` is injectable
+    (tests give one over a fake socket)."""
+
+    def __init__(self, iface: str | None = None, *, mac: str | None = None, state_file: str | bool | None = None,
+                 transport: Transport | None = None, history_limit: int = 10000) -> None:
+        self.store: Store | None = None if state_file is False else Store(
+            None if state_file in (None, True) else str(state_file))
+        self.saved: dict[str, Any] = self.store.load() if self.store is not None else {}
+        self.messages: list[str] = list(self.store.messages) if self.store else []
+        self.history = History(self.store, history_limit)
+        self.save_error: str | None = None
+        self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
+        notes = self.saved.get("notes")
+        # Small JSON values a role keeps across restarts (where a sweep got to).
+        self.notes: dict[str, Any] = dict(notes) if isinstance(notes, dict) else {}
+        self.on_change: list[Callable[[], None]] = []   # a role forgets what belonged to the old link
+        self._transport = transport
+        self._mac = mac_str(mac_bytes(mac)) if mac else None
+        self.iface: str | None = iface or (transport.iface if transport else None)
+        saved_iface = self.saved.get("iface")
+        self.saved_iface: str | None = saved_iface if isinstance(saved_iface, str) else None
+        # The saved roles' state belongs to the saved interface: used only there.
+        self.same_link = iface is None or self.saved_iface == self.iface
+        if not self.iface and self.saved_iface:
+            self.iface = self.saved_iface
+        if self.same_link and self._mac is None and isinstance(self.saved.get("mac"), str):
+            try:
+                self._mac = mac_str(mac_bytes(self.saved["mac"]))
+            except ValueError:
+                self.messages.append("the saved MAC was unusable; using the interface's")
+        if self.same_link:
+            self.history.load()
+        else:
+            self.notes = {}
+
+    # -- identity ---------------------------------------------------------
+
+    @property
+    def mac(self) -> str:
+        if self._mac is None:
+            self._mac = interface_mac(self.need_iface())
+        return self._mac
+
+    @mac.setter
+    def mac(self, value: str) -> None:
+        self._mac = mac_str(mac_bytes(value))
+        self._changed()
+
+    @property
+    def mac_given(self) -> str | None:
+        """The MAC set by hand or saved (None: the interface's own)."""
+        return self._mac
+
+    @property
+    def mac_bytes(self) -> bytes:
+        return mac_bytes(self.mac)
+
+    def use(self, iface: str, mac: str | None = None) -> None:
+        """Moves to another interface (its MAC, unless given)."""
+        if iface != self.iface:
+            self.close_socket()
+            self.iface = iface
+            self._transport = None
+            self._mac = mac_str(mac_bytes(mac)) if mac else None
+            self._changed()
+        elif mac:
+            self.mac = mac
+        self.save()
+
+    def _changed(self) -> None:
+        for forget in self.on_change:
+            forget()
+
+    def need_iface(self) -> str:
+        if not self.iface:
+            raise UsageError("no interface: pass --iface NAME (or dhcp.use('eth1'))")
+        return self.iface
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(self.need_iface())
+        return self._transport
+
+    # -- frames -----------------------------------------------------------
+
+    def record(self, direction: str, raw: bytes, operation: str, xid: int | None = None) -> None:
+        """Adds a frame to the history and the journal ("out", "in" or "ignored")."""
+        self.history.record(direction, raw, operation, self.iface, xid)
+
+    def journal(self, direction: str, raw: bytes, operation: str, xid: int | None = None) -> None:
+        """Adds a frame to the journal only (a sweep's probes)."""
+        self.history.journal(direction, raw, operation, self.iface, xid)
+
+    def send(self, raw: bytes, operation: str, xid: int | None = None) -> float:
+        """Sends one frame as it is and records it; returns when it went."""
+        t = self.transport.send(raw)
+        self.record("out", raw, operation, xid)
+        return t
+
+    def exchange(self, frame: bytes | None, operation: str, *, xid: int, chaddr: bytes, timeout: float,
+                 done: Callable[[Frame], bool], window: float = 0.0, backoff: Backoff | None = None) -> Exchange:
+        """Sends ``frame`` (retransmitted on ``backoff``) and collects the replies
+        with this xid and chaddr, every frame recorded; see :meth:`Transport.exchange`."""
+        return self.transport.exchange(
+            frame, xid=xid, chaddr=chaddr, timeout=timeout, backoff=backoff, window=window, done=done,
+            on_send=lambda _t, raw: self.record("out", raw, operation, xid),
+            on_receive=lambda f, ours: self.record("in" if ours else "ignored", f.raw, operation, xid))
+
+    # -- state ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"iface": self.iface, "mac": self._mac, "notes": self.notes}
+        for section in self.sections.values():
+            data.update(section())
+        return data
+
+    def save(self) -> None:
+        """Saves every role's state; a failure (a full disk) is a message, never a lost operation."""
+        if self.store is None:
+            return
+        try:
+            with defer_sigint():
+                self.store.save(self.to_dict())
+            self.save_error = None
+        except StateError as exc:
+            self.save_error = str(exc)
+            if self.save_error not in self.messages:
+                self.messages.append(self.save_error)
+
+    def close_socket(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    def close(self) -> None:
+        self.close_socket()
+        if self.store is not None:
+            self.store.close()
+
+    def describe_mac(self) -> str:
+        if self._mac is not None:
+            return self._mac
+        if self.iface:
+            try:
+                return interface_mac(self.iface) + " (the interface's)"
+            except (OSError, DhcpError):
+                pass  # a gone interface: the repr still works
+        return "(the interface's)"
