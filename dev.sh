@@ -6,6 +6,9 @@
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
 #   ./dev.sh notebooks           run the example notebooks and write their outputs back
 #   ./dev.sh install             only install (apt packages, .venv, the scapy-dhcp command)
+#   ./dev.sh fresh [SUITE] [CMD] a newcomer's check: a fresh Debian root (mmdebstrap; bookworm or
+#                                trixie, default trixie), this repo's HEAD cloned into its /root,
+#                                then ./dev.sh CMD there (default: test); the root is removed after
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$(pwd)
@@ -64,6 +67,35 @@ install() {
   install_python "${2:-test}"
 }
 
+fresh() {
+  need_root fresh
+  local suite=${1:-trixie}
+  shift || true
+  [ $# -gt 0 ] || set -- test
+  command -v mmdebstrap >/dev/null || { apt-get update -qq; apt-get install -y -qq mmdebstrap >/dev/null; }
+  local root
+  root=$(mktemp -d "/tmp/scapy-dhcp-fresh-$suite-XXXXXX")
+  # shellcheck disable=SC2064
+  trap "umount -R '$root' 2>/dev/null; rm -rf --one-file-system '$root'" EXIT
+  say "building a fresh $suite root in $root"
+  mmdebstrap --quiet --variant=minbase --include=git,ca-certificates "$suite" "$root" >&2
+  # ip netns exec remounts /sys inside: the root must be a mount point of its own.
+  mount --bind "$root" "$root"
+  mount -t proc proc "$root/proc"
+  mount --rbind /sys "$root/sys"
+  mount --rbind /dev "$root/dev"
+  mount -t tmpfs tmpfs "$root/run"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # This machine's registries: its pip settings and CA bundle, as a newcomer's machine would have.
+  [ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  chmod 700 "$root/root"
+  git clone -q "$repo" "$root/root/scapy-dhcp"
+  say "running ./dev.sh $* in the fresh root, from a clone in /root"
+  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LANG=C.UTF-8 CI="${CI:-}" bash -c 'cd /root/scapy-dhcp && ./dev.sh "$@"' bash "$@"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -80,5 +112,6 @@ case "$cmd" in
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
   fuzz)    install fuzz test; exec "$venv/bin/python" -m tests.support.fuzz "$@" ;;
   notebooks) install notebooks test; exec "$venv/bin/python" -m tests.support.run_notebooks ;;
-  *) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 2 ;;
+  fresh)   fresh "$@" ;;
+  *) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2 ;;
 esac

@@ -258,6 +258,9 @@ class Lab:
                 "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
                                    "name": str(workdir / "leases.csv")},
                 "authoritative": authoritative,
+                # One thread answers in the order packets came (Kea 2.4+ defaults to
+                # several): sweeps rely on it, as they do on a device's own server.
+                "multi-threading": {"enable-multi-threading": False},
                 "valid-lifetime": self.lease_time,
                 "renew-timer": self.lease_time // 2,
                 "rebind-timer": self.lease_time * 7 // 8,
@@ -272,7 +275,11 @@ class Lab:
             }}
             (workdir / "kea.json").write_text(json.dumps(config, indent=1))
             argv = [_require("kea-dhcp4", "kea-dhcp4-server"), "-c", str(workdir / "kea.json")]
-            env = {**os.environ, "KEA_PIDFILE_DIR": str(workdir), "KEA_LOCKFILE_DIR": str(workdir)}
+            # Kea 2.6.2 and later accept log, lease and socket files only in its own
+            # folders (/var/log/kea, /var/lib/kea, /run/kea) unless these say otherwise;
+            # 2.2 ignores them. The lab's files stay in the lab's folder.
+            env = {**os.environ, **{f"KEA_{name}": str(workdir) for name in (
+                "PIDFILE_DIR", "LOCKFILE_DIR", "LOG_FILE_DIR", "DHCP_DATA_DIR", "CONTROL_SOCKET_DIR")}}
         out = (workdir / "stdout.log").open("wb")
         server.proc = subprocess.Popen(["ip", "netns", "exec", netns, *argv], stdout=out,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
