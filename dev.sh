@@ -5,14 +5,14 @@
 #   ./dev.sh bench               install what is needed, run the benchmark
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
 #   ./dev.sh notebooks           run the example notebooks and write their outputs back
-#   ./dev.sh install             only install (apt packages, .venv, the scapy-dhcp command)
+#   ./dev.sh install [EXTRAS]    only install (apt packages, .venv, the scapy-dhcp command)
 #   ./dev.sh fresh [SUITE] [CMD] a newcomer's check: a fresh Debian root (mmdebstrap; bookworm or
 #                                trixie, default trixie), this repo's HEAD cloned into its /root,
 #                                then ./dev.sh CMD there (default: test); the root is removed after
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$(pwd)
-venv="$repo/.venv"
+venv=/opt/scapy-dhcp/venv-$(printf %s "$repo" | sha256sum | cut -c1-12)
 
 APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-admin tshark tmux sudo)
 
@@ -30,35 +30,87 @@ install_apt() {
   for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # setpriv (running the unit tests as nobody) is in util-linux up to Debian 12,
+  # in a package of its own from Debian 13.
+  command -v setpriv >/dev/null || missing+=(setpriv)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    if [[ " ${missing[*]} " == *" setpriv "* ]] && ! apt-cache show setpriv >/dev/null 2>&1; then
+      missing=("${missing[@]/setpriv/util-linux}")
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
 
 install_python() {
   local extras=$1
+  # The environment lives outside the checkout, readable by every user: a clone
+  # in root's home (mode 700) must still give other users a command that says
+  # what to do. .venv in the checkout points at it.
+  mkdir -p "$(dirname "$venv")"
+  chmod 755 "$(dirname "$venv")"
   if [ ! -x "$venv/bin/python" ]; then
     say "creating $venv"
     /usr/bin/python3 -m venv "$venv"
   fi
-  local stamp="$venv/.scapy-dhcp-installed"
-  local want
+  if [ -d .venv ] && [ ! -L .venv ]; then rm -rf .venv; fi
+  ln -sfn "$venv" .venv
+  local stamp="$venv/.scapy-dhcp-installed" want
   want="$extras $(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing scapy-dhcp[$extras] into $venv (log: $venv/pip.log)"
-    if ! { "$venv/bin/python" -m pip install --upgrade pip &&
-           "$venv/bin/python" -m pip install -e ".[$extras]"; } > "$venv/pip.log" 2>&1; then
-      tail -n 30 "$venv/pip.log" >&2
-      say "pip failed: the whole log is in $venv/pip.log"
-      exit 1
-    fi
+    say "installing scapy-dhcp[$extras] and what it needs into $venv (log: $venv/pip.log)"
+    pip_or_fail --upgrade pip "setuptools>=77" wheel
+    pip_or_fail --no-build-isolation ".[$extras]"
     echo "$want" > "$stamp"
+    rm -f "$venv/.scapy-dhcp-code"
   fi
+  # The package itself is installed as a copy (not editable: an editable install
+  # reads the checkout), again whenever its code changed.
+  local code
+  code=$(cat pyproject.toml scapy_dhcp_ext/*.py | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$venv/.scapy-dhcp-code" 2>/dev/null)" != "$code" ]; then
+    pip_or_fail --no-deps --no-build-isolation --force-reinstall .
+    rm -rf build ./*.egg-info
+    echo "$code" > "$venv/.scapy-dhcp-code"
+  fi
+  chmod -R a+rX "$venv"
   # sudo's secure_path has /usr/local/bin but no virtualenv: put the command there.
   ln -sf "$venv/bin/scapy-dhcp" /usr/local/bin/scapy-dhcp
+}
+
+pip_or_fail() {
+  if ! "$venv/bin/python" -m pip install "$@" >> "$venv/pip.log" 2>&1; then
+    tail -n 30 "$venv/pip.log" >&2
+    say "pip failed: the whole log is in $venv/pip.log"
+    exit 1
+  fi
+}
+
+# pytest -m "not lab" as an ordinary user (nobody) on a machine without
+# iproute2: a world-readable copy of the checkout, and ip and ss hidden in a
+# mount namespace of this run alone.
+unit_as_nobody() {
+  local copy rc=0
+  copy=$(mktemp -d /tmp/scapy-dhcp-unit-XXXXXX)
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy"
+  else
+    tar --exclude=./.venv -cf - . | tar -xf - -C "$copy"
+  fi
+  chown -R 65534:65534 "$copy"
+  chmod 755 "$copy"
+  say "pytest -m 'not lab' as nobody, without iproute2 (a copy in $copy)"
+  unshare --mount -- sh -c '
+    for b in ip ss; do
+      p=$(command -v $b) && mount --bind /dev/null "$(readlink -f "$p")"
+    done
+    cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+      env -i HOME="$1" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 TERM=xterm \
+      "$2/bin/python" -m pytest -m "not lab" -p no:cacheprovider -q' sh "$copy" "$venv" || rc=$?
+  rm -rf "$copy"
+  return "$rc"
 }
 
 install() {
@@ -99,7 +151,7 @@ fresh() {
 cmd=${1:-}
 shift || true
 case "$cmd" in
-  install) install install test ;;
+  install) install install "${1:-test}" ;;
   lab)     install lab test; exec "$venv/bin/scapy-dhcp" --lab "$@" ;;
   test)
     install test test
@@ -108,7 +160,9 @@ case "$cmd" in
     rc=$?
     set -e
     [ "$rc" = 5 ] && { say "pytest collected no tests"; exit 1; }
-    exit "$rc" ;;
+    [ "$rc" = 0 ] || exit "$rc"
+    # The whole suite, as above; then the unit tests as a user without privileges.
+    [ $# -gt 0 ] || unit_as_nobody ;;
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
   fuzz)    install fuzz test; exec "$venv/bin/python" -m tests.support.fuzz "$@" ;;
   notebooks) install notebooks test; exec "$venv/bin/python" -m tests.support.run_notebooks ;;

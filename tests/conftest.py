@@ -1,4 +1,8 @@
-"""Fixtures: labs with real DHCP servers, in namespaces made and removed here."""
+"""Fixtures: labs with real DHCP servers, in namespaces made and removed here.
+
+Tests that need root or the lab carry the ``lab`` marker (a test that asks for
+a lab fixture gets it whether or not it says so), so ``pytest -m "not lab"``
+runs as any user, on a machine without iproute2 or the servers."""
 
 from __future__ import annotations
 
@@ -10,10 +14,45 @@ import pytest
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.lab import PREFIX, Lab, list_namespaces
 
+LAB_FIXTURES = {"lab", "make_lab", "session", "hostile", "kea_lab"}
+
 
 def _need_root() -> None:
     if os.geteuid() != 0:
-        pytest.fail("lab tests need root: run the README's test command as root")
+        pytest.fail("lab tests need root: run the README's test command as root, or pytest -m 'not lab'")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if LAB_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("lab"):
+            item.add_marker(pytest.mark.lab)
+
+
+def pytest_collection_finish(session):
+    """Labs that exist before the lab tests run (another shell's) are not ours to count."""
+    session.config._lab_before = (
+        {n for n in list_namespaces() if n.startswith(PREFIX)}
+        if any(item.get_closest_marker("lab") for item in session.items) and os.geteuid() == 0 else None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After the lab tests, no namespace, link or server of ours is left."""
+    before = getattr(session.config, "_lab_before", None)
+    if before is None:
+        return
+    left = {n for n in list_namespaces() if n.startswith(PREFIX)} - before
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nFAILED: namespaces left behind by the lab tests: {sorted(left)}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt here however the suite was started: a
+    shell starts background jobs with SIGINT ignored, and Python keeps that."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 @pytest.fixture(params=["dnsmasq", "kea"])
@@ -44,21 +83,3 @@ def session(lab, tmp_path):
     s = DhcpSession(lab.iface, state_file=str(tmp_path / "state.json"), timeout=2.0)
     yield s
     s.close()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def ctrl_c_raises():
-    """Ctrl-C raises KeyboardInterrupt here however the suite was started: a
-    shell starts background jobs with SIGINT ignored, and Python keeps that."""
-    old = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, old)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def nothing_left_behind():
-    """After the whole suite, no namespace, link or server of ours is left."""
-    before = {n for n in list_namespaces() if n.startswith(PREFIX)}
-    yield
-    left = {n for n in list_namespaces() if n.startswith(PREFIX)} - before
-    assert not left, f"namespaces left behind: {left}"

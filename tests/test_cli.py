@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +23,7 @@ def our_namespaces() -> set[str]:
     return {n for n in list_namespaces() if n.startswith(PREFIX)}
 
 
+@pytest.mark.lab
 def test_c_runs_code_against_a_lab_and_cleans_up(tmp_path, capsys):
     before = our_namespaces()
     rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
@@ -36,6 +37,7 @@ def test_c_runs_code_against_a_lab_and_cleans_up(tmp_path, capsys):
     assert our_namespaces() == before
 
 
+@pytest.mark.lab
 def test_c_exit_status_follows_the_code(tmp_path, capsys):
     state = ["--state", str(tmp_path / "s.json")]
     assert main(["--lab", "-c", "raise ValueError('boom')", *state]) == 1
@@ -44,6 +46,7 @@ def test_c_exit_status_follows_the_code(tmp_path, capsys):
     assert main(["--lab", "--timeout", "0.3", "-c", "request(address='10.99.0.1', timeout=0.3)", *state]) == 0
 
 
+@pytest.mark.lab
 def test_c_ctrl_c_during_dora_exits_130(tmp_path, capsys):
     code = ("import os, signal, threading\n"
             "lab.servers[0].proc.send_signal(signal.SIGSTOP)\n"      # the server goes silent
@@ -54,12 +57,14 @@ def test_c_ctrl_c_during_dora_exits_130(tmp_path, capsys):
     assert err.startswith("scapy-dhcp: interrupted") and err.count("\n") == 1
 
 
+@pytest.mark.lab
 def test_missing_interface_is_one_line(capsys):
     assert main(["--iface", "nosuch0", "-c", "pass"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no interface 'nosuch0'" in err
 
 
+@pytest.mark.lab
 def test_remembers_the_interface(tmp_path, capsys):
     state = str(tmp_path / "s.json")
     assert main(["--iface", "lo", "--state", state, "-c", "pass"]) == 0
@@ -67,6 +72,7 @@ def test_remembers_the_interface(tmp_path, capsys):
     assert "IFACE lo" in capsys.readouterr().out
 
 
+@pytest.mark.lab
 def test_corrupt_state_file_is_set_aside_and_the_command_still_runs(tmp_path, capsys):
     state = tmp_path / "s.json"
     state.write_text("{garbage")
@@ -76,20 +82,50 @@ def test_corrupt_state_file_is_set_aside_and_the_command_still_runs(tmp_path, ca
     assert list(tmp_path.glob("s.json.bad-*"))
 
 
-def test_version_and_help():
+def test_version_and_help(capsys):
     with pytest.raises(SystemExit) as err:
         main(["--version"])
+    assert err.value.code == 0 and capsys.readouterr().out.startswith("scapy-dhcp ")
+    with pytest.raises(SystemExit) as err:
+        main(["--help"])
+    out = capsys.readouterr().out
     assert err.value.code == 0
+    for words in ("--iface", "--mac", "--lab", "--state", "--timeout", "-c CODE", "sudo scapy-dhcp"):
+        assert words in out, words
+
+
+def _unprivileged_main(argv: list[str]) -> tuple[int, str]:
+    """main() in a child that has dropped root (as nobody), or as we are when we are not root."""
+    if os.geteuid() != 0:
+        import io
+        from contextlib import redirect_stderr
+        err = io.StringIO()
+        with redirect_stderr(err):
+            return main(argv), err.getvalue()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing it needs is read from disk after this
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            sys.stderr = os.fdopen(write, "w")
+            rc = main(argv)
+            sys.stderr.flush()
+        except BaseException:
+            rc = 99
+        os._exit(rc)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        err = fh.read()
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), err
 
 
 def test_without_root_one_line_says_what_to_do(tmp_path):
-    if not shutil.which("setpriv"):
-        pytest.skip("setpriv (util-linux) is missing")
-    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", COMMAND,
-                           "--state", str(tmp_path / "x.json"), "-c", "dora()"],
-                          capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)})
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == "scapy-dhcp: raw sockets need root: run with sudo (sudo scapy-dhcp ...)"
+    rc, err = _unprivileged_main(["--state", str(tmp_path / "x.json"), "-c", "dora()"])
+    assert rc == 2
+    assert err == "scapy-dhcp: raw sockets need root: run with sudo (sudo scapy-dhcp ...)\n"
 
 
 def lab_processes(lab_id: str) -> str:
@@ -102,19 +138,29 @@ def prompt(n: int) -> str:
     return rf"In \[(\x1b\[[0-9;]*m)*{n}(\x1b\[[0-9;]*m)*\]: "
 
 
-def spawn_lab_shell(tmp_path) -> pexpect.spawn:
-    child = pexpect.spawn(COMMAND, ["--lab", "--state", str(tmp_path / "s.json")], encoding="utf-8",
+def spawn_lab_shell(tmp_path, *args: str) -> tuple[pexpect.spawn, str]:
+    """The shell against a new lab, at its first prompt; and the lab's id, read
+    off the banner (other labs may come and go meanwhile: not ours to count)."""
+    child = pexpect.spawn(COMMAND, ["--lab", "--state", str(tmp_path / "s.json"), *args], encoding="utf-8",
                           timeout=30, dimensions=(50, 200), env={**os.environ, "TERM": "xterm"})
     child.expect(prompt(1))
-    return child
+    found = re.search(r"in namespace sdl-([0-9a-f]+)", child.before)
+    assert found, child.before
+    return child, found.group(1)
 
 
+def lab_is_gone(lab_id: str) -> None:
+    assert not {n for n in our_namespaces() if n.startswith(f"{PREFIX}{lab_id}")}
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert f"sd{lab_id}c" not in links
+    assert not list(Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*"))
+    assert not lab_processes(lab_id)
+
+
+@pytest.mark.lab
 def test_a_person_at_the_prompt(tmp_path):
-    before = our_namespaces()
-    child = spawn_lab_shell(tmp_path)
-    new = our_namespaces() - before
-    assert len(new) == 2  # the lab is up while the shell runs
-    lab_id = min(new).split("-")[1]
+    child, lab_id = spawn_lab_shell(tmp_path, "--mac", "02:aa:bb:cc:dd:01")
+    assert {f"{PREFIX}{lab_id}", f"{PREFIX}{lab_id}-s0"} <= our_namespaces()  # the lab is up while the shell runs
     assert "dnsmasq" in lab_processes(lab_id)
     child.sendline("r = dora()")
     child.expect(prompt(2))
@@ -134,28 +180,34 @@ def test_a_person_at_the_prompt(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert our_namespaces() == before
-    assert not list(Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*"))
-    assert not lab_processes(lab_id)
+    lab_is_gone(lab_id)
 
 
-@pytest.mark.parametrize("how", ["sigterm", "ctrl-d"])
+@pytest.mark.lab
+def test_mac_is_the_clients_chaddr_in_the_servers_lease_database(tmp_path, capsys):
+    mac = "02:aa:bb:cc:dd:02"
+    code = ("r = dora(); lease = lab.servers[0].lease_for(dhcp.mac)\n"
+            "print('SERVER', lease.mac, lease.address == r.lease.address)")
+    assert main(["--lab", "--mac", mac, "--state", str(tmp_path / "s.json"), "-c", code]) == 0
+    assert f"SERVER {mac} True" in capsys.readouterr().out
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("how", ["sigterm", "sighup", "ctrl-d"])
 def test_leaving_any_way_removes_the_lab(tmp_path, how):
-    before = our_namespaces()
-    child = spawn_lab_shell(tmp_path)
-    lab_ids = {n.split("-")[1] for n in our_namespaces() - before}
-    if how == "sigterm":
-        child.kill(signal.SIGTERM)
-    else:
+    child, lab_id = spawn_lab_shell(tmp_path)
+    if how == "ctrl-d":
         child.sendcontrol("d")
+    else:
+        child.kill(signal.SIGTERM if how == "sigterm" else signal.SIGHUP)
     child.expect(pexpect.EOF)
     child.close()
-    assert our_namespaces() == before
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    assert not any(f"sd{i}c" in links for i in lab_ids)
-    assert not any(lab_processes(i) for i in lab_ids)
+    if how != "ctrl-d":
+        assert child.signalstatus is None and child.exitstatus == 128 + (15 if how == "sigterm" else 1)
+    lab_is_gone(lab_id)
 
 
+@pytest.mark.lab
 def test_c_load_for_outside_scripts(tmp_path, capsys):
     rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
                "r = load(duration=1, clients=40, progress=False); print('LOAD', r.rate > 0, r.drops)"])

@@ -16,6 +16,8 @@ import pytest
 from scapy_dhcp_ext import DhcpSession, InterfaceDown, Interrupted, NoSuchInterface
 from scapy_dhcp_ext.store import Store
 
+pytestmark = pytest.mark.lab  # root, namespaces and the real servers
+
 
 def consistent(tmp_path) -> dict:
     """The state file parses and every journal line is whole."""

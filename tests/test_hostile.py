@@ -17,6 +17,8 @@ from scapy_dhcp_ext.lab import Lab
 from tests.support import REPO, module_argv
 from tests.support.hostile import CATALOG, SERVER, YIADDR
 
+pytestmark = pytest.mark.lab  # root, namespaces and the real servers
+
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):

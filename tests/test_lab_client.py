@@ -10,6 +10,8 @@ import pytest
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout
 from scapy_dhcp_ext.wire import random_mac
 
+pytestmark = pytest.mark.lab  # root, namespaces and the real servers
+
 
 def in_pool(address: str) -> bool:
     return ipaddress.ip_address("10.77.0.100") <= ipaddress.ip_address(address) <= ipaddress.ip_address("10.77.0.149")

@@ -16,6 +16,8 @@ from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.frames import parse_frame
 from tests.support import REPO, module_argv
 
+pytestmark = pytest.mark.lab  # root, namespaces and the real servers
+
 
 def plain_exchange(iface: str, frames: list[bytes], xid: int, chaddr: bytes, wait: float) -> bool:
     """Sends the frames over a fresh plain AF_PACKET socket; True if a DHCP

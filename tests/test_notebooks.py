@@ -10,6 +10,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from scapy_dhcp_ext.lab import PREFIX, list_namespaces
 from tests.support.run_notebooks import execute, notebooks
 
+pytestmark = pytest.mark.lab  # root, namespaces and the real servers
+
 
 def ours() -> set[str]:
     return {n for n in list_namespaces() if n.startswith(PREFIX)}

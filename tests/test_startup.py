@@ -55,6 +55,7 @@ def new_user():
         subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
 
 
+@pytest.mark.lab
 def test_sudo_scapy_dhcp_works_for_a_new_user(new_user):
     if not Path("/usr/local/bin/scapy-dhcp").exists():
         pytest.skip("the install step (./dev.sh install) puts scapy-dhcp in /usr/local/bin")
