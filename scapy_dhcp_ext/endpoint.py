@@ -38,7 +38,8 @@ class Endpoint:
         self.store: Store | None = None if state_file is False else Store(
             None if state_file in (None, True) else str(state_file))
         self.saved: dict[str, Any] = self.store.load() if self.store is not None else {}
-        self.messages: list[str] = list(self.store.messages) if self.store else []
+        # One list of messages: the store adds to it later too (a full disk).
+        self.messages: list[str] = self.store.messages if self.store else []
         self.history = History(self.store, history_limit)
         self.save_error: str | None = None
         self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
@@ -48,6 +49,7 @@ class Endpoint:
         self.on_change: list[Callable[[], None]] = []   # a role forgets what belonged to the old link
         self._transport = transport
         self._mac = mac_str(mac_bytes(mac)) if mac else None
+        self._mac_cache: tuple[str, bytes] = ("", b"")
         self.iface: str | None = iface or (transport.iface if transport else None)
         saved_iface = self.saved.get("iface")
         self.saved_iface: str | None = saved_iface if isinstance(saved_iface, str) else None
@@ -85,7 +87,10 @@ class Endpoint:
 
     @property
     def mac_bytes(self) -> bytes:
-        return mac_bytes(self.mac)
+        mac = self.mac
+        if self._mac_cache[0] != mac:  # read on every frame: parsed once per MAC
+            self._mac_cache = (mac, mac_bytes(mac))
+        return self._mac_cache[1]
 
     def use(self, iface: str, mac: str | None = None) -> None:
         """Moves to another interface (its MAC, unless given)."""
@@ -147,18 +152,25 @@ class Endpoint:
             data.update(section())
         return data
 
-    def save(self) -> None:
-        """Saves every role's state; a failure (a full disk) is a message, never a lost operation."""
+    def save(self, *, now: bool = False) -> None:
+        """Saves every role's state (see :class:`.store.Store`: a journal line now,
+        the state file within 100 ms, or now); a failure (a full disk) is a
+        message, never a lost operation."""
         if self.store is None:
             return
         try:
             with defer_sigint():
-                self.store.save(self.to_dict())
+                self.store.save(self.to_dict(), now=now)
             self.save_error = None
         except StateError as exc:
             self.save_error = str(exc)
             if self.save_error not in self.messages:
                 self.messages.append(self.save_error)
+
+    def flush(self) -> None:
+        """Waits until what was saved is on disk (the state file written)."""
+        if self.store is not None:
+            self.store.flush()
 
     def close_socket(self) -> None:
         if self._transport is not None:

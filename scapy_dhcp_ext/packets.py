@@ -132,6 +132,8 @@ class MessageOptions:
 
     def merged(self, **changes: Any) -> MessageOptions:
         known = {k: v for k, v in changes.items() if v is not None}
+        if not known:
+            return self  # frozen: the same options serve again
         unknown = set(known) - set(self.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown option keyword(s): {', '.join(sorted(unknown))}")

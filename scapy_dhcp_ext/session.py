@@ -528,7 +528,7 @@ class DhcpSession:
         """Saves now; returns the state file's path."""
         if self.store is None:
             raise UsageError("this session keeps no state file")
-        self.endpoint.save()
+        self.endpoint.save(now=True)
         if self.save_error:
             raise StateError(self.save_error)
         return str(self.store.path)

@@ -1,8 +1,11 @@
 """State as data: a versioned JSON file written atomically, and a JSONL journal.
 
-The state file is written to a temporary file in the same folder, fsynced and
-renamed over the old one, so a crash or a full disk leaves the last good state
-in place. A file that cannot be read (empty, truncated, garbage, a newer
+The state file is written to a temporary file in the same folder and renamed
+over the old one, so a crash or a full disk leaves the last good state in
+place. Every state change and journal line is written (``write(2)``) before the
+operation that made it returns, so a killed process loses nothing; ``fsync``
+runs in a background thread, in batches, so a power cut of the host loses at
+most the last 100 ms. A file that cannot be read (empty, truncated, garbage, a newer
 version, unreadable) is renamed aside with a message, and the session starts
 fresh. Nothing is ever ``eval``'d.
 
@@ -15,13 +18,14 @@ Under sudo, the files and folders created belong to the invoking user.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pwd
-import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .errors import StateError
 
@@ -62,6 +66,64 @@ def _chown(path: Path) -> None:
             pass
 
 
+class Flusher:
+    """fsyncs what a store wrote, off the caller's path: at most ``delay``
+    seconds after the write, every file written meanwhile in one batch."""
+
+    def __init__(self, delay: float = 0.05, on_error: Callable[[str], None] | None = None) -> None:
+        self.delay = delay
+        self.on_error = on_error or (lambda _message: None)
+        self._pending: dict[str, Callable[[], None]] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+
+    def want(self, key: str, sync: Callable[[], None]) -> None:
+        with self._cond:
+            self._pending[key] = sync
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="scapy-dhcp fsync", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stop:
+                    self._cond.wait()
+                if self._stop and not self._pending:
+                    return
+            time.sleep(self.delay)  # what is written meanwhile joins this batch
+            self.flush()
+
+    def flush(self) -> None:
+        with self._cond:
+            batch, self._pending = self._pending, {}
+        for sync in batch.values():
+            try:
+                sync()
+            except OSError as exc:
+                self.on_error(f"writing state or journal to disk: {exc.strerror or exc}")
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.flush()
+        self._stop = False
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _makedirs(folder: Path) -> None:
     missing = []
     p = folder
@@ -89,8 +151,13 @@ def _parse_lines(lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
 class Store:
     """Where one session keeps its state and journal.
 
-    ``load()`` never raises: it returns the state (or ``{}``) and puts what it
-    had to set aside into ``messages``."""
+    The state is saved in two steps. On the caller's path, one line in the
+    journal (``{"t": ..., "state": {...}}``, one ``write(2)``): a killed process
+    loses nothing. Off it, in the flusher's thread, within 100 ms: the state
+    file, written to a temporary file, fsynced and renamed, and the journal
+    fsynced. ``load()`` takes the state file, or a newer state line from the
+    journal (a process killed before its last checkpoint); it never raises,
+    and puts what it had to set aside into ``messages``."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path else default_state_dir() / STATE_NAME
@@ -99,8 +166,21 @@ class Store:
         self.messages: list[str] = []
         self.journal_limit = JOURNAL_LIMIT
         self._journal: int | None = None  # an O_APPEND file descriptor
+        self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        self._file_lock = threading.Lock()   # the flusher's thread and save(now=True)
+        self._file_saved = 0.0               # the "saved" time of the state file last written
+        self.flusher = Flusher(on_error=self._note)
+
+    # -- reading -----------------------------------------------------------
 
     def load(self) -> dict[str, Any]:
+        data = self._load_file()
+        newer = self._journal_state()
+        if newer is not None and newer.get("saved", 0) > data.get("saved", 0):
+            return newer
+        return data
+
+    def _load_file(self) -> dict[str, Any]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -113,13 +193,20 @@ class Store:
         except json.JSONDecodeError as exc:
             self._set_aside("empty" if not text.strip() else f"not valid JSON ({exc.msg} at line {exc.lineno})")
             return {}
-        if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-            self._set_aside("not a scapy-dhcp state file (no version)")
-            return {}
-        if data["version"] > STATE_VERSION:
-            self._set_aside(f"written by a newer scapy-dhcp (version {data['version']})")
+        why = _not_a_state(data)
+        if why:
+            self._set_aside(why)
             return {}
         return data
+
+    def _journal_state(self) -> dict[str, Any] | None:
+        """The newest whole state line in the journal's last megabytes, if any."""
+        found = None
+        for rec in self.tail(limit=2000, containing='"state":'):
+            state = rec.get("state")
+            if not _not_a_state(state) and (found is None or state.get("saved", 0) >= found.get("saved", 0)):
+                found = state
+        return found
 
     def _set_aside(self, why: str) -> None:
         aside = self.path.with_name(f"{self.path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
@@ -130,54 +217,86 @@ class Store:
             where = f"left in place: {exc.strerror}"
         self.messages.append(f"state file {self.path} is {why}; {where}; starting fresh")
 
-    def save(self, data: dict[str, Any]) -> None:
-        """Writes atomically: temp file, fsync, rename. Raises StateError (the
-        old file stays intact) when the disk is full or not writable."""
-        data = {**data, "version": STATE_VERSION, "saved": time.time()}
-        text = json.dumps(data, indent=1, sort_keys=True)
-        tmp = None
+    # -- writing -----------------------------------------------------------
+
+    def save(self, data: dict[str, Any], *, now: bool = False) -> None:
+        """Saves the state: a journal line now, the state file within 100 ms
+        (``now=True``: the state file before it returns). Raises StateError
+        when the disk is full or not writable; the last good state is kept."""
+        state = {**data, "version": STATE_VERSION, "saved": time.time()}
         try:
-            _makedirs(self.path.parent)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            _chown(Path(tmp))
-            # The file is on disk before the rename, and the rename is atomic: a
-            # crash leaves the old state or the new one, never a partial file.
-            # (The folder is not fsynced: that would only make the rename itself
-            # survive a power cut, at the cost of another disk flush per save.)
-            os.replace(tmp, self.path)
-            tmp = None
+            if now:
+                self._checkpoint(state)
+                return
+            self._write_line({"t": round(state["saved"], 6), "state": state})
         except OSError as exc:
             raise StateError(f"cannot save state to {self.path}: {exc.strerror or exc}; "
                              "the previous state is kept") from None
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+        self.flusher.want("state", lambda: self._checkpoint(state))
+
+    def _checkpoint(self, state: dict[str, Any]) -> None:
+        """The state file: a temporary file, fsynced, renamed over the old one
+        (atomic: a crash leaves the old state or the new, never a part), then
+        the folder fsynced so the rename itself survives a power cut."""
+        with self._file_lock:
+            if state["saved"] >= self._file_saved:  # never an older state over a newer one
+                self._write_file(state)
+                self._file_saved = state["saved"]
+
+    def _write_file(self, state: dict[str, Any]) -> None:
+        tmp = self._tmp
+        try:
+            _makedirs(self.path.parent)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(json.dumps(state, indent=1, sort_keys=True).encode())
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            _chown(tmp)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        _fsync_folder(self.path.parent)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Adds one line to the journal, in one write(2) on an O_APPEND file, so
-        that two shells on one journal never interleave their lines. A full disk
-        loses the line with a message, never the session."""
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        """Adds one line to the journal. A full disk loses the line with a
+        message, never the session."""
         try:
-            if self._journal is None:
-                _makedirs(self.journal_path.parent)
-                self._rotate()
-                new = not self.journal_path.exists()
-                self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                if new:
-                    _chown(self.journal_path)
-            os.write(self._journal, line)
+            self._write_line(record)
         except OSError as exc:
-            msg = f"journal {self.journal_path}: {exc.strerror or exc}"
-            if msg not in self.messages:
-                self.messages.append(msg)
+            self._note(f"journal {self.journal_path}: {exc.strerror or exc}")
+
+    def _write_line(self, record: dict[str, Any]) -> None:
+        """One line, in one write(2) on an O_APPEND file, so that two shells on
+        one journal never interleave their lines; fsynced within 100 ms."""
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        if self._journal is None:
+            _makedirs(self.journal_path.parent)
+            self._rotate()
+            new = not self.journal_path.exists()
+            self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            if new:
+                _chown(self.journal_path)
+        written = os.write(self._journal, line)
+        if written < len(line):  # a full disk mid-line: end the torn line, so the next one reads
+            raise OSError(errno.ENOSPC, "No space left on device")
+        fd = self._journal
+        self.flusher.want("journal", lambda: os.fsync(fd))
+
+    def _note(self, message: str) -> None:
+        if message not in self.messages:
+            self.messages.append(message)
+
+    def flush(self) -> None:
+        """Waits until everything written is on disk, the state file included."""
+        self.flusher.flush()
 
     @property
     def old_journal_path(self) -> Path:
@@ -192,15 +311,19 @@ class Store:
         except FileNotFoundError:
             pass
 
-    def tail(self, limit: int = 200) -> list[dict[str, Any]]:
-        """The last ``limit`` journal records that can be read; bad lines are skipped."""
+    def tail(self, limit: int = 200, containing: str | None = None) -> list[dict[str, Any]]:
+        """The last ``limit`` journal records that can be read (those whose line
+        holds ``containing``, if given); bad lines are skipped."""
         try:
             with open(self.journal_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
                 fh.seek(max(0, fh.tell() - limit * 4000))  # a line holds at most a 1514-byte frame in hex
-                return _parse_lines(fh.read().splitlines()[-limit:])
+                lines = fh.read().splitlines()
         except OSError:
             return []
+        if containing is not None:
+            lines = [line for line in lines if containing.encode() in line]
+        return _parse_lines(lines[-limit:])
 
     def records(self, containing: str) -> list[dict[str, Any]]:
         """Every readable journal record (the rotated generation too) whose line contains ``containing``."""
@@ -214,6 +337,17 @@ class Store:
         return out
 
     def close(self) -> None:
+        """Writes what is pending (the state file, the fsyncs), then closes the journal."""
+        self.flusher.close()
         if self._journal is not None:
             os.close(self._journal)
             self._journal = None
+
+
+def _not_a_state(data: Any) -> str | None:
+    """Why ``data`` is not a state this version can read (None: it is one)."""
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        return "not a scapy-dhcp state file (no version)"
+    if data["version"] > STATE_VERSION:
+        return f"written by a newer scapy-dhcp (version {data['version']})"
+    return None

@@ -137,12 +137,17 @@ def new_xid(rng: random.Random | None = None) -> int:
 # --- checksums ------------------------------------------------------------------
 
 def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of ``data``."""
+    """The Internet checksum (RFC 1071) of ``data``.
+
+    The one's-complement sum of 16-bit words is the bytes read as one big
+    number modulo 0xFFFF (2**16 is 1 there), except that a non-zero sum
+    that folds to 0 is 0xFFFF: one C-level division instead of a loop."""
     if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
+        data = bytes(data) + b"\0"
+    value = int.from_bytes(data, "big")
+    total = value % 0xFFFF
+    if total == 0 and value:
+        total = 0xFFFF
     return ~total & 0xFFFF
 
 

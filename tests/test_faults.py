@@ -19,8 +19,9 @@ from scapy_dhcp_ext.store import Store
 pytestmark = pytest.mark.lab  # root, namespaces and the real servers
 
 
-def consistent(tmp_path) -> dict:
-    """The state file parses and every journal line is whole."""
+def consistent(session, tmp_path) -> dict:
+    """Once what was saved is on disk: the state file parses and every journal line is whole."""
+    session.endpoint.flush()
     state = json.loads((tmp_path / "state.json").read_text())
     for line in (tmp_path / "journal.jsonl").read_text().splitlines():
         json.loads(line)
@@ -44,7 +45,7 @@ def test_ctrl_c_while_waiting(lab, session, tmp_path):
         assert "timeout" not in repr(err.value.result).lower()
     finally:
         lab.servers[0].proc.send_signal(signal.SIGCONT)
-    assert consistent(tmp_path)["lease"]["address"] == session.lease.address
+    assert consistent(session, tmp_path)["lease"]["address"] == session.lease.address
     assert session.renew().status == "ack"  # the socket still works
 
 
@@ -59,7 +60,7 @@ def test_ctrl_c_before_a_send(lab, session, tmp_path, monkeypatch):
         session.discover()
     assert err.value.result.status == "interrupted" and not err.value.result.sent
     assert session.dora().status == "ack"
-    consistent(tmp_path)
+    consistent(session, tmp_path)
 
 
 def test_ctrl_c_between_the_steps_of_a_dora(lab, session, tmp_path, monkeypatch):
@@ -73,24 +74,25 @@ def test_ctrl_c_between_the_steps_of_a_dora(lab, session, tmp_path, monkeypatch)
     partial = err.value.result
     assert partial.status == "interrupted" and [s.operation for s in partial.steps] == ["DISCOVER"]
     assert partial.offers and "after DISCOVER" in partial.note
-    assert session.state == "SELECTING" and consistent(tmp_path)["state"] == "SELECTING"
+    assert session.state == "SELECTING" and consistent(session, tmp_path)["state"] == "SELECTING"
     monkeypatch.setattr(session, "request", real_request)
     assert session.request().status == "ack"  # carries on from the offer in hand
 
 
 def test_ctrl_c_during_a_save_keeps_a_whole_state(lab, session, tmp_path, monkeypatch):
-    real_replace = os.replace
+    real_write = os.write
 
-    def slow_replace(src, dst):
-        os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the save
-        time.sleep(0.05)
-        real_replace(src, dst)
-    monkeypatch.setattr(os, "replace", slow_replace)
+    def slow_write(fd, data):
+        if b'"state":' in bytes(data):  # the save on the caller's path: the state's journal line
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the save
+            time.sleep(0.05)
+        return real_write(fd, data)
+    monkeypatch.setattr(os, "write", slow_write)
     with pytest.raises(Interrupted) as err:
         session.dora()
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.setattr(os, "write", real_write)
     assert err.value.result.lease is not None and "state is saved" in err.value.result.note
-    state = consistent(tmp_path)
+    state = consistent(session, tmp_path)
     assert state["state"] == "BOUND" and state["lease"]["address"] == session.lease.address
     assert not list(tmp_path.glob("state.json.*.tmp"))
 
@@ -141,6 +143,7 @@ def tiny_disk(tmp_path):
 def test_full_disk_keeps_the_last_good_state(lab, tiny_disk):
     session = DhcpSession(lab.iface, state_file=str(tiny_disk / "state.json"))
     first = session.dora().lease
+    session.endpoint.flush()
     good = (tiny_disk / "state.json").read_text()
     filler = tiny_disk / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
@@ -157,6 +160,7 @@ def test_full_disk_keeps_the_last_good_state(lab, tiny_disk):
     assert any("No space" in m for m in session.messages)
     filler.unlink()
     session.renew()
+    session.endpoint.flush()
     assert session.save_error is None and json.loads((tiny_disk / "state.json").read_text())["state"] == "BOUND"
     session.close()
 
@@ -178,8 +182,12 @@ def test_two_shells_on_one_state_file(tmp_path):
         p.join()
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["iface"] in ("writer1", "writer2") and state["i"] == 199
-    lines = (tmp_path / "journal.jsonl").read_text().splitlines()
-    assert len(lines) == 400 and all(json.loads(line)["hex"] == "ab" * 700 for line in lines)
+    records = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    frames = [r for r in records if "hex" in r]
+    states = [r["state"] for r in records if "state" in r]
+    assert len(frames) == 400 and all(r["hex"] == "ab" * 700 for r in frames)
+    assert len(states) == 400 and {(s["iface"], s["i"]) for s in states} == {
+        (f"writer{tag}", i) for tag in (1, 2) for i in range(200)}
     assert [p.name for p in tmp_path.iterdir()] == ["journal.jsonl", "state.json"] or \
         sorted(p.name for p in tmp_path.iterdir()) == ["journal.jsonl", "state.json"]
 

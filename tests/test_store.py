@@ -5,12 +5,17 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, StateError
 from scapy_dhcp_ext.store import STATE_VERSION, Store
 from scapy_dhcp_ext.transport import Transport
+from tests.support import REPO
 from tests.support.fakes import FakeSocket
 
 
@@ -19,7 +24,26 @@ def test_save_and_load_round_trip(tmp_path):
     store.save({"iface": "eth9", "lease": None})
     data = Store(tmp_path / "s" / "state.json").load()
     assert data["iface"] == "eth9" and data["version"] == STATE_VERSION
-    assert [p.name for p in (tmp_path / "s").iterdir()] == ["state.json"]  # no temp file left
+    store.close()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["journal.jsonl", "state.json"]  # no temp file
+    assert json.loads((tmp_path / "s" / "state.json").read_text())["iface"] == "eth9"
+
+
+def test_a_process_killed_after_a_save_loses_nothing(tmp_path):
+    """The save is in the journal before save() returns; the state file comes
+    later, in the background. A SIGKILL in between loses nothing."""
+    path = tmp_path / "state.json"
+    code = ("import os, sys; from scapy_dhcp_ext.store import Store\n"
+            "s = Store(sys.argv[1]); s.save({'iface': 'first'}); s.flush()\n"
+            "s.flusher.delay = 60\n"                  # the next checkpoint would come far too late
+            "s.save({'iface': 'second', 'lease': {'address': '10.0.0.9'}})\n"
+            "os.kill(os.getpid(), 9)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO)
+    assert proc.returncode == -9
+    assert json.loads(path.read_text())["iface"] == "first"  # the state file is the older one...
+    lines = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    assert lines[-1]["state"]["iface"] == "second"  # ...the journal has the newer, whole
+    assert Store(path).load()["lease"] == {"address": "10.0.0.9"}
 
 
 @pytest.mark.parametrize("content, why", [
@@ -46,15 +70,43 @@ def test_a_failed_write_keeps_the_last_good_state(tmp_path, monkeypatch):
     path = tmp_path / "state.json"
     store = Store(path)
     store.save({"iface": "good"})
+    store.flush()
 
-    def full_disk(fd):
+    def full_disk(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(os, "fsync", full_disk)
+    monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(StateError, match="No space left"):
         store.save({"iface": "new"})
     monkeypatch.undo()
-    assert json.loads(path.read_text())["iface"] == "good"
-    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    store.close()
+    assert json.loads(path.read_text())["iface"] == "good" and Store(path).load()["iface"] == "good"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.jsonl", "state.json"]
+
+
+def test_fsync_happens_off_the_callers_path_and_close_waits_for_it(tmp_path, monkeypatch):
+    real_fsync, synced = os.fsync, []
+
+    def recording_fsync(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if path.startswith(str(tmp_path)):  # other tests' stores may still be syncing theirs
+            synced.append((threading.current_thread().name, path))
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    store = Store(tmp_path / "state.json")
+    store.save({"iface": "a"})
+    store.append({"t": 1, "dir": "out", "hex": "00"})
+    assert not synced  # written, not yet synced: the caller did not wait for the disk
+    assert json.loads((tmp_path / "journal.jsonl").read_text().splitlines()[0])["state"]["iface"] == "a"
+    deadline = time.monotonic() + 10
+    while len(synced) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    temp = str(tmp_path / f"state.json.{os.getpid()}.tmp")
+    assert sorted(synced) == sorted(("scapy-dhcp fsync", p) for p in (temp, str(tmp_path),
+                                                                       str(tmp_path / "journal.jsonl")))
+    assert json.loads((tmp_path / "state.json").read_text())["iface"] == "a"
+    store.save({"iface": "b"})
+    store.close()  # writes what is pending before it returns
+    assert json.loads((tmp_path / "state.json").read_text())["iface"] == "b"
 
 
 def test_journal_appends_and_tail_skips_bad_lines(tmp_path):
@@ -94,6 +146,7 @@ def test_under_sudo_files_belong_to_the_invoking_user(tmp_path, monkeypatch):
     store = Store(tmp_path / "new" / "state.json")
     store.save({"iface": "x"})
     store.append({"t": 1})
+    store.close()
     for path in (tmp_path / "new", tmp_path / "new" / "state.json", tmp_path / "new" / "journal.jsonl"):
         assert (path.stat().st_uid, path.stat().st_gid) == (12345, 12346), path
 

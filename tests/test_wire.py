@@ -6,6 +6,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scapy_dhcp_ext.packets import build_message
 from scapy_dhcp_ext.wire import (
@@ -17,6 +19,7 @@ from scapy_dhcp_ext.wire import (
     MAX_OPTION_ITEMS,
     Bootp,
     bootp_header,
+    checksum,
     find_option,
     iter_options,
     mac_bytes,
@@ -86,6 +89,16 @@ def test_checksums_agree_with_scapy():
     udp = bytes(built[UDP])
     assert udp_checksum(bytes.fromhex("fe800000000000000000000000000001"),
                         bytes.fromhex("ff020000000000000000000000010002"), udp) == built[UDP].chksum
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_checksum_is_the_ones_complement_sum_of_words(data):
+    padded = data + b"\0" * (len(data) % 2)
+    total = sum(struct.unpack(f"!{len(padded) // 2}H", padded))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    assert checksum(data) == ~total & 0xFFFF
 
 
 def test_mac_text_and_bytes():
