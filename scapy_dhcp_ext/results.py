@@ -107,8 +107,9 @@ class Offer:
 class Result:
     """The outcome of one operation (``discover``, ``request``, ``dora``, ...).
 
-    ``status`` is one of: offered, ack, nak, sent, timeout, interrupted, and
-    for ``send_packet``: replied, no reply."""
+    ``status`` is one of: offered, ack, nak, malformed (an ACK that binds no
+    lease: ``reply`` has it, ``note`` says why), sent, timeout, interrupted,
+    and for ``send_packet``: replied, no reply."""
 
     operation: str
     status: str

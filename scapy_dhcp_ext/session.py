@@ -353,14 +353,15 @@ class DhcpSession:
         return sweep_malformed(self, *args, **kwargs)
 
     def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
-             release: bool = False, timeout: float = 1.0, progress: bool = True) -> Any:
+             release: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None) -> Any:
         """Many clients doing DORA at once, like perfdhcp: ``rate`` per second, or
         closed loop with ``window`` exchanges in flight. Returns ``.rate``,
-        ``.drops`` and latency percentiles; see :mod:`scapy_dhcp_ext.load`."""
+        ``.drops`` and latency percentiles; see :mod:`scapy_dhcp_ext.load`.
+        ``seed`` makes the clients' MACs the same from run to run."""
         from .load import run_load
 
         result = run_load(self.endpoint, clients=clients, duration=duration, rate=rate, window=window,
-                          release=release, timeout=timeout, progress=progress)
+                          release=release, timeout=timeout, progress=progress, seed=seed)
         self.last = result
         return result
 
@@ -463,9 +464,14 @@ class DhcpSession:
         reply = next((f for f in ex.replies if answers(f)), None) or next(
             (f for f in ex.replies if f.message_type in (ACK, NAK)), None)
         status = "timeout" if reply is None else ("ack" if reply.message_type == ACK else "nak")
+        if status == "ack" and reply is not None and reply.malformed:
+            status = "malformed"  # a bogus ACK binds no lease: the frame is kept, with why
         result = self._result(operation, ex, status)
         result.reply = reply
-        if reply is not None and reply.message_type == ACK:
+        if status == "malformed" and reply is not None:
+            result.note = f"the ACK is malformed ({'; '.join(reply.problems)}): no lease bound"
+            self.state = next_state(self.state, "timeout", has_lease=self.lease is not None)
+        elif reply is not None and reply.message_type == ACK:
             self.lease = Lease.from_ack(reply, iface=self.iface)
             self.state, self.offers = next_state(self.state, "ack"), []
             self.transport.forget_arp()

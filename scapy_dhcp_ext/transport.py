@@ -106,6 +106,17 @@ def interface_up(iface: str) -> bool:
     return bool(flags & IFF_UP)
 
 
+SO_RCVBUFFORCE = 33
+
+
+def _big_receive_buffer(sock: socket.socket, size: int) -> None:
+    """Room for a flood or a load's replies: past net.core.rmem_max (root may), else up to it."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+
 def open_raw_socket(iface: str) -> socket.socket:
     """An AF_PACKET socket on ``iface`` with the DHCP filter attached before bind,
     so no unfiltered frame is ever queued."""
@@ -126,7 +137,7 @@ def open_raw_socket(iface: str) -> socket.socket:
             pass  # older kernels: our own frames are skipped by their source MAC instead
         sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)  # says when a checksum is not finished yet
         sock.bind((iface, ETH_P_ALL))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        _big_receive_buffer(sock, 4 << 20)
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.ENODEV, errno.ENXIO):

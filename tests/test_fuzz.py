@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +19,6 @@ FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 
 
 def read_everything(raw: bytes) -> None:
-    t = time.perf_counter()
     frame = parse_frame(raw)
     frame.summary()
     for name in ("server_id", "lease_time", "t1", "t2", "subnet_mask", "routers", "dns_servers", "domain",
@@ -28,7 +26,6 @@ def read_everything(raw: bytes) -> None:
         getattr(frame, name)
     if frame.is_dhcp:
         Lease.from_ack(frame)
-    assert time.perf_counter() - t < 0.05
     assert len(frame.problems) < 100
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import select
-import socket
 import subprocess
 import time
 
@@ -15,49 +13,42 @@ import pytest
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.frames import parse_frame
 from tests.support import REPO, module_argv
+from tests.support.plain import replay
 
 pytestmark = pytest.mark.lab  # root, namespaces and the real servers
 
 
-def plain_exchange(iface: str, frames: list[bytes], xid: int, chaddr: bytes, wait: float) -> bool:
-    """Sends the frames over a fresh plain AF_PACKET socket; True if a DHCP
-    reply with that xid and chaddr comes within ``wait`` seconds."""
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)) as sock:
-        sock.bind((iface, 0))
-        for f in frames:
-            sock.send(f)
-        deadline = time.monotonic() + wait
-        while (left := deadline - time.monotonic()) > 0:
-            if not select.select([sock], [], [], left)[0]:
-                break
-            frame = parse_frame(sock.recv(65535))
-            if frame.op == 2 and frame.xid == xid and frame.chaddr == chaddr:
-                return True
-    return False
-
-
-def test_answered_lengths_match_what_the_server_really_does(lab, session):
+def test_the_length_sweep_matches_a_plain_replay_of_every_row_kind(lab, session):
     report = session.sweep_lengths(progress=False)
     assert report.complete and report.killer is None and all(r.alive for r in report.rows)
     rows = {r.name: r for r in report.rows}
-    assert len(rows) == 28 + 1473 + 6 + 10
-    threshold = report.first_answered
-    rng = random.Random(7)
-    names = [f"len-{n:05d}" for n in (threshold - 2, threshold - 1, threshold, threshold + 1)]
-    names += rng.sample([n for n in rows if n.startswith("len-")], 12)
-    names += ["frame-0020", "ip-len-plus1", "udp-len-minus1", "len-01473", "len-08000"]
+    mtu_top = 1500 - 28
+    assert len(rows) == 28 + (mtu_top + 1) + 6 + 10
+    kinds = {r.kind for r in report.rows}
+    assert kinds == {"header-cut", "length", "fragmented", "lie"}
+    first = report.first_answered
+    boundaries = {0, 1, 235, 236, 239, 240, 241, first - 2, first - 1, first, first + 1, 299, 300, 301,
+                  576, mtu_top - 1, mtu_top}
+    chosen = [r for r in report.rows if r.kind in ("header-cut", "lie", "fragmented")]
+    chosen += [rows[f"len-{n:05d}"] for n in sorted(boundaries)]
+    chosen += random.Random(7).sample([r for r in report.rows if r.kind == "length"], 10)
     chaddr = bytes.fromhex(session.mac.replace(":", ""))
-    for name in names:
-        row = rows[name]
-        xid = parse_frame(row.frames[0]).xid
-        really = plain_exchange(lab.iface, row.frames, xid, chaddr, wait=0.5 if not row.answered else 2.0)
-        assert really == row.answered, f"{name}: sweep said {row.outcome}, the server really {really}"
+    for row in chosen:
+        xid = parse_frame(row.frames[0]).xid if row.kind != "header-cut" else None
+        really = replay(lab.iface, row.frames, chaddr, xid)
+        assert sorted(really) == sorted(row.reply_types), f"{row.name}: the sweep saw {row.outcome}, " \
+                                                           f"a plain replay {really or 'no reply'}"
 
 
-def test_malformed_catalog_leaves_the_server_alive(lab, session):
+def test_the_malformed_sweep_matches_a_plain_replay_of_every_case(lab, session):
     report = session.sweep_malformed(progress=False)
-    assert report.complete and all(r.alive for r in report.rows)
-    assert len(report.rows) >= 50 and 0 < len(report.answered_cases) < len(report.rows)
+    assert report.complete and all(r.alive for r in report.rows) and len(report.rows) >= 58
+    assert 0 < len(report.answered_cases) < len(report.rows)  # some are answered, some are not
+    chaddr = bytes.fromhex(session.mac.replace(":", ""))
+    for row in report.rows:
+        really = replay(lab.iface, row.frames, chaddr, parse_frame(row.frames[0]).xid)
+        assert sorted(really) == sorted(row.reply_types), f"{row.name}: the sweep saw {row.outcome}, " \
+                                                           f"a plain replay {really or 'no reply'}"
     assert session.dora().status == "ack"
 
 
@@ -99,4 +90,4 @@ def test_probes_the_kernel_answers_lose_no_answer_to_a_case(make_lab, tmp_path, 
         assert probe != "callable" or len(calls) == 40
         chaddr = bytes.fromhex(s.mac.replace(":", ""))
         for row in report.rows[::7] + [report.rows[-1]]:
-            assert plain_exchange(lab.iface, row.frames, parse_frame(row.frames[0]).xid, chaddr, wait=2.0)
+            assert replay(lab.iface, row.frames, chaddr, parse_frame(row.frames[0]).xid) == ["OFFER"]

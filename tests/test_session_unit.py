@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Interrupted, UsageError
-from scapy_dhcp_ext.transport import Backoff, Transport
+from scapy_dhcp_ext.transport import MAX_REPLIES, Backoff, Transport
 from scapy_dhcp_ext.wire import ACK, NAK, OFFER, mac_bytes
 from tests.support.fakes import FakeSocket, reply_frame, simple_server
 
@@ -15,8 +15,8 @@ MAC = "02:00:00:00:00:07"
 def session(respond=simple_server, **kw) -> tuple[DhcpSession, FakeSocket]:
     sock = FakeSocket(respond)
     tr = Transport("fake0", sock=sock)
-    return DhcpSession(transport=tr, mac=MAC, state_file=False, timeout=0.3,
-                       backoff=Backoff(first=0.1), **kw), sock
+    kw.setdefault("backoff", Backoff(first=0.1))
+    return DhcpSession(transport=tr, mac=MAC, state_file=False, timeout=0.3, **kw), sock
 
 
 def test_dora_walks_the_states_and_binds_the_lease():
@@ -49,9 +49,9 @@ def test_init_reboot_has_no_server_id_and_gets_the_lease():
 
 
 def test_timeout_raises_with_the_result_and_retransmits_same_xid():
-    s, sock = session(respond=lambda f: [])
+    s, sock = session(respond=lambda f: [], backoff=Backoff(first=0.05, factor=1.0, jitter=0))
     with pytest.raises(DhcpTimeout) as err:
-        s.discover(timeout=0.35)
+        s.discover(timeout=2.0)  # a send every 0.05 s: two need no more than a tenth of the time given
     assert "no OFFER" in str(err.value)
     result = err.value.result
     assert result.status == "timeout" and len(result.sent) >= 2
@@ -142,7 +142,16 @@ def test_malformed_offer_is_kept_with_its_reason():
 def test_a_reply_that_is_not_the_answer_does_not_stop_the_retries():
     def respond(frame):
         return [reply_frame(frame, NAK)]  # a DISCOVER answered with garbage, every time
-    s, sock = session(respond)
+    s, sock = session(respond, backoff=Backoff(first=0.05, factor=1.0, jitter=0))
     with pytest.raises(DhcpTimeout):
-        s.discover(timeout=0.35)
+        s.discover(timeout=2.0)
     assert len(sock.sent) >= 3 and len(s.last.received) >= 3
+
+
+def test_a_flood_of_copies_is_capped_and_counted():
+    copies = 500
+    s, sock = session(lambda f: [reply_frame(f, OFFER)] * copies)
+    d = s.discover(window=0.3)
+    assert len(d.received) == MAX_REPLIES == 256 and len(d.offers) == MAX_REPLIES
+    assert f"{copies - MAX_REPLIES} more copies dropped (a flood)" in d.note
+    assert [h.direction for h in s.history].count("in") == MAX_REPLIES

@@ -5,6 +5,9 @@ handed to ``respond``, and the frames it returns become readable at once."""
 
 from __future__ import annotations
 
+import collections
+import errno
+import os
 import socket
 import struct
 from typing import Callable
@@ -54,8 +57,14 @@ def simple_server(frame: Frame) -> list[bytes]:
 
 
 class FakeSocket:
+    """A socket whose peer is ``respond``: what it returns for a frame sent can
+    be read at once. The frames wait in a queue of their own (a datagram
+    socketpair holds only ten); a pipe, one byte a frame, makes ``select`` work."""
+
     def __init__(self, respond: Callable[[Frame], list[bytes]] = simple_server) -> None:
-        self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._read, self._bell = os.pipe()
+        os.set_blocking(self._read, False)
+        self._queue: collections.deque[bytes] = collections.deque()
         self.respond = respond
         self.sent: list[bytes] = []
         self.closed = False
@@ -65,22 +74,28 @@ class FakeSocket:
         frame = parse_frame(data)
         if frame.is_dhcp:
             for reply in self.respond(frame):
-                self.theirs.send(reply)
+                self.inject(reply)
         return len(data)
 
     def inject(self, data: bytes) -> None:
-        self.theirs.send(data)
+        self._queue.append(bytes(data))
+        os.write(self._bell, b"x")
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        return self.ours.recv(bufsize, flags)
+        try:
+            os.read(self._read, 1)
+        except BlockingIOError:
+            raise BlockingIOError(errno.EAGAIN, "no frame waiting") from None
+        return self._queue.popleft()[:bufsize]
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0):
-        return self.ours.recvmsg(bufsize, ancbufsize, flags)
+        return self.recv(bufsize, flags), [], 0, None
 
     def fileno(self) -> int:
-        return self.ours.fileno()
+        return self._read
 
     def close(self) -> None:
-        self.closed = True
-        self.ours.close()
-        self.theirs.close()
+        if not self.closed:
+            self.closed = True
+            os.close(self._read)
+            os.close(self._bell)
