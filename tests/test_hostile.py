@@ -46,12 +46,12 @@ def hostile(tmp_path_factory):
             server.wait()
 
 
-def exercise(session: DhcpSession, what: str) -> Result:
+def exercise(session: DhcpSession, what: str, window: float = 0.1) -> Result:
     """Runs one exchange from INIT; only the project's own errors may come out."""
     session.reset()
     try:
         if what == "discover":
-            session.discover(window=0.1)
+            session.discover(window=window)
         else:
             session.request(address=YIADDR, server_id=SERVER)
     except DhcpError:
@@ -113,8 +113,9 @@ def test_hostile_reply(hostile, case):
         control.write_text(case)
         counter = plain_counter(session.iface) if expect == "flood" else None
         start = time.monotonic()
-        result = exercise(session, what)
-        assert time.monotonic() - start < 5, "a hostile reply stalled the session"
+        # A flood's copies are all read within a long window, however slow this machine is now.
+        result = exercise(session, what, window=3.0 if expect == "flood" else 0.1)
+        assert time.monotonic() - start < 8, "a hostile reply stalled the session"
         seen = copies_seen(counter, result.xid) if counter is not None else None
         if counter is not None:
             counter.close()
