@@ -342,6 +342,26 @@ class Transport:
         intervals = iter((backoff or Backoff()).intervals(self.rand)) if frame is not None else None
         next_send = start
         stop_at: float | None = None
+        def take(raw: bytes) -> None:
+            nonlocal stop_at
+            if self._handle_arp(raw) or raw[IP_PROTO:IP_PROTO + 1] == bytes([IPPROTO_ICMP]):  # ARP, or ICMP
+                return
+            reply = parse_frame(raw, self.clock())
+            if reply.eth_src == chaddr and reply.op == 1:
+                return  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
+            matched = reply.op == 2 and reply.xid == xid and reply.chaddr == chaddr
+            if matched and len(result.replies) >= MAX_REPLIES:
+                result.overflow += 1
+                return
+            if on_receive:
+                on_receive(reply, matched)
+            if matched:
+                result.replies.append(reply)
+                if stop_at is None and done(reply):
+                    stop_at = reply.time + window
+            elif len(result.ignored) < MAX_IGNORED:
+                result.ignored.append(reply)
+
         while True:
             now = self.clock()
             if frame is not None and stop_at is None and now >= next_send and now < deadline:
@@ -360,24 +380,14 @@ class Transport:
                     break
                 continue
             raw = self._recv(wait)
+            if raw is not None:
+                take(raw)
+        # What is queued already came while we waited (a slow moment of ours is
+        # not the sender's silence): it belongs to this exchange.
+        for _ in range(MAX_REPLIES + MAX_IGNORED):
+            raw = self._recv(0.0)
             if raw is None:
-                continue
-            if self._handle_arp(raw) or raw[IP_PROTO:IP_PROTO + 1] == bytes([IPPROTO_ICMP]):  # ARP, or ICMP
-                continue
-            reply = parse_frame(raw, self.clock())
-            if reply.eth_src == chaddr and reply.op == 1:
-                continue  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
-            matched = reply.op == 2 and reply.xid == xid and reply.chaddr == chaddr
-            if matched and len(result.replies) >= MAX_REPLIES:
-                result.overflow += 1
-                continue
-            if on_receive:
-                on_receive(reply, matched)
-            if matched:
-                result.replies.append(reply)
-                if stop_at is None and done(reply):
-                    stop_at = reply.time + window
-            elif len(result.ignored) < MAX_IGNORED:
-                result.ignored.append(reply)
+                break
+            take(raw)
         return result
 
