@@ -69,7 +69,8 @@ install_python() {
   # The package itself is installed as a copy (not editable: an editable install
   # reads the checkout), again whenever its code changed.
   local code
-  code=$(cat pyproject.toml scapy_dhcp_ext/*.py | sha256sum | cut -d' ' -f1)
+  code=$(find pyproject.toml scapy_dhcp_ext -name '*.py' -o -name pyproject.toml | sort | xargs cat |
+         sha256sum | cut -d' ' -f1)
   if [ "$(cat "$venv/.scapy-dhcp-code" 2>/dev/null)" != "$code" ]; then
     pip_or_fail --no-deps --no-build-isolation --force-reinstall .
     rm -rf build ./*.egg-info

@@ -15,7 +15,7 @@ The state file is flat JSON: ``iface``, ``mac`` and each role's keys.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from .errors import DhcpError, StateError, UsageError
 from .frames import Frame
@@ -24,6 +24,8 @@ from .interrupts import defer_sigint
 from .store import Store
 from .transport import Backoff, Exchange, Transport, interface_mac
 from .wire import mac_bytes, mac_str
+
+R = TypeVar("R", bound="Role")
 
 
 class Endpoint:
@@ -190,3 +192,59 @@ class Endpoint:
             except (OSError, DhcpError):
                 pass  # a gone interface: the repr still works
         return "(the interface's)"
+
+
+class Role:
+    """A role on an endpoint (the client; the server to come): the endpoint's
+    parts as a user reaches them, ``dhcp.mac``, ``dhcp.history`` and so on."""
+
+    endpoint: Endpoint
+
+    @property
+    def iface(self) -> str | None:
+        return self.endpoint.iface
+
+    @property
+    def saved_iface(self) -> str | None:
+        return self.endpoint.saved_iface
+
+    @property
+    def mac(self) -> str:
+        return self.endpoint.mac
+
+    @mac.setter
+    def mac(self, value: str) -> None:
+        self.endpoint.mac = value
+
+    @property
+    def transport(self) -> Transport:
+        return self.endpoint.transport
+
+    @property
+    def history(self) -> History:
+        return self.endpoint.history
+
+    @property
+    def store(self) -> Store | None:
+        return self.endpoint.store
+
+    @property
+    def messages(self) -> list[str]:
+        return self.endpoint.messages
+
+    @property
+    def save_error(self) -> str | None:
+        return self.endpoint.save_error
+
+    def use(self, iface: str, mac: str | None = None) -> None:
+        """Moves to another interface (its MAC, unless given)."""
+        self.endpoint.use(iface, mac)
+
+    def close(self) -> None:
+        self.endpoint.close()
+
+    def __enter__(self: R) -> R:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

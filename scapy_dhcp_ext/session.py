@@ -21,17 +21,15 @@ RFC 2131 (4.4) but does not forbid anything: a test tool sends what it is told.
 from __future__ import annotations
 
 import time
-from enum import Enum
 from typing import Any, Callable
 
-from .endpoint import Endpoint
+from .client import ClientState, choose_offer, next_state, target, timeout_message
+from .endpoint import Endpoint, Role
 from .errors import DhcpTimeout, StateError, UsageError
 from .frames import Frame, parse_frame
-from .history import History
 from .interrupts import interruptible
 from .packets import MessageOptions, build_message
 from .results import Lease, Offer, Result
-from .store import Store
 from .transport import Backoff, Exchange, Transport
 from .wire import (
     ACK,
@@ -52,54 +50,7 @@ from .wire import (
 )
 
 
-class ClientState(str, Enum):
-    """RFC 2131 figure 5's client states. Each compares equal to its name."""
-
-    INIT = "INIT"
-    SELECTING = "SELECTING"
-    REQUESTING = "REQUESTING"
-    BOUND = "BOUND"
-    RENEWING = "RENEWING"
-    REBINDING = "REBINDING"
-    INIT_REBOOT = "INIT-REBOOT"
-    REBOOTING = "REBOOTING"
-
-    __str__ = str.__str__
-    __format__ = str.__format__
-
-
-S = ClientState
-# What each event does to the state (RFC 2131 4.4). A test tool forbids nothing:
-# an event with no row here leaves the state as it is.
-TRANSITIONS: dict[tuple[str, str], ClientState] = {
-    ("*", "discover"): S.SELECTING,
-    ("*", "no-offer"): S.INIT,
-    ("*", "request-offer"): S.REQUESTING,
-    ("*", "request-address"): S.REBOOTING,
-    ("*", "renew"): S.RENEWING,
-    ("*", "rebind"): S.REBINDING,
-    ("*", "ack"): S.BOUND,
-    ("*", "nak"): S.INIT,
-    ("*", "release"): S.INIT,
-    ("*", "decline"): S.INIT,
-    ("*", "reset"): S.INIT,
-    (S.REQUESTING, "timeout"): S.INIT,
-    (S.REBOOTING, "timeout"): S.INIT,
-    (S.RENEWING, "timeout"): S.BOUND,
-    (S.REBINDING, "timeout"): S.BOUND,
-}
-
-
-def next_state(state: ClientState, event: str, *, has_lease: bool = False) -> ClientState:
-    """The client's state after ``event``. A request that times out while a
-    lease is still held goes back to BOUND: the lease has not ended."""
-    new = TRANSITIONS.get((state, event)) or TRANSITIONS.get(("*", event)) or state
-    if event == "timeout" and new == S.INIT and has_lease:
-        return S.BOUND
-    return new
-
-
-class DhcpSession:
+class DhcpSession(Role):
     """The client role: state, lease, offers and the operations, on an endpoint
     (interface, MAC, socket, history, state file) that other roles share.
 
@@ -131,53 +82,11 @@ class DhcpSession:
         if self.endpoint.same_link:
             self._restore(self.endpoint.saved)
 
-    # -- the endpoint's parts, as a user reaches them ----------------------
-
-    @property
-    def iface(self) -> str | None:
-        return self.endpoint.iface
-
-    @property
-    def saved_iface(self) -> str | None:
-        return self.endpoint.saved_iface
-
-    @property
-    def mac(self) -> str:
-        return self.endpoint.mac
-
-    @mac.setter
-    def mac(self, value: str) -> None:
-        self.endpoint.mac = value
-
-    @property
-    def transport(self) -> Transport:
-        return self.endpoint.transport
-
-    @property
-    def history(self) -> History:
-        return self.endpoint.history
-
-    @property
-    def store(self) -> Store | None:
-        return self.endpoint.store
-
-    @property
-    def messages(self) -> list[str]:
-        return self.endpoint.messages
-
-    @property
-    def save_error(self) -> str | None:
-        return self.endpoint.save_error
-
     def new_mac(self) -> str:
         """Switches to a fresh random locally administered MAC (a new client)."""
         self.mac = random_mac()
         self.endpoint.save()
         return self.mac
-
-    def use(self, iface: str, mac: str | None = None) -> None:
-        """Moves the session to another interface (its MAC, unless given)."""
-        self.endpoint.use(iface, mac)
 
     def reset(self) -> None:
         """Back to INIT: no lease, no offers, no transaction. History stays."""
@@ -217,7 +126,7 @@ class DhcpSession:
         """REQUESTs an offer (SELECTING), or, with ``address`` and no offer in
         hand, the INIT-REBOOT request for that address (no server id)."""
         opts = self.options.merged(**options)
-        chosen = self._choose_offer(address, offer)
+        chosen = choose_offer(self.offers, address, offer)
         if chosen is not None:
             address, server_id = chosen.address, server_id or chosen.server_id
             event = "request-offer"
@@ -271,7 +180,7 @@ class DhcpSession:
     def release(self, address: str | None = None, server_id: str | None = None,
                 **options: Any) -> Result:
         """Sends a RELEASE (unicast to the server) and forgets the lease. No reply comes."""
-        address, server_id, dst_mac = self._target(address, server_id, "release")
+        address, server_id, dst_mac = target(self.lease, address, server_id, "release")
         self.xid = new_xid()
         opts = self.options.merged(**options)
         frame = build_message(RELEASE, mac=self.mac, xid=self.xid,
@@ -284,7 +193,7 @@ class DhcpSession:
     def decline(self, address: str | None = None, server_id: str | None = None,
                 message: str | None = None, **options: Any) -> Result:
         """Sends a DECLINE for an address (by default the lease's) and goes back to INIT."""
-        address, server_id, _ = self._target(address, server_id, "decline")
+        address, server_id, _ = target(self.lease, address, server_id, "decline")
         self.xid = new_xid()
         opts = self.options.merged(**options)
         frame = build_message(DECLINE, mac=self.mac, xid=self.xid,
@@ -391,37 +300,10 @@ class DhcpSession:
 
     # -- plumbing ---------------------------------------------------------
 
-    def _choose_offer(self, address: str | None, offer: Offer | int | None) -> Offer | None:
-        if isinstance(offer, Offer):
-            return offer
-        if isinstance(offer, int):
-            if not self.offers:
-                raise UsageError("no offer in hand: run discover() first")
-            try:
-                return self.offers[offer]
-            except IndexError:
-                raise UsageError(f"there are {len(self.offers)} offers; pick 0..{len(self.offers) - 1}") from None
-        if address is None:
-            return self.offers[0] if self.offers else None
-        return next((o for o in self.offers if o.address == address), None)
-
     def _need_lease(self, what: str) -> Lease:
         if self.lease is None:
             raise UsageError(f"no lease to {what}: run dora() first")
         return self.lease
-
-    def _target(self, address: str | None, server_id: str | None, what: str) -> tuple[str, str | None, bytes]:
-        lease = self.lease
-        if address is None:
-            if lease is None:
-                raise UsageError(f"no lease to {what}: run dora() first, or {what}(address=..., server_id=...)")
-            address = lease.address
-        if lease is not None and lease.address == address:
-            server_id = server_id or lease.server_id
-            mac = mac_bytes(lease.server_mac) if lease.server_mac else BROADCAST_MAC
-        else:
-            mac = BROADCAST_MAC
-        return address, server_id, mac
 
     def _partial(self, operation: str, mark: int, steps: list[Result]) -> Result:
         """What an interrupted operation did: the frames recorded since ``mark``
@@ -499,15 +381,8 @@ class DhcpSession:
         if self.save_error:
             result.note = (result.note + "; " if result.note else "") + f"state not saved: {self.save_error}"
         if result.status == "timeout":
-            raise DhcpTimeout(self._timeout_message(result, expected), result)
+            raise DhcpTimeout(timeout_message(result, expected, self.iface), result)
         return result
-
-    def _timeout_message(self, result: Result, expected: str) -> str:
-        tries = len(result.sent)
-        heard = f"; {len(result.received)} other replies" if result.received else ""
-        foreign = f"; {len(result.ignored)} replies for other clients ignored" if result.ignored else ""
-        return (f"no {expected} on {self.iface} for {result.operation} xid {result.xid:#010x} "
-                f"({tries} sent{heard}{foreign}); raise timeout= or check the server")
 
     # -- persistence ------------------------------------------------------
 
@@ -538,15 +413,6 @@ class DhcpSession:
         if self.save_error:
             raise StateError(self.save_error)
         return str(self.store.path)
-
-    def close(self) -> None:
-        self.endpoint.close()
-
-    def __enter__(self) -> DhcpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- display ----------------------------------------------------------
 

@@ -19,20 +19,18 @@ sent) carries on where it stopped.
 
 from __future__ import annotations
 
-import html
-import json
 import random
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .cases import Case
 from .errors import UsageError
 from .frames import Frame, parse_frame
 from .interrupts import stop_on_ctrl_c
 from .packets import build_message
+from .sweep_report import Probe, Row, SweepReport
 from .wire import (
     ARP_REQUEST,
     BROADCAST_MAC,
@@ -51,195 +49,6 @@ if TYPE_CHECKING:
     from .packets import MessageOptions
     from .results import Lease, Offer
 
-Probe = Union[str, Callable[[Any], bool], None]
-
-
-@dataclass
-class Row:
-    """One case and what came of it."""
-
-    name: str
-    description: str
-    frames: list[bytes]
-    length: int | None
-    kind: str
-    sent_at: float = 0.0
-    replies: list[Frame] = field(default_factory=list)
-    latency: float | None = None       # seconds to the first reply
-    alive: bool | None = None          # did the probe after it get an answer
-    note: str = ""
-
-    @property
-    def answered(self) -> bool:
-        return bool(self.replies)
-
-    @property
-    def reply_types(self) -> list[str]:
-        return [r.type_name for r in self.replies]
-
-    @property
-    def outcome(self) -> str:
-        if not self.replies:
-            return "no reply"
-        return ", ".join(sorted(set(self.reply_types)))
-
-    @property
-    def packets(self) -> list[Any]:
-        """The frames of this case as Scapy packets, ready to resend."""
-        return [parse_frame(f).packet for f in self.frames]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "kind": self.kind, "length": self.length,
-                "bytes_sent": sum(len(f) for f in self.frames), "frames": [f.hex() for f in self.frames],
-                "replies": [{"type": r.type_name, "summary": r.summary(), "hex": r.raw.hex()} for r in self.replies],
-                "latency_ms": None if self.latency is None else round(self.latency * 1000, 3),
-                "alive_after": self.alive, "note": self.note}
-
-
-@dataclass
-class SweepReport:
-    """What a sweep found. ``rows`` in the order sent; ``killer`` is the case
-    after which the device stopped answering (None if it never did)."""
-
-    kind: str
-    sweep_id: str
-    rows: list[Row] = field(default_factory=list)
-    remaining: list[Case] = field(default_factory=list)
-    interrupted: bool = False
-    killer: Row | None = None
-    elapsed: float = 0.0
-    runner: Any = None
-
-    @property
-    def answered_lengths(self) -> list[int]:
-        """The BOOTP payload lengths that got a reply (length and fragmented cases)."""
-        return [r.length for r in self.rows if r.answered and r.kind in ("length", "fragmented")
-                and r.length is not None]
-
-    @property
-    def answered_cases(self) -> list[str]:
-        """The names of the other cases that got a reply (header cuts, lies, malformed)."""
-        return [r.name for r in self.rows if r.answered and r.kind not in ("length", "fragmented")]
-
-    @property
-    def first_answered(self) -> int | None:
-        """The shortest BOOTP payload length that got a reply."""
-        return min(self.answered_lengths, default=None)
-
-    @property
-    def complete(self) -> bool:
-        return not self.remaining and not self.interrupted
-
-    def resume(self, *, probe: Probe | str = "keep", timeout: float | None = None, on_dead: str | None = None,
-               wait_dead: float | None = None, progress: bool | None = None) -> SweepReport:
-        """Runs the cases not yet sent, adding their rows here. Takes what the
-        sweep took; what is not given stays as it was."""
-        if self.runner is None or not self.remaining:
-            return self
-        self.runner.configure(probe=probe, timeout=timeout, on_dead=on_dead, wait_dead=wait_dead, progress=progress)
-        return self.runner.run(self)
-
-    def groups(self) -> list[tuple[Row, Row, int, str]]:
-        """Runs of consecutive rows with the same outcome: (first, last, count, outcome)."""
-        out: list[tuple[Row, Row, int, str]] = []
-        for row in self.rows:
-            outcome = row.outcome + ("" if row.alive is not False else ", device dead after")
-            if out and out[-1][3] == outcome and row.kind == out[-1][0].kind and row.kind != "malformed":
-                first, _last, n, _ = out[-1]
-                out[-1] = (first, row, n + 1, outcome)
-            else:
-                out.append((row, row, 1, outcome))
-        return out
-
-    def headline(self) -> str:
-        state = "interrupted" if self.interrupted else ("stopped: device dead" if self.killer else "complete")
-        text = (f"{self.kind} sweep {self.sweep_id}: {len(self.rows)} cases in {self.elapsed:.2f} s, "
-                f"{sum(r.answered for r in self.rows)} answered, {state}")
-        if self.remaining:
-            text += f"; {len(self.remaining)} not sent (report.resume())"
-        if self.killer is not None:
-            text += f"\nthe device stopped answering after {self.killer.name}: {self.killer.description}" \
-                    f" (bytes: report.killer.frames; resend: dhcp.send_packet(report.killer.frames[0]))"
-        return text
-
-    def table(self) -> list[tuple[str, str, str, str]]:
-        rows = []
-        for first, last, n, outcome in self.groups():
-            label = first.name if n == 1 else f"{first.name} .. {last.name}"
-            lat = [r.latency for r in self.rows[self.rows.index(first):self.rows.index(last) + 1]
-                   if r.latency is not None]
-            latency = f"{sorted(lat)[len(lat) // 2] * 1000:.2f} ms" if lat else "-"
-            rows.append((label, str(n), outcome, latency))
-        return rows
-
-    def __repr__(self) -> str:
-        lines = [self.headline(), f"  {'cases':34} {'n':>5}  {'outcome':28} median latency"]
-        for label, n, outcome, latency in self.table():
-            lines.append(f"  {label:34} {n:>5}  {outcome:28} {latency}")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        cells = "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{html.escape(c)}</td><td>{d}</td></tr>"
-                        for a, b, c, d in self.table())
-        head = html.escape(self.headline()).replace("\n", "<br>")
-        return (f"<p>{head}</p><table><tr><th>cases</th><th>n</th><th>outcome</th>"
-                f"<th>median latency</th></tr>{cells}</table>")
-
-    def to_json(self, path: str) -> str:
-        data = {"kind": self.kind, "sweep_id": self.sweep_id, "elapsed_s": self.elapsed,
-                "interrupted": self.interrupted, "killer": self.killer.name if self.killer else None,
-                "answered_lengths": self.answered_lengths, "answered_cases": self.answered_cases,
-                "rows": [r.to_dict() for r in self.rows],
-                "not_sent": [c.name for c in self.remaining]}
-        Path(path).write_text(json.dumps(data, indent=1))
-        return path
-
-    def to_pcap(self, path: str) -> str:
-        """Every frame sent and every reply, in order; Wireshark and tshark open it."""
-        from scapy.utils import wrpcap
-
-        packets = []
-        for row in self.rows:
-            for raw in row.frames:
-                pkt = parse_frame(raw).packet
-                pkt.time = row.sent_at
-                packets.append(pkt)
-            for reply in row.replies:
-                pkt = reply.packet
-                pkt.time = row.sent_at + (reply.time - row.replies[0].time) + (row.latency or 0)
-                packets.append(pkt)
-        wrpcap(path, packets)
-        return path
-
-    def plot(self, path: str | None = None) -> Any:
-        """Answered or not, and latency, against length (needs matplotlib: the
-        ``plot`` extra). Saves to ``path`` if given; returns the figure."""
-        try:
-            import matplotlib
-
-            if path is not None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise UsageError("plot() needs matplotlib: pip install 'scapy-dhcp[plot]'") from None
-        rows = [r for r in self.rows if r.length is not None]
-        x = [r.length for r in rows]
-        fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 5))
-        top.step(x, [1 if r.answered else 0 for r in rows], where="mid")
-        top.set_yticks([0, 1], ["no reply", "reply"])
-        top.set_title(f"{self.kind} sweep {self.sweep_id}")
-        timed = [(r.length, r.latency * 1000) for r in rows if r.latency is not None]
-        bottom.plot([t[0] for t in timed], [t[1] for t in timed], ".", markersize=3)
-        bottom.set_ylabel("latency (ms)")
-        bottom.set_xlabel("BOOTP payload length (bytes)")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
-        return fig
 
 
 class SweepHost(Protocol):
