@@ -12,7 +12,7 @@ import sys
 from typing import Any, Callable
 
 from .errors import UsageError
-from .pktools import EditError, diff, dump, quick_edit, to_packet, write_pcap
+from .pktools import Edited, EditError, diff, dump, quick_edit, to_packet, write_pcap
 from .session import DhcpSession
 
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
@@ -91,7 +91,8 @@ class PacketTools:
         """An edited copy of ``pkt`` (default: the last packet sent), kept as the
         next packet ``pkt_send()`` sends. With assignments (``"BOOTP.hops=3"``,
         ``"DHCP.hostname=probe"``, ``"-DHCP.hostname"``) no screen opens; without,
-        the full-screen editor does. The original is untouched.
+        the full-screen editor does. The original is untouched. The copy shows
+        as ``pkt_dump()`` shows it; ``.packet`` is the Scapy packet.
 
         >>> pkt_edit(None, "BOOTP.hops=3", "IP.len=999")
         """
@@ -108,8 +109,9 @@ class PacketTools:
                     return None  # cancelled: nothing changes
         except EditError as exc:
             raise UsageError(str(exc)) from None
-        self.session.next_packet = new
-        return new
+        edited = Edited(to_packet(new))
+        self.session.next_packet = edited
+        return edited
 
     def pkt_send(self, pkt: Any = None, count: int = 1, wait: float | None = None) -> Any:
         """Sends ``pkt`` (default: the last edited packet, else the last sent)

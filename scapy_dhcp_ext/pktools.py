@@ -386,6 +386,41 @@ def copy_for_edit(pkt: Any) -> Any:
     return new
 
 
+class Edited:
+    """An edited packet as the prompt shows it: the compact view of
+    ``%pkt_dump``, not Scapy's long repr. ``.packet`` is the Scapy packet; its
+    layers and fields read through (``e[BOOTP].hops``, ``e.show()``,
+    ``bytes(e)``), and every tool here takes it where it takes a packet."""
+
+    def __init__(self, packet: Any) -> None:
+        self.packet = packet
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "packet":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.packet, name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.packet[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.packet
+
+    def __bytes__(self) -> bytes:
+        return bytes(self.packet)
+
+    def __repr__(self) -> str:
+        return dump(self.packet)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+
 def quick_edit(obj: Any, assignments: Iterable[str]) -> Any:
     """An edited copy of ``obj``; the original is untouched."""
     new = copy_for_edit(obj)

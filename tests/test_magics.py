@@ -140,6 +140,9 @@ def test_pkt_edit_send_dump_loop(fake_ip):
     edited = run(fake_ip, "%pkt_edit BOOTP.hops=3 DHCP.hostname=probe")
     session = fake_ip.user_ns["dhcp"]
     assert session.next_packet is edited and edited["BOOTP"].hops == 3
+    shown = repr(edited)  # as %pkt_dump shows it, not Scapy's long repr
+    assert shown == run(fake_ip, "%pkt_dump dhcp.next_packet") and "hops=3" in shown
+    assert "hostname='probe'" in shown and "<Ether" not in shown
     assert session.last_sent()["BOOTP"].hops == 0            # the original is untouched
     sent = run(fake_ip, "%pkt_send --count 2 --wait 0.3")
     assert sent.status == "replied" and len(sent.sent) == 2 and len(sent.received) == 2
