@@ -24,8 +24,11 @@ class ClientState(str, Enum):
     INIT_REBOOT = "INIT-REBOOT"
     REBOOTING = "REBOOTING"
 
-    __str__ = str.__str__
-    __format__ = str.__format__
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 S = ClientState

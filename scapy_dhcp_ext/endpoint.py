@@ -116,6 +116,11 @@ class Endpoint:
         return self.iface
 
     @property
+    def has_socket(self) -> bool:
+        """Whether the transport exists yet (it opens the socket on first use)."""
+        return self._transport is not None
+
+    @property
     def transport(self) -> Transport:
         if self._transport is None:
             self._transport = Transport(self.need_iface())

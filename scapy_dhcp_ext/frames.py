@@ -22,13 +22,23 @@ from .wire import (
     BOOTP_FIXED,
     BOOTP_HEADER,
     CLIENT_PORT,
+    ETH_DST,
     ETH_HLEN,
+    ETH_SRC,
+    ETH_TYPE,
     FIXED_SIZES,
+    IP_HLEN,
+    IP_MF,
+    IP_OFFSET_MASK,
+    IPPROTO_UDP,
+    IPV4_HEADER,
     MAGIC_COOKIE,
     MESSAGE_TYPES,
     OFFER,
     SERVER_PORT,
     TEXT_OPTIONS,
+    UDP_HEADER,
+    UDP_HLEN,
     ZERO_IP,
     Bootp,
     Options,
@@ -328,37 +338,36 @@ def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
     if len(raw) < ETH_HLEN:
         frame.problems.append(f"frame is {len(raw)} bytes (shorter than an Ethernet header)")
         return frame
-    frame.eth_dst, frame.eth_src = raw[:6], raw[6:12]
-    if raw[12:14] != b"\x08\x00":
+    frame.eth_dst, frame.eth_src = raw[ETH_DST:ETH_SRC], raw[ETH_SRC:ETH_TYPE]
+    if raw[ETH_TYPE:ETH_HLEN] != b"\x08\x00":
         return frame
     ip = raw[ETH_HLEN:]
-    if len(ip) < 20:
+    if len(ip) < IP_HLEN:
         frame.problems.append(f"IP header cut off at {len(ip)} bytes")
         return frame
-    ihl = (ip[0] & 0x0F) * 4
-    total = struct.unpack("!H", ip[2:4])[0]
-    frag = struct.unpack("!H", ip[6:8])[0]
-    frame.ip_src, frame.ip_dst = ip_str(ip[12:16]), ip_str(ip[16:20])
-    if ip[9] != 17:
+    ver_ihl, _tos, total, _id, frag, _ttl, proto, _sum, src, dst = IPV4_HEADER.unpack_from(ip)
+    ihl = (ver_ihl & 0x0F) * 4
+    frame.ip_src, frame.ip_dst = ip_str(src), ip_str(dst)
+    if proto != IPPROTO_UDP:
         return frame
-    if ihl < 20 or len(ip) < ihl + 8:
+    if ihl < IP_HLEN or len(ip) < ihl + UDP_HLEN:
         frame.problems.append(f"IP header length {ihl} leaves no room for UDP")
         return frame
-    if frag & 0x1FFF:
+    if frag & IP_OFFSET_MASK:
         frame.problems.append("a later IP fragment (not reassembled)")
         return frame
-    if frag & 0x2000:
+    if frag & IP_MF:
         frame.problems.append("first IP fragment only (not reassembled)")
     if total > len(ip):
         frame.problems.append(f"IP total length {total} is more than the {len(ip)} bytes received")
-    elif total < ihl + 8:
+    elif total < ihl + UDP_HLEN:
         frame.problems.append(f"IP total length {total} is shorter than its headers")
     udp = ip[ihl:]
-    frame.sport, frame.dport, ulen = struct.unpack("!HHH", udp[:6])
-    in_ip = min(len(udp), max(total - ihl, 0)) if not frag & 0x2000 else len(udp)  # less Ethernet padding
+    frame.sport, frame.dport, ulen, udp_sum = UDP_HEADER.unpack_from(udp)
+    in_ip = min(len(udp), max(total - ihl, 0)) if not frag & IP_MF else len(udp)  # less Ethernet padding
     if ulen > len(udp):
         frame.problems.append(f"UDP length {ulen} is more than the {len(udp)} bytes received")
-    elif ulen < 8:
+    elif ulen < UDP_HLEN:
         frame.problems.append(f"UDP length {ulen} is shorter than its header")
     elif ulen < in_ip:
         frame.problems.append(f"UDP length {ulen} is less than the {in_ip} bytes the IP packet carries")
@@ -366,11 +375,10 @@ def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
         frame.problems.append(f"UDP length {ulen} is more than the {in_ip} bytes the IP packet carries")
     else:
         udp = udp[:ulen]
-        udp_sum = struct.unpack("!H", udp[6:8])[0]
-        if udp_sum and not frag & 0x2000:
-            want = udp_checksum(ip[12:16], ip[16:20], udp)
+        if udp_sum and not frag & IP_MF:
+            want = udp_checksum(src, dst, udp)
             if want != udp_sum:
                 frame.problems.append(f"bad UDP checksum {udp_sum:#06x} (expected {want:#06x})")
     if {frame.sport, frame.dport} & {CLIENT_PORT, SERVER_PORT}:
-        _read_bootp(udp[8:], frame)
+        _read_bootp(udp[UDP_HLEN:], frame)
     return frame

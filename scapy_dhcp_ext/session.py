@@ -94,7 +94,7 @@ class DhcpSession(Role):
         self.endpoint.save()
 
     def _forget_lease(self, event: str) -> None:
-        if self.endpoint._transport is not None:
+        if self.endpoint.has_socket:
             self.transport.forget_arp()
         self.lease, self.offers, self.xid = None, [], None
         self.state = next_state(self.state, event)

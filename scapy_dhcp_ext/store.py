@@ -201,10 +201,11 @@ class Store:
 
     def _journal_state(self) -> dict[str, Any] | None:
         """The newest whole state line in the journal's last megabytes, if any."""
-        found = None
+        found: dict[str, Any] | None = None
         for rec in self.tail(limit=2000, containing='"state":'):
             state = rec.get("state")
-            if not _not_a_state(state) and (found is None or state.get("saved", 0) >= found.get("saved", 0)):
+            if isinstance(state, dict) and not _not_a_state(state) and (
+                    found is None or state.get("saved", 0) >= found.get("saved", 0)):
                 found = state
         return found
 

@@ -54,6 +54,8 @@ __all__ = [
     "UDP_CSUM",
     "BOOTP_AT",
     "IP_MF",
+    "IPV4_HEADER",
+    "UDP_HEADER",
     "IP_OFFSET_MASK",
     "Bootp",
     "BOOTP_FIXED",
@@ -129,6 +131,9 @@ UDP_AT = IP_AT + IP_HLEN         # 34
 UDP_SPORT, UDP_DPORT, UDP_LEN, UDP_CSUM = UDP_AT, UDP_AT + 2, UDP_AT + 4, UDP_AT + 6
 BOOTP_AT = UDP_AT + UDP_HLEN     # 42
 IP_MF, IP_OFFSET_MASK = 0x2000, 0x1FFF
+# version+IHL, TOS, total length, id, flags+fragment offset, TTL, protocol, checksum, source, destination
+IPV4_HEADER = struct.Struct("!BBHHHBBH4s4s")
+UDP_HEADER = struct.Struct("!HHHH")               # source port, destination port, length, checksum
 
 
 class Bootp:
@@ -231,7 +236,7 @@ def udp_checksum(src: bytes, dst: bytes, udp: bytes) -> int:
 def ip_header(length: int, proto: int, src: bytes, dst: bytes, *, ttl: int = 64, ident: int = 0,
               frag: int = 0) -> bytes:
     """A 20-byte IPv4 header with its checksum."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, ident, frag, ttl, proto, 0, src, dst)
+    header = IPV4_HEADER.pack(0x45, 0, length, ident, frag, ttl, proto, 0, src, dst)
     return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
 
 
@@ -277,7 +282,7 @@ def ip_udp_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src_ip: str,
                  sport: int, dport: int, ttl: int = 64, ip_id: int = 0) -> bytes:
     """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed."""
     src, dst = ip_bytes(src_ip), ip_bytes(dst_ip)
-    udp = struct.pack("!HHHH", sport, dport, UDP_HLEN + len(payload), 0) + payload
+    udp = UDP_HEADER.pack(sport, dport, UDP_HLEN + len(payload), 0) + payload
     udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
     header = ip_header(IP_HLEN + len(udp), IPPROTO_UDP, src, dst, ttl=ttl, ident=ip_id)
     return dst_mac + src_mac + b"\x08\x00" + header + udp
