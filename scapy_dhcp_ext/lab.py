@@ -80,8 +80,12 @@ class Server:
 
     @property
     def log(self) -> str:
-        path = self.workdir / "server.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        """The server's whole log, the generations it rotated out included (Kea
+        rotates past 10 MB; 2.6 logs every packet at INFO), oldest first."""
+        rotated = sorted(self.workdir.glob("server.log.*"), key=lambda p: -int(p.suffix[1:])
+                         if p.suffix[1:].isdigit() else 0)
+        parts = [p for p in rotated if p.suffix[1:].isdigit()] + [self.workdir / "server.log"]
+        return "".join(p.read_text(errors="replace") for p in parts if p.exists())
 
     def leases(self) -> list[Lease]:
         """The server's lease database as it is on disk now: the active leases."""
@@ -271,7 +275,10 @@ class Lab:
                                  {"name": "domain-name-servers", "data": address},
                                  {"name": "domain-name", "data": self.domain}]}],
                 "loggers": [{"name": "kea-dhcp4", "severity": "INFO",
-                             "output_options": [{"output": str(workdir / "server.log")}]}],
+                             # Kea rotates its log past 10 MB, keeping one older file;
+                             # 2.6 logs every packet at INFO: the lab keeps it whole.
+                             "output_options": [{"output": str(workdir / "server.log"),
+                                                 "maxsize": 1 << 30, "maxver": 1}]}],
             }}
             (workdir / "kea.json").write_text(json.dumps(config, indent=1))
             argv = [_require("kea-dhcp4", "kea-dhcp4-server"), "-c", str(workdir / "kea.json")]
