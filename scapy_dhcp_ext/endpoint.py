@@ -28,6 +28,14 @@ from .wire import mac_bytes, mac_str
 R = TypeVar("R", bound="Role")
 
 
+def _mac_text(mac: str | bytes) -> str:
+    """A MAC as text, or a one-line UsageError that says what one looks like."""
+    try:
+        return mac_str(mac_bytes(mac))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 class Endpoint:
     """Interface, MAC, socket, history, journal and state file, shared by roles.
 
@@ -50,7 +58,7 @@ class Endpoint:
         self.notes: dict[str, Any] = dict(notes) if isinstance(notes, dict) else {}
         self.on_change: list[Callable[[], None]] = []   # a role forgets what belonged to the old link
         self._transport = transport
-        self._mac = mac_str(mac_bytes(mac)) if mac else None
+        self._mac = _mac_text(mac) if mac else None
         self._mac_cache: tuple[str, bytes] = ("", b"")
         self.iface: str | None = iface or (transport.iface if transport else None)
         saved_iface = self.saved.get("iface")
@@ -79,7 +87,7 @@ class Endpoint:
 
     @mac.setter
     def mac(self, value: str) -> None:
-        self._mac = mac_str(mac_bytes(value))
+        self._mac = _mac_text(value)
         self._changed()
 
     @property
@@ -100,7 +108,7 @@ class Endpoint:
             self.close_socket()
             self.iface = iface
             self._transport = None
-            self._mac = mac_str(mac_bytes(mac)) if mac else None
+            self._mac = _mac_text(mac) if mac else None
             self._changed()
         elif mac:
             self.mac = mac

@@ -22,7 +22,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, TypeVar
 
 from .errors import InterfaceDown, NoPrivileges, NoSuchInterface, TransportError
 from .frames import Frame, parse_frame
@@ -42,6 +42,7 @@ from .wire import (
     mac_str,
 )
 
+T = TypeVar("T")
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23
@@ -254,8 +255,13 @@ class Transport:
     def recv_nowait(self) -> bytes | None:
         """The next queued frame as it came (no checksum finished, no ARP
         answered), or None: the fast path of a load."""
+        return self._read(lambda: self.sock.recv(2048, socket.MSG_DONTWAIT))
+
+    def _read(self, call: Callable[[], T]) -> T | None:
+        """``call()``, or None when nothing is queued (or the socket kept a stale
+        ENETDOWN); any other socket error becomes the one-line TransportError."""
         try:
-            return self.sock.recv(2048, socket.MSG_DONTWAIT)
+            return call()
         except BlockingIOError:
             return None
         except OSError as exc:
@@ -276,14 +282,10 @@ class Transport:
             ready, _, _ = select.select([sock], [], [], wait)
             if not ready:
                 return None
-        try:
-            raw, ancillary, _flags, _addr = sock.recvmsg(65535, AUXDATA_SPACE, socket.MSG_DONTWAIT)
-        except BlockingIOError:
+        got = self._read(lambda: sock.recvmsg(65535, AUXDATA_SPACE, socket.MSG_DONTWAIT))
+        if got is None:
             return None
-        except OSError as exc:
-            if self._stale(exc):
-                return None
-            raise self._error(exc) from None
+        raw, ancillary, _flags, _addr = got
         for level, kind, data in ancillary:
             # A frame from a local sender through veth carries a checksum the NIC
             # would have finished; finish it, so history and dumps show the wire.

@@ -65,6 +65,13 @@ def test_missing_interface_is_one_line(capsys):
 
 
 @pytest.mark.lab
+def test_a_bad_mac_is_one_line(capsys):
+    assert main(["--iface", "lo", "--mac", "02:zz", "--state", "/nonexistent/s.json", "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a MAC address: '02:zz'" in err
+
+
+@pytest.mark.lab
 def test_remembers_the_interface(tmp_path, capsys):
     state = str(tmp_path / "s.json")
     assert main(["--iface", "lo", "--state", state, "-c", "pass"]) == 0

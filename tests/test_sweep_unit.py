@@ -120,8 +120,22 @@ def test_ctrl_c_gives_a_partial_report_that_resumes(tmp_path):
     s = session_with(device, tmp_path)
     report = s.sweep_lengths(range(240, 260), headers=False, lies=False, progress=False, timeout=0.1)
     assert report.interrupted and 0 < len(report.rows) < 20 and "interrupted" in repr(report)
-    report.resume()
+    report.resume(progress=False, timeout=0.3)  # takes what the sweep took
     assert report.complete and [r.name for r in report.rows] == [f"len-{n:05d}" for n in range(240, 260)]
+    assert report.runner.probe_timeout == 0.3 and report.runner.progress is False
+    with pytest.raises(TypeError):
+        report.resume(bogus=1)
+
+
+def test_given_lengths_are_exactly_what_is_sent():
+    s = session_with(Device())
+    assert [r.name for r in s.sweep_lengths(range(240, 245), progress=False, timeout=0.1).rows] == \
+        [f"len-{n:05d}" for n in range(240, 245)]
+    with_extras = s.sweep_lengths(range(240, 245), headers=True, lies=True, progress=False, timeout=0.1)
+    assert {r.kind for r in with_extras.rows} == {"header-cut", "length", "lie"}
+    assert len(with_extras.rows) == 28 + 5 + 10
+    whole = s.sweep_lengths(progress=False, timeout=0.1)  # no lengths: the header cuts and lies come too
+    assert {r.kind for r in whole.rows} == {"header-cut", "length", "fragmented", "lie"}
 
 
 def test_resume_after_a_restart_uses_the_journal(tmp_path):
