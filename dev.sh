@@ -14,7 +14,8 @@ cd "$(dirname "$0")"
 repo=$(pwd)
 venv=/opt/scapy-dhcp/venv-$(printf %s "$repo" | sha256sum | cut -c1-12)
 
-APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-admin tshark tmux sudo)
+APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-admin busybox dhcpcd-base tshark tmux
+              sudo)
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
 

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from .labclients import CLIENT_KINDS, Client, client_command
+
 PREFIX = "sdl-"
 SERVER_KINDS = ("dnsmasq", "kea")
 
@@ -126,11 +128,16 @@ class Lab:
 
     def __init__(self, servers: str | Sequence[str] = "dnsmasq", *, subnet: str = "10.77.0",
                  lease_time: int = 3600, domain: str = "lab.test", lab_id: str | None = None,
-                 extra: int = 0, large_pool: bool = False) -> None:
+                 extra: int = 0, large_pool: bool = False, clients: str | Sequence[str] = ()) -> None:
         kinds = [servers] if isinstance(servers, str) else list(servers)
         for kind in kinds:
             if kind not in SERVER_KINDS:
                 raise ValueError(f"unknown server {kind!r}: choose from {', '.join(SERVER_KINDS)}")
+        self.client_kinds = [clients] if isinstance(clients, str) else list(clients)
+        for kind in self.client_kinds:
+            if kind not in CLIENT_KINDS:
+                raise ValueError(f"unknown client {kind!r}: choose from {', '.join(CLIENT_KINDS)}")
+        self.clients: list[Client] = []
         self.kinds = kinds
         self.subnet = subnet
         self.lease_time = lease_time
@@ -172,6 +179,8 @@ class Lab:
                 self.extra_netns.append(self._add_host(f"x{k}", f"{self.subnet}.{250 - k}/24"))
             for server in self.servers:
                 self._wait_ready(server)
+            for k, kind in enumerate(self.client_kinds):
+                self.clients.append(self._start_client(k, kind))
         except BaseException:
             self.stop()
             raise
@@ -183,6 +192,8 @@ class Lab:
             return
         self._started = False
         atexit.unregister(self.stop)
+        for client in self.clients:
+            client.stop()
         for server in self.servers:
             if server.proc is not None and server.proc.poll() is None:
                 server.proc.terminate()
@@ -216,7 +227,7 @@ class Lab:
         self._ns(self.netns, "ip", "link", "set", "c0", "master", "br0", "up")
         _run("ip", "link", "set", self.iface, "up")
 
-    def _add_host(self, tag: str, cidr: str) -> str:
+    def _add_host(self, tag: str, cidr: str | None, mac: str | None = None) -> str:
         netns = f"{self.netns}-{tag}"
         _run("ip", "netns", "add", netns)
         self._ns(netns, "ip", "link", "set", "lo", "up")
@@ -224,9 +235,23 @@ class Lab:
                  "netns", netns)
         self._ns(self.netns, "ip", "link", "set", tag, "master", "br0", "up")
         self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-        self._ns(netns, "ip", "addr", "add", cidr, "dev", "eth0")
+        if mac is not None:
+            self._ns(netns, "ip", "link", "set", "eth0", "address", mac)
+        if cidr is not None:
+            self._ns(netns, "ip", "addr", "add", cidr, "dev", "eth0")
         self._ns(netns, "ip", "link", "set", "eth0", "up")
         return netns
+
+    def _start_client(self, k: int, kind: str) -> Client:
+        """A real DHCP client in a namespace of its own, with no address until it gets one."""
+        mac = f"02:5c:{self.id[0:2]}:{self.id[2:4]}:{self.id[4:6]}:{k:02x}"
+        netns = self._add_host(f"dev{k}", None, mac)  # "c0" is the lab link's own end
+        assert self.workdir is not None
+        workdir = self.workdir / f"dev{k}"
+        workdir.mkdir()
+        client = Client(kind, netns, mac, workdir, client_command(kind, workdir))
+        client.start()
+        return client
 
     def _start_server(self, k: int, kind: str) -> Server:
         address = f"{self.subnet}.{k + 1}"
@@ -315,8 +340,10 @@ class Lab:
         _run("ip", "addr", "add", cidr, "dev", self.iface)
 
     def __repr__(self) -> str:
-        servers = ", ".join(f"{s.kind} {s.address}" for s in self.servers)
-        return f"<Lab {self.id}: iface {self.iface}, servers: {servers or 'none'}>"
+        servers = ", ".join(f"{s.kind} {s.address}" for s in self.servers) or "none"
+        clients = ", ".join(f"{c.kind} {c.mac}" for c in self.clients)
+        tail = f", clients: {clients}>" if clients else ">"
+        return f"<Lab {self.id}: iface {self.iface}, servers: {servers}{tail}"
 
 
 def _pids_in(netns: str) -> list[int]:
