@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .labclients import CLIENT_KINDS, Client, client_command
+from .labclients import CLIENT_KINDS, Client, client_command, terminate
 
 PREFIX = "sdl-"
 SERVER_KINDS = ("dnsmasq", "kea")
@@ -195,13 +195,7 @@ class Lab:
         for client in self.clients:
             client.stop()
         for server in self.servers:
-            if server.proc is not None and server.proc.poll() is None:
-                server.proc.terminate()
-                try:
-                    server.proc.wait(timeout=3)
-                except subprocess.TimeoutExpired:
-                    server.proc.kill()
-                    server.proc.wait()
+            terminate(server.proc)
         remove_lab(self.id)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)

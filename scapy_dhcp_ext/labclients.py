@@ -33,20 +33,20 @@ from pathlib import Path
 CLIENT_KINDS = ("udhcpc", "dhcpcd")
 FIELDS = ("ip", "mask", "subnet", "router", "dns", "domain", "lease", "serverid", "message", "hostname")
 
-_HEX = "od -An -tx1 | tr -d ' \\n'"
+# The hook's one job: a line per event, every value hex-encoded, in one write
+# (a reader never sees half a line). $event and the FIELDS variables are set before.
+_EMIT = f"""line=$(printf 'event=%s\\tt=%s' "$event" "$(date +%s.%N)")
+for v in {' '.join(FIELDS)}; do
+  eval "x=\\${{$v-}}"
+  line="$line$(printf '\\t%s=%s' "$v" "$(printf '%s' "$x" | od -An -tx1 | tr -d ' \\n')")"
+done
+printf '%s\\n' "$line" >> "@EVENTS@"
+"""
 
 # udhcpc runs it as SCRIPT EVENT with the lease in the environment.
 UDHCPC_SCRIPT = f"""#!/bin/sh
 event="$1"
-{{
-  printf 'event=%s\\tt=%s' "$event" "$(date +%s.%N)"
-  for v in {' '.join(FIELDS)}; do
-    eval "x=\\${{$v-}}"
-    printf '\\t%s=%s' "$v" "$(printf '%s' "$x" | {_HEX})"
-  done
-  printf '\\n'
-}} >> "@EVENTS@"
-case "$event" in
+{_EMIT}case "$event" in
   bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/${{mask:-24}}" dev "$interface" ;;
   deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
 esac
@@ -61,20 +61,24 @@ require dhcp_server_identifier
 
 # dhcpcd runs it with $reason and new_* variables; dhcpcd configures the address itself.
 DHCPCD_SCRIPT = f"""#!/bin/sh
+event=$(printf '%s' "${{reason-}}" | tr 'A-Z' 'a-z')
 ip="${{new_ip_address-}}"; subnet="${{new_subnet_mask-}}"; router="${{new_routers-}}"
 dns="${{new_domain_name_servers-}}"; domain="${{new_domain_name-}}"; lease="${{new_dhcp_lease_time-}}"
 serverid="${{new_dhcp_server_identifier-}}"; message="${{new_dhcp_message-}}"; hostname="${{new_host_name-}}"
 mask="${{new_subnet_cidr-}}"
-{{
-  printf 'event=%s\\tt=%s' "$(printf '%s' "$reason" | tr 'A-Z' 'a-z')" "$(date +%s.%N)"
-  for v in {' '.join(FIELDS)}; do
-    eval "x=\\${{$v-}}"
-    printf '\\t%s=%s' "$v" "$(printf '%s' "$x" | {_HEX})"
-  done
-  printf '\\n'
-}} >> "@EVENTS@"
-exit 0
+{_EMIT}exit 0
 """
+
+
+def terminate(proc: subprocess.Popen[bytes] | None, grace: float = 3.0) -> None:
+    """Stops a process the lab started: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _binary(name: str, package: str) -> str:
@@ -170,13 +174,7 @@ class Client:
         out.close()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
     def restart(self) -> None:
         """Stops the client and starts it again (a board that reboots)."""
