@@ -96,6 +96,8 @@ pip_or_fail() {
 unit_as_nobody() {
   local copy rc=0
   copy=$(mktemp -d /tmp/scapy-dhcp-unit-XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$copy'" RETURN EXIT
   if git rev-parse --git-dir >/dev/null 2>&1; then
     git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy"
   else
@@ -111,7 +113,6 @@ unit_as_nobody() {
     cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
       env -i HOME="$1" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 TERM=xterm \
       "$2/bin/python" -m pytest -m "not lab" -p no:cacheprovider -q' sh "$copy" "$venv" || rc=$?
-  rm -rf "$copy"
   return "$rc"
 }
 

@@ -8,6 +8,7 @@ state folder (XDG_STATE_HOME), so runs leave the user's state alone."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +27,8 @@ def execute(path: Path, timeout: int = 180) -> nbformat.NotebookNode:
     """Runs every cell in a fresh kernel; raises CellExecutionError on the first error."""
     nb = nbformat.read(path, as_version=4)
     old = os.environ.get("XDG_STATE_HOME")
-    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="scapy-dhcp-nb-")
+    state = tempfile.mkdtemp(prefix="scapy-dhcp-nb-")
+    os.environ["XDG_STATE_HOME"] = state
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -35,6 +37,7 @@ def execute(path: Path, timeout: int = 180) -> nbformat.NotebookNode:
             os.environ.pop("XDG_STATE_HOME", None)
         else:
             os.environ["XDG_STATE_HOME"] = old
+        shutil.rmtree(state, ignore_errors=True)  # the kernel's state folder goes with the run
     return nb
 
 
