@@ -23,7 +23,10 @@ from .wire import (
     CLIENT_PORT,
     DISCOVER,
     IP_AT,
+    IP_HLEN,
     IP_LEN,
+    IP_MF,
+    IPV4_HEADER,
     MAGIC_COOKIE,
     REQUEST,
     SERVER_PORT,
@@ -32,6 +35,7 @@ from .wire import (
     ZERO_IP,
     Bootp,
     bootp_header,
+    ip_header,
     ip_udp_frame,
     mac_bytes,
     patch_ip_checksum,
@@ -65,19 +69,12 @@ def _frame(payload: bytes, mac: bytes) -> bytes:
 
 def fragment(frame: bytes, mtu: int) -> list[bytes]:
     """Splits an Ethernet + IPv4 frame into IP fragments of at most ``mtu`` bytes."""
-    eth, ip = frame[:IP_AT], frame[IP_AT:]
-    ihl = (ip[0] & 0x0F) * 4
-    header, data = ip[:ihl], ip[ihl:]
-    step = (mtu - ihl) // 8 * 8
-    out = []
-    for offset in range(0, len(data), step):
-        chunk = data[offset:offset + step]
-        more = offset + step < len(data)
-        h = bytearray(header)
-        struct.pack_into("!HHH", h, 2, ihl + len(chunk), 0x4D44, (0x2000 if more else 0) | offset // 8)
-        patch_ip_checksum(h, 0)
-        out.append(eth + bytes(h) + chunk)
-    return out
+    eth, data = frame[:IP_AT], frame[IP_AT + IP_HLEN:]   # frames we build carry no IP options
+    _v, _tos, _len, _id, _frag, ttl, proto, _sum, src, dst = IPV4_HEADER.unpack_from(frame, IP_AT)
+    step = (mtu - IP_HLEN) // 8 * 8
+    return [eth + ip_header(IP_HLEN + len(data[at:at + step]), proto, src, dst, ttl=ttl, ident=0x4D44,
+                            frag=(IP_MF if at + step < len(data) else 0) | at // 8) + data[at:at + step]
+            for at in range(0, len(data), step)]
 
 
 def resize(payload: bytes, length: int) -> bytes:
