@@ -30,22 +30,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def interruptible(operation: str) -> Callable[[F], F]:
     """Ctrl-C anywhere in an operation gives the prompt back with
-    ``Interrupted`` and a partial result in ``dhcp.last``; the state is saved.
-    Operations nest (``dora`` runs ``discover`` and ``request``): the outer
-    partial result holds the steps that completed and the one cut short."""
+    ``Interrupted`` and a partial result in ``dhcp.last``. Operations nest
+    (``dora`` runs ``discover`` and ``request``): the outer partial result holds
+    the steps that completed and the one cut short.
+
+    This is also where the state is saved: once per outermost operation,
+    however it ends (returned, timed out, cut short, the interface gone), and
+    only if it sent or received a frame or moved the state."""
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(self: DhcpSession, *args: Any, **kwargs: Any) -> Any:
-            if self._depth == 0:
+            top = self._depth == 0
+            if top:
                 self._finished.clear()
             mark, last, state, done = self.history.recorded, self.last, self.state, len(self._finished)
+
+            def changed() -> bool:
+                return top and (self.history.recorded != mark or self.state != state)
+
             self._depth += 1
             try:
-                return func(self, *args, **kwargs)
+                result = func(self, *args, **kwargs)
+                if top:
+                    self._save_noting(result)  # a Ctrl-C in it comes below, as "after it completed"
+                return result
             except TransportError:
                 self.state = state  # the interface failed under us: nothing changed on the server's side
-                if self._depth == 1:
-                    self.endpoint.save()
+                if changed():
+                    self._save_noting(None)
                 raise
             except KeyboardInterrupt as exc:
                 cut = exc.result if isinstance(exc, Interrupted) and isinstance(exc.result, Result) else None
@@ -57,13 +69,13 @@ def interruptible(operation: str) -> Callable[[F], F]:
                     steps = self._finished[done:] + ([cut] if cut is not None else [])
                     result = self._partial(operation, mark, steps)
                     self.last = result
-                    if self._depth == 1:
-                        self.endpoint.save()
+                    if changed():
+                        self._save_noting(result)
                 raise Interrupted(f"{operation} interrupted; the partial result is in dhcp.last",
                                   result) from None
-            except BaseException:
-                if self._depth == 1:
-                    self.endpoint.save()  # a DORA whose REQUEST timed out: its DISCOVER changed the state
+            except BaseException as exc:  # a timeout (a DORA's DISCOVER may have moved the state), a usage error
+                if changed():
+                    self._save_noting(getattr(exc, "result", None))
                 raise
             finally:
                 self._depth -= 1

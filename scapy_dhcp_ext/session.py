@@ -153,7 +153,6 @@ class DhcpSession(Role):
                         reply=second.reply, lease=second.lease, elapsed=time.monotonic() - start,
                         steps=[first, second], note=second.note)
         self.last = result
-        self.endpoint.save()
         return result
 
     @interruptible("RENEW")
@@ -376,10 +375,6 @@ class DhcpSession(Role):
         self._finished.append(result)
         if ex is not None and ex.overflow:
             result.note = f"{ex.overflow} more copies dropped (a flood)"
-        if self._depth <= 1:  # a DORA saves once, for both steps
-            self.endpoint.save()
-        if self.save_error:
-            result.note = (result.note + "; " if result.note else "") + f"state not saved: {self.save_error}"
         if result.status == "timeout":
             raise DhcpTimeout(timeout_message(result, expected, self.iface), result)
         return result
@@ -404,6 +399,13 @@ class DhcpSession(Role):
         except (TypeError, ValueError, KeyError) as exc:
             self.messages.append(f"part of the saved state was unusable ({exc}); starting from INIT")
             self.lease, self.offers, self.xid, self.state = None, [], None, ClientState.INIT
+
+    def _save_noting(self, result: Result | None) -> None:
+        """Saves (see :func:`.interrupts.interruptible`: once an operation); a
+        failure is a note on the result, never a lost operation."""
+        self.endpoint.save()
+        if self.save_error and isinstance(result, Result):
+            result.note = (result.note + "; " if result.note else "") + f"state not saved: {self.save_error}"
 
     def save(self) -> str:
         """Saves now; returns the state file's path."""

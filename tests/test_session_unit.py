@@ -155,3 +155,25 @@ def test_a_flood_of_copies_is_capped_and_counted():
     assert len(d.received) == MAX_REPLIES == 256 and len(d.offers) == MAX_REPLIES
     assert f"{copies - MAX_REPLIES} more copies dropped (a flood)" in d.note
     assert [h.direction for h in s.history].count("in") == MAX_REPLIES
+
+
+def test_the_state_is_saved_once_an_operation_and_not_for_a_mistake(tmp_path):
+    import json
+
+    def states() -> int:
+        lines = (tmp_path / "journal.jsonl").read_text().splitlines()
+        return sum("state" in json.loads(line) for line in lines)
+
+    s = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac=MAC, timeout=0.3,
+                    state_file=str(tmp_path / "state.json"), backoff=Backoff(first=0.1))
+    s.dora()
+    assert states() == 1  # a DORA is two exchanges and one save
+    s.transport.sock.respond = lambda f: []
+    with pytest.raises(DhcpTimeout):
+        s.renew(timeout=0.2)
+    assert states() == 2  # a timeout is saved once too
+    s.release()
+    with pytest.raises(UsageError):
+        s.renew()  # a mistake sends nothing and changes nothing: nothing to save
+    assert states() == 3
+    s.close()
