@@ -91,11 +91,6 @@ class Endpoint:
         self._changed()
 
     @property
-    def mac_given(self) -> str | None:
-        """The MAC set by hand or saved (None: the interface's own)."""
-        return self._mac
-
-    @property
     def mac_bytes(self) -> bytes:
         mac = self.mac
         if self._mac_cache[0] != mac:  # read on every frame: parsed once per MAC
