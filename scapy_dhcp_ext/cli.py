@@ -2,12 +2,13 @@
 
     sudo scapy-dhcp --iface IF          Scapy's shell (IPython) with the DHCP helpers and magics
     sudo scapy-dhcp --lab [dnsmasq|kea] the same against a lab made for the run, removed at exit
+    sudo scapy-dhcp --lab-client udhcpc|dhcpcd   a lab with a real DHCP client instead: serve() to it
     sudo scapy-dhcp --iface IF -c CODE  run CODE with the same names, then exit
 
 The shell and ``CODE`` see Scapy's names (as ``from scapy.all import *``), the
 helpers (``discover``, ``request``, ``dora``, ``release``, ``inform``,
 ``decline``, ``renew``, ``rebind``, ``sweep_lengths``, ``sweep_malformed``,
-``load``, ``pkt_dump``, ``pkt_edit``, ``pkt_send``) and the session as
+``load``, ``serve``, ``pkt_dump``, ``pkt_edit``, ``pkt_send``) and the session as
 ``dhcp``. With ``-c`` the exit status is non-zero when the code raised.
 Errors of scapy-dhcp's own are one line, never a traceback; so is running
 without root.
@@ -26,6 +27,7 @@ from . import __version__
 from .errors import DhcpError, NoPrivileges
 from .helpers import make_helpers
 from .lab import SERVER_KINDS, Lab, LabError
+from .labclients import CLIENT_KINDS
 from .session import DhcpSession
 from .transport import interface_mac
 
@@ -36,13 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="A DHCP workbench on Scapy and IPython: Scapy's shell "
                                 "with DHCP helpers, magics and a session that keeps the state.",
                                 epilog="Examples: sudo scapy-dhcp --lab | sudo scapy-dhcp --iface eth1 | "
-                                "sudo scapy-dhcp --iface eth1 -c 'print(dora().lease)'")
+                                "sudo scapy-dhcp --iface eth1 -c 'print(dora().lease)' | "
+                                "sudo scapy-dhcp --lab-client udhcpc -c 'print(serve().wait_lease())'")
     p.add_argument("--iface", "-i", help="the interface to work on (remembered for next time)")
     p.add_argument("--mac", help="the client MAC (default: the interface's)")
     p.add_argument("--state", metavar="FILE",
                    help="state file (default: $XDG_STATE_HOME/scapy-dhcp/state.json)")
     p.add_argument("--lab", nargs="?", const="dnsmasq", choices=SERVER_KINDS,
                    help="start a lab with a real DHCP server (default dnsmasq) and use it")
+    p.add_argument("--lab-client", choices=CLIENT_KINDS, metavar="udhcpc|dhcpcd",
+                   help="start a lab with a real DHCP client (BusyBox udhcpc or dhcpcd) for serve() to answer")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for a reply (default 3)")
     p.add_argument("-c", dest="code", metavar="CODE", help="run CODE, then exit")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -96,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
 
     old_check_ip = conf.checkIPaddr
     try:
-        if args.lab:
-            lab = Lab(args.lab).start()
+        if args.lab or args.lab_client:
+            lab = Lab([args.lab] if args.lab else [], clients=[args.lab_client] if args.lab_client else []).start()
             session = DhcpSession(lab.iface, mac=args.mac, timeout=args.timeout,
                                   state_file=args.state or _lab_state_file())
         else:

@@ -61,6 +61,7 @@ class Endpoint:
         self._mac = _mac_text(mac) if mac else None
         self._mac_cache: tuple[str, bytes] = ("", b"")
         self.iface: str | None = iface or (transport.iface if transport else None)
+        self.named = self.iface is not None   # named for this run, not remembered (serve() needs that)
         saved_iface = self.saved.get("iface")
         self.saved_iface: str | None = saved_iface if isinstance(saved_iface, str) else None
         # The saved roles' state belongs to the saved interface: used only there.
@@ -99,6 +100,7 @@ class Endpoint:
 
     def use(self, iface: str, mac: str | None = None) -> None:
         """Moves to another interface (its MAC, unless given)."""
+        self.named = True
         if iface != self.iface:
             self.close_socket()
             self.iface = iface

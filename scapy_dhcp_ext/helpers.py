@@ -16,7 +16,7 @@ from .pktools import Edited, EditError, diff, dump, quick_edit, to_packet, write
 from .session import DhcpSession
 
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
-              "sweep_lengths", "sweep_malformed", "load")
+              "sweep_lengths", "sweep_malformed", "load", "serve")
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 
@@ -47,10 +47,17 @@ class PacketTools:
         """``pkt``, or the session's last packet sent (``what="sent"``) or seen."""
         if pkt is not None:
             return pkt
+        held = self._held()
+        if held and what == "sent":
+            return held[0].packet   # serve(intercept=True): the reply waiting to go
         found = self.session.last_sent() if what == "sent" else self.session.last_frame()
         if found is None:
             raise UsageError("no packet yet: give one, or run discover() first")
         return found
+
+    def _held(self) -> list[Any]:
+        server = getattr(self.session, "server", None)
+        return server.held if server is not None and server.running else []
 
     def _received(self, back: int) -> Any:
         replies = [h for h in self.session.history if h.direction == "in"]
@@ -118,7 +125,13 @@ class PacketTools:
         ``count`` times through the session's socket and collects the replies.
 
         >>> pkt_send(wait=1.0).received
+
+        While ``serve(intercept=True)`` holds replies, it lets the oldest go
+        instead: as edited by ``pkt_edit()``, or as it was.
         """
+        if self._held() and pkt is None:
+            edited, self.session.next_packet = self.session.next_packet, None
+            return self.session.server.send_held(edited)
         return self.session.send_packet(pkt, count=count, wait=wait)
 
 

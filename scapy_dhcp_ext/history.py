@@ -28,6 +28,7 @@ class HistoryEntry:
     direction: str
     raw: bytes
     operation: str = ""
+    note: str = ""       # why, in words (the server's decision, a request's problems)
 
     @cached_property
     def frame(self) -> Frame:
@@ -40,7 +41,8 @@ class HistoryEntry:
     def __repr__(self) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.time)) + f".{int(self.time * 1000) % 1000:03d}"
         arrow = {"out": "->", "in": "<-"}.get(self.direction, "<x")
-        return f"{stamp} {arrow} {self.operation:9} {self.frame.summary()}"
+        note = f"  [{self.note}]" if self.note else ""
+        return f"{stamp} {arrow} {self.operation:9} {self.frame.summary()}{note}"
 
 
 class History:
@@ -51,16 +53,23 @@ class History:
         self.entries: collections.deque[HistoryEntry] = collections.deque(maxlen=limit)
         self.recorded = 0   # frames recorded so far: where an operation began, for a partial result
 
-    def record(self, direction: str, raw: bytes, operation: str, iface: str | None, xid: int | None) -> None:
+    def record(self, direction: str, raw: bytes, operation: str, iface: str | None, xid: int | None,
+               note: str = "") -> HistoryEntry:
         self.recorded += 1
-        self.entries.append(HistoryEntry(time.time(), direction, raw, operation))
-        self.journal(direction, raw, operation, iface, xid)
+        entry = HistoryEntry(time.time(), direction, raw, operation, note)
+        self.entries.append(entry)
+        self.journal(direction, raw, operation, iface, xid, note)
+        return entry
 
-    def journal(self, direction: str, raw: bytes, operation: str, iface: str | None, xid: int | None) -> None:
+    def journal(self, direction: str, raw: bytes, operation: str, iface: str | None, xid: int | None,
+                note: str = "") -> None:
         """To the journal only (a sweep's probes: on disk, not pushing frames out of memory)."""
         if self.store is not None:
-            self.store.append({"t": round(time.time(), 6), "dir": direction, "op": operation,
-                               "iface": iface, "xid": xid, "hex": raw.hex()})
+            record = {"t": round(time.time(), 6), "dir": direction, "op": operation,
+                      "iface": iface, "xid": xid, "hex": raw.hex()}
+            if note:
+                record["note"] = note
+            self.store.append(record)
 
     def since(self, mark: int) -> list[HistoryEntry]:
         """The entries recorded after ``recorded`` was ``mark`` (those still in memory)."""
@@ -70,9 +79,11 @@ class History:
     def load(self) -> None:
         """The journal's last lines, so that the last frames survive a restart."""
         for rec in self.store.tail() if self.store else []:
+            if str(rec.get("op", "")).startswith("SERVE"):
+                continue   # the server role's log, not this history
             try:
                 self.entries.append(HistoryEntry(float(rec["t"]), str(rec["dir"]), bytes.fromhex(rec["hex"]),
-                                                 str(rec.get("op", ""))))
+                                                 str(rec.get("op", "")), str(rec.get("note", ""))))
             except (KeyError, TypeError, ValueError):
                 continue
 

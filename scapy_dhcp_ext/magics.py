@@ -325,6 +325,42 @@ class DhcpMagics(Magics):
                                      window=args.window, release=args.release, timeout=args.timeout,
                                      progress=args.progress)
 
+    @magic_arguments()
+    @argument("pool", nargs="?", help="a range 10.0.0.100-10.0.0.199 or a network 10.0.0.0/24 "
+              "(default: the interface's network, else 10.77.0.0/24)")
+    @argument("--iface", "-i", help="the interface to serve on (named here, never a remembered one)")
+    @argument("--lease-time", dest="lease_time", type=int, default=3600, help="lease time in seconds")
+    @argument("--t1", type=int, help="renewal time (default: half the lease)")
+    @argument("--t2", type=int, help="rebinding time (default: 7/8 of the lease)")
+    @argument("--server-ip", dest="server_ip", help="the server's address (option 54)")
+    @argument("--macs", help="answer only these clients: MACs separated by commas")
+    @argument("--option", "-o", action="append",
+              help="an option in every reply, KEY=VALUE; KEY a name or number; VALUE text, a number, or hex:0102")
+    @argument("--intercept", action="store_true", help="hold each reply for %%pkt_edit / %%pkt_send")
+    @argument("--force", action="store_true", help="start even if another DHCP server answers")
+    @argument("--stop", action="store_true", help="stop the running server")
+    @line_magic
+    @answers_help
+    def dhcp_serve(self, line: str = "") -> Any:
+        """A DHCP server on the session's interface, in the background; returns
+        its handle (``.leases``, ``.log``, ``.wait_lease()``, ``.stop()``). With
+        a server running, no arguments show it and ``--stop`` stops it."""
+        args = self._parse(self.dhcp_serve, line)
+        running = self.session.server if self.session.server is not None and self.session.server.running else None
+        if args.stop:
+            if running is None:
+                raise UsageError("no server is running")
+            return running.stop()
+        if running is not None and not line.strip():
+            return running
+        if args.iface:
+            self.session.use(args.iface)
+        with usage_errors():
+            return self.session.serve(args.pool, lease_time=args.lease_time, t1=args.t1, t2=args.t2,
+                                      server_ip=args.server_ip, options=message_options(args).get("options"),
+                                      macs=args.macs.split(",") if args.macs else None,
+                                      intercept=args.intercept, force=args.force)
+
     # -- packets ------------------------------------------------------------
 
     def _eval(self, expr: str | None) -> Any:

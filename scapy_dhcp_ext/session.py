@@ -75,6 +75,7 @@ class DhcpSession(Role):
         self.xid: int | None = None
         self.last: Any = None   # the last result: Result, SweepReport or LoadResult
         self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
+        self.server: Any = None   # the server role on this endpoint, once serve() ran
         self._depth = 0                     # operations under way (dora runs two)
         self._finished: list[Result] = []   # results completed inside the outermost one
         self.endpoint.sections["client"] = self.to_dict
@@ -272,6 +273,17 @@ class DhcpSession(Role):
                           release=release, timeout=timeout, progress=progress, seed=seed)
         self.last = result
         return result
+
+    def serve(self, pool: str | None = None, **kwargs: Any) -> Any:
+        """A DHCP server on this interface, in the background; see :mod:`scapy_dhcp_ext.server`."""
+        from .server import serve
+
+        return serve(self, pool, **kwargs)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        self.endpoint.close()
 
     def _packet_bytes(self, pkt: Any) -> bytes:
         if pkt is None:

@@ -19,7 +19,8 @@ from .lab import Lab
 from .session import DhcpSession
 
 HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
-                "  sweep_lengths() sweep_malformed() pkt_dump() pkt_edit() pkt_send(); the session is dhcp")
+                "  sweep_lengths() sweep_malformed() load() serve() pkt_dump() pkt_edit() pkt_send(); "
+                "the session is dhcp")
 
 
 def banner(session: DhcpSession, lab: Lab | None = None) -> str:
@@ -28,8 +29,9 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
     lines = [f"scapy-dhcp {__version__} on Scapy {scapy.VERSION}: Scapy's names, DHCP helpers, magics"]
     lines += ["  " + line for line in session.summary_lines()]
     if lab is not None:
-        servers = ", ".join(f"{s.kind} at {s.address}" for s in lab.servers)
-        lines.append(f"  lab: {servers} in namespace {lab.netns}, removed when you leave")
+        parts = [f"{s.kind} at {s.address}" for s in lab.servers]
+        parts += [f"client {c.kind} ({c.mac}): srv = serve() answers it" for c in lab.clients]
+        lines.append(f"  lab: {', '.join(parts)} in namespace {lab.netns}, removed when you leave")
     lines.append("  " + HELPERS_LINE)
     lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send, ... (%lsmagic);"
                  " help: dora? or %dhcp_dora?")

@@ -168,6 +168,7 @@ class Store:
         self._journal: int | None = None  # an O_APPEND file descriptor
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         self._file_lock = threading.Lock()   # the flusher's thread and save(now=True)
+        self._journal_lock = threading.Lock()
         self._file_saved = 0.0               # the "saved" time of the state file last written
         self.flusher = Flusher(on_error=self._note)
 
@@ -278,6 +279,10 @@ class Store:
         """One line, in one write(2) on an O_APPEND file, so that two shells on
         one journal never interleave their lines; fsynced within 100 ms."""
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        with self._journal_lock:   # the server's thread journals too
+            self._append_line(line)
+
+    def _append_line(self, line: bytes) -> None:
         if self._journal is None:
             _makedirs(self.journal_path.parent)
             self._rotate()

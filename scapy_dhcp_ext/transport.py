@@ -16,13 +16,14 @@ RENEW and INFORM) asks ARP first.
 
 from __future__ import annotations
 
+import collections
 import errno
 import select
 import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, TypeVar
 
 from .errors import InterfaceDown, NoPrivileges, NoSuchInterface, TransportError
 from .frames import Frame, parse_frame
@@ -41,6 +42,9 @@ from .wire import (
     ip_bytes,
     mac_str,
 )
+
+if TYPE_CHECKING:
+    from .reader import Reader
 
 T = TypeVar("T")
 ETH_P_ALL = 0x0003
@@ -68,6 +72,25 @@ DHCP_FILTER = [
     (0x15, 0, 2, 0x00000043),  # jeq 67 else drop
     (0x06, 0, 0, 0x00040000),  # accept
     (0x06, 0, 0, 0x00040000),  # accept (ARP, ICMP)
+    (0x06, 0, 0, 0x00000000),  # drop
+]
+
+# While a server runs: also UDP *to* port 67 (clients' requests, relays' from 67 to 67).
+SERVE_FILTER = [
+    (0x28, 0, 0, 0x0000000C),  # ldh [12]
+    (0x15, 11, 0, 0x00000806),  # jeq ARP -> accept
+    (0x15, 0, 11, 0x00000800),  # jeq IPv4 else drop
+    (0x30, 0, 0, 0x00000017),  # ldb [23]
+    (0x15, 8, 0, 0x00000001),  # jeq ICMP -> accept
+    (0x15, 0, 8, 0x00000011),  # jeq UDP else drop
+    (0x28, 0, 0, 0x00000014),  # ldh [20]
+    (0x45, 6, 0, 0x00001FFF),  # jset fragment offset -> drop
+    (0xB1, 0, 0, 0x0000000E),  # ldxb 4*([14]&0xf)
+    (0x48, 0, 0, 0x0000000E),  # ldh [x+14]  (UDP source port)
+    (0x15, 2, 0, 0x00000043),  # jeq 67 -> accept
+    (0x48, 0, 0, 0x00000010),  # ldh [x+16]  (UDP destination port)
+    (0x15, 0, 1, 0x00000043),  # jeq 67 -> accept, else drop
+    (0x06, 0, 0, 0x00040000),  # accept
     (0x06, 0, 0, 0x00000000),  # drop
 ]
 
@@ -102,6 +125,18 @@ def interface_mac(iface: str) -> str:
     return mac_str(_ifreq(iface, SIOCGIFHWADDR)[18:24])
 
 
+def interface_ipv4(iface: str) -> str | None:
+    """The interface's IPv4 address as ``"10.0.0.5/24"``, or None without one."""
+    try:
+        addr = _ifreq(iface, 0x8915)[20:24]     # SIOCGIFADDR
+        mask = _ifreq(iface, 0x891B)[20:24]     # SIOCGIFNETMASK
+    except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return None
+        raise
+    return f"{socket.inet_ntoa(addr)}/{bin(int.from_bytes(mask, 'big')).count('1')}"
+
+
 def interface_up(iface: str) -> bool:
     flags = struct.unpack("H", _ifreq(iface, SIOCGIFFLAGS)[16:18])[0]
     return bool(flags & IFF_UP)
@@ -118,6 +153,14 @@ def _big_receive_buffer(sock: socket.socket, size: int) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
+def attach_filter(sock: Any, program: list[tuple[int, int, int, int]]) -> None:
+    """Puts a classic BPF program on the socket (replacing the one it had)."""
+    import ctypes
+
+    buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *ins) for ins in program))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(buf)))
+
+
 def open_raw_socket(iface: str) -> socket.socket:
     """An AF_PACKET socket on ``iface`` with the DHCP filter attached before bind,
     so no unfiltered frame is ever queued."""
@@ -126,12 +169,7 @@ def open_raw_socket(iface: str) -> socket.socket:
     except PermissionError:
         raise NoPrivileges() from None
     try:
-        prog = b"".join(struct.pack("HBBI", *ins) for ins in DHCP_FILTER)
-        import ctypes
-
-        buf = ctypes.create_string_buffer(prog)
-        fprog = struct.pack("HL", len(DHCP_FILTER), ctypes.addressof(buf))
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        attach_filter(sock, DHCP_FILTER)
         try:
             sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         except OSError:
@@ -199,6 +237,9 @@ class Transport:
         self.clock = clock
         self.rand = rand or random.random
         self.arp_addresses: dict[bytes, bytes] = {}   # IPv4 -> MAC we answer ARP with
+        self._pinned: set[bytes] = set()
+        self.reader: Reader | None = None   # while a server runs: the one thread that reads
+        self._pending: collections.deque[bytes] = collections.deque()   # left by a reader that stopped
 
     @property
     def sock(self) -> RawSocket:
@@ -207,18 +248,25 @@ class Transport:
         return self._sock
 
     def close(self) -> None:
+        self.stop_reader()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
 
-    def answer_arp(self, address: str, mac: bytes) -> None:
+    def answer_arp(self, address: str, mac: bytes, *, pin: bool = False) -> None:
+        """Answers ARP for ``address`` with ``mac``; ``pin`` keeps it past a
+        ``forget_arp()`` of everything (a server's own address)."""
         self.arp_addresses[ip_bytes(address)] = mac
+        if pin:
+            self._pinned.add(ip_bytes(address))
 
     def forget_arp(self, address: str | None = None) -> None:
         if address is None:
-            self.arp_addresses.clear()
+            for key in [k for k in self.arp_addresses if k not in self._pinned]:
+                del self.arp_addresses[key]
         else:
             self.arp_addresses.pop(ip_bytes(address), None)
+            self._pinned.discard(ip_bytes(address))
 
     def send(self, frame: bytes) -> float:
         try:
@@ -230,7 +278,41 @@ class Transport:
                 self.sock.send(frame)
             except OSError as again:
                 raise self._error(again) from None
+        if self.reader is not None:
+            self.reader.loopback(frame)   # the other role on this interface sees it too
         return self.clock()
+
+    # -- a server's reader ---------------------------------------------------
+
+    def start_reader(self, on_request: Callable[[bytes], None], local_mac: Callable[[], bytes],
+                     on_error: Callable[[str], None] | None = None) -> Reader:
+        """Starts the background reader (see :mod:`.reader`): requests to port 67
+        go to ``on_request`` on its thread; the client role reads the rest."""
+        from .reader import Reader
+
+        if self.reader is not None:
+            raise TransportError(f"{self.iface}: a server already reads this socket")
+        sock = self.sock
+        if isinstance(sock, socket.socket):
+            attach_filter(sock, SERVE_FILTER)
+        self.reader = Reader(sock.fileno(), self._recv_socket, on_request,
+                             answer_arp=lambda raw: self._handle_arp(raw, consume_replies=False),
+                             local_mac=local_mac, on_error=on_error)
+        self.reader.start()
+        return self.reader
+
+    def stop_reader(self) -> None:
+        reader, self.reader = self.reader, None
+        if reader is None:
+            return
+        reader.stop()
+        if isinstance(self._sock, socket.socket):
+            try:
+                attach_filter(self._sock, DHCP_FILTER)
+            except OSError:
+                pass  # the interface went: the socket goes with it
+        for raw in reader.inbox:   # what came for the client role stays for it
+            self._pending.append(raw)
 
     def _stale(self, exc: OSError) -> bool:
         """An ENETDOWN the socket kept from when the interface was down, now up again."""
@@ -250,11 +332,17 @@ class Transport:
 
     def wait_readable(self, wait: float) -> bool:
         """Whether a frame is waiting, within ``wait`` seconds."""
-        return bool(select.select([self.sock], [], [], wait)[0])
+        if self.reader is not None:
+            return self.reader.ready(wait)
+        return bool(self._pending) or bool(select.select([self.sock], [], [], wait)[0])
 
     def recv_nowait(self) -> bytes | None:
         """The next queued frame as it came (no checksum finished, no ARP
         answered), or None: the fast path of a load."""
+        if self.reader is not None:
+            return self.reader.get(0.0)
+        if self._pending:
+            return self._pending.popleft()
         return self._read(lambda: self.sock.recv(2048, socket.MSG_DONTWAIT))
 
     def _read(self, call: Callable[[], T]) -> T | None:
@@ -277,6 +365,14 @@ class Transport:
         return n
 
     def _recv(self, wait: float) -> bytes | None:
+        reader = self.reader
+        if reader is not None and not reader.on_thread:
+            return reader.get(wait)
+        if self._pending:
+            return self._pending.popleft()
+        return self._recv_socket(wait)
+
+    def _recv_socket(self, wait: float) -> bytes | None:
         sock = self.sock
         if wait > 0:
             ready, _, _ = select.select([sock], [], [], wait)

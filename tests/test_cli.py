@@ -23,18 +23,35 @@ def our_namespaces() -> set[str]:
     return {n for n in list_namespaces() if n.startswith(PREFIX)}
 
 
-@pytest.mark.lab
-def test_c_runs_code_against_a_lab_and_cleans_up(tmp_path, capsys):
+def run_c(capsys, *argv: str) -> str:
+    """``main(argv)`` in-process: it succeeds, and leaves no lab behind."""
     before = our_namespaces()
-    rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
-               "r = dora(); print('LEASE', r.lease.address, r.lease.server_id, r.lease.lease_time);"
-               "print('NAMES', callable(sr1), callable(dhcp_request), conf.checkIPaddr); release();"
-               "dhcp.backoff = Backoff.rfc2131(); print('BACKOFF', dhcp.backoff.first)"])
+    rc = main(list(argv))
     out = capsys.readouterr().out
     assert rc == 0, out
+    assert our_namespaces() == before
+    return out
+
+
+@pytest.mark.lab
+def test_lab_client_serves_a_real_udhcpc_from_c(tmp_path, capsys):
+    out = run_c(capsys, "--lab-client", "udhcpc", "--state", str(tmp_path / "s.json"), "-c",
+                "srv = serve(); lease = srv.wait_lease(); bound = lab.clients[0].wait_event('bound')\n"
+                "print('SERVED', lease.address, lease.mac, srv.pool.server_ip)\n"
+                "print('CLIENT', bound['ip'], lab.clients[0].mac, bound['serverid'])")
+    served = re.search(r"SERVED (\S+) (\S+) (\S+)", out)
+    client = re.search(r"CLIENT (\S+) (\S+) (\S+)", out)
+    assert served and client and served.groups() == client.groups(), out   # udhcpc itself reports it
+
+
+@pytest.mark.lab
+def test_c_runs_code_against_a_lab_and_cleans_up(tmp_path, capsys):
+    out = run_c(capsys, "--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
+                "r = dora(); print('LEASE', r.lease.address, r.lease.server_id, r.lease.lease_time);"
+                "print('NAMES', callable(sr1), callable(dhcp_request), conf.checkIPaddr); release();"
+                "dhcp.backoff = Backoff.rfc2131(); print('BACKOFF', dhcp.backoff.first)")
     assert "LEASE 10.77.0.1" in out and " 10.77.0.1 3600" in out and "NAMES True True False" in out
     assert "BACKOFF 4.0" in out
-    assert our_namespaces() == before
 
 
 @pytest.mark.lab

@@ -238,3 +238,19 @@ def test_load_magic_runs_a_load_and_returns_its_result(fake_ip):
     assert fake_ip.user_ns["dhcp"].last is r
     with pytest.raises(UsageError, match="clients"):
         run(fake_ip, "%dhcp_load --clients 0 --no-progress")
+
+
+def test_serve_magic_refuses_beside_a_server_then_starts_shows_and_stops(fake_ip):
+    with pytest.raises(UsageError, match=r"another DHCP server answers on fake0: 10\.9\.0\.1"):
+        run(fake_ip, "%dhcp_serve")
+    srv = run(fake_ip, "%dhcp_serve 10.9.0.100-10.9.0.120 --force --lease-time 90 --macs 02:00:00:00:00:99 "
+                       "-o domain=magic.test")
+    session = fake_ip.user_ns["dhcp"]
+    assert session.server is srv and srv.running and srv.lease_time == 90 and str(srv.pool) == "10.9.0.100-10.9.0.120"
+    assert "answers only 02:00:00:00:00:99" in repr(srv) and b"magic.test" in srv.opts.common
+    assert run(fake_ip, "%dhcp_serve") is srv
+    with pytest.raises(UsageError, match="already running"):
+        run(fake_ip, "%dhcp_serve 10.9.0.0/24 --force")
+    assert run(fake_ip, "%dhcp_serve --stop") is srv and not srv.running
+    with pytest.raises(UsageError, match="no server is running"):
+        run(fake_ip, "%dhcp_serve --stop")

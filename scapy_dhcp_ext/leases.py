@@ -1,0 +1,315 @@
+"""The server role's pool, lease table and RFC 2131's rules: pure, no I/O.
+
+:class:`LeaseTable` decides what a server answers (RFC 2131 4.3): the address
+to OFFER, and whether a REQUEST gets an ACK, a NAK or silence, for each of the
+client's states (4.3.2: SELECTING, INIT-REBOOT, RENEWING, REBINDING). It keeps
+leases by address and by client (option 61, else the MAC), and lets them
+expire by the clock it is given::
+
+    >>> table = LeaseTable(Pool.parse("10.0.0.100-10.0.0.109"), lease_time=60)
+    >>> d = table.discover(Ask(mac="02:00:00:00:00:01"))
+    >>> d.kind, d.address
+    ('OFFER', '10.0.0.100')
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+LAB_NETWORK = "10.77.0.0/24"
+OFFER_HOLD = 30.0   # seconds an offered address stays reserved for its client
+
+
+@dataclass
+class Pool:
+    """The addresses a server hands out, in one network, and its own address."""
+
+    first: int
+    last: int
+    network: ipaddress.IPv4Network
+    server_ip: str
+
+    @classmethod
+    def parse(cls, spec: str | None = None, *, server_ip: str | None = None,
+              iface_address: str | None = None) -> Pool:
+        """``spec`` is a range ``"10.0.0.100-10.0.0.199"`` or a network
+        ``"10.0.0.0/24"``; None takes the interface's network (``iface_address``
+        as ``"10.0.0.5/24"``), else the lab's 10.77.0.0/24. The server's address
+        is ``server_ip``, else the interface's own, else the network's first
+        host; it is never handed out."""
+        own = ipaddress.IPv4Interface(iface_address) if iface_address else None
+        try:
+            if spec is None:
+                network = own.network if own is not None else ipaddress.IPv4Network(LAB_NETWORK)
+                first, last = int(network.network_address) + 1, int(network.broadcast_address) - 1
+            elif "-" in spec:
+                a, b = (ipaddress.IPv4Address(x.strip()) for x in spec.split("-", 1))
+                if int(b) < int(a):
+                    raise ValueError(f"{spec}: the range ends before it starts")
+                if own is not None and a in own.network and b in own.network:
+                    network = own.network
+                else:
+                    prefix = 24
+                    while prefix > 8 and ipaddress.IPv4Network(f"{a}/{prefix}", strict=False) != \
+                            ipaddress.IPv4Network(f"{b}/{prefix}", strict=False):
+                        prefix -= 1
+                    network = ipaddress.IPv4Network(f"{a}/{prefix}", strict=False)
+                first, last = int(a), int(b)
+            else:
+                network = ipaddress.IPv4Network(spec, strict=False)
+                first, last = int(network.network_address) + 1, int(network.broadcast_address) - 1
+            if server_ip is None:
+                if own is not None and own.ip in network:
+                    server_ip = str(own.ip)
+                else:
+                    server_ip = str(ipaddress.IPv4Address(int(network.network_address) + 1))
+            elif ipaddress.IPv4Address(server_ip) not in network:
+                raise ValueError(f"server_ip {server_ip} is not in the pool's network {network}")
+        except ValueError as exc:
+            raise ValueError(f"pool {spec!r}: {exc}; give a range '10.0.0.100-10.0.0.199' "
+                             "or a network '10.0.0.0/24'") from None
+        server = int(ipaddress.IPv4Address(server_ip))
+        first += first == server   # the server's own address is never handed out
+        last -= last == server
+        if last < first:
+            raise ValueError(f"pool {spec!r} has no addresses to hand out")
+        return cls(first, last, network, server_ip)
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1 - (1 if self.first <= self._server <= self.last else 0)
+
+    @property
+    def _server(self) -> int:
+        return int(ipaddress.IPv4Address(self.server_ip))
+
+    def __contains__(self, address: object) -> bool:
+        try:
+            n = int(ipaddress.IPv4Address(address))  # type: ignore[arg-type]
+        except ValueError:
+            return False
+        return self.first <= n <= self.last and n != self._server
+
+    def on_network(self, address: str) -> bool:
+        try:
+            return ipaddress.IPv4Address(address) in self.network
+        except ValueError:
+            return False
+
+    def __str__(self) -> str:
+        return f"{ipaddress.IPv4Address(self.first)}-{ipaddress.IPv4Address(self.last)}"
+
+
+@dataclass
+class ServerLease:
+    """One address as the server holds it. ``state``: offered, bound,
+    released, declined or expired; ``expires`` in epoch seconds."""
+
+    mac: str
+    address: str
+    expires: float
+    state: str
+    client: str = ""        # the key it is held by: option 61 as hex, else the MAC
+    hostname: str = ""
+
+    def __repr__(self) -> str:
+        left = self.expires - time.time()
+        when = f"expires in {left:.0f} s" if left > 0 else f"ended {-left:.0f} s ago"
+        return f"{self.address:15} {self.mac}  {self.state:8} {when}"
+
+
+@dataclass
+class Ask:
+    """What a request asks, as the rules need it (read from the frame by the server)."""
+
+    mac: str
+    client_id: str = ""          # option 61 as hex, "" without one
+    ciaddr: str = "0.0.0.0"
+    requested: str | None = None  # option 50
+    server_id: str | None = None  # option 54
+    hostname: str = ""
+    unicast: bool = False         # sent to the server's own address (RENEWING rather than REBINDING)
+
+    @property
+    def key(self) -> str:
+        return self.client_id or self.mac
+
+
+@dataclass
+class Decision:
+    """What to answer: ``kind`` is OFFER, ACK, NAK or "" (silence); ``note``
+    says why in words, for the log."""
+
+    kind: str
+    address: str = "0.0.0.0"
+    note: str = ""
+    state: str = ""   # the client's state as the rules read it (SELECTING, INIT-REBOOT, ...)
+    lease: ServerLease | None = None
+
+
+@dataclass
+class LeaseTable:
+    """Leases by address and by client, over one pool, on an injectable clock."""
+
+    pool: Pool
+    lease_time: int = 3600
+    clock: Callable[[], float] = time.time
+    decline_hold: float | None = None   # seconds a declined address stays unusable (default: a lease time)
+    by_address: dict[int, ServerLease] = field(default_factory=dict)
+    by_client: dict[str, int] = field(default_factory=dict)
+    _cursor: int = 0
+
+    def __iter__(self) -> Iterator[ServerLease]:
+        self._expire()
+        return iter(sorted(self.by_address.values(), key=lambda x: ipaddress.IPv4Address(x.address)))
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for lease in self.by_address.values():
+            if lease.state in ("offered", "bound", "declined") and lease.expires <= now:
+                lease.state = "expired"
+
+    def _held(self, n: int, key: str | None = None) -> bool:
+        """Whether address ``n`` is taken by a client other than ``key``."""
+        lease = self.by_address.get(n)
+        if lease is None or lease.client == key:
+            return lease is not None and lease.state == "declined" and lease.expires > self.clock()
+        return lease.state in ("offered", "bound", "declined") and lease.expires > self.clock()
+
+    def _free(self, address: str | None, key: str) -> bool:
+        return address is not None and address in self.pool and not self._held(_n(address), key)
+
+    def _allocate(self) -> int | None:
+        span = self.pool.last - self.pool.first + 1
+        for step in range(span):
+            n = self.pool.first + (self._cursor + step) % span
+            if n != self.pool._server and not self._held(n):
+                self._cursor = (n - self.pool.first + 1) % span
+                return n
+        return None
+
+    def _put(self, n: int, ask: Ask, state: str, expires: float) -> ServerLease:
+        old = self.by_client.get(ask.key)
+        if old is not None and old != n:
+            previous = self.by_address.get(old)
+            if previous is not None and previous.client == ask.key and previous.state in ("offered", "bound"):
+                previous.state = "released"
+        lease = self.by_address.get(n)
+        if lease is None or lease.client != ask.key:
+            lease = ServerLease(ask.mac, _s(n), expires, state, ask.key, ask.hostname)
+            self.by_address[n] = lease
+        else:
+            lease.mac, lease.state, lease.expires = ask.mac, state, expires
+            lease.hostname = ask.hostname or lease.hostname
+        self.by_client[ask.key] = n
+        return lease
+
+    def mine(self, ask: Ask) -> ServerLease | None:
+        n = self.by_client.get(ask.key)
+        lease = self.by_address.get(n) if n is not None else None
+        return lease if lease is not None and lease.client == ask.key else None
+
+    def counts(self) -> dict[str, int]:
+        self._expire()
+        out: dict[str, int] = {}
+        for lease in self.by_address.values():
+            out[lease.state] = out.get(lease.state, 0) + 1
+        return out
+
+    # -- the rules (RFC 2131 4.3) -------------------------------------------
+
+    def discover(self, ask: Ask) -> Decision:
+        """4.3.1: the client's current or last address if free, else the one it
+        asks for if free, else a free one; none left is silence, with a note."""
+        now = self.clock()
+        mine = self.mine(ask)
+        n: int | None = None
+        if mine is not None and mine.state != "declined" and self._free(mine.address, ask.key):
+            n = _n(mine.address)
+        elif self._free(ask.requested, ask.key):
+            n = _n(ask.requested or "")
+        else:
+            n = self._allocate()
+        if n is None:
+            return Decision("", note=f"pool {self.pool} is exhausted: all {self.pool.size} addresses are "
+                            f"offered, bound or declined; no OFFER for {ask.mac}")
+        expires = max(now + OFFER_HOLD, mine.expires if mine is not None and mine.state == "bound" else 0)
+        lease = self._put(n, ask, "offered", expires)
+        return Decision("OFFER", lease.address, lease=lease)
+
+    def request(self, ask: Ask) -> Decision:
+        """4.3.2, by the client's state as the fields show it."""
+        if ask.server_id is not None:
+            return self._selecting(ask)
+        if ask.requested is not None and ask.ciaddr == "0.0.0.0":
+            return self._init_reboot(ask)
+        if ask.ciaddr != "0.0.0.0":
+            return self._extend(ask, "RENEWING" if ask.unicast else "REBINDING")
+        return Decision("", note="REQUEST with neither option 50 nor ciaddr: ignored", state="?")
+
+    def _selecting(self, ask: Ask) -> Decision:
+        mine = self.mine(ask)
+        if ask.server_id != self.pool.server_ip:
+            if mine is not None and mine.state == "offered":
+                mine.state = "released"
+            return Decision("", note=f"the client chose server {ask.server_id}", state="SELECTING")
+        address = ask.requested or ask.ciaddr
+        if mine is not None and mine.address == address and mine.state in ("offered", "bound", "expired") \
+                and self._free(address, ask.key):
+            return self._bind(ask, _n(address), "SELECTING")
+        return Decision("NAK", note=f"requested {address}, not the address offered to it", state="SELECTING")
+
+    def _init_reboot(self, ask: Ask) -> Decision:
+        address = ask.requested or ""
+        if not self.pool.on_network(address):
+            return Decision("NAK", note=f"{address} is not on network {self.pool.network} (wrong network)",
+                            state="INIT-REBOOT")
+        mine = self.mine(ask)
+        if mine is None:
+            return Decision("", note="no record of this client: silent (RFC 2131 4.3.2, INIT-REBOOT)",
+                            state="INIT-REBOOT")
+        if mine.address != address or not self._free(address, ask.key):
+            return Decision("NAK", note=f"{address} is not this client's address", state="INIT-REBOOT")
+        return self._bind(ask, _n(address), "INIT-REBOOT")
+
+    def _extend(self, ask: Ask, state: str) -> Decision:
+        address = ask.ciaddr
+        if not self.pool.on_network(address):
+            return Decision("NAK", note=f"{address} is not on network {self.pool.network}", state=state)
+        mine = self.mine(ask)
+        if mine is not None and mine.address == address and self._free(address, ask.key):
+            return self._bind(ask, _n(address), state)
+        if self._free(address, ask.key):   # no record (a server restarted): the address is free, so it is theirs
+            return self._bind(ask, _n(address), state)
+        return Decision("NAK", note=f"{address} is not leased to this client", state=state)
+
+    def _bind(self, ask: Ask, n: int, state: str) -> Decision:
+        lease = self._put(n, ask, "bound", self.clock() + self.lease_time)
+        return Decision("ACK", lease.address, state=state, lease=lease)
+
+    def release(self, ask: Ask) -> str:
+        mine = self.mine(ask)
+        if mine is not None and mine.address == ask.ciaddr and mine.state in ("bound", "offered"):
+            mine.state, mine.expires = "released", self.clock()
+            return f"{ask.ciaddr} released by {ask.mac}"
+        return f"RELEASE of {ask.ciaddr} by {ask.mac}, which does not hold it: ignored"
+
+    def decline(self, ask: Ask) -> str:
+        address = ask.requested or ""
+        mine = self.mine(ask)
+        if mine is not None and mine.address == address:
+            mine.state = "declined"
+            mine.expires = self.clock() + (self.decline_hold if self.decline_hold is not None else self.lease_time)
+            return f"{address} declined by {ask.mac}: not offered again until the hold ends"
+        return f"DECLINE of {address or '(no option 50)'} by {ask.mac}, which was not offered it: ignored"
+
+
+def _n(address: str) -> int:
+    return int(ipaddress.IPv4Address(address))
+
+
+def _s(n: int) -> str:
+    return str(ipaddress.IPv4Address(n))

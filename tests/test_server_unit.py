@@ -1,0 +1,230 @@
+"""The server role without a network: the pool, RFC 2131's rules, the replies'
+addressing (read back with Scapy's own dissector), and the handle's hooks."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+
+from scapy_dhcp_ext import DhcpSession, UsageError
+from scapy_dhcp_ext.endpoint import Endpoint
+from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.leases import Ask, LeaseTable, Pool
+from scapy_dhcp_ext.packets import MessageOptions, build_message
+from scapy_dhcp_ext.server import DhcpServer
+from scapy_dhcp_ext.transport import Transport
+from scapy_dhcp_ext.wire import DECLINE, DISCOVER, INFORM, RELEASE, REQUEST
+from tests.support.fakes import FakeSocket
+
+A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def options(raw: bytes) -> dict:
+    """The reply's options as Scapy reads them (an oracle that is not ours)."""
+    return {o[0]: o[1:] if len(o) > 2 else o[1] for o in Ether(raw)[DHCP].options if isinstance(o, tuple)}
+
+
+# -- the pool ---------------------------------------------------------------
+
+def test_a_pool_is_a_range_or_a_network_and_never_holds_the_server():
+    p = Pool.parse("10.0.0.100-10.0.0.199")
+    assert (str(p), str(p.network), p.server_ip, p.size) == ("10.0.0.100-10.0.0.199", "10.0.0.0/24", "10.0.0.1", 100)
+    p = Pool.parse("10.0.0.0/24")
+    assert (str(p), p.server_ip, p.size) == ("10.0.0.2-10.0.0.254", "10.0.0.1", 253)
+    p = Pool.parse(None)
+    assert str(p.network) == "10.77.0.0/24" and p.server_ip == "10.77.0.1"
+    p = Pool.parse(None, iface_address="192.168.5.9/24")
+    assert str(p.network) == "192.168.5.0/24" and p.server_ip == "192.168.5.9" and "192.168.5.9" not in p
+    assert Pool.parse("10.0.0.0/24", server_ip="10.0.0.50").size == 253
+    for bad in ("10.0.0.9-10.0.0.1", "10.0.0.0/33", "nonsense"):
+        with pytest.raises(ValueError, match="give a range"):
+            Pool.parse(bad)
+    with pytest.raises(ValueError, match="not in the pool's network"):
+        Pool.parse("10.0.0.0/24", server_ip="10.9.9.9")
+
+
+# -- the rules (RFC 2131 4.3) ---------------------------------------------------
+
+def table(spec: str = "10.0.0.100-10.0.0.102", clock: Clock | None = None) -> LeaseTable:
+    return LeaseTable(Pool.parse(spec), lease_time=60, clock=clock or Clock())
+
+
+def test_discover_offers_a_free_address_and_the_same_one_again():
+    t = table()
+    first = t.discover(Ask(A))
+    assert (first.kind, first.address) == ("OFFER", "10.0.0.100")
+    assert t.discover(Ask(A)).address == "10.0.0.100"
+    assert t.discover(Ask(B, requested="10.0.0.102")).address == "10.0.0.102"   # asked for, and free
+    assert t.discover(Ask("02:00:00:00:00:0c", requested="10.0.0.100")).address == "10.0.0.101"  # taken
+
+
+def test_an_exhausted_pool_is_silence_with_a_message():
+    t = table("10.0.0.100-10.0.0.101")
+    t.discover(Ask(A))
+    t.discover(Ask(B))
+    d = t.discover(Ask("02:00:00:00:00:0c"))
+    assert d.kind == "" and "exhausted" in d.note and "02:00:00:00:00:0c" in d.note
+
+
+def test_request_in_each_state():
+    t = table()
+    offer = t.discover(Ask(A))
+    # SELECTING: another server chosen -> silent, our offer freed
+    d = t.request(Ask(A, server_id="10.0.0.9", requested=offer.address))
+    assert d.kind == "" and "chose server 10.0.0.9" in d.note and t.mine(Ask(A)).state == "released"
+    t.discover(Ask(A))
+    assert t.request(Ask(A, server_id="10.0.0.1", requested="10.0.0.101")).kind == "NAK"   # not what we offered
+    d = t.request(Ask(A, server_id="10.0.0.1", requested="10.0.0.100"))
+    assert (d.kind, d.address, d.state) == ("ACK", "10.0.0.100", "SELECTING")
+    # INIT-REBOOT
+    assert t.request(Ask(A, requested="192.168.1.5")).kind == "NAK"                      # wrong network
+    assert t.request(Ask(A, requested="10.0.0.100")).kind == "ACK"
+    silent = t.request(Ask(B, requested="10.0.0.101"))
+    assert silent.kind == "" and "no record" in silent.note                                # MUST be silent
+    assert t.request(Ask(B, requested="10.0.0.100")).kind == ""                            # no record of B either
+    # RENEWING (unicast) and REBINDING (broadcast)
+    d = t.request(Ask(A, ciaddr="10.0.0.100", unicast=True))
+    assert (d.kind, d.state) == ("ACK", "RENEWING")
+    assert t.request(Ask(A, ciaddr="10.0.0.100")).state == "REBINDING"
+    assert t.request(Ask(B, ciaddr="10.0.0.100")).kind == "NAK"                           # A's address
+    assert t.request(Ask(B, ciaddr="172.16.0.1")).kind == "NAK"
+
+
+def test_release_decline_and_expiry():
+    clock = Clock()
+    t = table(clock=clock)
+    t.discover(Ask(A))
+    t.request(Ask(A, server_id="10.0.0.1", requested="10.0.0.100"))
+    assert "ignored" in t.release(Ask(B, ciaddr="10.0.0.100"))
+    assert "released" in t.release(Ask(A, ciaddr="10.0.0.100"))
+    assert t.discover(Ask(B, requested="10.0.0.100")).address == "10.0.0.100"        # free again
+    assert "declined" in t.decline(Ask(B, requested="10.0.0.100"))
+    assert t.discover(Ask(B, requested="10.0.0.100")).address == "10.0.0.101"        # not the declined one
+    assert {x.address: x.state for x in t}["10.0.0.100"] == "declined"
+    t.request(Ask(B, server_id="10.0.0.1", requested="10.0.0.101"))
+    clock.now += 61
+    assert {x.address: x.state for x in t} == {"10.0.0.100": "expired", "10.0.0.101": "expired"}
+    assert t.discover(Ask("02:00:00:00:00:0c")).kind == "OFFER"
+
+
+# -- the server over a fake socket ----------------------------------------------------
+
+def server(**kw) -> tuple[DhcpServer, FakeSocket]:
+    sock = FakeSocket(lambda _f: [])
+    ep = Endpoint(transport=Transport("fake0", sock=sock), mac="02:53:00:00:00:01", state_file=False)
+    return DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.150"), lease_time=600, **kw), sock
+
+
+def ask(msg: int, mac: str = A, *, requested_address: str | None = None, server_id: str | None = None,
+        ciaddr: str | None = None, dst_ip: str = "255.255.255.255", **kw) -> bytes:
+    return build_message(msg, mac=mac, xid=0x1234, opts=MessageOptions(**kw), requested=requested_address,
+                         server_id=server_id, ciaddr=ciaddr, dst_ip=dst_ip)
+
+
+def test_offer_and_ack_go_where_rfc_2131_4_1_says():
+    srv, sock = server(options={"domain": "lab.test"})
+    offer = Ether(srv.handle(ask(DISCOVER, broadcast=True))[0])
+    o = options(bytes(offer))
+    assert offer[BOOTP].op == 2 and offer[BOOTP].xid == 0x1234 and offer[BOOTP].yiaddr == "10.0.0.100"
+    assert o["message-type"] == 2 and o["server_id"] == "10.0.0.1" and o["lease_time"] == 600
+    assert o["renewal_time"] == 300 and o["rebinding_time"] == 525 and o["domain"] == b"lab.test"
+    assert offer[Ether].dst == "ff:ff:ff:ff:ff:ff" and offer[IP].dst == "255.255.255.255"   # broadcast bit set
+    assert sock.sent == [bytes(offer)]
+    ack = Ether(srv.handle(ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1", broadcast=False))[0])
+    assert options(bytes(ack))["message-type"] == 5
+    assert ack[Ether].dst == A and ack[IP].dst == "10.0.0.100" and ack[UDP].dport == 68   # unicast, no bit
+    assert srv.wait_lease(A, timeout=0).address == "10.0.0.100"
+    renew = Ether(srv.handle(ask(REQUEST, ciaddr="10.0.0.100"))[0])
+    assert renew[IP].dst == "10.0.0.100" and renew[BOOTP].ciaddr == "10.0.0.100"
+    inform = srv.handle(ask(INFORM, ciaddr="10.0.0.100"))[0]
+    assert "lease_time" not in options(inform) and Ether(inform)[BOOTP].yiaddr == "0.0.0.0"
+
+
+def test_relayed_requests_go_back_to_the_relay_with_option_82():
+    srv, _ = server()
+    raw = ask(DISCOVER, giaddr="10.0.0.254", circuit_id=b"port7", remote_id=b"sw1")
+    reply = Ether(srv.handle(raw)[0])
+    assert reply[IP].dst == "10.0.0.254" and reply[UDP].dport == 67 and reply[Ether].dst == Ether(raw).src
+    assert bytes(options(bytes(reply))["relay_agent_information"]) == parse_frame(raw).options[82]
+    nak = Ether(srv.handle(ask(REQUEST, giaddr="10.0.0.254", requested_address="10.0.0.140",
+                                server_id="10.0.0.1"))[0])
+    assert options(bytes(nak))["message-type"] == 6 and nak[BOOTP].flags & 0x8000   # the relay broadcasts it
+
+
+def test_a_nak_is_broadcast_and_release_and_decline_get_no_reply():
+    srv, _ = server()
+    nak = Ether(srv.handle(ask(REQUEST, requested_address="192.168.9.9"))[0])
+    assert options(bytes(nak))["message-type"] == 6 and nak[IP].dst == "255.255.255.255"
+    assert srv.handle(ask(RELEASE, ciaddr="10.0.0.100")) == []
+    assert srv.handle(ask(DECLINE, requested_address="10.0.0.100")) == []
+    assert "does not hold it" in srv.log[-2].note and "was not offered it" in srv.log[-1].note
+
+
+def test_malformed_requests_are_logged_with_their_reason_and_never_raise():
+    srv, sock = server()
+    good = ask(DISCOVER)
+    for raw in (good[:60], good[:300], b"\x00" * 10, good[:-1] + b"\x37"):
+        srv._on_request(raw)
+    notes = [h.note for h in srv.log]
+    assert all("internal error" not in n for n in notes)
+    assert [n.split(":")[0] for n in notes if n.startswith("malformed")] == [
+        "malformed, ignored",
+        "malformed (IP total length 328 is more than the 286 bytes received; "
+        "UDP length 308 is more than the 266 bytes received), answered anyway",
+        "malformed, ignored",
+        "malformed (bad UDP checksum 0x682f (expected 0x67f8); 46 bytes after END, not all PAD), answered anyway"]
+    assert "BOOTP part is" in notes[0]
+
+
+def test_macs_one_off_nak_hooks_and_intercept():
+    srv, sock = server(macs=[A])
+    assert srv.handle(ask(DISCOVER, mac=B)) == [] and "not in macs" in srv.log[-1].note
+    srv.handle(ask(DISCOVER))
+    srv.nak(A)
+    assert options(srv.handle(ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1"))[0])[
+        "message-type"] == 6
+    assert options(srv.handle(ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1"))[0])[
+        "message-type"] == 6   # until it starts over
+    srv.handle(ask(DISCOVER))
+    assert options(srv.handle(ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1"))[0])[
+        "message-type"] == 5
+
+    seen = []
+    srv.on_reply = lambda req, rep: seen.append((req, rep)) or [rep, rep]
+    assert len(srv.handle(ask(DISCOVER))) == 2 and seen[0][0][BOOTP].xid == 0x1234
+    srv.on_reply = lambda req, rep: None
+    before = len(sock.sent)
+    assert srv.handle(ask(DISCOVER)) == [] and len(sock.sent) == before
+    srv.on_reply = lambda req, rep: 1 / 0
+    assert len(srv.handle(ask(DISCOVER))) == 1 and "on_reply raised ZeroDivisionError" in srv.log[-2].note
+
+    srv.on_reply, srv.intercept = None, True
+    assert srv.handle(ask(DISCOVER)) == [] and len(srv.held) == 1
+    edited = srv.held[0].packet
+    edited[BOOTP].yiaddr = "10.0.0.149"
+    sent = srv.send_held(edited)
+    assert sent.yiaddr == "10.0.0.149" and sock.sent[-1] == bytes(edited) and not srv.held
+
+
+def test_serve_starts_only_on_an_interface_named_for_this_run(tmp_path):
+    state = str(tmp_path / "s.json")
+    named = DhcpSession("lo", state_file=state)
+    named.save()
+    named.close()
+    remembered = DhcpSession(state_file=state)   # the interface comes from the state file
+    assert remembered.iface == "lo"
+    with pytest.raises(UsageError, match="named for this run"):
+        remembered.serve()
+    with pytest.raises(UsageError, match="session is on lo"):
+        remembered.serve(iface="eth7")
+    remembered.close()
