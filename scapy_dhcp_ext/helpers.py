@@ -16,7 +16,8 @@ from .pktools import Edited, EditError, diff, dump, quick_edit, to_packet, write
 from .session import DhcpSession
 
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
-              "sweep_lengths", "sweep_malformed", "load", "serve")
+              "sweep_lengths", "sweep_malformed", "load", "serve",
+              "sweep_replies")
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 

@@ -107,6 +107,24 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _outputs(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The report files a sweep magic writes: --json, --pcap, --plot."""
+    for arg in reversed([
+        argument("--json", metavar="FILE", help="write the report as JSON"),
+        argument("--pcap", metavar="FILE", help="write every frame (pcapng for sweep_replies, with comments)"),
+        argument("--plot", metavar="FILE", help="save the plot (needs matplotlib)"),
+    ]):
+        func = arg(func)
+    return func
+
+
+def write_outputs(args: Any, report: Any) -> None:
+    for path, write in ((args.json, report.to_json), (args.pcap, report.to_pcap), (args.plot, report.plot)):
+        if path:
+            write(path)
+            print(f"wrote {path}")
+
+
 @magics_class
 class DhcpMagics(Magics):
     """The ``%dhcp_*`` magics. Settings are traitlets: ``%config DhcpMagics``."""
@@ -274,9 +292,7 @@ class DhcpMagics(Magics):
               help="when the device dies, wait up to S seconds for it instead of stopping")
     @argument("--resume", action="store_true", help="carry on with the last unfinished sweep")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    @argument("--json", metavar="FILE", help="write the report as JSON")
-    @argument("--pcap", metavar="FILE", help="write every frame sent and received")
-    @argument("--plot", metavar="FILE", help="save the plot (needs matplotlib)")
+    @_outputs
     @argument("--iface", "-i", help="interface to use (switches the session to it)")
     @line_magic
     @answers_help
@@ -298,10 +314,7 @@ class DhcpMagics(Magics):
                 lengths = parse_ranges(args.lengths) if args.lengths else None
                 report = self.session.sweep_lengths(lengths, self._eval(args.base), headers=args.headers,
                                                     lies=args.lies, **common)
-            for path, write in ((args.json, report.to_json), (args.pcap, report.to_pcap), (args.plot, report.plot)):
-                if path:
-                    write(path)
-                    print(f"wrote {path}")
+            write_outputs(args, report)
         return report
 
     @magic_arguments()
@@ -324,6 +337,31 @@ class DhcpMagics(Magics):
             return self.session.load(clients=args.clients, duration=args.duration, rate=args.rate,
                                      window=args.window, release=args.release, timeout=args.timeout,
                                      progress=args.progress)
+
+    @magic_arguments()
+    @argument("cases", nargs="?", help="case names with commas (default: the whole catalog)")
+    @argument("--mac", help="the device's MAC (default: the first client that sends a DISCOVER)")
+    @argument("--probe", default="traffic",
+              help="traffic, arp, icmp, or an expression giving a callable (e.g. lab.clients[0].alive)")
+    @argument("--restart", metavar="EXPR", help="a callable that brings the device back (lab.clients[0].restart)")
+    @argument("--renew", metavar="EXPR", help="a callable that makes it renew now (lab.clients[0].renew)")
+    @argument("--retry", type=float, help="its retry interval in seconds (default: measured)")
+    @argument("--resume", action="store_true", help="carry on with the last unfinished sweep_replies")
+    @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    @_outputs
+    @line_magic
+    @answers_help
+    def dhcp_sweep_replies(self, line: str = "") -> Any:
+        """Hostile replies to a device's DHCP client, one case at a time, each with a verdict; returns the report."""
+        args = self._parse(self.dhcp_sweep_replies, line)
+        probe = args.probe if args.probe in ("traffic", "arp", "icmp") else self._eval(args.probe)
+        with usage_errors():
+            report = self.session.sweep_replies(args.cases.split(",") if args.cases else None, mac=args.mac,
+                                                probe=probe, restart=self._eval(args.restart),
+                                                renew=self._eval(args.renew), retry=args.retry,
+                                                resume=args.resume, progress=args.progress)
+            write_outputs(args, report)
+        return report
 
     @magic_arguments()
     @argument("pool", nargs="?", help="a range 10.0.0.100-10.0.0.199 or a network 10.0.0.0/24 "

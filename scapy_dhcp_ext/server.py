@@ -101,6 +101,7 @@ class DhcpServer:
         self.macs: set[str] | None = {mac_str(mac_bytes(m)) for m in macs} if macs is not None else None
         # The catalog's hook (sweep_replies): bytes in, bytes (or several, or None) out; no Scapy on the path.
         self.mutate: Callable[[Frame, bytes], Any] | None = None
+        self.observe: Callable[[Frame], None] | None = None   # sees every sane request first (the same thread)
         self.history = History(endpoint.store, 10000)
         self.held: list[Held] = []
         self.requests = 0
@@ -179,7 +180,7 @@ class DhcpServer:
                 raw = build_forcerenew(chaddr=mac_bytes(lease.mac), address=lease.address, opts=self.opts,
                                        server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip,
                                        xid=new_xid())
-                self._send(raw, f"FORCERENEW to {lease.address}")
+                self.send(raw, f"FORCERENEW to {lease.address}")
                 sent += 1
         if want is not None and not sent:
             raise UsageError(f"{want} holds no bound lease: srv.leases shows who does")
@@ -191,7 +192,7 @@ class DhcpServer:
             raise UsageError("no reply is held: serve(intercept=True) holds them")
         held = self.held.pop(0)
         raw = held.reply if pkt is None else (bytes(pkt) if not hasattr(pkt, "packet") else bytes(pkt.packet))
-        self._send(raw, "released from intercept")
+        self.send(raw, "released from intercept")
         return parse_frame(raw)
 
     def drop_held(self) -> int:
@@ -224,6 +225,8 @@ class DhcpServer:
         if self.macs is not None and mac not in self.macs:
             self._record_in(req, f"{mac} is not in macs: ignored")
             return []
+        if self.observe is not None:
+            self.observe(req)
         ask = _ask(req, self.pool.server_ip)
         prefix = f"malformed ({problems}), answered anyway: " if problems else ""
         if mtype == DISCOVER:
@@ -261,6 +264,11 @@ class DhcpServer:
                 self._bound.notify_all()
         return out
 
+    def nak_frame(self, req: Frame, message: str = "") -> bytes:
+        """A NAK to ``req``, addressed as RFC 2131 4.1 says, not sent."""
+        return build_reply(req, NAK, self.opts, server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip,
+                           message=message or None)
+
     def _record_in(self, req: Frame, note: str) -> None:
         self.history.record("in", req.raw, OP, self.endpoint.iface, req.xid, note)
 
@@ -285,9 +293,9 @@ class DhcpServer:
             return []
         for delay, one in outs:
             if delay > 0 and self.endpoint.transport.reader is not None:
-                self.endpoint.transport.reader.later(delay, functools.partial(self._send, one, "sent late"))
+                self.endpoint.transport.reader.later(delay, functools.partial(self.send, one, "sent late"))
             else:
-                self._send(one)
+                self.send(one)
         return [one for _d, one in outs]
 
     def _user_hook(self, req: Frame, raw: bytes) -> list[tuple[float, bytes]]:
@@ -299,7 +307,8 @@ class DhcpServer:
             return [(0.0, raw)]
         return _normalise(got, raw)
 
-    def _send(self, raw: bytes, note: str = "") -> None:
+    def send(self, raw: bytes, note: str = "") -> None:
+        """Sends one frame as it is, logged with ``note``; a link that went is a log line."""
         xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
         try:
             self.endpoint.transport.send(raw)

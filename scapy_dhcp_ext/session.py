@@ -280,6 +280,12 @@ class DhcpSession(Role):
 
         return serve(self, pool, **kwargs)
 
+    def sweep_replies(self, cases: Any = None, **kwargs: Any) -> Any:
+        """Hostile replies to a device's DHCP client, each with a verdict; see :mod:`scapy_dhcp_ext.reply_sweep`."""
+        from .reply_sweep import sweep_replies
+
+        return sweep_replies(self, cases, **kwargs)
+
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()

@@ -3,16 +3,13 @@ and against a fake device that dies on a given case."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import time
 
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.frames import parse_frame
-from tests.support import REPO, module_argv
+from tests.support import running_in
 from tests.support.plain import replay
 
 pytestmark = pytest.mark.lab  # root, namespaces and the real servers
@@ -55,13 +52,8 @@ def test_the_malformed_sweep_matches_a_plain_replay_of_every_case(lab, session):
 def test_a_device_that_dies_is_named_with_the_bytes_that_killed_it(make_lab, tmp_path):
     lab = make_lab([], extra=1)
     killed = tmp_path / "killed.hex"
-    device = subprocess.Popen(["ip", "netns", "exec", lab.extra_netns[0],
-                               *module_argv("fake_device", "eth0", "250", str(killed))], cwd=REPO,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 10
-        while not killed.with_suffix(".ready").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with running_in(lab.extra_netns[0], "fake_device", "eth0", "250", str(killed),
+                    ready=killed.with_suffix(".ready")):
         with DhcpSession(lab.iface, state_file=False) as s:
             report = s.sweep_lengths(range(240, 270), headers=False, lies=False, progress=False, timeout=0.3)
         assert report.killer is not None and report.killer.name == "len-00250"
@@ -69,9 +61,6 @@ def test_a_device_that_dies_is_named_with_the_bytes_that_killed_it(make_lab, tmp
         assert all(r.alive for r in report.rows[:-1]) and report.answered_lengths == list(range(243, 250))
         assert report.killer.frames[0].hex() == killed.read_text()  # exactly the bytes that killed it
         assert len(report.remaining) == 19 and "stopped answering after len-00250" in repr(report)
-    finally:
-        device.kill()
-        device.wait()
 
 
 @pytest.mark.parametrize("probe", ["arp", "icmp", "callable"])

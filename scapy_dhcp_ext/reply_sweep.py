@@ -1,0 +1,467 @@
+"""``sweep_replies()``: hostile replies to a device's DHCP client, one case at a
+time, each with a verdict on what the client did.
+
+Usage (at the ``scapy-dhcp --lab-client udhcpc`` prompt)::
+
+    >>> client = lab.clients[0]
+    >>> r = sweep_replies(probe=client.alive, restart=client.restart, renew=client.renew)
+    >>> r.killer                        # the first case that killed it, with its frames
+    >>> r.to_pcap("replies.pcapng")     # each frame commented with its case and verdict
+
+It runs our server (``serve()``) and drives it from its hooks: the case's
+reply replaces the right OFFER or ACK for the device's next transaction, and
+every request the device sends afterwards is the evidence. Verdicts:
+
+- ``accepted``: it went on: a REQUEST after an OFFER case; for an ACK case, it
+  stopped asking and the probe finds it alive (it uses the lease);
+- ``rejected``: it ignored the reply and kept asking (or stayed alive and quiet);
+- ``dead``: it stopped asking within its retry interval plus ``margin``, and
+  the probe fails.
+
+Between cases the device must come back to DISCOVER: the first DISCOVER
+after a case starts the next one, every other REQUEST gets a NAK (so a bound
+client that renews starts over: short leases make that soon), and when it is
+quiet, ``restart()`` (a process restart, a link toggle, a power cycle) brings
+it back. ``renew()`` makes it renew now, for the ``renew`` case. The
+``probe``: ``"traffic"`` (its own DHCP traffic; after an ACK, an ARP for the
+address it was given), ``"arp"``, ``"icmp"``, or a callable that returns
+whether it lives (a serial console, ssh, a process check).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import UsageError
+from .frames import Frame, parse_frame
+from .interrupts import stop_on_ctrl_c
+from .reply_cases import Ctx, ReplyCase, select
+from .reply_report import ReplyReport, ReplyRow
+from .wire import (
+    ACK,
+    ARP_REQUEST,
+    DISCOVER,
+    OFFER,
+    REQUEST,
+    ZERO_IP,
+    arp_frame,
+    icmp_echo_frame,
+    ip_bytes,
+    is_arp_reply_from,
+    is_icmp_echo_reply,
+    mac_bytes,
+    mac_str,
+)
+
+if TYPE_CHECKING:
+    from .server import DhcpServer
+    from .session import DhcpSession
+
+Probe = Any   # "traffic", "arp", "icmp" or a callable returning whether the device lives
+
+
+class ReplySweeper:
+    """The state of one sweep: the server's hooks (the reader's thread) move a
+    case along on each request; the caller's thread waits, times the silences,
+    and calls the probe and ``restart``."""
+
+    def __init__(self, session: DhcpSession, server: DhcpServer, report: ReplyReport, *, mac: bytes | None,
+                 probe: Probe, restart: Callable[[], Any] | None, renew: Callable[[], Any] | None,
+                 retry: float | None, margin: float, comeback: float, progress: bool) -> None:
+        self.session, self.server, self.report = session, server, report
+        self.target = mac
+        self.probe, self.restart, self.renew = probe, restart, renew
+        self.retry, self.margin, self.comeback = retry, margin, comeback
+        self.progress = progress
+        self.cond = threading.Condition()
+        self.mode = "measure" if retry is None else "wait"
+        self.discovers: list[float] = []
+        self.row: ReplyRow | None = None
+        self.case: ReplyCase | None = None
+        self.xid: int | None = None
+        self.since = time.monotonic()     # when the mode began
+        self.quiet = False                # the device needs restart() to come back
+        self.restarted = False            # restart() called since the last case began
+        self.renewed = False              # renew() called for this case
+        self.attempts: dict[str, int] = {}
+        self.ctx = Ctx(server.pool.server_ip, mac or b"")
+
+    # -- the server's hooks (the reader's thread) ---------------------------
+
+    def observe(self, req: Frame) -> None:
+        mt = req.message_type
+        if self.target is None and mt == DISCOVER:
+            self.target = req.chaddr
+            self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
+        if req.chaddr != self.target:
+            return
+        with self.cond:
+            now = time.monotonic()
+            if self.mode == "measure":
+                if mt == DISCOVER:
+                    self.discovers.append(now)
+                if len(self.discovers) >= 2:
+                    self.retry = max(0.2, self.discovers[-1] - self.discovers[-2])
+                    self._set("wait")
+                else:
+                    return
+            if self.row is not None and self.mode in ("sent", "offered", "bound"):
+                self.row.frames.append(("in", req.raw, time.time()))
+            if self.mode == "sent":
+                self._after_hostile(req)
+            if self.mode == "wait" and mt == DISCOVER and self.report.remaining:
+                self._begin(req)
+            elif self.mode == "offered" and mt == REQUEST and req.xid == self.xid:
+                self._set("ack-pending" if self.case and self.case.phase == "ack" else "bound-pending")
+            elif self.mode == "bound" and mt == REQUEST and req.ciaddr != ZERO_IP:
+                self._set("nak-pending")
+            self.cond.notify_all()
+
+    def _after_hostile(self, req: Frame) -> None:
+        assert self.case is not None
+        mt, phase = req.message_type, self.case.phase
+        if phase == "offer" and mt == REQUEST and req.xid == self.xid:
+            self._verdict("accepted", "it sent a REQUEST for the offer")
+            self.quiet = True   # it waits for our ACK: a NAK (or restart) sends it back
+        elif phase == "offer" and mt == DISCOVER:
+            self._verdict("rejected", "it ignored the offer and asked again")
+        elif phase == "ack" and mt in (DISCOVER, REQUEST):
+            self._verdict("rejected", f"it ignored the ACK and sent a {req.type_name}")
+            self.quiet = mt == REQUEST
+        elif phase == "renew" and mt == DISCOVER:
+            self._verdict("accepted", "it took the NAK and started over")
+        elif phase == "renew" and mt == REQUEST:
+            self._verdict("rejected", "it ignored the NAK and asked again")
+            self.quiet = True
+        elif phase == "bound" and mt == REQUEST:
+            self._verdict("accepted", "it renewed on the FORCERENEW")
+            self.quiet = True
+        elif phase == "bound" and mt == DISCOVER:
+            self._verdict("accepted", "it started over on the FORCERENEW")
+
+    def on_reply(self, req: Frame, raw: bytes) -> Any:
+        if req.chaddr != self.target:
+            return raw
+        with self.cond:
+            mode, case = self.mode, self.case
+            if mode == "measure":
+                return None   # unanswered, so that it retries and shows its interval
+            if mode == "offer-pending" and case is not None and _kind(raw) == OFFER:
+                return self._hostile(case.make(raw, self.ctx))
+            if mode == "offered" and req.xid == self.xid:
+                self._out(raw)
+                return raw
+            if mode == "ack-pending" and case is not None and _kind(raw) == ACK:
+                return self._hostile(case.make(raw, self.ctx))
+            if mode == "bound-pending" and _kind(raw) == ACK:
+                self._out(raw)
+                self._set("bound")
+                self.cond.notify_all()
+                return raw
+            if mode == "nak-pending":
+                return self._hostile([self.server.nak_frame(req, "renewal refused (sweep_replies)")])
+            if req.message_type == REQUEST:   # between cases: it starts over, or restart() brings it
+                return None if self.restart is not None else self.server.nak_frame(req, "start over")
+            return None
+
+    # -- moving a case along (the lock held) --------------------------------
+
+    def _set(self, mode: str) -> None:
+        self.mode, self.since = mode, time.monotonic()
+
+    def _begin(self, req: Frame) -> None:
+        case = self.report.remaining[0]
+        self.case, self.xid, self.quiet = case, req.xid, False
+        self.restarted = self.renewed = False
+        self.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
+        self.row.frames.append(("in", req.raw, time.time()))
+        self._set("offer-pending" if case.phase == "offer" else "offered")
+
+    def _hostile(self, frames: list[bytes]) -> None:
+        """Sends the case's frames here (the server sends nothing for this
+        request), and only then starts timing: a probe never overtakes them."""
+        assert self.case is not None
+        for n, raw in enumerate(frames):
+            self.server.send(raw, f"sweep_replies {self.report.sweep_id} {self.case.name}")
+            if n < 5:
+                self._out(raw, hostile=True)
+        if self.row is not None and len(frames) > 5:
+            self.row.note = f"{len(frames)} frames sent; the first 5 kept"
+        self._set("sent")
+        self.cond.notify_all()
+
+    def _out(self, raw: bytes, hostile: bool = False) -> None:
+        if self.row is not None:
+            self.row.frames.append(("hostile" if hostile else "out", raw, time.time()))
+
+    def _verdict(self, verdict: str, why: str) -> None:
+        row = self.row
+        if row is None:
+            return
+        row.verdict, row.why = verdict, why
+        row.seconds = time.time() - row.started
+        self.report.rows.append(row)
+        self.report.remaining.pop(0)
+        if verdict == "dead" and self.report.killer is None:
+            self.report.killer = row
+        self.row, self.case = None, None
+        self._set("wait")
+
+    # -- the caller's thread ----------------------------------------------------
+
+    def window(self) -> float:
+        """How long silence may last before the probe decides: its retry interval plus the margin."""
+        return (self.retry or 1.0) + self.margin
+
+    def run(self) -> ReplyReport:
+        report = self.report
+        report.interrupted = False
+        bar = _bar(self.progress, len(report.rows) + len(report.remaining), len(report.rows))
+        start = time.monotonic()
+
+        def stopped() -> None:
+            report.interrupted = True
+
+        try:
+            with stop_on_ctrl_c(stopped):
+                while report.remaining and not report.stopped:
+                    done = len(report.rows)
+                    self._step()
+                    if bar is not None and len(report.rows) > done:
+                        bar.update(len(report.rows) - done)
+        finally:
+            if bar is not None:
+                bar.close()
+            with self.cond:
+                if self.row is not None and report.interrupted:
+                    self.row.note = "cut short by Ctrl-C"
+                self._set("idle")
+            report.elapsed += time.monotonic() - start
+            report.retry = self.retry
+        return report
+
+    def _step(self) -> None:
+        with self.cond:
+            self.cond.wait(0.05)
+            mode, since, now = self.mode, self.since, time.monotonic()
+            quiet, case = self.quiet, self.case
+        if mode == "measure":
+            limit = max(self.comeback, 70.0)
+            if now - since > limit:
+                self._stop(f"no DISCOVER came twice within {limit:.0f} s: is a DHCP client on the link?")
+            return
+        if mode == "wait":
+            if quiet and self.restart is not None:
+                self._restart()
+            elif now - since > self.comeback:
+                if self.restart is not None and not self.restarted:
+                    self._restart()
+                else:
+                    self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case")
+            return
+        if mode == "bound" and case is not None:
+            if case.phase == "bound" and now - since > 0.2:
+                self._forcerenew()
+            elif case.phase == "renew" and self.renew is not None and not self.renewed:
+                self.renewed = True
+                self.renew()
+            elif now - since > self.comeback:
+                self._again("no renewal came")
+            return
+        if mode in ("offer-pending", "offered", "ack-pending", "bound-pending") and now - since > self.window():
+            self._again(f"it did not go on after our valid {'OFFER' if mode == 'offered' else 'reply'}")
+            return
+        if mode == "sent" and case is not None and case.phase in ("ack", "offer"):
+            self._uses_address(case.phase)
+        # After a NAK a client may pause before it starts over (udhcpc: 3 s): the renew case waits longer.
+        limit = self.comeback if case is not None and case.phase == "renew" else self.window()
+        if mode == "sent" and now - since > limit:
+            self._silent("silent")
+
+    def _uses_address(self, phase: str) -> None:
+        """A device that answers ARP for the address took the lease, which
+        settles the case at once (no need to wait out the silence). After an
+        OFFER that is a client taking it as a BOOTP reply (dhcpcd does, with
+        no option 53)."""
+        address = self._address()
+        if address is not None and self._ping(address, "arp", wait=0.1):
+            with self.cond:
+                if self.mode == "sent" and self.case is not None and self.case.phase == phase:
+                    how = "the lease" if phase == "ack" else "the offer as a lease (BOOTP), with no REQUEST"
+                    self._verdict("accepted", f"it answers ARP for {address}: it took {how}")
+                    self.quiet = True
+
+    def _again(self, why: str) -> None:
+        """The case did not get to its hostile reply: once more from a fresh start, then skipped."""
+        with self.cond:
+            case = self.case
+            if case is None or self.mode in ("wait", "idle"):
+                return
+            self.attempts[case.name] = self.attempts.get(case.name, 0) + 1
+            if self.attempts[case.name] >= 2:
+                self._verdict("skipped", why + ", twice")
+            else:
+                self.row, self.case = None, None
+                self._set("wait")
+            self.quiet = True
+
+    def _silent(self, what: str) -> None:
+        """Silence past the window: the probe decides between alive and dead."""
+        alive = self._alive()
+        with self.cond:
+            case = self.case
+            if case is None or self.mode in ("wait", "idle"):
+                return   # a request came meanwhile and decided
+            if not alive:
+                self._verdict("dead", f"{what} for {self.window():.1f} s and the probe failed")
+            elif self.mode == "sent" and case.phase == "ack":
+                self._verdict("accepted", "it stopped asking and is alive: it took the lease")
+            else:
+                self._verdict("rejected", f"{what}, and is alive")
+            self.quiet = True
+            killed = not alive
+        if killed and self.restart is None:
+            self._stop("the device died; restart= would bring it back for the rest")
+
+    def _alive(self) -> bool:
+        probe = self.probe
+        if callable(probe):
+            try:
+                return bool(probe())
+            except Exception as exc:
+                with self.cond:
+                    if self.row is not None:
+                        self.row.note = f"the probe raised {type(exc).__name__}: {exc}"
+                return False
+        address = self._address()
+        if probe == "traffic" and (self.mode != "sent" or self.case is None or self.case.phase != "ack"):
+            return False
+        if address is None:
+            return False
+        return self._ping(address, "icmp" if probe == "icmp" else "arp")
+
+    def _address(self) -> str | None:
+        """The address the device was given in this case (the last yiaddr we sent it)."""
+        row = self.row
+        for direction, raw, _t in reversed(row.frames if row else []):
+            if direction != "in":
+                y = parse_frame(raw).yiaddr
+                if y not in (ZERO_IP, "255.255.255.255") and not y.startswith(("127.", "224.")):
+                    return y
+        return None
+
+    def _ping(self, address: str, how: str, wait: float = 1.0) -> bool:
+        ep, server_ip = self.session.endpoint, self.server.pool.server_ip
+        target = mac_bytes(mac_str(self.target)) if self.target else b"\xff" * 6
+        ident = secrets.randbits(16)
+        if how == "arp":
+            frame = arp_frame(ARP_REQUEST, sha=ep.mac_bytes, spa=ip_bytes(server_ip), tha=bytes(6),
+                              tpa=ip_bytes(address))
+        else:
+            frame = icmp_echo_frame(src_mac=ep.mac_bytes, dst_mac=target, src=server_ip, dst=address, ident=ident)
+        while ep.transport.recv_nowait() is not None:
+            pass   # a late answer to an earlier probe must not speak for this one
+        ep.transport.send(frame)
+        deadline = time.monotonic() + min(wait, self.window())
+        while (left := deadline - time.monotonic()) > 0:
+            got = ep.transport.receive(left)
+            if got is not None and (is_arp_reply_from(got.raw, ip_bytes(address)) if how == "arp"
+                                    else is_icmp_echo_reply(got.raw, ident)):
+                return True
+        return False
+
+    def _restart(self) -> None:
+        assert self.restart is not None
+        with self.cond:
+            self.quiet = False
+            self.restarted = True
+            self._set("wait")
+        try:
+            self.restart()
+        except Exception as exc:
+            self._stop(f"restart() raised {type(exc).__name__}: {exc}")
+
+    def _forcerenew(self) -> None:
+        with self.cond:
+            if self.row is None or self.target is None:
+                return
+            self._set("sent")
+        lease = next((x for x in self.server.leases if x.mac == mac_str(self.target) and x.state == "bound"), None)
+        if lease is None:
+            with self.cond:
+                self._verdict("rejected", "no bound lease to FORCERENEW")
+            return
+        self.server.forcerenew(lease.mac)
+        with self.cond:
+            if self.row is not None:
+                self.row.frames.extend(("hostile", h.raw, h.time) for h in self.server.log[-1:])
+
+    def _stop(self, why: str) -> None:
+        with self.cond:
+            self.report.stopped = why
+            self._set("idle")
+
+
+def _kind(raw: bytes) -> int | None:
+    return parse_frame(raw).message_type
+
+
+def _bar(progress: bool, total: int, done: int) -> Any:
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=done, unit="case", desc="sweep_replies", leave=False)
+
+
+def sweep_replies(session: DhcpSession, cases: list[str] | str | None = None, *, mac: str | None = None,
+                  probe: Probe = "traffic", restart: Callable[[], Any] | None = None,
+                  renew: Callable[[], Any] | None = None, retry: float | None = None, margin: float = 0.5,
+                  lease_time: int = 20, comeback: float | None = None, progress: bool = True,
+                  resume: bool = False, **serve_kw: Any) -> ReplyReport:
+    """Runs the catalog of hostile replies (``cases`` names some) against the
+    DHCP client ``mac`` (default: the first that sends a DISCOVER); see the
+    module's docstring. ``retry`` is the client's retry interval (measured
+    from its first two DISCOVERs when not given). Ctrl-C returns the partial
+    report; ``resume=True`` runs the cases it did not get to.
+
+    >>> r = sweep_replies(restart=lab.clients[0].restart)
+    >>> r.killer, r.verdicts()
+    """
+    if not (probe in ("traffic", "arp", "icmp") or callable(probe)):
+        raise UsageError(f"unknown probe {probe!r}: 'traffic', 'arp', 'icmp' or a callable")
+    try:
+        chosen = select(cases)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    previous = session.last if isinstance(session.last, ReplyReport) else None
+    if resume:
+        if previous is None or previous.complete:
+            raise UsageError("no unfinished sweep_replies() to resume")
+        report = previous
+        report.stopped = ""
+    else:
+        report = ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
+    own = session.server is None or not session.server.running
+    server = session.serve(lease_time=lease_time, macs=[mac] if mac else None, **serve_kw) if own \
+        else session.server
+    sweeper = ReplySweeper(session, server, report, mac=mac_bytes(mac) if mac else None, probe=probe,
+                           restart=restart, renew=renew, retry=retry, margin=margin,
+                           comeback=comeback if comeback is not None else lease_time + 10.0, progress=progress)
+    server.observe, server.mutate = sweeper.observe, sweeper.on_reply
+    try:
+        sweeper.run()
+    finally:
+        server.observe = server.mutate = None
+        if own:
+            server.stop()
+        session.last = report
+        session.endpoint.notes["sweep_replies"] = {"id": report.sweep_id, "done": len(report.rows),
+                                                   "complete": report.complete}
+        session.endpoint.save()
+    return report
