@@ -39,7 +39,7 @@ from .errors import DhcpError, DhcpTimeout, UsageError
 from .frames import Frame, parse_frame
 from .history import History, HistoryEntry
 from .leases import Ask, LeaseTable, Pool, ServerLease
-from .replies import ReplyOptions, build_forcerenew, build_reply
+from .replies import ReplyOptions, build_forcerenew, build_reply, read_request
 from .wire import (
     ACK,
     DECLINE,
@@ -214,7 +214,8 @@ class DhcpServer:
         """Answers one request (a whole frame): records it with why, sends the
         replies and returns them. Never raises on bad bytes."""
         self.requests += 1
-        req = parse_frame(raw, time.time())
+        now = time.time()
+        req = read_request(raw, now) or parse_frame(raw, now)
         problems = "; ".join(req.problems)
         mtype = req.message_type
         if req.op != 1 or req.xid is None or len(req.chaddr) != 6 or mtype is None:

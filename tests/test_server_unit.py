@@ -228,3 +228,33 @@ def test_serve_starts_only_on_an_interface_named_for_this_run(tmp_path):
     with pytest.raises(UsageError, match="session is on lo"):
         remembered.serve(iface="eth7")
     remembered.close()
+
+
+def test_the_fast_reader_never_passes_what_the_careful_one_flags():
+    """read_request() gives up on anything parse_frame() finds wrong, and reads
+    the rest exactly as parse_frame() does: the catalog, every cut, and mutations."""
+    import random
+
+    from scapy_dhcp_ext.cases import header_cut_cases, length_cases, lie_cases, malformed_cases
+    from scapy_dhcp_ext.replies import read_request
+    from tests.support.fuzzing import mutate
+
+    rng = random.Random(7)
+    base = ask(DISCOVER, hostname="board", giaddr="10.0.0.250", circuit_id=None)
+    frames = [base, ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1"), ask(INFORM, ciaddr="10.0.0.9")]
+    for make in (header_cut_cases, lie_cases):
+        frames += [f for c in make(base, A, new_xid=lambda: rng.getrandbits(32)) for f in c.frames]
+    frames += [f for c in length_cases(base, A, range(0, 600), new_xid=lambda: 1) for f in c.frames]
+    frames += [f for c in malformed_cases(A, new_xid=lambda: 2) for f in c.frames]
+    frames += [mutate(base, rng) for _ in range(3000)]
+    fast = 0
+    for raw in frames:
+        careful, quick = parse_frame(raw), read_request(raw)
+        if careful.problems or careful.op != 1 or careful.message_type is None:
+            assert quick is None, (careful.problems, raw.hex())
+        elif quick is not None:
+            fast += 1
+            for name in ("xid", "chaddr", "flags", "ciaddr", "giaddr", "ip_dst", "eth_src", "message_type"):
+                assert getattr(quick, name) == getattr(careful, name), name
+            assert quick.options == {k: v for k, v in careful.options.items()}
+    assert fast > 300   # and it does read the good ones

@@ -181,7 +181,7 @@ def mac_bytes(mac: str | bytes) -> bytes:
 
 def mac_str(mac: bytes) -> str:
     """6 bytes (or more: the first 6, as in chaddr) as ``aa:bb:cc:dd:ee:ff``."""
-    return ":".join(f"{b:02x}" for b in bytes(mac)[:6])
+    return bytes(mac)[:6].hex(":")
 
 
 def random_mac(rng: random.Random | None = None) -> str:
