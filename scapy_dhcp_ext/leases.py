@@ -109,7 +109,8 @@ class Pool:
 @dataclass
 class ServerLease:
     """One address as the server holds it. ``state``: offered, bound,
-    released, declined or expired; ``expires`` in epoch seconds."""
+    released, declined, retired (kept out of use) or expired; ``expires`` in
+    epoch seconds."""
 
     mac: str
     address: str
@@ -172,7 +173,7 @@ class LeaseTable:
     def _expire(self) -> None:
         now = self.clock()
         for lease in self.by_address.values():
-            if lease.state in ("offered", "bound", "declined") and lease.expires <= now:
+            if lease.state in ("offered", "bound", "declined", "retired") and lease.expires <= now:
                 lease.state = "expired"
 
     def _held(self, n: int, key: str | None = None) -> bool:
@@ -180,7 +181,7 @@ class LeaseTable:
         lease = self.by_address.get(n)
         if lease is None or lease.client == key:
             return lease is not None and lease.state == "declined" and lease.expires > self.clock()
-        return lease.state in ("offered", "bound", "declined") and lease.expires > self.clock()
+        return lease.state in ("offered", "bound", "declined", "retired") and lease.expires > self.clock()
 
     def _free(self, address: str | None, key: str) -> bool:
         return address is not None and address in self.pool and not self._held(_n(address), key)
@@ -292,6 +293,17 @@ class LeaseTable:
     def _bind(self, ask: Ask, n: int, state: str) -> Decision:
         lease = self._put(n, ask, "bound", self.clock() + self.lease_time)
         return Decision("ACK", lease.address, state=state, lease=lease)
+
+    def retire(self, mac: str, hold: float = 600.0) -> None:
+        """Takes the addresses ``mac`` held out of use for ``hold`` seconds and
+        forgets that they were its: its next DISCOVER gets a fresh address (a
+        sweep's cases, so that an address left configured from one case cannot
+        answer for the next)."""
+        for n, lease in self.by_address.items():
+            if lease.mac == mac:
+                lease.state, lease.expires, lease.client = "retired", self.clock() + hold, ""
+                for key in [k for k, v in self.by_client.items() if v == n]:
+                    del self.by_client[key]
 
     def release(self, ask: Ask) -> str:
         mine = self.mine(ask)

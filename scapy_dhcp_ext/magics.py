@@ -374,7 +374,8 @@ class DhcpMagics(Magics):
     @argument("--macs", help="answer only these clients: MACs separated by commas")
     @argument("--option", "-o", action="append",
               help="an option in every reply, KEY=VALUE; KEY a name or number; VALUE text, a number, or hex:0102")
-    @argument("--intercept", action="store_true", help="hold each reply for %%pkt_edit / %%pkt_send")
+    @argument("--intercept", nargs="?", const=True, default=False, metavar="KIND",
+              help="hold each reply (or only ACK, or OFFER) for %%pkt_edit / %%pkt_send")
     @argument("--force", action="store_true", help="start even if another DHCP server answers")
     @argument("--stop", action="store_true", help="stop the running server")
     @line_magic

@@ -147,8 +147,10 @@ class ReplySweeper:
             return raw
         with self.cond:
             mode, case = self.mode, self.case
-            if mode == "measure":
-                return None   # unanswered, so that it retries and shows its interval
+            if mode == "measure":   # DISCOVERs unanswered, so that it retries and shows its interval;
+                if req.message_type == REQUEST:   # a bound client is sent back to DISCOVER
+                    return self.server.nak_frame(req, "start over")
+                return None
             if mode == "offer-pending" and case is not None and _kind(raw) == OFFER:
                 return self._hostile(case.make(raw, self.ctx))
             if mode == "offered" and req.xid == self.xid:
@@ -174,6 +176,8 @@ class ReplySweeper:
 
     def _begin(self, req: Frame) -> None:
         case = self.report.remaining[0]
+        # A fresh address for each case: one left configured by the last case must not answer ARP for this one.
+        self.server.table.retire(mac_str(req.chaddr))
         self.case, self.xid, self.quiet = case, req.xid, False
         self.restarted = self.renewed = False
         self.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
@@ -250,7 +254,9 @@ class ReplySweeper:
             quiet, case = self.quiet, self.case
         if mode == "measure":
             limit = max(self.comeback, 70.0)
-            if now - since > limit:
+            if not self.discovers and self.restart is not None and not self.restarted and now - since > 2.0:
+                self._restart("measure")   # a bound client asks for nothing: bring it back
+            elif now - since > limit:
                 self._stop(f"no DISCOVER came twice within {limit:.0f} s: is a DHCP client on the link?")
             return
         if mode == "wait":
@@ -373,12 +379,12 @@ class ReplySweeper:
                 return True
         return False
 
-    def _restart(self) -> None:
+    def _restart(self, mode: str = "wait") -> None:
         assert self.restart is not None
         with self.cond:
             self.quiet = False
             self.restarted = True
-            self._set("wait")
+            self._set(mode)
         try:
             self.restart()
         except Exception as exc:

@@ -18,7 +18,8 @@ RFC 2131's (:mod:`.leases`); replies are addressed as 4.1 says
 (Scapy packets): return a packet or bytes to send instead, None to drop it,
 a list to send several, a number of seconds to send it late, or
 ``(seconds, packet)``. ``intercept=True`` holds each reply in ``srv.held``
-until ``pkt_send()`` (after ``pkt_edit()``, if you like) lets it go.
+(``intercept="ACK"`` only the ACKs) until ``pkt_send()`` (after
+``pkt_edit()``, if you like) lets it go; ``srv.wait_held()`` waits for one.
 
 It is never a rogue server by accident: it starts only on an interface named
 for this run, sends one DISCOVER of its own first and refuses to start if any
@@ -88,7 +89,7 @@ class DhcpServer:
 
     def __init__(self, endpoint: Endpoint, pool: Pool, *, lease_time: int = 3600, t1: int | None = None,
                  t2: int | None = None, options: Any = None,
-                 on_reply: Callable[[Any, Any], Any] | None = None, intercept: bool = False,
+                 on_reply: Callable[[Any, Any], Any] | None = None, intercept: bool | str = False,
                  macs: Iterable[str] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.endpoint = endpoint
         self.pool = pool
@@ -195,6 +196,15 @@ class DhcpServer:
         self.send(raw, "released from intercept")
         return parse_frame(raw)
 
+    def wait_held(self, timeout: float = 10.0) -> Held:
+        """The oldest held reply, once there is one (``intercept=`` on)."""
+        deadline = time.monotonic() + timeout
+        while not self.held:
+            if time.monotonic() > deadline:
+                raise DhcpTimeout(f"no reply held within {timeout} s ({self.requests} requests seen)")
+            time.sleep(0.02)
+        return self.held[0]
+
     def drop_held(self) -> int:
         n, self.held = len(self.held), []
         return n
@@ -286,7 +296,7 @@ class DhcpServer:
             outs = _normalise(self.mutate(req, raw), raw)
         if self.on_reply is not None:
             outs = [x for delay, one in outs for x in _shift(delay, self._user_hook(req, one))]
-        if self.intercept:
+        if self.intercept and (self.intercept is True or _kind_name(raw) == str(self.intercept).upper()):
             for _delay, one in outs:
                 self.held.append(Held(req, one))
             self.history.record("out", b"", OP, self.endpoint.iface, req.xid,
@@ -344,6 +354,10 @@ class DhcpServer:
         return f"<pre>{html.escape(repr(self))}</pre>"
 
 
+def _kind_name(raw: bytes) -> str:
+    return NAMES.get(raw[284], "") if len(raw) > 284 and raw[282:284] == b"\x35\x01" else ""
+
+
 def _ask(req: Frame, server_ip: str) -> Ask:
     o = req.options
     client_id = o.get(61)
@@ -386,7 +400,7 @@ def _shift(delay: float, items: list[tuple[float, bytes]]) -> list[tuple[float, 
 def serve(session: DhcpSession, pool: str | None = None, *, iface: str | None = None, lease_time: int = 3600,
           t1: int | None = None, t2: int | None = None, options: Any = None,
           server_ip: str | None = None, on_reply: Callable[[Any, Any], Any] | None = None,
-          intercept: bool = False, macs: Iterable[str] | None = None, force: bool = False,
+          intercept: bool | str = False, macs: Iterable[str] | None = None, force: bool = False,
           probe_timeout: float = 1.0) -> DhcpServer:
     """Starts a DHCP server on the session's interface; see the module's docstring."""
     from .packets import MessageOptions, build_message

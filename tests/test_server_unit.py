@@ -258,3 +258,15 @@ def test_the_fast_reader_never_passes_what_the_careful_one_flags():
                 assert getattr(quick, name) == getattr(careful, name), name
             assert quick.options == {k: v for k, v in careful.options.items()}
     assert fast > 300   # and it does read the good ones
+
+
+def test_a_retired_address_is_not_offered_again_for_a_while():
+    clock = Clock()
+    t = table("10.0.0.100-10.0.0.103", clock=clock)
+    t.discover(Ask(A))
+    t.request(Ask(A, server_id="10.0.0.1", requested="10.0.0.100"))
+    t.retire(A, hold=60)
+    d = t.discover(Ask(A, requested="10.0.0.100"))   # it asks for its old address
+    assert d.address == "10.0.0.101" and {x.address: x.state for x in t}["10.0.0.100"] == "retired"
+    clock.now += 61
+    assert t.discover(Ask(B, requested="10.0.0.100")).address == "10.0.0.100"
