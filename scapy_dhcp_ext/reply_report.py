@@ -162,7 +162,8 @@ class ReplyReport:
         ax.invert_yaxis()
         if self.retry:
             ax.axvline(self.retry, color="#495057", linestyle=":", linewidth=1)
-            ax.text(self.retry, -0.8, " client retry", fontsize=7, color="#495057")
+            ax.annotate("client retry", (self.retry, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 3),
+                        textcoords="offset points", fontsize=7, color="#495057")
         if self.killer is not None:
             k = rows.index(self.killer)
             ax.annotate("killer", (self.killer.seconds, k), xytext=(5, 0), textcoords="offset points",

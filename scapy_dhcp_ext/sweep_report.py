@@ -177,8 +177,11 @@ class SweepReport:
         return path
 
     def plot(self, path: str | None = None) -> Any:
-        """Answered or not, and latency, against length (needs matplotlib: the
-        ``plot`` extra). Saves to ``path`` if given; returns the figure."""
+        """Latency against length, one dot per case coloured by what came of it
+        (answered, no reply, the device dead after it), the first answered
+        length and the MTU's edge labelled, the fragmented cases on an axis of
+        their own (needs matplotlib: the ``plot`` extra). Saves to ``path`` if
+        given; returns the figure."""
         try:
             import matplotlib
 
@@ -187,18 +190,54 @@ class SweepReport:
             import matplotlib.pyplot as plt
         except ImportError:
             raise UsageError("plot() needs matplotlib: pip install 'scapy-dhcp[plot]'") from None
-        rows = [r for r in self.rows if r.length is not None]
-        x = [r.length for r in rows]
-        fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 5))
-        top.step(x, [1 if r.answered else 0 for r in rows], where="mid")
-        top.set_yticks([0, 1], ["no reply", "reply"])
-        top.set_title(f"{self.kind} sweep {self.sweep_id}")
-        timed = [(r.length, r.latency * 1000) for r in rows if r.latency is not None]
-        bottom.plot([t[0] for t in timed], [t[1] for t in timed], ".", markersize=3)
-        bottom.set_ylabel("latency (ms)")
-        bottom.set_xlabel("BOOTP payload length (bytes)")
+        whole = [r for r in self.rows if r.length is not None and r.kind == "length"]
+        frags = [r for r in self.rows if r.length is not None and r.kind == "fragmented"]
+        fig, axes = plt.subplots(1, 2 if frags else 1, sharey=True, figsize=(9, 3.6), squeeze=False,
+                                 gridspec_kw={"width_ratios": [6, 1] if frags else [1]})
+        main = axes[0][0]
+        top = max([r.latency for r in self.rows if r.latency is not None] or [1e-3]) * 1000 * 1.15
+
+        def dots(ax: Any, rows: list[Row], xs: list[float]) -> None:
+            for what, colour, marker in (("answered", "#2b8a3e", "."), ("no reply", "#adb5bd", "|"),
+                                         ("dead", "#e03131", "x")):
+                pick = [(x, r) for x, r in zip(xs, rows) if _verdict(r) == what]
+                if not pick:
+                    continue
+                ys = [r.latency * 1000 if r.latency is not None else 0.0 for _x, r in pick]
+                ax.scatter([x for x, _r in pick], ys, s=8 if what != "dead" else 40, c=colour, marker=marker,
+                           label=what if ax is main else None)
+
+        dots(main, whole, [r.length or 0 for r in whole])
+        main.set_xlabel("BOOTP payload length (bytes)")
+        main.set_ylabel("latency (ms); 0: no reply")
+        main.set_ylim(-top * 0.05, top)
+        first = self.first_answered
+        if first is not None and whole:
+            main.axvline(first, color="#2b8a3e", linestyle=":", linewidth=1)
+            main.annotate(f"first answered: {first}", (first, top * 0.92), xytext=(4, 0),
+                          textcoords="offset points", fontsize=8, color="#2b8a3e")
+        edge = max((r.length or 0 for r in whole), default=0)
+        if frags and whole:
+            main.axvline(edge, color="#495057", linestyle="--", linewidth=1)
+            main.annotate(f"MTU edge: {edge}", (edge, top * 0.80), xytext=(-4, 0), textcoords="offset points",
+                          fontsize=8, ha="right", color="#495057")
+        main.legend(loc="upper left", fontsize=7, markerscale=1.5)
+        main.set_title(f"{self.kind} sweep {self.sweep_id}: {len(self.rows)} cases", fontsize=10)
+        if frags:
+            side = axes[0][1]
+            dots(side, frags, list(range(len(frags))))
+            side.set_xticks(range(len(frags)), [str(r.length) for r in frags], rotation=60, fontsize=7)
+            side.set_xlim(-0.7, len(frags) - 0.3)
+            side.set_xlabel("IP fragments")
+            side.set_facecolor("#f8f9fa")
         fig.tight_layout()
         if path is not None:
             fig.savefig(path)
             plt.close(fig)
         return fig
+
+
+def _verdict(row: Row) -> str:
+    if row.alive is False:
+        return "dead"
+    return "answered" if row.answered else "no reply"

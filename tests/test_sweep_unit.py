@@ -180,3 +180,36 @@ def test_the_journal_has_every_case_and_probe(tmp_path):
     assert sum(op.endswith(" probe") for _d, op in ours) == 20      # each probe out and its answer in
     cases = [(d, op) for d, op in ours if op.startswith(f"SWEEP {report.sweep_id} len-")]
     assert sum(d == "out" for d, _ in cases) == 10 and sum(d == "in" for d, _ in cases) == 7  # 243..249
+
+
+def test_the_length_plot_labels_its_thresholds_and_sets_fragments_apart(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    s = session_with(Device())
+    report = s.sweep_lengths([240, 241, 242, 243, 244, 245, 1473, 2000], progress=False, timeout=0.1)
+    fig = report.plot()
+    main, side = fig.axes
+    texts = [t.get_text() for t in main.texts]
+    assert "first answered: 243" in texts and "MTU edge: 245" in texts
+    assert [t.get_text() for t in side.get_xticklabels()] == ["1473", "2000"]
+    assert main.get_xlim()[1] < 300   # the interesting lengths are not squeezed by 2,000
+    assert {t.get_text() for t in main.get_legend().get_texts()} == {"answered", "no reply"}
+
+
+def test_the_replies_plot_colours_each_case_by_verdict():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from scapy_dhcp_ext.reply_report import COLOURS, ReplyReport, ReplyRow
+
+    rows = [ReplyRow("a", "RFC 2131", "offer", "x", verdict="accepted", seconds=0.2),
+            ReplyRow("b", "RFC 2131", "ack", "y", verdict="dead", seconds=1.5),
+            ReplyRow("c", "CVE-2020-7461", "ack", "z", expect="rejected", verdict="accepted", seconds=0.1)]
+    report = ReplyReport("s1", rows=rows, killer=rows[1], retry=1.0)
+    ax = report.plot().axes[0]
+    assert [to_hex(p.get_facecolor()) for p in ax.patches] == [COLOURS["accepted"], COLOURS["dead"],
+                                                               COLOURS["accepted"]]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c !"]   # ! not what a careful client does
+    assert "killer" in [t.get_text() for t in ax.texts] and "killer: b" in repr(report)
+    assert report.counts() == {"accepted": 2, "dead": 1} and '"killer": "b"' in report.to_json()
