@@ -85,6 +85,7 @@ class ReplySweeper:
         self.since = time.monotonic()     # when the mode began
         self.quiet = False                # the device needs restart() to come back
         self.restarted = False            # restart() called since the last case began
+        self.restarts = 0                 # restarts in a row with no DISCOVER after them
         self.renewed = False              # renew() called for this case
         self.attempts: dict[str, int] = {}
         self.ctx = Ctx(server.pool.server_ip, mac or b"")
@@ -180,6 +181,7 @@ class ReplySweeper:
         self.server.table.retire(mac_str(req.chaddr))
         self.case, self.xid, self.quiet = case, req.xid, False
         self.restarted = self.renewed = False
+        self.restarts = 0
         self.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
         self.row.frames.append(("in", req.raw, time.time()))
         self._set("offer-pending" if case.phase == "offer" else "offered")
@@ -234,8 +236,10 @@ class ReplySweeper:
                 while report.remaining and not report.stopped:
                     done = len(report.rows)
                     self._step()
-                    if bar is not None and len(report.rows) > done:
-                        bar.update(len(report.rows) - done)
+                    if len(report.rows) > done:
+                        self.note()   # each verdict kept as it lands: a killed session resumes after it
+                        if bar is not None:
+                            bar.update(len(report.rows) - done)
         finally:
             if bar is not None:
                 bar.close()
@@ -245,7 +249,19 @@ class ReplySweeper:
                 self._set("idle")
             report.elapsed += time.monotonic() - start
             report.retry = self.retry
+            self.note()
         return report
+
+    def note(self) -> None:
+        """The sweep in the session's notes (saved with its state): the cases
+        asked for and each verdict so far, for ``resume=True`` after a restart."""
+        r = self.report
+        endpoint = self.session.endpoint
+        endpoint.notes["sweep_replies"] = {
+            "id": r.sweep_id, "cases": [x.name for x in r.rows] + [c.name for c in r.remaining],
+            "verdicts": {x.name: [x.verdict, x.why] for x in r.rows}, "retry": self.retry,
+            "complete": r.complete and not r.stopped}
+        endpoint.save()
 
     def _step(self) -> None:
         with self.cond:
@@ -260,13 +276,12 @@ class ReplySweeper:
                 self._stop(f"no DISCOVER came twice within {limit:.0f} s: is a DHCP client on the link?")
             return
         if mode == "wait":
-            if quiet and self.restart is not None:
+            # Quiet (bound, or waiting on a reply it will not get), or silent past its retry: restart()
+            # brings it back, three times in a row at most; without one it comes back on its own or not.
+            if self.restart is not None and self.restarts < 3 and (quiet or now - since > self.window()):
                 self._restart()
             elif now - since > self.comeback:
-                if self.restart is not None and not self.restarted:
-                    self._restart()
-                else:
-                    self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case")
+                self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case")
             return
         if mode == "bound" and case is not None:
             if case.phase == "bound" and now - since > 0.2:
@@ -384,6 +399,7 @@ class ReplySweeper:
         with self.cond:
             self.quiet = False
             self.restarted = True
+            self.restarts += 1
             self._set(mode)
         try:
             self.restart()
@@ -445,14 +461,9 @@ def sweep_replies(session: DhcpSession, cases: list[str] | str | None = None, *,
         chosen = select(cases)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    previous = session.last if isinstance(session.last, ReplyReport) else None
-    if resume:
-        if previous is None or previous.complete:
-            raise UsageError("no unfinished sweep_replies() to resume")
-        report = previous
-        report.stopped = ""
-    else:
-        report = ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
+    report = _resumed(session) if resume else ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
+    if resume and retry is None:
+        retry = report.retry
     own = session.server is None or not session.server.running
     server = session.serve(lease_time=lease_time, macs=[mac] if mac else None, **serve_kw) if own \
         else session.server
@@ -467,7 +478,32 @@ def sweep_replies(session: DhcpSession, cases: list[str] | str | None = None, *,
         if own:
             server.stop()
         session.last = report
-        session.endpoint.notes["sweep_replies"] = {"id": report.sweep_id, "done": len(report.rows),
-                                                   "complete": report.complete}
-        session.endpoint.save()
+    return report
+
+
+def _resumed(session: DhcpSession) -> ReplyReport:
+    """The unfinished sweep: this session's last report, or the one its notes
+    kept (a session that was closed or killed), its verdicts so far restored."""
+    last = session.last
+    if isinstance(last, ReplyReport) and not last.complete:
+        last.stopped = ""
+        return last
+    kept = session.endpoint.notes.get("sweep_replies")
+    if not isinstance(kept, dict) or kept.get("complete") or not kept.get("cases"):
+        raise UsageError("no unfinished sweep_replies() to resume")
+    by_name = {c.name: c for c in select(None)}
+    verdicts = kept.get("verdicts") or {}
+    report = ReplyReport(sweep_id=str(kept.get("id")), retry=kept.get("retry"))
+    for name in kept["cases"]:
+        case = by_name.get(name)
+        if case is None:
+            continue
+        if name in verdicts:
+            verdict, why = verdicts[name]
+            report.rows.append(ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, verdict=verdict,
+                                        why=why, note="from before the session restarted: no frames kept"))
+            if verdict == "dead" and report.killer is None:
+                report.killer = report.rows[-1]
+        else:
+            report.remaining.append(case)
     return report

@@ -3,6 +3,8 @@ addressing (read back with Scapy's own dissector), and the handle's hooks."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
@@ -270,3 +272,30 @@ def test_a_retired_address_is_not_offered_again_for_a_while():
     assert d.address == "10.0.0.101" and {x.address: x.state for x in t}["10.0.0.100"] == "retired"
     clock.now += 61
     assert t.discover(Ask(B, requested="10.0.0.100")).address == "10.0.0.100"
+
+
+def test_one_reader_serves_and_our_own_client_gets_a_lease_on_the_same_socket():
+    """The reader thread: requests to the server, replies to the client role,
+    frames one role sends handed to the other (a veth never loops them back),
+    and ARP for the server's address answered; all over a fake socket."""
+    from scapy_dhcp_ext.wire import ARP_REQUEST, arp_frame, ip_bytes
+
+    sock = FakeSocket(lambda _f: [])
+    s = DhcpSession(transport=Transport("fake0", sock=sock), mac="02:00:00:00:00:0c", state_file=False, timeout=2)
+    srv = s.serve("10.0.0.100-10.0.0.150", iface="fake0", probe_timeout=0.2)
+    try:
+        assert s.transport.reader is not None and srv.running
+        r = s.dora()
+        assert r.status == "ack" and r.lease.address == "10.0.0.100" and r.lease.server_id == "10.0.0.1"
+        assert srv.wait_lease("02:00:00:00:00:0c", timeout=1).state == "bound"
+        kinds = [parse_frame(f).type_name for f in sock.sent]
+        assert kinds == ["DISCOVER", "DISCOVER", "OFFER", "REQUEST", "ACK"], kinds   # probe, then DORA on the wire
+        sock.inject(arp_frame(ARP_REQUEST, sha=bytes.fromhex("020000000099"), spa=ip_bytes("10.0.0.120"),
+                              tha=bytes(6), tpa=ip_bytes("10.0.0.1")))
+        deadline = time.monotonic() + 2
+        while not (sock.sent[-1][12:14] == b"\x08\x06" and sock.sent[-1][21] == 2) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sock.sent[-1][28:32] == ip_bytes("10.0.0.1")   # "10.0.0.1 is at" us
+    finally:
+        s.close()
+    assert not srv.running and s.transport.reader is None

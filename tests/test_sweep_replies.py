@@ -5,7 +5,9 @@ received."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 
 import pytest
 
@@ -109,3 +111,39 @@ def test_the_magic_runs_named_cases_and_writes_a_commented_pcapng(make_lab, tmp_
     finally:
         session.close()
         InteractiveShell.clear_instance()
+
+
+def test_ctrl_c_gives_a_partial_report_and_a_new_session_resumes_the_rest(make_lab, tmp_path):
+    import signal
+    import threading
+
+    lab = make_lab([], clients=["udhcpc"])
+    client = lab.clients[0]
+    state = str(tmp_path / "state.json")
+    cases = ["xid-mismatch", "hostname-shell", "missing-opt53", "lease-zero", "chaddr-mismatch", "domain-shell"]
+    s = DhcpSession(lab.iface, state_file=state)
+
+    def ctrl_c_after_two_verdicts() -> None:   # as a person would press it, mid-sweep
+        deadline = time.monotonic() + 30
+        while len((s.endpoint.notes.get("sweep_replies") or {}).get("verdicts", {})) < 2:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=ctrl_c_after_two_verdicts)
+    presser.start()
+    report = s.sweep_replies(cases, probe=client.alive, restart=client.restart, progress=False)
+    presser.join()
+    assert report.interrupted and 2 <= len(report.rows) < len(cases) and report.remaining
+    assert "sweep_replies(resume=True)" in repr(report)
+    before = report.verdicts()
+    s.close()   # the session goes; the state file keeps the sweep
+
+    again = DhcpSession(lab.iface, state_file=state)
+    rest = again.sweep_replies(resume=True, probe=client.alive, restart=client.restart, progress=False)
+    assert rest.sweep_id == report.sweep_id and rest.complete
+    assert [r.name for r in rest.rows] == cases
+    assert {k: v for k, v in rest.verdicts().items() if k in before} == before
+    assert rest["xid-mismatch"].verdict == "rejected" and rest["domain-shell"].verdict == "accepted"
+    again.close()
