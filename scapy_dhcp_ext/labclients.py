@@ -18,7 +18,8 @@ address, as the client's own script would, so that renewals go out unicast.
   udhcpc's own words.
 - ``dhcpcd``: IPv4 only, no ARP probe (a probe costs seconds), no IPv4LL, its
   run and database folders private to the lab (a tmpfs in the client's mount
-  namespace). Its reasons (BOUND, RENEW, NAK, ...) are given in lower case,
+  namespace, the lease folder bound to the lab's so that ``lease_file()``
+  reads it). Its reasons (BOUND, RENEW, NAK, ...) are given in lower case,
   and its ``new_*`` values under udhcpc's names (ip, lease, serverid, ...).
 """
 
@@ -30,6 +31,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .wire import Bootp, ip_str, read_options
 
 CLIENT_KINDS = ("udhcpc", "dhcpcd")
 FIELDS = ("ip", "mask", "subnet", "router", "dns", "domain", "lease", "serverid", "message", "hostname")
@@ -107,8 +110,12 @@ def client_command(kind: str, workdir: Path) -> list[str]:
         dhcpcd = _binary("dhcpcd", "dhcpcd-base")
         config = workdir / "dhcpcd.conf"
         config.write_text(DHCPCD_CONF)
-        # Its run and lease folders are its own, in this mount namespace only.
-        setup = ("for d in /run/dhcpcd /var/lib/dhcpcd; do mkdir -p $d && mount -t tmpfs tmpfs $d; done; "
+        # Its run and lease folders are its own, in this mount namespace only; the
+        # lease folder is the lab's, so that its lease file can be read from outside.
+        db = workdir / "db"
+        db.mkdir(exist_ok=True)
+        setup = ("mkdir -p /run/dhcpcd /var/lib/dhcpcd && mount -t tmpfs tmpfs /run/dhcpcd && "
+                 f"mount --bind {db} /var/lib/dhcpcd; "
                  f'exec {dhcpcd} -B -4 -A -L -t 0 -f {config} '
                  f'-c {script} eth0')
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", setup]
@@ -167,6 +174,23 @@ class Client:
                 seen = [e.get("event") for e in self.events()]
                 raise LabError(f"{self.kind} reported no {' or '.join(names)} within {timeout} s (it reported {seen})")
             time.sleep(0.05)
+
+    def lease_file(self) -> dict[str, str] | None:
+        """The lease as the client keeps it on disk (dhcpcd's ``eth0.lease``, the
+        last DHCP message it accepted): ``ip``, ``serverid``, ``lease``; None
+        when there is none (udhcpc keeps no lease file)."""
+        path = self.workdir / "db" / "eth0.lease"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if len(data) < Bootp.OPTIONS:
+            return None
+        opts = read_options(data)
+        sid, lease = opts.joined(54), opts.joined(51)
+        return {"ip": ip_str(data[Bootp.YIADDR:Bootp.YIADDR + 4]),
+                "serverid": ip_str(sid[:4]) if sid and len(sid) >= 4 else "",
+                "lease": str(int.from_bytes(lease[:4], "big")) if lease and len(lease) >= 4 else ""}
 
     def start(self) -> None:
         out = (self.workdir / "client.log").open("ab")

@@ -113,7 +113,7 @@ class ReplySweeper:
                 self.row.frames.append(("in", req.raw, time.time()))
             if self.mode == "sent":
                 self._after_hostile(req)
-            if self.mode == "wait" and mt == DISCOVER and self.report.remaining:
+            if self.mode == "wait" and mt == DISCOVER and self.report.remaining and not self._restart_due():
                 self._begin(req)
             elif self.mode == "offered" and mt == REQUEST and req.xid == self.xid:
                 self._set("ack-pending" if self.case and self.case.phase == "ack" else "bound-pending")
@@ -166,11 +166,17 @@ class ReplySweeper:
                 return raw
             if mode == "nak-pending":
                 return self._hostile([self.server.nak_frame(req, "renewal refused (sweep_replies)")])
-            if req.message_type == REQUEST:   # between cases: it starts over, or restart() brings it
-                return None if self.restart is not None else self.server.nak_frame(req, "start over")
-            return None
+            if req.message_type == REQUEST and not self._restart_due():
+                # Between cases (a renewal; an INIT-REBOOT after a restart): back to DISCOVER for the next.
+                return self.server.nak_frame(req, "start over")
+            return None   # a client about to be restarted gets nothing that would move it on first
 
     # -- moving a case along (the lock held) --------------------------------
+
+    def _restart_due(self) -> bool:
+        """The client is quiet and restart() is about to bring it back: what the
+        old process sends now must not start a case (nor be answered)."""
+        return self.quiet and self.restart is not None
 
     def _set(self, mode: str) -> None:
         self.mode, self.since = mode, time.monotonic()

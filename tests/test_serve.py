@@ -4,6 +4,8 @@ the link."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
@@ -30,6 +32,13 @@ def test_a_lease_a_renewal_and_a_nak_as_the_client_reports_them(client_lab):
     assert (bound["ip"], bound["serverid"], bound["lease"]) == (lease.address, "10.77.0.1", "8")
     assert bound["router"] == "10.77.0.1" and bound["domain"] == "serve.test"
     assert lease.state == "bound" and lease.mac == client.mac
+    if client.kind == "dhcpcd":   # and the lease it keeps on disk says the same
+        deadline = time.monotonic() + 5
+        while client.lease_file() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.lease_file() == {"ip": lease.address, "serverid": "10.77.0.1", "lease": "8"}
+    else:
+        assert client.lease_file() is None   # udhcpc keeps none
 
     seen = len(client.events())   # asked to renew, the client asks us, unicast, and we ACK it
     client.renew()
@@ -59,7 +68,7 @@ def test_our_own_client_against_our_own_server_on_one_interface(tmp_path):
     with Lab([], clients=["udhcpc"]) as lab:
         s = DhcpSession(lab.iface, state_file=str(tmp_path / "state.json"), timeout=2.0)
         srv = s.serve(macs=[s.mac])   # udhcpc is not answered: only our own client is
-        with Capture(lab.netns, "c0", tmp_path / "wire.pcap") as cap:
+        with Capture(lab.netns, "c0", lab.iface) as cap:
             r = s.dora()
         assert r.lease is not None and r.lease.server_id == "10.77.0.1"
         wire = cap.dhcp()

@@ -10,7 +10,7 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from scapy_dhcp_ext import DhcpSession, UsageError
+from scapy_dhcp_ext import DhcpSession, DhcpTimeout, UsageError
 from scapy_dhcp_ext.endpoint import Endpoint
 from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.leases import Ask, LeaseTable, Pool
@@ -299,3 +299,41 @@ def test_one_reader_serves_and_our_own_client_gets_a_lease_on_the_same_socket():
     finally:
         s.close()
     assert not srv.running and s.transport.reader is None
+
+
+def test_forcerenew_goes_unicast_to_each_bound_client_and_the_log_is_in_the_journal(tmp_path):
+    import json
+
+    sock = FakeSocket(lambda _f: [])
+    ep = Endpoint(transport=Transport("fake0", sock=sock), mac="02:53:00:00:00:01",
+                  state_file=str(tmp_path / "state.json"))
+    srv = DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.150"), lease_time=600)
+    srv.handle(ask(DISCOVER))
+    with pytest.raises(UsageError, match="holds no bound lease"):
+        srv.forcerenew(A)
+    srv.handle(ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1"))
+    assert srv.forcerenew() == 1
+    fr = Ether(sock.sent[-1])
+    assert options(sock.sent[-1])["message-type"] == 9 and fr[IP].dst == "10.0.0.100" and fr[Ether].dst == A
+    assert srv.log[-1].note == "FORCERENEW to 10.0.0.100"
+    ep.flush()
+    lines = [json.loads(x) for x in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    served = [x for x in lines if x.get("op") == "SERVE"]
+    assert [x["dir"] for x in served] == ["in", "out", "in", "out", "out"]
+    assert served[0]["note"] == "OFFER 10.0.0.100" and bytes.fromhex(served[-1]["hex"]) == sock.sent[-1]
+    with pytest.raises(DhcpTimeout, match="no lease bound for 02:00:00:00:00:0b"):
+        srv.wait_lease(B, timeout=0.1)
+    ep.close()
+
+
+def test_a_number_from_on_reply_sends_the_reply_that_much_later():
+    sock = FakeSocket(lambda _f: [])
+    s = DhcpSession(transport=Transport("fake0", sock=sock), mac="02:00:00:00:00:0c", state_file=False, timeout=2)
+    srv = s.serve("10.0.0.100-10.0.0.150", iface="fake0", probe_timeout=0.1, on_reply=lambda req, rep: 0.3)
+    try:
+        r = s.discover(window=0)
+        assert r.offers and r.offers[0].address == "10.0.0.100"
+        asked, answered = srv.log[0], srv.log[1]
+        assert answered.note == "sent late" and answered.time - asked.time >= 0.3   # a timer never fires early
+    finally:
+        s.close()

@@ -4,50 +4,79 @@ read by Wireshark's dissector rather than ours."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import threading
 import time
-from pathlib import Path
+
+MARK = 0x5EED5EED   # the xid of the frames that show tshark is capturing
+
+
+def _marker(mac: bytes) -> bytes:
+    """A BOOTREPLY to port 68 that no client takes (its xid is nobody's) and no server answers."""
+    from scapy_dhcp_ext.wire import MAGIC_COOKIE, bootp_header, ip_udp_frame
+
+    payload = bootp_header(2, MARK, mac) + MAGIC_COOKIE + b"\x35\x01\x02\xff"
+    return ip_udp_frame(payload, src_mac=mac, dst_mac=b"\xff" * 6, src_ip="10.77.0.254",
+                        dst_ip="255.255.255.255", sport=67, dport=68)
 
 
 class Capture:
-    """``with Capture(netns, "c0", path) as cap: ...`` then ``cap.dhcp()``:
-    (message type, your address, client MAC) of every DHCP frame seen."""
+    """``with Capture(netns, "c0", lab.iface) as cap: ...`` then ``cap.dhcp()``:
+    (message type, your address, client MAC) of every DHCP frame tshark saw.
 
-    def __init__(self, netns: str, iface: str, path: Path) -> None:
-        self.netns, self.iface, self.path = netns, iface, path
-        self.proc: subprocess.Popen[bytes] | None = None
+    It is ready when tshark prints a marker frame sent from ``send_from`` (no
+    version's startup message is trusted: 4.0 says "Capture started", 4.4 does not)."""
+
+    def __init__(self, netns: str, iface: str, send_from: str) -> None:
+        self.netns, self.iface, self.send_from = netns, iface, send_from
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def __enter__(self) -> Capture:
-        err = self.path.with_suffix(".err")
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "tshark", "-q", "-i", self.iface, "-f", "udp port 67 or udp port 68",
-             "-w", str(self.path)], stdout=subprocess.DEVNULL, stderr=err.open("wb"), start_new_session=True)
-        deadline = time.monotonic() + 15
-        # "Capturing on" comes before dumpcap is ready; "Capture started" when it is.
-        while "Capture started" not in err.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tshark did not start: {err.read_text(errors='replace')}")
-            time.sleep(0.05)
+            ["ip", "netns", "exec", self.netns, "tshark", "-l", "-i", self.iface, "-f", "udp port 67 or udp port 68",
+             "-T", "fields", "-e", "dhcp.option.dhcp", "-e", "dhcp.ip.your", "-e", "dhcp.hw.mac_addr", "-e", "dhcp.id"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+            sock.bind((self.send_from, 0))
+            marker = _marker(bytes.fromhex("025eed000001"))
+            deadline = time.monotonic() + 20
+            while not any(f"{MARK:#010x}" in line for line in self.lines):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError("tshark did not start capturing")
+                sock.send(marker)
+                time.sleep(0.1)
         return self
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            time.sleep(0.3)   # the last frames reach the file
+            time.sleep(0.3)   # the last frames are printed
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._reader is not None:
+            self._reader.join(5)
 
     def dhcp(self) -> list[tuple[str, str, str]]:
-        out = subprocess.run(["tshark", "-r", str(self.path), "-Y", "dhcp", "-T", "fields",
-                              "-e", "dhcp.option.dhcp", "-e", "dhcp.ip.your", "-e", "dhcp.hw.mac_addr"],
-                             capture_output=True, text=True, check=True).stdout
         names = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK",
                  "7": "RELEASE", "8": "INFORM", "9": "FORCERENEW"}
         rows = []
-        for line in out.splitlines():
-            kind, yiaddr, mac = (line.split("\t") + ["", "", ""])[:3]
+        for line in self.lines:
+            kind, yiaddr, mac, xid = (line.split("\t") + ["", "", "", ""])[:4]
+            if xid == f"{MARK:#010x}":
+                continue
             rows.append((names.get(kind.split(",")[0], kind), yiaddr, mac))
         return rows
