@@ -4,6 +4,8 @@ In a shell::
 
     $ sudo scapy-dhcp --lab            # Scapy's shell, DHCP helpers, a real server
     >>> dora()
+    $ sudo scapy-dhcp --lab-client udhcpc   # a real client instead: be its server
+    >>> srv = serve(); srv.wait_lease(); sweep_replies(restart=lab.clients[0].restart)
 
 In IPython or Jupyter::
 
