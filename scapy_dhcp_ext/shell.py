@@ -19,8 +19,8 @@ from .lab import Lab
 from .session import DhcpSession
 
 HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
-                "  sweep_lengths() sweep_malformed() load() serve() pkt_dump() pkt_edit() pkt_send(); "
-                "the session is dhcp")
+                "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() pkt_dump() pkt_edit() "
+                "pkt_send(); the session is dhcp")
 
 
 def banner(session: DhcpSession, lab: Lab | None = None) -> str:
