@@ -385,4 +385,9 @@ def cleanup_stale() -> list[str]:
         remove_lab(lab_id)
         for folder in Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*"):
             shutil.rmtree(folder, ignore_errors=True)
+    # A folder whose namespaces went but whose owner died before removing it (killed mid-cleanup).
+    for owner in Path(tempfile.gettempdir()).glob("scapy-dhcp-lab-*-*/owner"):
+        lab_id = owner.parent.name[len("scapy-dhcp-lab-"):].split("-")[0]
+        if lab_id not in ids and not _owner_alive(lab_id):
+            shutil.rmtree(owner.parent, ignore_errors=True)
     return stale

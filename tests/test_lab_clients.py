@@ -32,3 +32,17 @@ def test_a_client_reports_the_lease_the_server_gave_it(kind):
         netns, pid = client.netns, client.proc.pid
     assert not [n for n in list_namespaces() if n.startswith(f"{PREFIX}{lab.id}")]
     assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0, netns
+
+
+def test_a_lab_folder_whose_owner_died_mid_cleanup_goes_with_the_next_lab(tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    from scapy_dhcp_ext.lab import cleanup_stale
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folder = Path(tempfile.mkdtemp(prefix="scapy-dhcp-lab-0dead0-"))   # its namespaces already gone
+    (folder / "owner").write_text(str(dead.pid))
+    cleanup_stale()
+    assert not folder.exists()
