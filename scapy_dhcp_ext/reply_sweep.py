@@ -84,7 +84,6 @@ class ReplySweeper:
         self.xid: int | None = None
         self.since = time.monotonic()     # when the mode began
         self.quiet = False                # the device needs restart() to come back
-        self.restarted = False            # restart() called since the last case began
         self.restarts = 0                 # restarts in a row with no DISCOVER after them
         self.renewed = False              # renew() called for this case
         self.attempts: dict[str, int] = {}
@@ -186,7 +185,7 @@ class ReplySweeper:
         # A fresh address for each case: one left configured by the last case must not answer ARP for this one.
         self.server.table.retire(mac_str(req.chaddr))
         self.case, self.xid, self.quiet = case, req.xid, False
-        self.restarted = self.renewed = False
+        self.renewed = False
         self.restarts = 0
         self.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
         self.row.frames.append(("in", req.raw, time.time()))
@@ -276,7 +275,7 @@ class ReplySweeper:
             quiet, case = self.quiet, self.case
         if mode == "measure":
             limit = max(self.comeback, 70.0)
-            if not self.discovers and self.restart is not None and not self.restarted and now - since > 2.0:
+            if not self.discovers and self.restart is not None and not self.restarts and now - since > 2.0:
                 self._restart("measure")   # a bound client asks for nothing: bring it back
             elif now - since > limit:
                 self._stop(f"no DISCOVER came twice within {limit:.0f} s: is a DHCP client on the link?")
@@ -404,7 +403,6 @@ class ReplySweeper:
         assert self.restart is not None
         with self.cond:
             self.quiet = False
-            self.restarted = True
             self.restarts += 1
             self._set(mode)
         try:
