@@ -21,6 +21,9 @@ Rows (each target is in the table; the command exits non-zero if one is missed):
 - sweep_replies: the whole hostile-reply catalog against BusyBox udhcpc
   (``-T 1``), the mean seconds per case against udhcpc's own retry interval
   plus 0.5 s. Target: no more.
+- check_server / check_client: the whole catalog (server: destructive too)
+  against each lab server (dnsmasq, Kea) and client (udhcpc, dhcpcd).
+  Targets: at most 15 s and 90 s.
 - prompt: time to the first prompt of ``scapy-dhcp`` against plain ``scapy``.
   Target: at most 1.15 times.
 - import: what ``import scapy_dhcp_ext`` adds to ``import scapy.all``, and the
@@ -287,6 +290,20 @@ def main() -> int:
         allowed = (report.retry or 0.0) + 0.5
         rows.append((f"sweep_replies() per case ({len(report.rows)}) vs udhcpc retry + 0.5 s", f"{per_case:.2f} s",
                      f"{allowed:.2f} s", allowed / per_case if per_case else 0.0, 1.0))
+
+    # The checks, against each lab server and client: at most 15 s and 90 s.
+    for kind in ("dnsmasq", "kea"):
+        with Lab(kind) as lab, DhcpSession(lab.iface, state_file=False) as s:
+            t = time.perf_counter()
+            s.check_server(destructive=True, progress=False)
+            took = time.perf_counter() - t
+        rows.append((f"check_server() against {kind} vs 15 s", f"{took:.2f} s", "15.00 s", 15.0 / took, 1.0))
+    for kind in ("udhcpc", "dhcpcd"):
+        with Lab([], clients=[kind]) as lab, DhcpSession(lab.iface, state_file=False) as s:
+            t = time.perf_counter()
+            s.check_client(restart=lab.clients[0].restart, progress=False)
+            took = time.perf_counter() - t
+        rows.append((f"check_client() against {kind} vs 90 s", f"{took:.1f} s", "90.0 s", 90.0 / took, 1.0))
 
     base = import_seconds("import scapy.all")
     with_ext = import_seconds("import scapy.all, scapy_dhcp_ext")

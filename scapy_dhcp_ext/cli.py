@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             lab = Lab([args.lab] if args.lab else [], clients=[args.lab_client] if args.lab_client else []).start()
             session = DhcpSession(lab.iface, mac=args.mac, timeout=args.timeout,
                                   state_file=args.state or _lab_state_file())
+            if lab.clients:
+                session.restart_device = lab.clients[0].restart   # check_client() starts it over when it must
         else:
             if args.iface:
                 interface_mac(args.iface)  # a missing interface fails here, in one line

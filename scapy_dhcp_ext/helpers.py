@@ -17,7 +17,7 @@ from .session import DhcpSession
 
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
               "sweep_lengths", "sweep_malformed", "load", "serve",
-              "sweep_replies")
+              "sweep_replies", "check_server", "check_client")
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 

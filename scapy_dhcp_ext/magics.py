@@ -364,6 +364,44 @@ class DhcpMagics(Magics):
         return report
 
     @magic_arguments()
+    @argument("role", choices=["server", "client"], help="server: the DHCP server on the link; client: the DHCP client")
+    @argument("--only", help="check ids with commas (default: all)")
+    @argument("--skip", help="check ids with commas to leave out")
+    @argument("--destructive", action="store_true", help="server: also RELEASE, DECLINE and forged RELEASE checks")
+    @argument("--mac", help="client: the device's MAC (default: the first that sends a DISCOVER)")
+    @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
+    @argument("--lease-time", dest="lease_time", type=int, default=30, help="client: the lease it lives through (s)")
+    @argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
+    @argument("--json", metavar="FILE", help="write the report as JSON")
+    @argument("--pcap", metavar="FILE", help="write the evidence as pcapng, each frame commented with its check")
+    @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    @line_magic
+    @answers_help
+    def dhcp_check(self, line: str = "") -> Any:
+        """RFC conformance checks with verdicts and evidence: ``server`` checks the
+        DHCP server on the link, ``client`` the DHCP client (playing its server).
+        Returns the report (``.failed``, ``.to_junit()``, ``.to_pcap()``)."""
+        args = self._parse(self.dhcp_check, line)
+
+        def ids(text: str | None) -> list[str] | None:
+            return [x for x in text.split(",") if x] if text else None
+
+        with usage_errors():
+            if args.role == "server":
+                report = self.session.check_server(only=ids(args.only), skip=ids(args.skip),
+                                                   destructive=args.destructive, progress=args.progress)
+            else:
+                report = self.session.check_client(only=ids(args.only), skip=ids(args.skip), mac=args.mac,
+                                                   restart=self._eval(args.restart) or self.session.restart_device,
+                                                   lease_time=args.lease_time, progress=args.progress)
+            for path, write in ((args.junit, report.to_junit), (args.json, report.to_json),
+                                (args.pcap, report.to_pcap)):
+                if path:
+                    write(path)
+                    print(f"wrote {path}")
+        return report
+
+    @magic_arguments()
     @argument("pool", nargs="?", help="a range 10.0.0.100-10.0.0.199 or a network 10.0.0.0/24 "
               "(default: the interface's network, else 10.77.0.0/24)")
     @argument("--iface", "-i", help="the interface to serve on (named here, never a remembered one)")

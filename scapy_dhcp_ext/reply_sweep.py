@@ -40,6 +40,7 @@ from .frames import Frame, parse_frame
 from .interrupts import stop_on_ctrl_c
 from .reply_cases import Ctx, ReplyCase, select
 from .reply_report import ReplyReport, ReplyRow
+from .results import progress_bar
 from .wire import (
     ACK,
     ARP_REQUEST,
@@ -230,7 +231,8 @@ class ReplySweeper:
     def run(self) -> ReplyReport:
         report = self.report
         report.interrupted = False
-        bar = _bar(self.progress, len(report.rows) + len(report.remaining), len(report.rows))
+        bar = progress_bar(self.progress, len(report.rows) + len(report.remaining), "sweep_replies",
+                           done=len(report.rows))
         start = time.monotonic()
 
         def stopped() -> None:
@@ -433,16 +435,6 @@ class ReplySweeper:
 
 def _kind(raw: bytes) -> int | None:
     return parse_frame(raw).message_type
-
-
-def _bar(progress: bool, total: int, done: int) -> Any:
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=done, unit="case", desc="sweep_replies", leave=False)
 
 
 def sweep_replies(session: DhcpSession, cases: list[str] | str | None = None, *, mac: str | None = None,

@@ -219,3 +219,14 @@ def _table(rows: list[tuple[str, Any]]) -> str:
         f"{v if isinstance(v, _Raw) else html.escape(str(v))}</td></tr>"
         for k, v in rows)
     return f"<table>{cells}</table>"
+
+
+def progress_bar(progress: bool, total: int, desc: str, *, unit: str = "case", done: int = 0) -> Any:
+    """A tqdm bar for a long run, or None when it is off or tqdm is missing."""
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=done, unit=unit, desc=desc, leave=False)

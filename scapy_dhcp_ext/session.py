@@ -76,6 +76,8 @@ class DhcpSession(Role):
         self.last: Any = None   # the last result: Result, SweepReport or LoadResult
         self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
         self.server: Any = None   # the server role on this endpoint, once serve() ran
+        # What restarts the device under test (a lab client's restart), for check_client() and sweep_replies().
+        self.restart_device: Callable[[], Any] | None = None
         self._depth = 0                     # operations under way (dora runs two)
         self._finished: list[Result] = []   # results completed inside the outermost one
         self.endpoint.sections["client"] = self.to_dict
@@ -285,6 +287,20 @@ class DhcpSession(Role):
         from .reply_sweep import sweep_replies
 
         return sweep_replies(self, cases, **kwargs)
+
+    def check_server(self, **kwargs: Any) -> Any:
+        """RFC conformance checks for the DHCP server on the link; see :mod:`scapy_dhcp_ext.server_checks`."""
+        from .server_checks import check_server
+
+        return check_server(self, **kwargs)
+
+    def check_client(self, **kwargs: Any) -> Any:
+        """RFC conformance checks for the DHCP client on the link; see :mod:`scapy_dhcp_ext.client_checks`.
+        ``restart`` defaults to the session's ``restart_device`` (the lab client's, in the lab shell)."""
+        from .client_checks import check_client
+
+        kwargs.setdefault("restart", self.restart_device)
+        return check_client(self, **kwargs)
 
     def close(self) -> None:
         if self.server is not None:

@@ -19,8 +19,8 @@ from .lab import Lab
 from .session import DhcpSession
 
 HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
-                "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() pkt_dump() pkt_edit() "
-                "pkt_send(); the session is dhcp")
+                "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() check_server() check_client()\n"
+                "  pkt_dump() pkt_edit() pkt_send(); the session is dhcp")
 
 
 def banner(session: DhcpSession, lab: Lab | None = None) -> str:
@@ -33,8 +33,8 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
         parts += [f"client {c.kind} ({c.mac}): srv = serve() answers it" for c in lab.clients]
         lines.append(f"  lab: {', '.join(parts)} in namespace {lab.netns}, removed when you leave")
     lines.append("  " + HELPERS_LINE)
-    lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send, ... (%lsmagic);"
-                 " help: dora? or %dhcp_dora?")
+    lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_check, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send,"
+                 " ... (%lsmagic); help: dora? or %dhcp_dora?")
     lines.append("  conf.checkIPaddr = False, so your own srp()/srp1() match broadcast replies")
     return "\n".join(lines) + "\n"
 

@@ -30,6 +30,7 @@ from .errors import UsageError
 from .frames import Frame, parse_frame
 from .interrupts import stop_on_ctrl_c
 from .packets import build_message
+from .results import progress_bar
 from .sweep_report import Probe, Row, SweepReport
 from .wire import (
     ARP_REQUEST,
@@ -258,13 +259,7 @@ class Sweeper:
         return False
 
     def _bar(self, total: int, done: int) -> Any:
-        if not self.progress:
-            return None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return None
-        return tqdm(total=total, initial=done, unit="case", desc="sweep", leave=False)
+        return progress_bar(self.progress, total, "sweep", done=done)
 
 
 def default_lengths(mtu: int) -> list[int]:

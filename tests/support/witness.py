@@ -28,16 +28,19 @@ class Capture:
     It is ready when tshark prints a marker frame sent from ``send_from`` (no
     version's startup message is trusted: 4.0 says "Capture started", 4.4 does not)."""
 
-    def __init__(self, netns: str, iface: str, send_from: str) -> None:
+    def __init__(self, netns: str, iface: str, send_from: str, fields: tuple[str, ...] | None = None) -> None:
         self.netns, self.iface, self.send_from = netns, iface, send_from
+        self.filter = "udp port 67 or udp port 68" + (" or arp" if fields else "")
+        self.fields = fields or ("dhcp.option.dhcp", "dhcp.ip.your", "dhcp.hw.mac_addr", "dhcp.id")
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self._reader: threading.Thread | None = None
 
     def __enter__(self) -> Capture:
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "tshark", "-l", "-i", self.iface, "-f", "udp port 67 or udp port 68",
-             "-T", "fields", "-e", "dhcp.option.dhcp", "-e", "dhcp.ip.your", "-e", "dhcp.hw.mac_addr", "-e", "dhcp.id"],
+            ["ip", "netns", "exec", self.netns, "tshark", "-l", "-i", self.iface, "-f", self.filter,
+             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
+             *[x for f in self.fields for x in ("-e", f)]],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -80,3 +83,14 @@ class Capture:
                 continue
             rows.append((names.get(kind.split(",")[0], kind), yiaddr, mac))
         return rows
+
+    def rows(self) -> list[dict[str, str]]:
+        """Every frame tshark saw but the markers, as {field: text} (lists joined with commas)."""
+        out = []
+        for line in self.lines:
+            values = line.split("\t") + [""] * len(self.fields)
+            row = dict(zip(self.fields, values))
+            if row.get("dhcp.id") != f"{MARK:#010x}":
+                out.append(row)
+        return out
+

@@ -1,0 +1,479 @@
+"""``check_server()``: RFC conformance checks for the DHCP server on the link.
+
+The server is a black box. The checks learn its pool from its first OFFER,
+act as clients of their own (fresh MACs, so the session's own lease is left
+alone) and judge what comes back. Each is a short protocol script: send,
+then the pass criteria. Exchanges several checks judge (one DORA, say) run
+once and are cited as evidence by each.
+
+Checks that change what the server holds beyond a lease of their own
+(RELEASE, DECLINE, a forged RELEASE) run only with ``destructive=True``; the
+leases the checks took are released at the end.
+
+RFCs: 2131 (4.1 addressing, 4.3 server behaviour and table 3), 2132 (9.8,
+9.10), 3046 (2.2), 951, 1122 (1.2.2).
+
+Usage::
+
+    >>> report = check_server()                       # dhcp.check_server()
+    server 10.77.0.1: 30 pass, 1 warn, 3 n/a in 4.1 s
+    >>> check_server(only=["xid-echoed"]), check_server(destructive=True)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .checks import MUST, SHOULD, Check, CheckReport, broken, catalog, met, not_applicable, run_checks, unsure
+from .checks import select as select_checks
+from .frames import Frame, parse_frame
+from .packets import MessageOptions, build_message
+from .server_probe import WRONG_NETWORK, Ask, ServerProbe, kind_name, nak_of, need
+from .wire import (
+    ACK,
+    BOOTP_AT,
+    BROADCAST_FLAG,
+    BROADCAST_IP,
+    BROADCAST_MAC,
+    DECLINE,
+    DISCOVER,
+    INFORM,
+    NAK,
+    OFFER,
+    RELEASE,
+    REQUEST,
+    ZERO_IP,
+    mac_str,
+    new_xid,
+    patch_checksums,
+)
+
+if TYPE_CHECKING:
+    from .session import DhcpSession
+
+SERVER_CHECKS: list[Check] = []
+server_check = catalog(SERVER_CHECKS)
+FOREIGN_SERVER = "192.0.2.1"     # TEST-NET-1 (RFC 5737): a server that is not on any link
+EVERY_OPTION = tuple(range(1, 255))
+NOT_PARAMETERS = {0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255}
+
+
+@server_check("offer-has-server-id", "2131 4.3.1", MUST, "an OFFER carries option 54, the server identifier")
+def offer_has_server_id(t: ServerProbe) -> Any:
+    offer = need(t.offer("a").offer, "OFFER")
+    return met(f"option 54 is {offer.server_id}") if offer.server_id else broken("the OFFER has no option 54")
+
+
+@server_check("offer-has-lease-time", "2131 4.3.1", MUST, "an OFFER carries option 51, the lease time")
+def offer_has_lease_time(t: ServerProbe) -> Any:
+    offer = need(t.offer("a").offer, "OFFER")
+    return met(f"lease time {offer.lease_time} s") if offer.lease_time is not None else broken(
+        "the OFFER has no option 51")
+
+
+@server_check("offer-ciaddr-zero", "2131 4.3.1", MUST, "an OFFER's ciaddr is 0 (table 3)")
+def offer_ciaddr_zero(t: ServerProbe) -> Any:
+    offer = need(t.offer("a").offer, "OFFER")
+    return met("ciaddr is 0.0.0.0") if offer.ciaddr == ZERO_IP else broken(f"ciaddr is {offer.ciaddr}")
+
+
+@server_check("offer-yiaddr-set", "2131 4.3.1", MUST, "an OFFER's yiaddr is the address offered, not 0")
+def offer_yiaddr_set(t: ServerProbe) -> Any:
+    offer = need(t.offer("a").offer, "OFFER")
+    return met(f"yiaddr {offer.yiaddr}") if offer.yiaddr != ZERO_IP else broken("yiaddr is 0.0.0.0")
+
+
+@server_check("xid-echoed", "2131 4.3.1", MUST, "a reply carries the request's xid (table 3)")
+def xid_echoed(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    wrong = [f for a in c.asks for f in a.strays if f.chaddr == c.mac]
+    if wrong:
+        return broken(f"a {wrong[0].type_name} came with xid {wrong[0].xid:#010x}, not the request's")
+    need(c.ack, "ACK")
+    return met("the OFFER and the ACK carry the xids of the DISCOVER and the REQUEST")
+
+
+@server_check("chaddr-echoed", "2131 4.3.1", MUST, "a reply carries the request's chaddr (table 3)")
+def chaddr_echoed(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    wrong = [f for a in c.asks for f in a.strays if f.chaddr != c.mac]
+    if wrong:
+        return broken(f"a {wrong[0].type_name} came with chaddr {wrong[0].chaddr.hex(':')}, not the request's")
+    need(c.ack, "ACK")
+    return met(f"the OFFER and the ACK carry chaddr {mac_str(c.mac)}")
+
+
+@server_check("flags-echoed", "2131 4.3.1", MUST, "a reply carries the request's flags (table 3)")
+def flags_echoed(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    ack = need(c.ack, "ACK")
+    offer = need(c.offer, "OFFER")
+    bad = [f for f in (offer, ack) if f.flags != BROADCAST_FLAG]
+    return broken(f"the {bad[0].type_name} has flags {bad[0].flags:#06x}; the request had 0x8000") if bad else met(
+        "the OFFER and the ACK carry flags 0x8000, as sent")
+
+
+@server_check("broadcast-when-flag-set", "2131 4.1", MUST,
+              "with the broadcast bit set (giaddr, ciaddr 0), OFFER and ACK go to 255.255.255.255")
+def broadcast_when_flag_set(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    sent = (need(c.offer, "OFFER"), need(c.ack, "ACK"))
+    bad = [f for f in sent if f.ip_dst != BROADCAST_IP]
+    if bad:
+        return broken(f"the {bad[0].type_name} went to {bad[0].ip_dst}")
+    # 4.1 names the IP destination; the Ethernet one may be chaddr (Kea's), which reaches the client too.
+    eth = "ff:ff:ff:ff:ff:ff" if all(f.eth_dst == BROADCAST_MAC for f in sent) else "chaddr"
+    return met(f"the OFFER and the ACK went to 255.255.255.255 (Ethernet: {eth})")
+
+
+@server_check("unicast-when-flag-clear", "2131 4.1", SHOULD,
+              "with the broadcast bit clear (giaddr, ciaddr 0), OFFER and ACK go to chaddr and yiaddr")
+def unicast_when_flag_clear(t: ServerProbe) -> Any:
+    c = t.client("u")
+    # A server that sends through its kernel ARPs for yiaddr first: learn it, and answer.
+    first = t.ask(DISCOVER, c.mac, done=lambda f: f.message_type == OFFER)
+    offered = need(first.reply, "OFFER").yiaddr
+    t.transport.answer_arp(offered, c.mac)
+    t.arp.append(offered)
+    clear = MessageOptions(broadcast=False)
+    offer = need(t.ask(DISCOVER, c.mac, opts=clear, done=lambda f: f.message_type == OFFER).reply, "OFFER")
+    ack = need(t.ask(REQUEST, c.mac, xid=offer.xid, opts=clear, requested=offer.yiaddr,
+                      server_id=offer.server_id or t.server_id).reply, "ACK")
+    c.ack = ack if ack.message_type == ACK else None
+    bad = [f for f in (offer, ack) if f.ip_dst != f.yiaddr or f.eth_dst != c.mac]
+    return broken(f"the {bad[0].type_name} went to {bad[0].ip_dst} ({bad[0].eth_dst.hex(':')}), "
+                  f"not {bad[0].yiaddr} ({mac_str(c.mac)})") if bad else met(
+        f"the OFFER and the ACK went to {offer.yiaddr} at {mac_str(c.mac)}")
+
+
+# -- the ACK -----------------------------------------------------------------
+
+@server_check("ack-has-server-id", "2131 4.3.1", MUST, "an ACK carries option 54 (table 3)")
+def ack_has_server_id(t: ServerProbe) -> Any:
+    ack = need(t.bound("a").ack, "ACK")
+    return met(f"option 54 is {ack.server_id}") if ack.server_id else broken("the ACK has no option 54")
+
+
+@server_check("ack-has-lease-time", "2131 4.3.1", MUST, "an ACK to a REQUEST carries option 51 (table 3)")
+def ack_has_lease_time(t: ServerProbe) -> Any:
+    ack = need(t.bound("a").ack, "ACK")
+    return met(f"lease time {ack.lease_time} s") if ack.lease_time is not None else broken("the ACK has no option 51")
+
+
+@server_check("ack-yiaddr-is-requested", "2131 4.3.2", MUST,
+              "in SELECTING, the ACK gives the address the REQUEST asked for")
+def ack_yiaddr_is_requested(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    offer, ack = need(c.offer, "OFFER"), need(c.ack, "ACK")
+    return met(f"{ack.yiaddr} as requested") if ack.yiaddr == offer.yiaddr else broken(
+        f"requested {offer.yiaddr}, ACKed {ack.yiaddr}")
+
+
+# -- the NAK -----------------------------------------------------------------
+
+@server_check("init-reboot-wrong-network-nak", "2131 4.3.2", SHOULD,
+              "an INIT-REBOOT REQUEST for an address on another network gets a NAK")
+def init_reboot_wrong_network_nak(t: ServerProbe) -> Any:
+    need(t.bound("a").ack, "ACK")
+    ask = t.nak()
+    got = ask.reply
+    if got is not None and got.message_type == NAK:
+        return met(f"NAK for {WRONG_NETWORK}" + (f" ({got.message!r})" if got.message else ""))
+    return broken(f"got {kind_name(got)} for {WRONG_NETWORK} from a client the server knows")
+
+
+@server_check("nak-has-server-id", "2131 4.3.1", MUST, "a NAK carries option 54 (table 3)")
+def nak_has_server_id(t: ServerProbe) -> Any:
+    got = nak_of(t.nak())
+    if got is None:
+        return not_applicable("the server sent no NAK to examine")
+    return met(f"option 54 is {got.server_id}") if got.server_id else broken("the NAK has no option 54")
+
+
+@server_check("nak-no-lease-time", "2131 4.3.1", MUST, "a NAK has no lease time and yiaddr 0 (table 3)")
+def nak_no_lease_time(t: ServerProbe) -> Any:
+    got = nak_of(t.nak())
+    if got is None:
+        return not_applicable("the server sent no NAK to examine")
+    if got.lease_time is not None:
+        return broken(f"the NAK carries lease time {got.lease_time}")
+    return met("no option 51, yiaddr 0") if got.yiaddr == ZERO_IP else broken(f"the NAK's yiaddr is {got.yiaddr}")
+
+
+@server_check("nak-broadcast", "2131 4.1", MUST, "with giaddr 0, a NAK is broadcast")
+def nak_broadcast(t: ServerProbe) -> Any:
+    got = nak_of(t.nak())
+    if got is None:
+        return not_applicable("the server sent no NAK to examine")
+    return met("the NAK went to 255.255.255.255") if got.ip_dst == BROADCAST_IP else broken(
+        f"the NAK went to {got.ip_dst}")
+
+
+@server_check("selecting-other-server-silent", "2131 4.3.2", MUST,
+              "a REQUEST that names another server's identifier gets no reply (3.1, step 4)")
+def selecting_other_server_silent(t: ServerProbe) -> Any:
+    c = t.offer("s")
+    offer = need(c.offer, "OFFER")
+    got = t.silent(REQUEST, c.mac, xid=offer.xid, requested=offer.yiaddr, server_id=FOREIGN_SERVER).reply
+    return met(f"silent for {t.quiet:g} s") if got is None else broken(
+        f"it answered a REQUEST for server {FOREIGN_SERVER} with a {got.type_name}")
+
+
+# -- RENEWING, REBINDING, INFORM ---------------------------------------------
+
+def _renew(t: ServerProbe) -> Ask:
+    def make() -> Ask:
+        c = t.bound("a")
+        ack = need(c.ack, "ACK")
+        return t.ask(REQUEST, c.mac, ciaddr=ack.yiaddr, dst_ip=ack.server_id or ack.ip_src or BROADCAST_IP,
+                     dst_mac=ack.eth_src, opts=MessageOptions(), done=lambda f: f.message_type in (ACK, NAK))
+    return t.once("renew", make)
+
+
+@server_check("renew-ack", "2131 4.3.2", MUST, "a RENEWING REQUEST (ciaddr, unicast) for a valid lease gets an ACK")
+def renew_ack(t: ServerProbe) -> Any:
+    got = _renew(t).reply
+    return met(f"ACK for {got.yiaddr}") if got is not None and got.message_type == ACK else broken(
+        f"got {kind_name(got)}")
+
+
+@server_check("reply-to-ciaddr", "2131 4.1", MUST, "with ciaddr set (giaddr 0), the ACK is unicast to ciaddr")
+def reply_to_ciaddr(t: ServerProbe) -> Any:
+    got = need(_renew(t).reply, "ACK to the renewal")
+    ciaddr = t.bound("a").address
+    return met(f"the ACK went to {got.ip_dst}") if got.ip_dst == ciaddr else broken(
+        f"the ACK went to {got.ip_dst}, not {ciaddr}")
+
+
+@server_check("rebind-ack", "2131 4.3.2", MUST, "a REBINDING REQUEST (ciaddr, broadcast) for a valid lease gets an ACK")
+def rebind_ack(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    ack = need(c.ack, "ACK")
+    got = t.ask(REQUEST, c.mac, ciaddr=ack.yiaddr, opts=MessageOptions(),
+                done=lambda f: f.message_type in (ACK, NAK)).reply
+    return met(f"ACK for {got.yiaddr}") if got is not None and got.message_type == ACK else broken(
+        f"got {kind_name(got)}")
+
+
+@server_check("inform-ack-no-lease-time", "2131 4.3.5", MUST, "an INFORM gets an ACK without a lease time")
+def inform_ack_no_lease_time(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    ack = need(c.ack, "ACK")
+    got = need(t.ask(INFORM, c.mac, ciaddr=ack.yiaddr, opts=MessageOptions()).reply, "reply to the INFORM")
+    if got.message_type != ACK:
+        return broken(f"the INFORM got a {got.type_name}")
+    return met("ACK without option 51") if got.lease_time is None else broken(
+        f"the ACK carries lease time {got.lease_time}")
+
+
+# -- choosing addresses (4.3.1) ----------------------------------------------
+
+@server_check("same-client-same-address", "2131 4.3.1", SHOULD,
+              "a bound client that DISCOVERs again is offered its address")
+def same_client_same_address(t: ServerProbe) -> Any:
+    c = t.bound("a")
+    ack = need(c.ack, "ACK")
+    again = t.offered(c.mac)
+    return met(f"offered {again.yiaddr} again") if again.yiaddr == ack.yiaddr else broken(
+        f"bound to {ack.yiaddr}, offered {again.yiaddr}")
+
+
+@server_check("two-clients-two-addresses", "2131 2", MUST, "two bound clients hold two different addresses")
+def two_clients_two_addresses(t: ServerProbe) -> Any:
+    a, b = need(t.bound("a").ack, "ACK"), need(t.bound("b").ack, "ACK for a second client")
+    return met(f"{a.yiaddr} and {b.yiaddr}") if a.yiaddr != b.yiaddr else broken(
+        f"both clients were given {a.yiaddr}")
+
+
+@server_check("requested-address-honoured", "2131 4.3.1", SHOULD,
+              "a DISCOVER's requested address (option 50), free and valid, is the one offered")
+def requested_address_honoured(t: ServerProbe) -> Any:
+    c = t.client("r")
+    default = t.offered(c.mac).yiaddr
+    taken = {x.address for x in t.clients.values() if x.address} | {default}
+    net = t.network()
+    base = ipaddress.IPv4Address(default)
+    tried = []
+    for step in (1, 2, -1):
+        want = base + step
+        if str(want) in taken or (net is not None and (want not in net or want in (net.network_address,
+                                                                                   net.broadcast_address))):
+            continue
+        tried.append(str(want))
+        got = t.ask(DISCOVER, c.mac, requested=str(want), done=lambda f: f.message_type == OFFER).reply
+        if got is not None and got.yiaddr == str(want):
+            return met(f"asked for {want}, offered {want}")
+    return broken(f"asked for {', '.join(tried) or 'nothing'}, offered {default} each time") if tried else unsure(
+        "found no free address next to the offered one to ask for")
+
+
+# -- options (4.3.1, RFC 2132) -------------------------------------------------
+
+def _everything(t: ServerProbe) -> Frame:
+    def make() -> Frame | None:
+        c = t.client("o")
+        return t.ask(DISCOVER, c.mac, opts=MessageOptions(broadcast=True, param_req_list=EVERY_OPTION),
+                     done=lambda f: f.message_type == OFFER).reply
+    return need(t.once("everything", make), "OFFER to a DISCOVER asking for every option")
+
+
+@server_check("param-request-list-honoured", "2131 4.3.1", MUST,
+              "the parameters a client asks for (option 55) that the server has are in the reply")
+def param_request_list_honoured(t: ServerProbe) -> Any:
+    known = [code for code in _everything(t).option_order if code not in NOT_PARAMETERS]
+    if not known:
+        return not_applicable("the server sent no parameter options even when asked for all")
+    wanted = list(reversed(known))[:4]
+    c = t.client("o")
+    got = need(t.ask(DISCOVER, c.mac, opts=MessageOptions(broadcast=True, param_req_list=wanted),
+                      done=lambda f: f.message_type == OFFER).reply, "OFFER")
+    missing = [code for code in wanted if code not in got.options]
+    return broken(f"asked for {wanted}, options {missing} missing") if missing else met(
+        f"asked for {wanted} (of the {len(known)} it has), all present")
+
+
+@server_check("max-message-size-honoured", "2132 9.10", SHOULD,
+              "a reply fits the client's maximum DHCP message size (option 57 = 576)")
+def max_message_size_honoured(t: ServerProbe) -> Any:
+    c = t.client("o")
+    opts = MessageOptions(broadcast=True, param_req_list=EVERY_OPTION, options=[(57, struct.pack("!H", 576))])
+    got = need(t.ask(DISCOVER, c.mac, opts=opts, done=lambda f: f.message_type == OFFER).reply, "OFFER")
+    size = len(got.raw) - BOOTP_AT + 28
+    return met(f"the OFFER is {size} bytes of IP") if size <= 576 else broken(
+        f"the OFFER is {size} bytes of IP (> 576)")
+
+
+# -- relays (4.1, RFC 3046) -----------------------------------------------------
+
+def _relayed(t: ServerProbe) -> Ask:
+    def make() -> Ask:
+        # The relay's address is one the checks hold and answer ARP for: a lease of their own.
+        giaddr = need(t.bound("a").ack, "ACK").yiaddr
+        c = t.client("relay")
+        opts = MessageOptions(giaddr=giaddr, circuit_id=b"scapy-dhcp", remote_id=b"check")
+        return t.ask(DISCOVER, c.mac, opts=opts, done=lambda f: f.message_type == OFFER)
+    return t.once("relay", make)
+
+
+@server_check("relay-reply-to-giaddr", "2131 4.1", MUST, "a relayed request is answered to giaddr, port 67")
+def relay_reply_to_giaddr(t: ServerProbe) -> Any:
+    got = need(_relayed(t).reply, "OFFER to the relayed DISCOVER")
+    giaddr = t.bound("a").address
+    return met(f"the OFFER went to {giaddr}:67") if (got.ip_dst, got.dport) == (giaddr, 67) else broken(
+        f"the OFFER went to {got.ip_dst}:{got.dport}, not {giaddr}:67")
+
+
+@server_check("relay-agent-info-echoed", "3046 2.2", MUST, "option 82 from the relay is echoed whole in the reply")
+def relay_agent_info_echoed(t: ServerProbe) -> Any:
+    ask = _relayed(t)
+    got = need(ask.reply, "OFFER to the relayed DISCOVER")
+    sent = parse_frame(ask.sent[0][1]).options.get(82)
+    echoed = got.options.get(82)
+    if echoed is None:
+        return broken("the OFFER has no option 82")
+    return met("option 82 echoed byte for byte") if echoed == sent else broken(
+        f"option 82 came back as {echoed.hex()}, sent {sent.hex() if sent else '-'}")
+
+
+# -- what a server ignores -----------------------------------------------------
+
+@server_check("bootreply-ignored", "951 7.3", SHOULD, "a BOOTREPLY (op 2) sent to port 67 gets no answer")
+def bootreply_ignored(t: ServerProbe) -> Any:
+    c = t.client("op2")
+    xid = new_xid()
+    raw = bytearray(build_message(DISCOVER, mac=c.mac, xid=xid, opts=MessageOptions(broadcast=True)))
+    raw[BOOTP_AT] = 2
+    patch_checksums(raw)
+    got = t.silent(DISCOVER, c.mac, xid=xid, frame=bytes(raw)).reply
+    return met(f"silent for {t.quiet:g} s") if got is None else broken(
+        f"it answered a BOOTREPLY with a {got.type_name}")
+
+
+# -- changing the server's state (destructive) ----------------------------------
+
+@server_check("release-frees-address", "2131 4.3.4", MUST,
+              "after a RELEASE, the address can be given to another client", destructive=True)
+def release_frees_address(t: ServerProbe) -> Any:
+    holder, other = t.bound("rel"), t.client("rel-other")
+    address = need(holder.ack, "ACK").yiaddr
+    before = t.offered(other.mac, address)
+    if before.yiaddr == address:
+        return unsure(f"{address} was offered to another client while still bound")
+    sid = need(holder.ack, "ACK").server_id or t.server_id
+    t.ask(RELEASE, holder.mac, wait=0.2, ciaddr=address, server_id=sid, opts=MessageOptions(param_req_list=None),
+          dst_ip=sid or BROADCAST_IP)
+    holder.ack = None
+    after = t.offered(other.mac, address)
+    return met(f"{address} offered to another client once released") if after.yiaddr == address else broken(
+        f"{address} still not offered after the RELEASE (offered {after.yiaddr})")
+
+
+@server_check("release-wrong-chaddr-ignored", "2131 4.3.4", MUST,
+              "a RELEASE from another chaddr does not free a client's address", destructive=True)
+def release_wrong_chaddr_ignored(t: ServerProbe) -> Any:
+    holder, other = t.bound("keep"), t.client("keep-other")
+    address = need(holder.ack, "ACK").yiaddr
+    t.ask(RELEASE, other.mac, wait=0.2, ciaddr=address, server_id=need(holder.ack, "ACK").server_id or t.server_id,
+          opts=MessageOptions(param_req_list=None))
+    after = t.offered(other.mac, address)
+    return met(f"{address} stays with its client") if after.yiaddr != address else broken(
+        f"a RELEASE from {mac_str(other.mac)} freed {address}: it was offered to that client")
+
+
+@server_check("decline-marks-address", "2131 4.3.3", MUST,
+              "after a DECLINE, the address is not offered again", destructive=True)
+def decline_marks_address(t: ServerProbe) -> Any:
+    c = t.bound("dec")
+    address = need(c.ack, "ACK").yiaddr
+    t.ask(DECLINE, c.mac, wait=0.2, requested=address, server_id=need(c.ack, "ACK").server_id or t.server_id,
+          opts=MessageOptions(param_req_list=None))
+    c.ack = None   # the address stays answered for on ARP: in use, which is why a client declines
+    again = t.offered(c.mac, address)
+    return met(f"offered {again.yiaddr}, not the declined {address}") if again.yiaddr != address else broken(
+        f"the declined {address} was offered again")
+
+
+# -- robustness ----------------------------------------------------------------
+
+@server_check("survives-malformed", "1122 1.2.2", MUST,
+              "after the sweep_malformed() catalog, the server still gives a lease")
+def survives_malformed(t: ServerProbe) -> Any:
+    from .sweep import sweep_malformed
+
+    report = sweep_malformed(t.session, progress=False, timeout=t.wait)
+    if report.interrupted:
+        raise KeyboardInterrupt
+    if report.killer is not None:
+        t.recorder.cite(("out", raw, 0.0) for raw in report.killer.frames)
+        return broken(f"it stopped answering after case {report.killer.name}: {report.killer.description}")
+    c = t.bound("after-sweep")
+    return met(f"{len(report.rows)} malformed requests, then a lease of {c.address}") if c.ack else broken(
+        f"no lease after the {len(report.rows)} malformed requests")
+
+
+def check_server(session: DhcpSession, *, only: Iterable[str] | str | None = None,
+                 skip: Iterable[str] | str | None = None, destructive: bool = False, wait: float = 4.0,
+                 quiet: float = 1.0, server: str | None = None, progress: bool = True) -> CheckReport:
+    """Runs the server checks (``only`` some, less ``skip``) against the DHCP
+    server on the session's link (the first to OFFER, or ``server``) and
+    returns the report. ``wait`` bounds each reply, ``quiet`` each silence
+    the rules require. Ctrl-C returns what was done.
+
+    >>> r = check_server(destructive=True); r.failed; r.to_junit("server.xml")
+    """
+    checks = select_checks(SERVER_CHECKS, only, skip)
+    probe = ServerProbe(session, wait=wait, quiet=quiet, server=server)
+    report = CheckReport("server")
+    try:
+        first = probe.learn()
+        report.target = probe.server_id or mac_str(first.offer.eth_src if first.offer else b"")
+        run_checks(report, checks, probe, destructive=destructive, progress=progress)
+    finally:
+        probe.cleanup()
+    session.last = report
+    return report
+
+
+__all__ = ["SERVER_CHECKS", "ServerProbe", "check_server"]

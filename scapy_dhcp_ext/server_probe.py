@@ -1,0 +1,237 @@
+"""The client side of ``check_server()``: clients of the checks' own on the
+endpoint's socket, one message at a time, and the exchanges several checks
+judge, made once. The checks themselves are in :mod:`.server_checks`."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from .checks import NoEvidence, Recorder
+from .errors import DhcpTimeout
+from .frames import Frame
+from .packets import MessageOptions, build_message
+from .transport import Backoff
+from .wire import ACK, DISCOVER, NAK, OFFER, RELEASE, REQUEST, mac_bytes, new_xid, random_mac
+
+if TYPE_CHECKING:
+    from .session import DhcpSession
+
+WRONG_NETWORK = "192.0.2.77"   # TEST-NET-1 (RFC 5737): on no network a server serves
+
+
+@dataclass
+class Ask:
+    """One message sent and what the server under test sent back: ``replies``
+    carry our xid and chaddr; ``strays`` are its replies that match only one."""
+
+    sent: list[tuple[float, bytes]] = field(default_factory=list)
+    replies: list[Frame] = field(default_factory=list)
+    strays: list[Frame] = field(default_factory=list)
+
+    @property
+    def reply(self) -> Frame | None:
+        return self.replies[0] if self.replies else None
+
+    @property
+    def frames(self) -> list[tuple[str, bytes, float]]:
+        return ([("out", raw, t) for t, raw in self.sent]
+                + [("in", f.raw, f.time) for f in sorted(self.replies + self.strays, key=lambda f: f.time)])
+
+
+@dataclass
+class Client:
+    """A client of the checks' own: its MAC, and its OFFER and ACK once it has them."""
+
+    mac: bytes
+    asks: list[Ask] = field(default_factory=list)
+    offer: Frame | None = None
+    ack: Frame | None = None
+
+    @property
+    def address(self) -> str | None:
+        return self.ack.yiaddr if self.ack is not None else None
+
+    @property
+    def frames(self) -> list[tuple[str, bytes, float]]:
+        return [f for a in self.asks for f in a.frames]
+
+
+class ServerProbe:
+    """What a server check works with: the endpoint's socket, the server under
+    test (the first to OFFER, or ``server``), clients of its own, and a
+    recorder for the current check's evidence."""
+
+    def __init__(self, session: DhcpSession, *, wait: float = 4.0, quiet: float = 1.0,
+                 server: str | None = None) -> None:
+        self.session = session
+        self.endpoint = session.endpoint
+        self.transport = session.endpoint.transport
+        self.wait, self.quiet = wait, quiet
+        self.recorder = Recorder()
+        self.server_id = server
+        self.server_mac: bytes | None = None
+        self.clients: dict[str, Client] = {}
+        self.memo: dict[str, Any] = {}
+        self.arp: list[str] = []
+
+    # -- sending -------------------------------------------------------------
+
+    def ask(self, msg_type: int, mac: bytes, *, xid: int | None = None, wait: float | None = None,
+            done: Callable[[Frame], bool] | None = None, frame: bytes | None = None,
+            opts: MessageOptions | None = None, **build: Any) -> Ask:
+        """Sends one message (``frame`` as given, or built from the arguments)
+        and collects the server's replies until one is ``done`` (default: any)
+        or ``wait`` runs out. Every frame goes to the current check's evidence."""
+        xid = new_xid() if xid is None else xid
+        if frame is None:
+            frame = build_message(msg_type, mac=mac, xid=xid, opts=opts or MessageOptions(broadcast=True), **build)
+        ask = Ask()
+        done = done or (lambda f: True)
+        finished: list[Frame] = []
+        end_at = [self.transport.clock() + (self.wait if wait is None else wait)]
+
+        def on_receive(f: Frame, ours: bool) -> None:
+            self.endpoint.record("in" if ours else "ignored", f.raw, "CHECK", xid)
+            if not self._from_server(f):
+                return
+            if ours:
+                ask.replies.append(f)
+                if done(f):
+                    finished.append(f)
+            elif f.xid == xid or f.chaddr == mac:
+                ask.strays.append(f)
+
+        def on_send(t: float, raw: bytes) -> None:
+            ask.sent.append((t, raw))
+            self.endpoint.record("out", raw, "CHECK", xid)
+
+        # One send (no retransmission: a device that needs one fails the wait), then read until done.
+        self.transport.exchange(frame, xid=xid, chaddr=mac, timeout=end_at[0] - self.transport.clock(),
+                                backoff=_ONCE, done=lambda f: self._from_server(f) and done(f),
+                                on_send=on_send, on_receive=on_receive)
+        self.recorder.cite(ask.frames)
+        return ask
+
+    def _from_server(self, f: Frame) -> bool:
+        if self.server_mac is not None:
+            return f.eth_src == self.server_mac
+        return self.server_id is None or f.server == self.server_id
+
+    def offered(self, mac: bytes, requested: str | None = None, **kw: Any) -> Frame:
+        """The OFFER to a DISCOVER from ``mac`` (asking for ``requested``); none is no evidence."""
+        got = self.ask(DISCOVER, mac, requested=requested, done=lambda f: f.message_type == OFFER, **kw).reply
+        return need(got, "OFFER")
+
+    def silent(self, msg_type: int, mac: bytes, **kw: Any) -> Ask:
+        """Sends a message that should get no reply and listens ``quiet`` seconds."""
+        return self.ask(msg_type, mac, wait=self.quiet, **kw)
+
+    # -- clients of our own ---------------------------------------------------
+
+    def client(self, name: str) -> Client:
+        """A fresh client by name (the same one each time it is asked for)."""
+        if name not in self.clients:
+            self.clients[name] = Client(mac_bytes(random_mac()))
+        return self.clients[name]
+
+    def offer(self, name: str, **build: Any) -> Client:
+        """The client ``name`` after a DISCOVER (broadcast flag set) and the OFFER."""
+        c = self.client(name)
+        if c.offer is None:
+            ask = self.ask(DISCOVER, c.mac, done=lambda f: f.message_type == OFFER, **build)
+            c.asks.append(ask)
+            c.offer = next((f for f in ask.replies if f.message_type == OFFER), None)
+        else:
+            self.recorder.cite(c.frames)
+        return c
+
+    def bound(self, name: str) -> Client:
+        """The client ``name`` after a whole DORA; it answers ARP for its address from then on."""
+        c = self.offer(name)
+        if c.ack is None and c.offer is not None:
+            ask = self.ask(REQUEST, c.mac, xid=c.offer.xid, requested=c.offer.yiaddr,
+                           server_id=c.offer.server_id or self.server_id,
+                           done=lambda f: f.message_type in (ACK, NAK))
+            c.asks.append(ask)
+            c.ack = next((f for f in ask.replies if f.message_type == ACK), None)
+            if c.ack is not None:
+                self.transport.answer_arp(c.ack.yiaddr, c.mac)
+                self.arp.append(c.ack.yiaddr)
+        else:
+            self.recorder.cite(c.frames)
+        return c
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        """An exchange several checks judge: made once, its frames cited by each."""
+        if key not in self.memo:
+            mark = len(self.recorder.frames)
+            value = make()
+            self.memo[key] = (value, self.recorder.frames[mark:])
+        else:
+            self.recorder.cite(self.memo[key][1])
+        return self.memo[key][0]
+
+    def learn(self) -> Client:
+        """The server under test: the first to OFFER (or the one named). No OFFER at all is an error."""
+        first = self.offer("a")
+        if first.offer is None:
+            raise DhcpTimeout(f"no DHCP server answered a DISCOVER on {self.endpoint.iface} within "
+                              f"{self.wait:g} s; check the link, or raise wait=")
+        self.server_mac = first.offer.eth_src
+        self.server_id = self.server_id or first.offer.server
+        return first
+
+    def cleanup(self) -> None:
+        """Releases the leases the checks took, and stops answering ARP for them."""
+        for c in self.clients.values():
+            if c.ack is not None and c.ack.server_id:
+                raw = build_message(RELEASE, mac=c.mac, xid=new_xid(), ciaddr=c.ack.yiaddr,
+                                    server_id=c.ack.server_id, opts=MessageOptions(param_req_list=None))
+                try:
+                    self.endpoint.send(raw, "CHECK")
+                except OSError:
+                    pass
+        for address in self.arp:
+            self.transport.forget_arp(address)
+
+    # -- helpers for the checks ---------------------------------------------
+
+    def nak(self) -> Ask:
+        """INIT-REBOOT for an address on another network, by a client the server knows."""
+        def make() -> Ask:
+            c = self.bound("a")
+            # The broadcast bit clear: a NAK is broadcast all the same (4.1).
+            return self.ask(REQUEST, c.mac, requested=WRONG_NETWORK, opts=MessageOptions(),
+                            done=lambda f: f.message_type == NAK)
+        return self.once("nak", make)
+
+    def network(self) -> ipaddress.IPv4Network | None:
+        offer = self.offer("a").offer
+        if offer is None:
+            return None
+        mask = offer.subnet_mask or "255.255.255.0"
+        try:
+            return ipaddress.IPv4Network(f"{offer.yiaddr}/{mask}", strict=False)
+        except ValueError:
+            return None
+
+
+_ONCE = Backoff(first=1e9)   # one send: a device that needs a retransmission fails the wait
+
+
+def nak_of(ask: Ask) -> Frame | None:
+    return next((f for f in ask.replies if f.message_type == NAK), None)
+
+
+def kind_name(f: Frame | None) -> str:
+    return f.type_name if f is not None else "nothing"
+
+
+def need(f: Frame | None, what: str) -> Frame:
+    if f is None:
+        raise NoEvidence(f"no {what} came within the wait, so this cannot be judged")
+    return f
+
+

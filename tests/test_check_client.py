@@ -1,0 +1,169 @@
+"""check_client() against udhcpc, dhcpcd and a deliberately broken client,
+each verdict cross-checked with what tshark saw on the link and what the
+client itself reported (its script's events)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+
+import pytest
+
+from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.client_checks import CLIENT_CHECKS
+from scapy_dhcp_ext.frames import parse_frame
+from tests.support import module_argv
+from tests.support.witness import Capture
+
+pytestmark = pytest.mark.lab
+
+FIELDS = ("frame.time_epoch", "eth.src", "ip.dst", "dhcp.type", "dhcp.id", "dhcp.secs", "dhcp.ip.client",
+          "dhcp.ip.your", "dhcp.hw.mac_addr", "dhcp.option.dhcp", "dhcp.option.dhcp_server_id",
+          "dhcp.option.requested_ip_address", "dhcp.client_id", "dhcp.option.request_list_item")
+KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK"}
+
+
+def frames(cap, mac):
+    """(time, kind, row) of every DHCP frame from or for ``mac``, in order."""
+    out = []
+    for r in cap.rows():
+        # The second dhcp.hw.mac_addr, when there is one, is option 61's (type 1: a MAC).
+        if r.get("dhcp.hw.mac_addr", "").split(",")[0] == mac and r.get("dhcp.option.dhcp"):
+            out.append((float(r["frame.time_epoch"]), KIND.get(r["dhcp.option.dhcp"], "?"), r))
+    return out
+
+
+def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, bool]:
+    """What tshark and the client's own events say of each rule: True when kept."""
+    requests = [(t, k, r) for t, k, r in fr if r["dhcp.type"] == "1"]
+    # The DISCOVERs of the silence phase: those with its xids, from its first on (not an earlier run's).
+    silence = report["retransmit-backoff"].frames
+    xids = {f"{parse_frame(raw).xid:#010x}" for _d, raw, _t in silence}
+    since = min(t for _d, _raw, t in silence) - 0.2
+    first_offer = next(t for t, k, r in fr if k == "OFFER" and t > since)
+    discovers = [t for t, k, r in requests if k == "DISCOVER" and since <= t < first_offer and r["dhcp.id"] in xids]
+    gaps = [b - a for a, b in zip(discovers, discovers[1:])]
+    selecting = next(r for t, k, r in requests if k == "REQUEST" and r["dhcp.ip.client"] == "0.0.0.0"
+                     and t > first_offer)
+    offer_before = [r for t, k, r in fr if k == "OFFER" and t < float(selecting["frame.time_epoch"])][-1]
+    acks = [t for t, k, r in fr if k == "ACK"]
+    bound = acks[0] if not any(k == "DECLINE" for _t, k, _r in fr) else acks[1]
+    lease_reqs = [(t - bound, r) for t, k, r in requests if k == "REQUEST" and r["dhcp.ip.client"] != "0.0.0.0"
+                  and bound < t <= bound + lease]
+    renew = next((at for at, r in lease_reqs if r["ip.dst"] != "255.255.255.255"), None)
+    rebind = next((at for at, r in lease_reqs if r["ip.dst"] == "255.255.255.255"), None)
+
+    def near(at, want):
+        return at is not None and want - 1.5 <= at <= want + max(2.0, 0.1 * want)
+
+    ids = {(r["dhcp.hw.mac_addr"], r["dhcp.client_id"]) for _t, _k, r in requests}
+    lists = [r["dhcp.option.request_list_item"] for t, k, r in requests
+             if r["dhcp.id"] == selecting["dhcp.id"] and k in ("DISCOVER", "REQUEST")]
+    foreign = {r["dhcp.ip.your"] for t, k, r in fr if k == "OFFER"
+               and r["dhcp.id"] not in {q["dhcp.id"] for _t, _k, q in requests}}
+    names = [e["event"] for e in events]
+    late = [r for t, k, r in requests if k == "DISCOVER" and discovers and t - discovers[0] >= 2.0 and t < first_offer]
+    unicast = next((r for at, r in lease_reqs if r["ip.dst"] != "255.255.255.255"), None)
+    after_lease = [r for t, k, r in requests if k == "DISCOVER" and t > bound + lease]
+    other = {r["dhcp.ip.your"] for r in other_rows if r["dhcp.option.dhcp"] == "2"}
+    return {
+        "retransmit-backoff": len(gaps) == 3 and all(abs(g - w) <= 1.0 for g, w in zip(gaps, (4, 8, 16))),
+        "request-selecting-has-server-id-and-address": selecting["dhcp.option.dhcp_server_id"] == "10.77.0.1"
+        and bool(selecting["dhcp.option.requested_ip_address"]),
+        "xid-stable-in-transaction": selecting["dhcp.id"] == offer_before["dhcp.id"],
+        "declines-address-in-use": any(k == "DECLINE" for _t, k, _r in requests),
+        "renew-at-t1": near(renew, t1) or near(renew, lease / 2),
+        "rebind-at-t2-broadcast": near(rebind, t2) or near(rebind, lease * 7 / 8),
+        "honours-t1-t2-options": near(renew, t1) and near(rebind, t2),
+        "stops-using-expired-lease": any(n in ("expire", "deconfig") for n in names[names.index("bound"):]),
+        "nak-restarts-discovery": "nak" in names,
+        "ignores-foreign-xid": not any(r["dhcp.option.requested_ip_address"] in foreign for _t, k, r in requests
+                                       if k == "REQUEST"),
+        "ignores-nak-from-unselected-server": names.count("nak") == 1,
+        "client-id-stable": len(ids) == 1,
+        "secs-field-set": all(int(r["dhcp.secs"]) > 0 for r in late),
+        "renew-unicast-with-ciaddr": unicast is not None and unicast["ip.dst"] == "10.77.0.1"
+        and not unicast["dhcp.option.requested_ip_address"] and not unicast["dhcp.option.dhcp_server_id"]
+        and unicast["dhcp.ip.client"] != "0.0.0.0",
+        "xid-changes-between-transactions": bool(after_lease) and after_lease[0]["dhcp.id"] != selecting["dhcp.id"],
+        "ignores-foreign-chaddr": not any(r["dhcp.option.requested_ip_address"] in other for _t, k, r in requests
+                                          if k == "REQUEST"),
+        "param-request-list-stable": len(set(lists)) == 1,
+    }
+
+
+def agree(report, oracle) -> None:
+    for check_id, kept in oracle.items():
+        result = report[check_id]
+        if result.verdict in ("pass", "fail", "warn"):
+            assert kept == (result.verdict == "pass"), (result, kept)
+
+
+@pytest.mark.parametrize("kind", ["udhcpc", "dhcpcd"])
+def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(make_lab, tmp_path, kind):
+    lab = make_lab([], clients=[kind])
+    client = lab.clients[0]
+    with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
+        report = s.check_client(restart=client.restart, progress=False)
+    assert len(report.results) == len(CLIENT_CHECKS) and report.target == client.mac
+    assert not report.interrupted and "inconclusive" not in report.counts(), report
+    other = [r for r in cap.rows() if r.get("dhcp.hw.mac_addr", "").startswith("02:00:5e:0f:0f:0f")]
+    agree(report, oracle_verdicts(frames(cap, client.mac), other, client.events(), report, 30, 10, 20))
+    deviations = {r.id: r.verdict for r in report.results if r.verdict not in ("pass", "n/a")}
+    if kind == "udhcpc":   # as the lab runs it: -T 1, no ARP probe
+        assert deviations == {"retransmit-backoff": "warn", "declines-address-in-use": "warn",
+                              "rebind-at-t2-broadcast": "fail", "honours-t1-t2-options": "warn"}, report
+    else:                  # as the lab runs it: -A, no ARP probe
+        assert deviations == {"declines-address-in-use": "warn", "ignores-nak-from-unselected-server": "warn"}, report
+    pcap = report.to_pcap(str(tmp_path / "client.pcapng"))
+    comments = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.comment"],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+    assert any(c.startswith("renew-at-t1 (RFC 2131 4.4.5, MUST)") for c in comments)
+
+
+class Restartable:
+    """The broken client as a process that check_client() can restart (a board's power cycle)."""
+
+    def __init__(self, netns: str, mac: str, ready) -> None:
+        self.argv = ["ip", "netns", "exec", netns, *module_argv("broken_client", "eth0", mac, str(ready))]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        from tests.support import REPO
+
+        self.proc = subprocess.Popen(self.argv, cwd=REPO)
+
+    def restart(self) -> None:
+        self.stop()
+        self.restarts += 1
+        self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+
+
+BROKEN = {"request-selecting-has-server-id-and-address", "xid-stable-in-transaction", "ignores-foreign-xid",
+          "param-request-list-stable", "renew-at-t1", "rebind-at-t2-broadcast",
+          "stops-using-expired-lease", "nak-restarts-discovery"}
+
+
+def test_a_broken_client_earns_exactly_the_fails_it_was_built_for(make_lab, tmp_path):
+    lab = make_lab([], extra=1)
+    mac = "02:bb:00:00:00:01"
+    subprocess.run(["ip", "netns", "exec", lab.extra_netns[0], "ip", "link", "set", "eth0", "address", mac],
+                   check=True)
+    device = Restartable(lab.extra_netns[0], mac, tmp_path / "ready")
+    with contextlib.ExitStack() as stack:
+        stack.callback(device.stop)
+        device.start()
+        with DhcpSession(lab.iface, state_file=False) as s:
+            report = s.check_client(mac=mac, restart=device.restart, lease_time=12, progress=False)
+    assert {r.id for r in report.failed} == BROKEN, report
+    backoff = report["retransmit-backoff"]
+    assert backoff.verdict == "warn" and re.search(r"intervals (1\.9|2\.[0-4]) s", backoff.why), backoff
+    assert report["client-id-stable"].verdict == "pass" and device.restarts >= 1
