@@ -226,15 +226,19 @@ class LeaseTable:
     # -- the rules (RFC 2131 4.3) -------------------------------------------
 
     def discover(self, ask: Ask) -> Decision:
-        """4.3.1: the client's current or last address if free, else the one it
-        asks for if free, else a free one; none left is silence, with a note."""
+        """4.3.1: the client's current or last binding's address if free, else the
+        one it asks for if free, else the one offered to it before, else a free
+        one; none left is silence, with a note."""
         now = self.clock()
         mine = self.mine(ask)
         n: int | None = None
-        if mine is not None and mine.state != "declined" and self._free(mine.address, ask.key):
+        kept = mine is not None and mine.state != "declined" and self._free(mine.address, ask.key)
+        if kept and mine is not None and mine.state != "offered":   # a binding, current or past
             n = _n(mine.address)
-        elif self._free(ask.requested, ask.key):
+        elif self._free(ask.requested, ask.key):   # before an address only offered (not a binding)
             n = _n(ask.requested or "")
+        elif kept and mine is not None:
+            n = _n(mine.address)
         else:
             n = self._allocate()
         if n is None:

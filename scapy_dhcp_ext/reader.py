@@ -47,16 +47,18 @@ class Reader:
     """The background reader of the socket ``fileno``: ``read(0)`` takes one
     queued frame from it (or None); ``on_request`` gets each BOOTREQUEST; ``answer_arp``
     answers an ARP request and says whether the frame was an ARP request;
-    ``local_mac`` is the client role's MAC (replies for it are looped back)."""
+    ``local_mac`` is the client role's MAC (replies for it are looped back), and
+    ``also_local`` more of them (the clients of ``check_server()``)."""
 
     def __init__(self, fileno: int, read: Callable[[float], bytes | None], on_request: Callable[[bytes], None], *,
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None) -> None:
         self._fileno = fileno
         self._read = read
         self.on_request = on_request
         self.answer_arp = answer_arp
         self.local_mac = local_mac
+        self.also_local = also_local if also_local is not None else set()   # more client MACs of ours
         self.on_error = on_error or (lambda _m: None)
         self.inbox: collections.deque[bytes] = collections.deque(maxlen=INBOX_LIMIT)
         self._cond = threading.Condition()
@@ -152,8 +154,9 @@ class Reader:
         if is_bootrequest(raw):
             self._local.append(raw)
             self._wake()
-        elif raw[ETH_TYPE:ETH_TYPE + 2] == b"\x08\x00" and len(raw) >= FRAME_CHADDR + 6 \
-                and raw[FRAME_CHADDR:FRAME_CHADDR + 6] == self.local_mac():
+        elif raw[ETH_TYPE:ETH_TYPE + 2] == b"\x08\x00" and len(raw) >= FRAME_CHADDR + 6 and (
+                raw[FRAME_CHADDR:FRAME_CHADDR + 6] == self.local_mac()
+                or raw[FRAME_CHADDR:FRAME_CHADDR + 6] in self.also_local):
             self._deliver(raw)
 
     def _wait(self, wait: float) -> bool:

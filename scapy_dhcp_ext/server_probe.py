@@ -134,6 +134,7 @@ class ServerProbe:
         """A fresh client by name (the same one each time it is asked for)."""
         if name not in self.clients:
             self.clients[name] = Client(mac_bytes(random_mac()))
+            self.transport.local_macs.add(self.clients[name].mac)   # our own serve()'s replies reach it
         return self.clients[name]
 
     def offer(self, name: str, **build: Any) -> Client:
@@ -195,6 +196,8 @@ class ServerProbe:
                     pass
         for address in self.arp:
             self.transport.forget_arp(address)
+        for c in self.clients.values():
+            self.transport.local_macs.discard(c.mac)
 
     # -- helpers for the checks ---------------------------------------------
 

@@ -30,7 +30,8 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
     lines += ["  " + line for line in session.summary_lines()]
     if lab is not None:
         parts = [f"{s.kind} at {s.address}" for s in lab.servers]
-        parts += [f"client {c.kind} ({c.mac}): srv = serve() answers it" for c in lab.clients]
+        parts += [f"client {c.kind} ({c.mac}): srv = serve() answers it, check_client() judges it"
+                  for c in lab.clients]
         lines.append(f"  lab: {', '.join(parts)} in namespace {lab.netns}, removed when you leave")
     lines.append("  " + HELPERS_LINE)
     lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_check, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send,"

@@ -115,6 +115,9 @@ class Transport:
         self.arp_addresses: dict[bytes, bytes] = {}   # IPv4 -> MAC we answer ARP with
         self._pinned: set[bytes] = set()
         self.reader: Reader | None = None   # while a server runs: the one thread that reads
+        # Clients on this socket besides the session's own (check_server()'s): our own server's
+        # replies to them come back to the client role, as the session's do.
+        self.local_macs: set[bytes] = set()
         self._pending: collections.deque[bytes] = collections.deque()   # left by a reader that stopped
 
     @property
@@ -173,7 +176,7 @@ class Transport:
             attach_filter(sock, SERVE_FILTER)
         self.reader = Reader(sock.fileno(), self._recv_socket, on_request,
                              answer_arp=lambda raw: self._handle_arp(raw, consume_replies=False),
-                             local_mac=local_mac, on_error=on_error)
+                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs)
         self.reader.start()
         return self.reader
 

@@ -68,6 +68,12 @@ def test_discover_offers_a_free_address_and_the_same_one_again():
     assert t.discover(Ask(A)).address == "10.0.0.100"
     assert t.discover(Ask(B, requested="10.0.0.102")).address == "10.0.0.102"   # asked for, and free
     assert t.discover(Ask("02:00:00:00:00:0c", requested="10.0.0.100")).address == "10.0.0.101"  # taken
+    # An address only offered is no binding: a later DISCOVER's requested address comes first (4.3.1).
+    t = table("10.0.0.100-10.0.0.104")
+    assert t.discover(Ask(B)).address == "10.0.0.100"
+    assert t.discover(Ask(B, requested="10.0.0.103")).address == "10.0.0.103"
+    t.request(Ask(B, server_id="10.0.0.1", requested="10.0.0.103"))
+    assert t.discover(Ask(B, requested="10.0.0.104")).address == "10.0.0.103"   # a binding comes first
 
 
 def test_an_exhausted_pool_is_silence_with_a_message():
