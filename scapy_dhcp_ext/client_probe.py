@@ -88,12 +88,12 @@ class ClientProbe:
                 self.cond.notify_all()
 
     def _mutate(self, req: Frame, raw: bytes) -> Any:
-        from .server import _normalise
+        from .server import normalise_replies
 
         if req.chaddr != self.target:
             return None   # only the client under test is answered
         with self.cond:
-            out = _normalise(self.policy(req, raw), raw)
+            out = normalise_replies(self.policy(req, raw), raw)
             now = time.time()
             self.sent += [(now + delay, one) for delay, one in out]
             self.cond.notify_all()
@@ -201,7 +201,8 @@ class ClientProbe:
                           tpa=ip_bytes(address))
         for _ in range(3):
             ep.transport.send(frame)
-            self.sent.append((time.time(), frame))
+            with self.cond:
+                self.sent.append((time.time(), frame))
             deadline = time.monotonic() + 0.35
             while (left := deadline - time.monotonic()) > 0:
                 got = ep.transport.receive(left)

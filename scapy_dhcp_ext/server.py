@@ -293,7 +293,7 @@ class DhcpServer:
         """The reply through the hooks, then out (or held, or later)."""
         outs: list[tuple[float, bytes]] = [(0.0, raw)]
         if self.mutate is not None:
-            outs = _normalise(self.mutate(req, raw), raw)
+            outs = normalise_replies(self.mutate(req, raw), raw)
         if self.on_reply is not None:
             outs = [x for delay, one in outs for x in _shift(delay, self._user_hook(req, one))]
         if self.intercept and (self.intercept is True or _kind_name(raw) == str(self.intercept).upper()):
@@ -316,7 +316,7 @@ class DhcpServer:
         except Exception as exc:
             self._note_error(f"on_reply raised {type(exc).__name__}: {exc}; the reply went as it was")
             return [(0.0, raw)]
-        return _normalise(got, raw)
+        return normalise_replies(got, raw)
 
     def send(self, raw: bytes, note: str = "") -> None:
         """Sends one frame as it is, logged with ``note``; a link that went is a log line."""
@@ -378,7 +378,7 @@ def _as_bytes(item: Any) -> bytes:
     return bytes(item)
 
 
-def _normalise(got: Any, raw: bytes) -> list[tuple[float, bytes]]:
+def normalise_replies(got: Any, raw: bytes) -> list[tuple[float, bytes]]:
     """What a hook returned, as (delay, bytes) items: None drops, a number delays."""
     if got is None:
         return []
@@ -389,7 +389,7 @@ def _normalise(got: Any, raw: bytes) -> list[tuple[float, bytes]]:
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], (int, float)):
         return [(float(got[0]), _as_bytes(got[1]))]
     if isinstance(got, list):
-        return [x for item in got for x in _normalise(item, raw)]
+        return [x for item in got for x in normalise_replies(item, raw)]
     return [(0.0, _as_bytes(got))]
 
 
