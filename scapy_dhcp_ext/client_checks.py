@@ -37,6 +37,7 @@ from .client_probe import (
     BACKOFF,
     IN_USE_MAC,
     OTHER_MAC,
+    SLACK,
     ClientProbe,
     Phase,
     bind_phase,
@@ -68,7 +69,7 @@ def retransmit_backoff(t: ClientProbe) -> Any:
     ds = silence_phase(t).facts["discovers"]
     gaps = [b.time - a.time for a, b in zip(ds, ds[1:])]
     shown = ", ".join(f"{g:.1f}" for g in gaps) or "none"
-    bad = [(g, want) for g, want in zip(gaps, BACKOFF) if abs(g - want) > 1.0]
+    bad = [(g, want) for g, want in zip(gaps, BACKOFF) if abs(g - want) > SLACK]
     if bad:
         return broken(f"intervals {shown} s; expected {bad[0][1]:g} +/- 1 s")
     if len(gaps) < len(BACKOFF):

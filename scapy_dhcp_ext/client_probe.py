@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .session import DhcpSession
 
 BACKOFF = (4.0, 8.0, 16.0)     # RFC 2131 4.1: the first retransmissions, each +/- 1 s
+SLACK = 1.1                    # that 1 s, plus what our own timestamps (taken on receipt) may add
 IN_USE_MAC = "02:00:5e:de:c1:1e"  # the other host that holds the address offered first
 OTHER_MAC = "02:00:5e:0f:0f:0f"   # whom the foreign-chaddr OFFER is for
 
@@ -232,7 +233,7 @@ def silence_phase(t: ClientProbe) -> Phase:
             if len(discovers) > 1:
                 k = len(discovers) - 2
                 gap = req.time - discovers[-2].time
-                if abs(gap - BACKOFF[k]) > 1.0 or k == len(BACKOFF) - 1:
+                if abs(gap - BACKOFF[k]) > SLACK or k == len(BACKOFF) - 1:
                     done.set()
                     return t.bind_policy(req, raw)
             return None

@@ -68,7 +68,7 @@ def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, 
     after_lease = [r for t, k, r in requests if k == "DISCOVER" and t > bound + lease]
     other = {r["dhcp.ip.your"] for r in other_rows if r["dhcp.option.dhcp"] == "2"}
     return {
-        "retransmit-backoff": len(gaps) == 3 and all(abs(g - w) <= 1.0 for g, w in zip(gaps, (4, 8, 16))),
+        "retransmit-backoff": len(gaps) == 3 and all(abs(g - w) <= 1.1 for g, w in zip(gaps, (4, 8, 16))),
         "request-selecting-has-server-id-and-address": selecting["dhcp.option.dhcp_server_id"] == "10.77.0.1"
         and bool(selecting["dhcp.option.requested_ip_address"]),
         "xid-stable-in-transaction": selecting["dhcp.id"] == offer_before["dhcp.id"],
