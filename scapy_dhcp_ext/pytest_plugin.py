@@ -15,6 +15,10 @@ error, ``n/a`` a skip, ``warn`` a pass with a warning; the JUnit XML carries
 failure's frames go to ``<check id>.pcapng`` beside the report (the message
 names the file).
 
+With labgrid's plugin too (``pytest --lg-env env.yaml``, the ``labgrid``
+extra), ``dhcp`` is the session of the target's ``ScapyDhcpDriver`` (see
+:mod:`scapy_dhcp_ext.labgrid`), so one run has both ``target`` and ``dhcp``.
+
 Your own bring-up tests use the fixtures::
 
     def test_board_gets_lease(dhcp):
@@ -91,6 +95,26 @@ def _lab(config: pytest.Config) -> Any:
     return lab
 
 
+def _option(config: pytest.Config, name: str) -> Any:
+    """Another plugin's option (labgrid's --lg-env), None when that plugin is not loaded."""
+    try:
+        return config.getoption(name)
+    except ValueError:
+        return None
+
+
+def _labgrid_driver(config: pytest.Config) -> Any:
+    """With ``--lg-env``: the main target's ScapyDhcpDriver, activated; else None."""
+    if not _option(config, "lg_env"):
+        return None
+    from labgrid.pytestplugin.hooks import LABGRID_ENV_KEY
+
+    target = config.stash[LABGRID_ENV_KEY].get_target()
+    driver = target.get_driver("ScapyDhcpDriver")
+    target.activate(driver)
+    return driver
+
+
 def _iface(config: pytest.Config) -> str:
     lab = _lab(config)
     iface = lab.iface if lab is not None else config.getoption("dhcp_iface")
@@ -109,10 +133,17 @@ def dhcp_lab(pytestconfig: pytest.Config) -> Any:
 
 
 @pytest.fixture
-def dhcp(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """A DHCP session on the device's link (no state file), closed after the test."""
+def dhcp(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Iterator[Any]:
+    """A DHCP session on the device's link (no state file), closed after the test.
+    With labgrid's ``--lg-env`` (and neither --dhcp-iface nor --dhcp-lab), the
+    session of the target's ``ScapyDhcpDriver``, activated."""
     from .session import DhcpSession
 
+    if _lab(pytestconfig) is None and not pytestconfig.getoption("dhcp_iface") \
+            and _option(pytestconfig, "lg_env"):
+        request.getfixturevalue("target")   # labgrid's environment, as its own fixtures make it
+        yield _labgrid_driver(pytestconfig).session
+        return
     session = DhcpSession(_iface(pytestconfig), state_file=False)
     lab = _lab(pytestconfig)
     if lab is not None and lab.clients:
@@ -163,17 +194,21 @@ class Conformance:
         from .errors import DhcpError
         from .session import DhcpSession
 
+        lab = _lab(self.config)
+        driver = _labgrid_driver(self.config) if lab is None and not self.config.getoption("dhcp_iface") else None
+        session = driver.session if driver is not None else DhcpSession(_iface(self.config), state_file=False)
         try:
-            with DhcpSession(_iface(self.config), state_file=False) as session:
-                lab = _lab(self.config)
-                if self.role == "server":
-                    self.report = session.check_server(
-                        only=ids, destructive=self.config.getoption("dhcp_destructive"), progress=False)
-                else:
-                    restart = lab.clients[0].restart if lab is not None and lab.clients else None
-                    self.report = session.check_client(only=ids, restart=restart, progress=False)
+            if self.role == "server":
+                self.report = session.check_server(
+                    only=ids, destructive=self.config.getoption("dhcp_destructive"), progress=False)
+            else:
+                restart = lab.clients[0].restart if lab is not None and lab.clients else None
+                self.report = session.check_client(only=ids, restart=restart, progress=False)
         except DhcpError as exc:
             self.error = str(exc)
+        finally:
+            if driver is None:
+                session.close()   # the driver's session is labgrid's to close
 
     def evidence(self, check_id: str) -> Path:
         folder = self.config.getoption("dhcp_evidence")
@@ -196,6 +231,8 @@ class CheckItem(pytest.Item):
         super().__init__(**kw)
         self.check, self.conformance = check, conformance
         self.result: Any = None
+        self.fixturenames: list[str] = []   # other plugins' hooks (labgrid's) read these of any item
+        self.funcargs: dict[str, Any] = {}
 
     def setup(self) -> None:
         ids = [i.name for i in self.session.items if isinstance(i, CheckItem)]
