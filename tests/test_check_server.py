@@ -158,7 +158,10 @@ def state_oracles(report, rows) -> None:
 DEVIATIONS = {
     ("dnsmasq", "2.90"): {"selecting-other-server-silent": "fail", "inform-ack-no-lease-time": "fail",
                           "decline-marks-address": "fail"},
+    ("dnsmasq", "2.91"): {"selecting-other-server-silent": "fail", "inform-ack-no-lease-time": "fail",
+                          "decline-marks-address": "fail"},
     ("kea", "2.2"): {"bootreply-ignored": "warn"},
+    ("kea", "2.6"): {"bootreply-ignored": "warn"},
 }
 
 
