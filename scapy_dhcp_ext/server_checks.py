@@ -452,7 +452,7 @@ def survives_malformed(t: ServerProbe) -> Any:
     if report.interrupted:
         raise KeyboardInterrupt
     if report.killer is not None:
-        t.recorder.cite(("out", raw, 0.0) for raw in report.killer.frames)
+        t.recorder.cite(("out", raw, report.killer.sent_at) for raw in report.killer.frames)
         return broken(f"it stopped answering after case {report.killer.name}: {report.killer.description}")
     c = t.bound("after-sweep")
     return met(f"{len(report.rows)} malformed requests, then a lease of {c.address}") if c.ack else broken(

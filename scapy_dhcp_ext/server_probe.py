@@ -5,6 +5,7 @@ judge, made once. The checks themselves are in :mod:`.server_checks`."""
 from __future__ import annotations
 
 import ipaddress
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -29,6 +30,7 @@ class Ask:
     sent: list[tuple[float, bytes]] = field(default_factory=list)
     replies: list[Frame] = field(default_factory=list)
     strays: list[Frame] = field(default_factory=list)
+    offset: float = 0.0   # the socket's clock to the wall's, for the evidence's timestamps (pcapng)
 
     @property
     def reply(self) -> Frame | None:
@@ -36,8 +38,9 @@ class Ask:
 
     @property
     def frames(self) -> list[tuple[str, bytes, float]]:
-        return ([("out", raw, t) for t, raw in self.sent]
-                + [("in", f.raw, f.time) for f in sorted(self.replies + self.strays, key=lambda f: f.time)])
+        return ([("out", raw, t + self.offset) for t, raw in self.sent]
+                + [("in", f.raw, f.time + self.offset)
+                   for f in sorted(self.replies + self.strays, key=lambda f: f.time)])
 
 
 @dataclass
@@ -87,7 +90,7 @@ class ServerProbe:
         xid = new_xid() if xid is None else xid
         if frame is None:
             frame = build_message(msg_type, mac=mac, xid=xid, opts=opts or MessageOptions(broadcast=True), **build)
-        ask = Ask()
+        ask = Ask(offset=time.time() - self.transport.clock())
         done = done or (lambda f: True)
         finished: list[Frame] = []
         end_at = [self.transport.clock() + (self.wait if wait is None else wait)]

@@ -183,3 +183,13 @@ def test_max_message_size_counts_the_ip_length():
         return simple_server(frame)
 
     assert judged(big, "max-message-size-honoured") == {"max-message-size-honoured": "warn"}
+
+
+def test_the_evidence_carries_wall_clock_times_for_the_pcapng():
+    import time
+
+    with session_with(simple_server) as s:
+        before = time.time()
+        report = s.check_server(only=["xid-echoed"], progress=False, wait=0.3, quiet=0.2)
+    times = [t for _d, _raw, t in report["xid-echoed"].frames]
+    assert times and all(before - 1 <= t <= time.time() + 1 for t in times), times
