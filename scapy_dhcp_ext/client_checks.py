@@ -39,7 +39,6 @@ from .client_probe import (
     OTHER_MAC,
     SLACK,
     ClientProbe,
-    Phase,
     bind_phase,
     foreign_phase,
     life_phase,
@@ -149,16 +148,17 @@ def declines_address_in_use(t: ClientProbe) -> Any:
     return broken(f"bound to {address} although {IN_USE_MAC} answers ARP for it; no DECLINE within 5 s")
 
 
-def _lease_requests(t: ClientProbe) -> tuple[Phase, list[Frame]]:
-    life = life_phase(t)
+def _lease_requests(t: ClientProbe) -> list[Frame]:
+    """The client's REQUESTs with ciaddr (renewals, rebinds) between our ACK and the lease's end."""
+    expired_at = life_phase(t).facts["expired_at"]
     bound_at = bind_phase(t).facts["bound_at"]
-    return life, [f for f in t.timeline if bound_at < f.time <= life.facts["expired_at"]
-                  and f.message_type == REQUEST and f.ciaddr != ZERO_IP]
+    return [f for f in t.timeline if bound_at < f.time <= expired_at
+            and f.message_type == REQUEST and f.ciaddr != ZERO_IP]
 
 
 def _first_request(t: ClientProbe, pred: Callable[[Frame], bool]) -> tuple[Frame | None, float | None]:
     """The first REQUEST of the lease (ciaddr set) that ``pred`` likes, and its seconds after the ACK."""
-    _life, reqs = _lease_requests(t)
+    reqs = _lease_requests(t)
     found = next((f for f in reqs if pred(f)), None)
     return found, (found.time - bind_phase(t).facts["bound_at"] if found is not None else None)
 
@@ -176,7 +176,7 @@ def renew_at_t1(t: ClientProbe) -> Any:
 @client_check("renew-unicast-with-ciaddr", "2131 4.3.2", MUST,
               "a RENEWING REQUEST is unicast to the server, with ciaddr and without options 50 and 54")
 def renew_unicast(t: ClientProbe) -> Any:
-    _life, reqs = _lease_requests(t)
+    reqs = _lease_requests(t)
     unicast = [f for f in reqs if f.ip_dst != BROADCAST_IP]
     if not reqs:
         raise NoEvidence("no renewal within the lease")
@@ -237,20 +237,22 @@ def xid_changes(t: ClientProbe) -> Any:
     return met(f"{first:#010x}, then {later:#010x}") if later != first else broken(f"xid {first:#010x} used again")
 
 
-@client_check("ignores-foreign-xid", "2131 4.1", MUST, "an OFFER with another xid is not taken")
-def ignores_foreign_xid(t: ClientProbe) -> Any:
+def _took_foreign(t: ClientProbe, key: str, how: str) -> Any:
+    """Whether the client REQUESTed the foreign OFFER ``key`` of the foreign phase."""
     f = foreign_phase(t).facts
     took = f["request"]._addr(50)
-    return broken(f"it REQUESTed {took}, offered with the wrong xid") if took == f["foreign_xid"] else met(
-        f"it REQUESTed {took}, not {f['foreign_xid']} (wrong xid)")
+    return broken(f"it REQUESTed {took}, offered {how}") if took == f[key] else met(
+        f"it REQUESTed {took}, not {f[key]} (offered {how})")
+
+
+@client_check("ignores-foreign-xid", "2131 4.1", MUST, "an OFFER with another xid is not taken")
+def ignores_foreign_xid(t: ClientProbe) -> Any:
+    return _took_foreign(t, "foreign_xid", "with the wrong xid")
 
 
 @client_check("ignores-foreign-chaddr", "2131 4.1", MUST, "an OFFER for another chaddr is not taken")
 def ignores_foreign_chaddr(t: ClientProbe) -> Any:
-    f = foreign_phase(t).facts
-    took = f["request"]._addr(50)
-    return broken(f"it REQUESTed {took}, offered to {OTHER_MAC}") if took == f["foreign_chaddr"] else met(
-        f"it REQUESTed {took}, not {f['foreign_chaddr']} (offered to {OTHER_MAC})")
+    return _took_foreign(t, "foreign_chaddr", f"to {OTHER_MAC}")
 
 
 @client_check("ignores-nak-from-unselected-server", "2131 4.4.1", SHOULD,

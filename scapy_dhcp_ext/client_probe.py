@@ -155,10 +155,6 @@ class ClientProbe:
                     return found
                 self.cond.wait(min(0.2, max(0.0, until - time.time())))
 
-    def sent_since(self, kind: int, after: float) -> list[tuple[float, bytes]]:
-        with self.cond:
-            return [(t, raw) for t, raw in self.sent if t >= after and parse_frame(raw).message_type == kind]
-
     def set_policy(self, policy: Callable[[Frame, bytes], Any]) -> None:
         with self.cond:
             self.policy = policy

@@ -43,7 +43,6 @@ from .wire import (
     INFORM,
     NAK,
     OFFER,
-    RELEASE,
     REQUEST,
     ZERO_IP,
     mac_str,
@@ -402,9 +401,7 @@ def release_frees_address(t: ServerProbe) -> Any:
     before = t.offered(other.mac, address)
     if before.yiaddr == address:
         return unsure(f"{address} was offered to another client while still bound")
-    sid = need(holder.ack, "ACK").server_id or t.server_id
-    t.ask(RELEASE, holder.mac, wait=0.2, ciaddr=address, server_id=sid, opts=MessageOptions(param_req_list=None),
-          dst_ip=sid or BROADCAST_IP)
+    t.release(holder.mac, address, need(holder.ack, "ACK").server_id)
     holder.ack = None
     after = t.offered(other.mac, address)
     if after.yiaddr != address:
@@ -421,8 +418,7 @@ def release_frees_address(t: ServerProbe) -> Any:
 def release_wrong_chaddr_ignored(t: ServerProbe) -> Any:
     holder, other = t.bound("keep"), t.client("keep-other")
     address = need(holder.ack, "ACK").yiaddr
-    t.ask(RELEASE, other.mac, wait=0.2, ciaddr=address, server_id=need(holder.ack, "ACK").server_id or t.server_id,
-          opts=MessageOptions(param_req_list=None))
+    t.release(other.mac, address, need(holder.ack, "ACK").server_id)   # forged: not the holder's chaddr
     after = t.offered(other.mac, address)
     return met(f"{address} stays with its client") if after.yiaddr != address else broken(
         f"a RELEASE from {mac_str(other.mac)} freed {address}: it was offered to that client")

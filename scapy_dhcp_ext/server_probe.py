@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from .checks import NoEvidence, Recorder
-from .errors import DhcpTimeout
+from .errors import DhcpError, DhcpTimeout
 from .frames import Frame
 from .packets import MessageOptions, build_message
 from .transport import Backoff
-from .wire import ACK, DISCOVER, NAK, OFFER, RELEASE, REQUEST, mac_bytes, new_xid, random_mac
+from .wire import ACK, BROADCAST_IP, DISCOVER, NAK, OFFER, RELEASE, REQUEST, mac_bytes, new_xid, random_mac
 
 if TYPE_CHECKING:
     from .session import DhcpSession
@@ -187,16 +187,20 @@ class ServerProbe:
         self.server_id = self.server_id or first.offer.server
         return first
 
+    def release(self, mac: bytes, address: str, server_id: str | None, *, wait: float = 0.2) -> Ask:
+        """A RELEASE of ``address`` from ``mac`` (no reply comes; ``wait`` listens for one anyway)."""
+        sid = server_id or self.server_id
+        return self.ask(RELEASE, mac, wait=wait, ciaddr=address, server_id=sid,
+                        opts=MessageOptions(param_req_list=None), dst_ip=sid or BROADCAST_IP)
+
     def cleanup(self) -> None:
         """Releases the leases the checks took, and stops answering ARP for them."""
         for c in self.clients.values():
-            if c.ack is not None and c.ack.server_id:
-                raw = build_message(RELEASE, mac=c.mac, xid=new_xid(), ciaddr=c.ack.yiaddr,
-                                    server_id=c.ack.server_id, opts=MessageOptions(param_req_list=None))
+            if c.ack is not None:
                 try:
-                    self.endpoint.send(raw, "CHECK")
-                except OSError:
-                    pass
+                    self.release(c.mac, c.ack.yiaddr, c.ack.server_id, wait=0.0)
+                except DhcpError:
+                    pass   # the link went: the leases expire on their own
         for address in self.arp:
             self.transport.forget_arp(address)
         for c in self.clients.values():
