@@ -14,8 +14,11 @@ cd "$(dirname "$0")"
 repo=$(pwd)
 venv=/opt/scapy-dhcp/venv-$(printf %s "$repo" | sha256sum | cut -c1-12)
 
+# openssh-server, rsync, python3-yaml: labgrid's remote path (its agent goes over ssh and rsync; the
+# exporter host's labgrid-raw-interface helper reads YAML). The test starts an sshd of its own on loopback;
+# Debian's package also enables the system's sshd.
 APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-admin busybox dhcpcd-base tshark tmux
-              sudo)
+              sudo openssh-server openssh-client rsync python3-yaml)
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
 
@@ -62,8 +65,8 @@ install_python() {
   want="$extras $(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing scapy-dhcp[$extras] and what it needs into $venv (log: $venv/pip.log)"
-    pip_or_fail --upgrade pip "setuptools>=77" wheel
-    pip_or_fail --no-build-isolation ".[$extras]"
+    pip_or_fail install --upgrade pip "setuptools>=77" wheel
+    pip_or_fail install --no-build-isolation ".[$extras]"
     echo "$want" > "$stamp"
     rm -f "$venv/.scapy-dhcp-code"
   fi
@@ -73,17 +76,41 @@ install_python() {
   code=$(find pyproject.toml scapy_dhcp_ext -name '*.py' -o -name pyproject.toml | sort | xargs cat |
          sha256sum | cut -d' ' -f1)
   if [ "$(cat "$venv/.scapy-dhcp-code" 2>/dev/null)" != "$code" ]; then
-    pip_or_fail --no-deps --no-build-isolation --force-reinstall .
+    pip_or_fail install --no-deps --no-build-isolation --force-reinstall .
     rm -rf build ./*.egg-info
     echo "$code" > "$venv/.scapy-dhcp-code"
   fi
   chmod -R a+rX "$venv"
   # sudo's secure_path has /usr/local/bin but no virtualenv: put the command there.
   ln -sf "$venv/bin/scapy-dhcp" /usr/local/bin/scapy-dhcp
+  install_labgrid_helper
+}
+
+# A labgrid remote place: RawNetworkInterfaceDriver runs `sudo labgrid-raw-interface` on the exporter's
+# host. labgrid ships that helper only in its source distribution, so it comes from there (the version
+# installed in the environment); its configuration is /etc/labgrid/helpers.yaml (made here only if
+# missing, denying no interface), and it starts labgrid-tap-fwd from sudo's secure_path.
+install_labgrid_helper() {
+  local ver tmp
+  ver=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("labgrid"))' 2>/dev/null) || return 0
+  if [ ! -x /usr/local/sbin/labgrid-raw-interface ] || [ "$(cat "$venv/.labgrid-helper" 2>/dev/null)" != "$ver" ]; then
+    say "installing labgrid-raw-interface $ver (from labgrid's source distribution) into /usr/local/sbin"
+    tmp=$(mktemp -d)
+    pip_or_fail download --no-deps --no-binary :all: "labgrid==$ver" -d "$tmp"
+    tar -xzf "$tmp/labgrid-$ver.tar.gz" -C "$tmp" "labgrid-$ver/helpers/labgrid-raw-interface"
+    command install -m 755 "$tmp/labgrid-$ver/helpers/labgrid-raw-interface" /usr/local/sbin/
+    rm -rf "$tmp"
+    echo "$ver" > "$venv/.labgrid-helper"
+  fi
+  if [ ! -f /etc/labgrid/helpers.yaml ]; then
+    mkdir -p /etc/labgrid
+    printf 'raw-interface:\n  denied-interfaces: []\n' > /etc/labgrid/helpers.yaml
+  fi
+  ln -sf "$venv/bin/labgrid-tap-fwd" /usr/local/bin/labgrid-tap-fwd
 }
 
 pip_or_fail() {
-  if ! "$venv/bin/python" -m pip install "$@" >> "$venv/pip.log" 2>&1; then
+  if ! "$venv/bin/python" -m pip "$@" >> "$venv/pip.log" 2>&1; then
     tail -n 30 "$venv/pip.log" >&2
     say "pip failed: the whole log is in $venv/pip.log"
     exit 1
@@ -147,8 +174,13 @@ fresh() {
   chmod 700 "$root/root"
   git clone -q "$repo" "$root/root/scapy-dhcp"
   say "running ./dev.sh $* in the fresh root, from a clone in /root"
-  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 CI="${CI:-}" bash -c 'cd /root/scapy-dhcp && ./dev.sh "$@"' bash "$@"
+  # Not chroot: the kernel refuses a chrooted process a user namespace, and labgrid's agent makes one.
+  # A mount namespace whose root is the fresh root (pivot_root) is what a real machine looks like.
+  CI="${CI:-}" unshare --mount --propagation private -- /bin/sh -c '
+    root=$1; shift
+    cd "$root" && mkdir -p .old-root && pivot_root . .old-root && umount -l /.old-root && rmdir /.old-root &&
+    exec /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      LANG=C.UTF-8 CI="$CI" bash -c "cd /root/scapy-dhcp && ./dev.sh \"\$@\"" bash "$@"' sh "$root" "$@"
 }
 
 cmd=${1:-}

@@ -22,7 +22,7 @@ from .frames import Frame
 from .history import History
 from .interrupts import defer_sigint
 from .store import Store
-from .transport import Backoff, Exchange, Transport, interface_mac
+from .transport import Backoff, Exchange, Transport
 from .wire import mac_bytes, mac_str
 
 R = TypeVar("R", bound="Role")
@@ -83,7 +83,7 @@ class Endpoint:
     @property
     def mac(self) -> str:
         if self._mac is None:
-            self._mac = interface_mac(self.need_iface())
+            self._mac = self.transport.link_mac()
         return self._mac
 
     @mac.setter
@@ -198,7 +198,7 @@ class Endpoint:
             return self._mac
         if self.iface:
             try:
-                return interface_mac(self.iface) + " (the interface's)"
+                return self.transport.link_mac() + " (the interface's)"
             except (OSError, DhcpError):
                 pass  # a gone interface: the repr still works
         return "(the interface's)"

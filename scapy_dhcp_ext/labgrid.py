@@ -12,7 +12,25 @@ An environment file names it among its ``imports`` and binds it to the
     imports:
       - scapy_dhcp_ext.labgrid
 
-and a test (``pytest --lg-env env.yaml``) takes it from the target::
+A board wired to another host is reached through a place that host's
+exporter exports (a ``RemoteNetworkInterface``): labgrid's own
+``RawNetworkInterfaceDriver`` sits beside the driver, and its
+``setup_netns()`` carries the board's link into a network namespace here
+(a macvtap on the exporter, a tap in the namespace, frames over ssh)::
+
+    targets:
+      main:
+        resources:
+          RemotePlace: {name: board-17}
+        drivers:
+          RawNetworkInterfaceDriver: {}
+          ScapyDhcpDriver: {}
+
+The exporter's host needs labgrid's ``labgrid-raw-interface`` helper, run
+with sudo (the README says how). The macvtap passes the frames for its own
+MAC (the session's) and broadcasts.
+
+A test (``pytest --lg-env env.yaml``) takes the driver from the target::
 
     def test_board(target):
         dhcp = target.get_driver("ScapyDhcpDriver")
@@ -40,6 +58,7 @@ nothing below it does.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from typing import Any
 
@@ -49,7 +68,9 @@ from labgrid.factory import target_factory
 from labgrid.step import step
 from labgrid.strategy.common import Strategy, StrategyError, never_retry
 
+from .errors import UsageError
 from .session import DhcpSession
+from .transport import Transport
 
 
 @target_factory.reg_driver
@@ -58,19 +79,38 @@ class ScapyDhcpDriver(Driver):
     """DHCP bring-up on the bound network interface: ``dora()``, ``serve()``,
     ``check_server()``, ``check_client()`` and the sweeps."""
 
-    bindings = {"iface": {"NetworkInterface"}}
+    bindings = {
+        "iface": {"NetworkInterface", "RemoteNetworkInterface"},
+        "raw": {"RawNetworkInterfaceDriver", None},   # for a RemoteNetworkInterface
+    }
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.session: DhcpSession | None = None
+        self._link = contextlib.ExitStack()
 
     def on_activate(self) -> None:
-        self.session = DhcpSession(self.iface.ifname, state_file=False)
+        if not hasattr(self.iface, "host"):   # a NetworkInterface of this host
+            self.session = DhcpSession(self.iface.ifname, state_file=False)
+            return
+        if self.raw is None:
+            raise UsageError(f"{self.iface.ifname} is on {self.iface.host}: put RawNetworkInterfaceDriver "
+                             "beside ScapyDhcpDriver in the environment file (it brings the link here)")
+        ns = self._link.enter_context(self.raw.setup_netns())
+        try:
+            transport = Transport(ns.intf, new_socket=ns.socket, single_mac=True)
+            self.session = DhcpSession(transport=transport, state_file=False)
+        except BaseException:
+            self._link.close()
+            raise
 
     def on_deactivate(self) -> None:
-        if self.session is not None:
-            self.session.close()
-        self.session = None
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            self.session = None
+            self._link.close()   # the remote link's namespace, tap and forwarders
 
     def _session(self) -> DhcpSession:
         assert self.session is not None

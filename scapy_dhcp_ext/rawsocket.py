@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .errors import NoPrivileges, NoSuchInterface, TransportError
 from .wire import mac_str
@@ -23,6 +23,7 @@ SO_ATTACH_FILTER = 26
 IFF_UP = 0x1
 SIOCGIFFLAGS = 0x8913
 SIOCGIFHWADDR = 0x8927
+SIOCGIFMTU = 0x8921
 
 # tcpdump -dd 'arp or icmp or (udp and src port 67 and ip[6:2] & 0x1fff = 0)'
 DHCP_FILTER = [
@@ -75,10 +76,17 @@ class RawSocket(Protocol):
     def close(self) -> None: ...
 
 
-def _ifreq(iface: str, request: int) -> bytes:
+# Makes a socket as ``socket.socket(family, type, proto)`` does. The default makes it in this
+# process's network namespace; labgrid's ``NetNamespace.socket`` makes it in a namespace of its
+# agent's (a remote place's link), and an ioctl on such a socket asks about that namespace's
+# interfaces.
+NewSocket = Callable[..., socket.socket]
+
+
+def _ifreq(iface: str, request: int, new_socket: NewSocket = socket.socket) -> bytes:
     import fcntl
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with new_socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
             return fcntl.ioctl(s.fileno(), request, struct.pack("256s", iface.encode()[:15]))
         except OSError as exc:
@@ -87,16 +95,16 @@ def _ifreq(iface: str, request: int) -> bytes:
             raise
 
 
-def interface_mac(iface: str) -> str:
+def interface_mac(iface: str, new_socket: NewSocket = socket.socket) -> str:
     """The interface's hardware address, as text."""
-    return mac_str(_ifreq(iface, SIOCGIFHWADDR)[18:24])
+    return mac_str(_ifreq(iface, SIOCGIFHWADDR, new_socket)[18:24])
 
 
-def interface_ipv4(iface: str) -> str | None:
+def interface_ipv4(iface: str, new_socket: NewSocket = socket.socket) -> str | None:
     """The interface's IPv4 address as ``"10.0.0.5/24"``, or None without one."""
     try:
-        addr = _ifreq(iface, 0x8915)[20:24]     # SIOCGIFADDR
-        mask = _ifreq(iface, 0x891B)[20:24]     # SIOCGIFNETMASK
+        addr = _ifreq(iface, 0x8915, new_socket)[20:24]     # SIOCGIFADDR
+        mask = _ifreq(iface, 0x891B, new_socket)[20:24]     # SIOCGIFNETMASK
     except OSError as exc:
         if exc.errno == errno.EADDRNOTAVAIL:
             return None
@@ -104,9 +112,17 @@ def interface_ipv4(iface: str) -> str | None:
     return f"{socket.inet_ntoa(addr)}/{bin(int.from_bytes(mask, 'big')).count('1')}"
 
 
-def interface_up(iface: str) -> bool:
-    flags = struct.unpack("H", _ifreq(iface, SIOCGIFFLAGS)[16:18])[0]
+def interface_up(iface: str, new_socket: NewSocket = socket.socket) -> bool:
+    flags = struct.unpack("H", _ifreq(iface, SIOCGIFFLAGS, new_socket)[16:18])[0]
     return bool(flags & IFF_UP)
+
+
+def interface_mtu(iface: str, new_socket: NewSocket = socket.socket) -> int:
+    """The interface's MTU, 1500 when it cannot be read."""
+    try:
+        return int(struct.unpack("i", _ifreq(iface, SIOCGIFMTU, new_socket)[16:20])[0])
+    except (OSError, NoSuchInterface):
+        return 1500
 
 
 SO_RCVBUFFORCE = 33
@@ -128,11 +144,11 @@ def attach_filter(sock: Any, program: list[tuple[int, int, int, int]]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(buf)))
 
 
-def open_raw_socket(iface: str) -> socket.socket:
+def open_raw_socket(iface: str, new_socket: NewSocket = socket.socket) -> socket.socket:
     """An AF_PACKET socket on ``iface`` with the DHCP filter attached before bind,
     so no unfiltered frame is ever queued."""
     try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        sock = new_socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     except PermissionError:
         raise NoPrivileges() from None
     try:

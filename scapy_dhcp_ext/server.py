@@ -404,7 +404,7 @@ def serve(session: DhcpSession, pool: str | None = None, *, iface: str | None = 
           probe_timeout: float = 1.0) -> DhcpServer:
     """Starts a DHCP server on the session's interface; see the module's docstring."""
     from .packets import MessageOptions, build_message
-    from .transport import Backoff, interface_ipv4
+    from .transport import Backoff
 
     endpoint = session.endpoint
     if iface is not None and iface != endpoint.iface:
@@ -417,7 +417,7 @@ def serve(session: DhcpSession, pool: str | None = None, *, iface: str | None = 
         raise UsageError("a server is already running here: srv.stop() (or %dhcp_serve --stop) first")
     name = endpoint.need_iface()
     try:
-        own = interface_ipv4(name)
+        own = endpoint.transport.link_ipv4()
     except (OSError, DhcpError):
         own = None   # no such interface: the probe below says so in one line (a test's fake one works)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from .checks import NoEvidence, Recorder
@@ -45,9 +45,12 @@ class Ask:
 
 @dataclass
 class Client:
-    """A client of the checks' own: its MAC, and its OFFER and ACK once it has them."""
+    """A client of the checks' own: its chaddr, and its OFFER and ACK once it has
+    them. On a link that passes unicast only to its own MAC, every client's chaddr
+    is that MAC and ``client_id`` (option 61, RFC 2132 9.14) tells them apart."""
 
     mac: bytes
+    client_id: bytes | None = None
     asks: list[Ask] = field(default_factory=list)
     offer: Frame | None = None
     ack: Frame | None = None
@@ -81,15 +84,20 @@ class ServerProbe:
 
     # -- sending -------------------------------------------------------------
 
-    def ask(self, msg_type: int, mac: bytes, *, xid: int | None = None, wait: float | None = None,
+    def ask(self, msg_type: int, who: Client, *, xid: int | None = None, wait: float | None = None,
             done: Callable[[Frame], bool] | None = None, frame: bytes | None = None,
             opts: MessageOptions | None = None, **build: Any) -> Ask:
-        """Sends one message (``frame`` as given, or built from the arguments)
-        and collects the server's replies until one is ``done`` (default: any)
-        or ``wait`` runs out. Every frame goes to the current check's evidence."""
+        """Sends one message from ``who`` (``frame`` as given, or built from the
+        arguments) and collects the server's replies until one is ``done``
+        (default: any) or ``wait`` runs out. Every frame goes to the current
+        check's evidence."""
         xid = new_xid() if xid is None else xid
+        mac = who.mac
         if frame is None:
-            frame = build_message(msg_type, mac=mac, xid=xid, opts=opts or MessageOptions(broadcast=True), **build)
+            opts = opts or MessageOptions(broadcast=True)
+            if who.client_id is not None:
+                opts = replace(opts, client_id=who.client_id)
+            frame = build_message(msg_type, mac=mac, xid=xid, opts=opts, **build)
         ask = Ask(offset=time.time() - self.transport.clock())
         done = done or (lambda f: True)
         finished: list[Frame] = []
@@ -103,7 +111,7 @@ class ServerProbe:
                 ask.replies.append(f)
                 if done(f):
                     finished.append(f)
-            elif f.xid == xid or f.chaddr == mac:
+            elif f.xid == xid or (f.chaddr == mac and who.client_id in (None, f.options.get(61))):
                 ask.strays.append(f)
 
         def on_send(t: float, raw: bytes) -> None:
@@ -122,21 +130,25 @@ class ServerProbe:
             return f.eth_src == self.server_mac
         return self.server_id is None or f.server == self.server_id
 
-    def offered(self, mac: bytes, requested: str | None = None, **kw: Any) -> Frame:
-        """The OFFER to a DISCOVER from ``mac`` (asking for ``requested``); none is no evidence."""
-        got = self.ask(DISCOVER, mac, requested=requested, done=lambda f: f.message_type == OFFER, **kw).reply
+    def offered(self, who: Client, requested: str | None = None, **kw: Any) -> Frame:
+        """The OFFER to a DISCOVER from ``who`` (asking for ``requested``); none is no evidence."""
+        got = self.ask(DISCOVER, who, requested=requested, done=lambda f: f.message_type == OFFER, **kw).reply
         return need(got, "OFFER")
 
-    def silent(self, msg_type: int, mac: bytes, **kw: Any) -> Ask:
+    def silent(self, msg_type: int, who: Client, **kw: Any) -> Ask:
         """Sends a message that should get no reply and listens ``quiet`` seconds."""
-        return self.ask(msg_type, mac, wait=self.quiet, **kw)
+        return self.ask(msg_type, who, wait=self.quiet, **kw)
 
     # -- clients of our own ---------------------------------------------------
 
     def client(self, name: str) -> Client:
         """A fresh client by name (the same one each time it is asked for)."""
         if name not in self.clients:
-            self.clients[name] = Client(mac_bytes(random_mac()))
+            own = mac_bytes(random_mac())
+            if self.transport.single_mac:   # the link's MAC, told apart by option 61 (type 1, the MAC)
+                self.clients[name] = Client(self.endpoint.mac_bytes, client_id=b"\x01" + own)
+            else:
+                self.clients[name] = Client(own)
             self.transport.local_macs.add(self.clients[name].mac)   # our own serve()'s replies reach it
         return self.clients[name]
 
@@ -144,7 +156,7 @@ class ServerProbe:
         """The client ``name`` after a DISCOVER (broadcast flag set) and the OFFER."""
         c = self.client(name)
         if c.offer is None:
-            ask = self.ask(DISCOVER, c.mac, done=lambda f: f.message_type == OFFER, **build)
+            ask = self.ask(DISCOVER, c, done=lambda f: f.message_type == OFFER, **build)
             c.asks.append(ask)
             c.offer = next((f for f in ask.replies if f.message_type == OFFER), None)
         else:
@@ -155,7 +167,7 @@ class ServerProbe:
         """The client ``name`` after a whole DORA; it answers ARP for its address from then on."""
         c = self.offer(name)
         if c.ack is None and c.offer is not None:
-            ask = self.ask(REQUEST, c.mac, xid=c.offer.xid, requested=c.offer.yiaddr,
+            ask = self.ask(REQUEST, c, xid=c.offer.xid, requested=c.offer.yiaddr,
                            server_id=c.offer.server_id or self.server_id,
                            done=lambda f: f.message_type in (ACK, NAK))
             c.asks.append(ask)
@@ -187,10 +199,10 @@ class ServerProbe:
         self.server_id = self.server_id or first.offer.server
         return first
 
-    def release(self, mac: bytes, address: str, server_id: str | None, *, wait: float = 0.2) -> Ask:
-        """A RELEASE of ``address`` from ``mac`` (no reply comes; ``wait`` listens for one anyway)."""
+    def release(self, who: Client, address: str, server_id: str | None, *, wait: float = 0.2) -> Ask:
+        """A RELEASE of ``address`` from ``who`` (no reply comes; ``wait`` listens for one anyway)."""
         sid = server_id or self.server_id
-        return self.ask(RELEASE, mac, wait=wait, ciaddr=address, server_id=sid,
+        return self.ask(RELEASE, who, wait=wait, ciaddr=address, server_id=sid,
                         opts=MessageOptions(param_req_list=None), dst_ip=sid or BROADCAST_IP)
 
     def cleanup(self) -> None:
@@ -198,7 +210,7 @@ class ServerProbe:
         for c in self.clients.values():
             if c.ack is not None:
                 try:
-                    self.release(c.mac, c.ack.yiaddr, c.ack.server_id, wait=0.0)
+                    self.release(c, c.ack.yiaddr, c.ack.server_id, wait=0.0)
                 except DhcpError:
                     pass   # the link went: the leases expire on their own
         for address in self.arp:
@@ -213,7 +225,7 @@ class ServerProbe:
         def make() -> Ask:
             c = self.bound("a")
             # The broadcast bit clear: a NAK is broadcast all the same (4.1).
-            return self.ask(REQUEST, c.mac, requested=WRONG_NETWORK, opts=MessageOptions(),
+            return self.ask(REQUEST, c, requested=WRONG_NETWORK, opts=MessageOptions(),
                             done=lambda f: f.message_type == NAK)
         return self.once("nak", make)
 

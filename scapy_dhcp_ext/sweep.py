@@ -22,7 +22,6 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .cases import Case
@@ -275,12 +274,6 @@ def done_cases(records: Iterable[dict[str, Any]], tag: str, sweep_id: str) -> se
             if str(r.get("op", "")).startswith(prefix) and r.get("dir") == "out"}
 
 
-def interface_mtu(iface: str | None) -> int:
-    try:
-        return int(Path(f"/sys/class/net/{iface}/mtu").read_text())
-    except (OSError, ValueError):
-        return 1500
-
 
 def _runner(host: SweepHost, probe: Probe, timeout: float, on_dead: str, wait_dead: float, progress: bool,
             params: dict[str, Any]) -> Sweeper:
@@ -326,7 +319,7 @@ def sweep_lengths(host: SweepHost, lengths: Iterable[int] | None = None, base: A
         headers = lengths is None
     if lies is None:
         lies = lengths is None
-    mtu = interface_mtu(endpoint.iface)
+    mtu = endpoint.transport.link_mtu() if endpoint.iface else 1500
     lengths = list(lengths) if lengths is not None else default_lengths(mtu)
     mac = endpoint.mac
     base_frame = bytes(to_packet(base)) if base is not None else build_message(

@@ -35,10 +35,12 @@ from .rawsocket import (  # noqa: F401  (interface_* and open_raw_socket are use
     SERVE_FILTER,
     SOL_PACKET,
     TP_STATUS_CSUMNOTREADY,
+    NewSocket,
     RawSocket,
     attach_filter,
     interface_ipv4,
     interface_mac,
+    interface_mtu,
     interface_up,
     open_raw_socket,
 )
@@ -55,6 +57,7 @@ from .wire import (
     arp_frame,
     finish_udp_checksum,
     ip_bytes,
+    mac_bytes,
 )
 
 if TYPE_CHECKING:
@@ -101,14 +104,21 @@ MAX_REPLIES = 256   # nor is a flood of copies of our own
 class Transport:
     """Sends frames on one interface and collects the replies that match.
 
-    ``sock`` and ``clock`` are injectable so tests run without a network."""
+    ``sock`` and ``clock`` are injectable so tests run without a network.
+    ``new_socket`` makes the sockets that open and ask about the interface: a
+    labgrid remote place's makes them in the namespace its link is in.
+    ``single_mac`` says the link passes unicast only to the interface's own MAC
+    (that place's macvtap): ARP is then answered with that MAC for every address."""
 
     def __init__(self, iface: str, *, sock: RawSocket | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 rand: Callable[[], float] | None = None) -> None:
+                 rand: Callable[[], float] | None = None,
+                 new_socket: NewSocket = socket.socket, single_mac: bool = False) -> None:
         import random
 
         self.iface = iface
+        self.new_socket = new_socket
+        self.single_mac = single_mac
         self._sock = sock
         self.clock = clock
         self.rand = rand or random.random
@@ -123,8 +133,17 @@ class Transport:
     @property
     def sock(self) -> RawSocket:
         if self._sock is None:
-            self._sock = open_raw_socket(self.iface)
+            self._sock = open_raw_socket(self.iface, self.new_socket)
         return self._sock
+
+    def link_mac(self) -> str:
+        return interface_mac(self.iface, self.new_socket)
+
+    def link_ipv4(self) -> str | None:
+        return interface_ipv4(self.iface, self.new_socket)
+
+    def link_mtu(self) -> int:
+        return interface_mtu(self.iface, self.new_socket)
 
     def close(self) -> None:
         self.stop_reader()
@@ -135,6 +154,8 @@ class Transport:
     def answer_arp(self, address: str, mac: bytes, *, pin: bool = False) -> None:
         """Answers ARP for ``address`` with ``mac``; ``pin`` keeps it past a
         ``forget_arp()`` of everything (a server's own address)."""
+        if self.single_mac:
+            mac = mac_bytes(self.link_mac())   # the only MAC the link passes unicast to
         self.arp_addresses[ip_bytes(address)] = mac
         if pin:
             self._pinned.add(ip_bytes(address))
@@ -198,7 +219,7 @@ class Transport:
         if exc.errno != errno.ENETDOWN:
             return False
         try:
-            return interface_up(self.iface)
+            return interface_up(self.iface, self.new_socket)
         except OSError:
             return False
 

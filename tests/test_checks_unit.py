@@ -193,3 +193,47 @@ def test_the_evidence_carries_wall_clock_times_for_the_pcapng():
         report = s.check_server(only=["xid-echoed"], progress=False, wait=0.3, quiet=0.2)
     times = [t for _d, _raw, t in report["xid-echoed"].frames]
     assert times and all(before - 1 <= t <= time.time() + 1 for t in times), times
+
+
+# -- a link that passes unicast only to its own MAC (a labgrid remote place's macvtap) -----
+
+def test_on_a_single_mac_link_the_checks_clients_share_its_mac_and_differ_by_client_id():
+    """All chaddrs are the link's (the server's unicast reaches us), option 61 tells the clients
+    apart, ARP is answered with the link's MAC, and the forged-chaddr RELEASE is n/a."""
+    seen: list = []
+    arp: dict = {}
+
+    def good(frame):
+        seen.append(frame)
+        arp.update(transport.arp_addresses)   # what answers ARP while the checks' leases are held
+        if frame.message_type == REQUEST and frame.server_id not in (None, "10.9.0.1"):
+            return []
+        return simple_server(frame)
+
+    sock = FakeSocket(good)
+    transport = Transport("lo", sock=sock, single_mac=True)   # lo's MAC, read as the link's: 00:..:00
+    with DhcpSession(transport=transport, mac="02:00:00:00:00:01", state_file=False) as s:
+        report = s.check_server(only=ONE + ["release-wrong-chaddr-ignored"], destructive=True,
+                                progress=False, wait=0.3, quiet=0.2)
+    verdicts = report.verdicts()
+    assert verdicts.pop("release-wrong-chaddr-ignored") == "n/a"
+    assert set(verdicts.values()) == {"pass"}, report
+    assert {f.chaddr for f in seen} == {bytes.fromhex("020000000001")}
+    ids = {f.options.get(61) for f in seen}
+    assert None not in ids and len(ids) >= 2 and all(len(i) == 7 and i[0] == 1 for i in ids)
+    assert arp and set(arp.values()) == {bytes(6)}   # the link's MAC, not the clients' own
+
+
+def test_the_transport_asks_about_its_interface_through_the_socket_maker():
+    made: list[tuple] = []
+
+    def new_socket(*args):
+        made.append(args)
+        import socket
+        return socket.socket(*args)
+
+    t = Transport("lo", sock=FakeSocket(), new_socket=new_socket)
+    assert t.link_mac() == "00:00:00:00:00:00" and t.link_mtu() == 65536 and t.link_ipv4() == "127.0.0.1/8"
+    assert len(made) >= 3 and all(a[:2] == (2, 2) for a in made)   # AF_INET, SOCK_DGRAM ioctls
+    t.answer_arp("10.0.0.9", b"\x02" * 6)
+    assert t.arp_addresses[bytes([10, 0, 0, 9])] == b"\x02" * 6   # not single-MAC: as given

@@ -4,8 +4,11 @@ run as a user runs it, in a folder of its own."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -96,3 +99,115 @@ def test_the_strategy_power_cycles_the_board_and_fills_in_its_address(make_lab, 
     assert f"inet {address}/24" in board   # the board's own view: its script set what it took
     link = subprocess.run(["ip", "-n", ns, "-o", "link", "show", "eth0"], capture_output=True, text=True).stdout
     assert mac in link and address != "10.77.0.250"   # the lease is the board's own MAC
+
+
+REMOTE_ENV = """\
+targets:
+  main:
+    resources:
+      RemotePlace:
+        name: {place}
+    drivers:
+      RawNetworkInterfaceDriver: {{}}
+      ScapyDhcpDriver: {{}}
+imports:
+  - scapy_dhcp_ext.labgrid
+"""
+
+
+def _leftovers(place_dir) -> list[str]:
+    """Processes of the remote path still running: labgrid's agent copies, tap forwarders, the raw helper."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    marks = (str(place_dir), "labgrid-tap-fwd", "labgrid-raw-interface")
+    return [line for line in out.splitlines() if any(m in line for m in marks)]
+
+
+def run_through_remote_place(lab, tmp_path, *args: str, tests: str):
+    """labgrid's coordinator, an exporter exporting the lab link, a place acquired with labgrid-client,
+    and one pytest run (``--lg-env`` naming the place) in a folder of its own. Everything the place
+    started is stopped before this returns, and the test checks that it is."""
+    import time
+
+    from tests.support.remote_place import RemotePlace
+
+    place_dir, run_dir = tmp_path / "place", tmp_path / "run"
+    place_dir.mkdir()
+    run_dir.mkdir()
+    place = RemotePlace(place_dir, lab.iface, f"scapy-dhcp-{lab.id}")
+    try:
+        place.start()
+        assert f"{place.name}/lab/RemoteNetworkInterface" in place.client("show")   # acquired, ours
+        (run_dir / "env.yaml").write_text(REMOTE_ENV.format(place=place.name))
+        (run_dir / "test_board.py").write_text(textwrap.dedent(tests))
+        out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", "--lg-env",
+                              "env.yaml", *args], cwd=run_dir, env=place.env(), capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr + place.log("exporter")
+    finally:
+        started = list(place.procs)
+        place.stop()
+    # Everything stopped: sshd, coordinator, exporter, what ran over ssh, the macvtap (its namespace went).
+    deadline = time.monotonic() + 10
+    while _leftovers(place_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _leftovers(place_dir)
+    assert len(started) == 3 and all(p.poll() is not None for p in started)
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert "macvtap" not in links
+    return out
+
+
+def test_the_same_run_goes_through_a_remote_place_of_a_real_coordinator_and_exporter(make_lab, tmp_path):
+    """labgrid's RawNetworkInterfaceDriver.setup_netns() brings the exported link here over ssh: the
+    conformance items and a user's own test run through it, in one pytest run, against Kea."""
+    lab = make_lab("kea")
+    xml = tmp_path / "r.xml"
+    out = run_through_remote_place(lab, tmp_path, "--dhcp-conformance", "server", "--dhcp-destructive",
+                                   f"--junitxml={xml}", tests="""
+        def test_board_gets_lease(dhcp):
+            lease = dhcp.dora().lease
+            print("LEASE", lease.address, dhcp.mac, dhcp.iface)
+            assert lease.lease_time >= 600
+    """)
+    got = cases(xml)
+    assert list(got) == ["test_board_gets_lease"] + [c.id for c in SERVER_CHECKS]
+    for check in SERVER_CHECKS:
+        verdict = props(got[check.id])["verdict"]
+        if check.id == "release-wrong-chaddr-ignored":   # the macvtap passes unicast to its own MAC only
+            assert verdict == "n/a" and "macvtap" in got[check.id].find("skipped").get("message", "")
+        elif check.id == "bootreply-ignored":
+            assert verdict == "warn"                 # Kea's deviation, as on a local link
+        else:
+            assert verdict == "pass", (check.id, verdict)
+    address, mac, iface = re.search(r"LEASE (\S+) (\S+) (\S+)", out.stdout).groups()
+    assert iface == "tap0"   # labgrid's tap in the namespace setup_netns() made
+    lab_mac = subprocess.run(["cat", f"/sys/class/net/{lab.iface}/address"], capture_output=True,
+                             text=True).stdout.strip()
+    assert mac != lab_mac
+    lease = lab.servers[0].lease_for(mac)   # Kea's own lease database: the macvtap's MAC holds the address
+    assert lease is not None and lease.address == address
+    # The checks' clients shared that MAC, told apart by option 61: Kea's log names their client-ids.
+    assert "DHCP4_LEASE_ALLOC" in lab.servers[0].log and "cid=[01:" in lab.servers[0].log
+
+
+def test_the_client_role_goes_through_a_remote_place(make_lab, tmp_path):
+    """A board that is a DHCP client (BusyBox udhcpc), wired to the exporter: check_client() serves it
+    through the remote place, and the client's own events say it took what was served."""
+    lab = make_lab([], clients=["udhcpc"])
+    out = run_through_remote_place(lab, tmp_path, tests="""
+        import json
+
+        def test_board_as_client(target):
+            dhcp = target.get_driver("ScapyDhcpDriver")
+            target.activate(dhcp)
+            report = dhcp.check_client(only=["request-selecting-has-server-id-and-address",
+                                             "xid-stable-in-transaction"])
+            print("REPORT", report.target, json.dumps(report.verdicts()))
+    """)
+    target, verdicts = re.search(r"REPORT (\S+) (.*)", out.stdout).groups()
+    assert json.loads(verdicts) == {"request-selecting-has-server-id-and-address": "pass",
+                                    "xid-stable-in-transaction": "pass"}
+    board = lab.clients[0]
+    assert target == board.mac
+    bound = board.wait_event("bound", timeout=1)   # udhcpc's own report: bound to what we served
+    assert bound["serverid"] == "10.77.0.1" and bound["ip"].startswith("10.77.0.")
