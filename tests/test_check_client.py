@@ -167,3 +167,42 @@ def test_a_broken_client_earns_exactly_the_fails_it_was_built_for(make_lab, tmp_
     backoff = report["retransmit-backoff"]
     assert backoff.verdict == "warn" and re.search(r"intervals (1\.9|2\.[0-4]) s", backoff.why), backoff
     assert report["client-id-stable"].verdict == "pass" and device.restarts >= 1
+
+
+def test_the_check_magic_for_a_client_with_restart_json_and_pcap(make_lab, tmp_path, monkeypatch):
+    """``%dhcp_check client`` as typed at the prompt: the chosen checks against udhcpc, restarted through
+    --restart, the report written as JSON and as a pcapng; udhcpc's own events show the NAK phase ran."""
+    import json
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    lab = make_lab([], clients=["udhcpc"])
+    board = lab.clients[0]
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    InteractiveShell.clear_instance()
+    ip = InteractiveShell.instance()
+    session = DhcpSession(lab.iface, state_file=False)
+    ip.user_ns.update(dhcp=session, restart_board=board.restart)
+    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
+    try:
+        ids = "request-selecting-has-server-id-and-address,xid-stable-in-transaction,nak-restarts-discovery"
+        out_json, out_pcap = tmp_path / "client.json", tmp_path / "client.pcapng"
+        result = ip.run_cell(f"%dhcp_check client --only {ids} --restart restart_board --no-progress "
+                             f"--json {out_json} --pcap {out_pcap}")
+        result.raise_error()
+        report = result.result
+    finally:
+        ip.run_line_magic("unload_ext", "scapy_dhcp_ext")
+        InteractiveShell.clear_instance()
+        session.close()
+    assert report.target == board.mac
+    assert report.verdicts() == dict.fromkeys(ids.split(","), "pass"), report
+    written = json.loads(out_json.read_text())
+    assert {r["id"]: r["verdict"] for r in written["checks"]} == report.verdicts()
+    assert written["role"] == "client" and written["target"] == board.mac
+    comments = subprocess.run(["tshark", "-r", str(out_pcap), "-T", "fields", "-e", "frame.comment"],
+                              capture_output=True, text=True, check=True).stdout
+    for i in ids.split(","):   # each check's frames, commented with its id, clause and verdict
+        assert f"{i} (RFC " in comments and "): pass;" in comments
+    events = [e["event"] for e in board.events()]
+    assert "bound" in events and "nak" in events[events.index("bound"):]   # udhcpc's own: bound, then NAKed
