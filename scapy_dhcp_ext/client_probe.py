@@ -196,19 +196,19 @@ class ClientProbe:
         ep = self.session.endpoint
         frame = arp_frame(ARP_REQUEST, sha=ep.mac_bytes, spa=ip_bytes(self.server.pool.server_ip), tha=bytes(6),
                           tpa=ip_bytes(address))
-        for _ in range(3):
-            ep.transport.send(frame)
+        def sent(raw: bytes) -> None:
             with self.cond:
-                self.sent.append((time.time(), frame))
-            deadline = time.monotonic() + 0.35
-            while (left := deadline - time.monotonic()) > 0:
-                got = ep.transport.receive(left)
-                if got is not None and is_arp_reply_from(got.raw, ip_bytes(address)):
-                    got.time = time.time()
-                    with self.cond:
-                        self.timeline.append(got)
-                    return True
-        return False
+                self.sent.append((time.time(), raw))
+
+        address_b = ip_bytes(address)
+        got = ep.transport.probe(frame, lambda f: is_arp_reply_from(f.raw, address_b), wait=0.35, tries=3,
+                                 on_send=sent)
+        if got is None:
+            return False
+        got.time = time.time()
+        with self.cond:
+            self.timeline.append(got)
+        return True
 
 
 # -- the phases ----------------------------------------------------------------

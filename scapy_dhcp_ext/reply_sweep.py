@@ -390,16 +390,9 @@ class ReplySweeper:
                               tpa=ip_bytes(address))
         else:
             frame = icmp_echo_frame(src_mac=ep.mac_bytes, dst_mac=target, src=server_ip, dst=address, ident=ident)
-        while ep.transport.recv_nowait() is not None:
-            pass   # a late answer to an earlier probe must not speak for this one
-        ep.transport.send(frame)
-        deadline = time.monotonic() + min(wait, self.window())
-        while (left := deadline - time.monotonic()) > 0:
-            got = ep.transport.receive(left)
-            if got is not None and (is_arp_reply_from(got.raw, ip_bytes(address)) if how == "arp"
-                                    else is_icmp_echo_reply(got.raw, ident)):
-                return True
-        return False
+        address_b = ip_bytes(address)
+        return ep.transport.probe(frame, lambda f: is_arp_reply_from(f.raw, address_b) if how == "arp"
+                                  else is_icmp_echo_reply(f.raw, ident), wait=min(wait, self.window())) is not None
 
     def _restart(self, mode: str = "wait") -> None:
         assert self.restart is not None

@@ -301,6 +301,25 @@ class Transport:
             if not self._handle_arp(raw, consume_replies=False):
                 return parse_frame(raw, self.clock())
 
+    def probe(self, frame: bytes, matches: Callable[[Frame], bool], *, wait: float, tries: int = 1,
+              on_send: Callable[[bytes], None] | None = None) -> Frame | None:
+        """Sends ``frame`` (an ARP request, a ping) up to ``tries`` times, ``wait``
+        seconds apart, until a frame that ``matches`` comes: that frame, or None.
+        What was queued before the first send is dropped first: a late answer to
+        an earlier probe must not speak for this one."""
+        while self.recv_nowait() is not None:
+            pass
+        for _ in range(tries):
+            self.send(frame)
+            if on_send is not None:
+                on_send(frame)
+            deadline = self.clock() + wait
+            while (left := deadline - self.clock()) > 0:
+                got = self.receive(left)
+                if got is not None and matches(got):
+                    return got
+        return None
+
     def _handle_arp(self, raw: bytes, consume_replies: bool = True) -> bool:
         """Answers an ARP request for one of our addresses; True if the frame was
         ARP and is dealt with (ARP replies too, unless ``consume_replies`` is off)."""
