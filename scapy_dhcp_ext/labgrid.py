@@ -175,7 +175,11 @@ class DhcpAddressStrategy(Strategy):
         super().__attrs_post_init__()
         self.server: Any = None
         self.lease: Any = None
-        self.address: str | None = None
+
+    @property
+    def address(self) -> str | None:
+        """The address the board took (None unless ``addressed``)."""
+        return self.lease.address if self.lease is not None else None
 
     @never_retry
     @step(args=["status"])
@@ -195,12 +199,11 @@ class DhcpAddressStrategy(Strategy):
             self.server = self.dhcp.serve(self.pool, macs=[self.mac] if self.mac else None)
             self.power.on()
             self.lease = self.server.wait_lease(mac=self.mac, timeout=self.timeout)
-            self.address = self.lease.address
         self.status = status
 
     def _stop_serving(self) -> None:
         if self.server is not None:
             self.server.stop()
             self.server = None
-        self.lease, self.address = None, None
+        self.lease = None
 

@@ -115,6 +115,25 @@ def _labgrid_driver(config: pytest.Config) -> Any:
     return driver
 
 
+def _uses_labgrid(config: pytest.Config) -> bool:
+    """labgrid's --lg-env gives the device when neither --dhcp-iface nor --dhcp-lab does."""
+    return _lab(config) is None and not config.getoption("dhcp_iface") and bool(_option(config, "lg_env"))
+
+
+def _session(config: pytest.Config) -> tuple[Any, bool]:
+    """The session for a test or the catalog, and whether it is ours to close: the labgrid
+    driver's (labgrid closes it), or a new one on the link, that restarts a lab's client."""
+    from .session import DhcpSession
+
+    if _uses_labgrid(config):
+        return _labgrid_driver(config).session, False
+    session = DhcpSession(_iface(config), state_file=False)
+    lab = _lab(config)
+    if lab is not None and lab.clients:
+        session.restart_device = lab.clients[0].restart
+    return session, True
+
+
 def _iface(config: pytest.Config) -> str:
     lab = _lab(config)
     iface = lab.iface if lab is not None else config.getoption("dhcp_iface")
@@ -137,21 +156,14 @@ def dhcp(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Iterato
     """A DHCP session on the device's link (no state file), closed after the test.
     With labgrid's ``--lg-env`` (and neither --dhcp-iface nor --dhcp-lab), the
     session of the target's ``ScapyDhcpDriver``, activated."""
-    from .session import DhcpSession
-
-    if _lab(pytestconfig) is None and not pytestconfig.getoption("dhcp_iface") \
-            and _option(pytestconfig, "lg_env"):
+    if _uses_labgrid(pytestconfig):
         request.getfixturevalue("target")   # labgrid's environment, as its own fixtures make it
-        yield _labgrid_driver(pytestconfig).session
-        return
-    session = DhcpSession(_iface(pytestconfig), state_file=False)
-    lab = _lab(pytestconfig)
-    if lab is not None and lab.clients:
-        session.restart_device = lab.clients[0].restart
+    session, owned = _session(pytestconfig)
     try:
         yield session
     finally:
-        session.close()
+        if owned:
+            session.close()
 
 
 @pytest.fixture
@@ -192,23 +204,19 @@ class Conformance:
         if self.report is not None or self.error is not None:
             return
         from .errors import DhcpError
-        from .session import DhcpSession
 
-        lab = _lab(self.config)
-        driver = _labgrid_driver(self.config) if lab is None and not self.config.getoption("dhcp_iface") else None
-        session = driver.session if driver is not None else DhcpSession(_iface(self.config), state_file=False)
+        session, owned = _session(self.config)
         try:
             if self.role == "server":
                 self.report = session.check_server(
                     only=ids, destructive=self.config.getoption("dhcp_destructive"), progress=False)
             else:
-                restart = lab.clients[0].restart if lab is not None and lab.clients else None
-                self.report = session.check_client(only=ids, restart=restart, progress=False)
+                self.report = session.check_client(only=ids, progress=False)   # restarts a lab client
         except DhcpError as exc:
             self.error = str(exc)
         finally:
-            if driver is None:
-                session.close()   # the driver's session is labgrid's to close
+            if owned:
+                session.close()
 
     def evidence(self, check_id: str) -> Path:
         folder = self.config.getoption("dhcp_evidence")

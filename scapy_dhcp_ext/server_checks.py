@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .checks import MUST, SHOULD, Check, CheckReport, broken, catalog, met, not_applicable, run_checks, unsure
 from .checks import select as select_checks
 from .frames import Frame, parse_frame
-from .packets import MessageOptions, build_message
+from .packets import MessageOptions
 from .server_probe import WRONG_NETWORK, Ask, ServerProbe, kind_name, nak_of, need
 from .wire import (
     ACK,
@@ -383,8 +383,7 @@ def relay_agent_info_echoed(t: ServerProbe) -> Any:
 def bootreply_ignored(t: ServerProbe) -> Any:
     c = t.client("op2")
     xid = new_xid()
-    raw = bytearray(build_message(DISCOVER, mac=c.mac, xid=xid,
-                                  opts=MessageOptions(broadcast=True, client_id=c.client_id)))
+    raw = bytearray(t.message(DISCOVER, c, xid))
     raw[BOOTP_AT] = 2
     patch_checksums(raw)
     got = t.silent(DISCOVER, c, xid=xid, frame=bytes(raw)).reply

@@ -94,10 +94,7 @@ class ServerProbe:
         xid = new_xid() if xid is None else xid
         mac = who.mac
         if frame is None:
-            opts = opts or MessageOptions(broadcast=True)
-            if who.client_id is not None:
-                opts = replace(opts, client_id=who.client_id)
-            frame = build_message(msg_type, mac=mac, xid=xid, opts=opts, **build)
+            frame = self.message(msg_type, who, xid, opts, **build)
         ask = Ask(offset=time.time() - self.transport.clock())
         done = done or (lambda f: True)
         finished: list[Frame] = []
@@ -124,6 +121,15 @@ class ServerProbe:
                                 on_send=on_send, on_receive=on_receive)
         self.recorder.cite(ask.frames)
         return ask
+
+    @staticmethod
+    def message(msg_type: int, who: Client, xid: int, opts: MessageOptions | None = None, **build: Any) -> bytes:
+        """A message from ``who``, as :meth:`ask` sends it (the broadcast flag set
+        unless ``opts`` says otherwise; option 61 when the client has one)."""
+        opts = opts or MessageOptions(broadcast=True)
+        if who.client_id is not None:
+            opts = replace(opts, client_id=who.client_id)
+        return build_message(msg_type, mac=who.mac, xid=xid, opts=opts, **build)
 
     def _from_server(self, f: Frame) -> bool:
         if self.server_mac is not None:

@@ -57,7 +57,6 @@ from .wire import (
     arp_frame,
     finish_udp_checksum,
     ip_bytes,
-    mac_bytes,
 )
 
 if TYPE_CHECKING:
@@ -108,7 +107,7 @@ class Transport:
     ``new_socket`` makes the sockets that open and ask about the interface: a
     labgrid remote place's makes them in the namespace its link is in.
     ``single_mac`` says the link passes unicast only to the interface's own MAC
-    (that place's macvtap): ARP is then answered with that MAC for every address."""
+    (that place's macvtap): a role that must hear unicast uses that MAC."""
 
     def __init__(self, iface: str, *, sock: RawSocket | None = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -154,8 +153,6 @@ class Transport:
     def answer_arp(self, address: str, mac: bytes, *, pin: bool = False) -> None:
         """Answers ARP for ``address`` with ``mac``; ``pin`` keeps it past a
         ``forget_arp()`` of everything (a server's own address)."""
-        if self.single_mac:
-            mac = mac_bytes(self.link_mac())   # the only MAC the link passes unicast to
         self.arp_addresses[ip_bytes(address)] = mac
         if pin:
             self._pinned.add(ip_bytes(address))

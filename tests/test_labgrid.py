@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -138,10 +137,7 @@ def run_through_remote_place(lab, tmp_path, *args: str, tests: str):
         place.start()
         assert f"{place.name}/lab/RemoteNetworkInterface" in place.client("show")   # acquired, ours
         (run_dir / "env.yaml").write_text(REMOTE_ENV.format(place=place.name))
-        (run_dir / "test_board.py").write_text(textwrap.dedent(tests))
-        out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", "--lg-env",
-                              "env.yaml", *args], cwd=run_dir, env=place.env(), capture_output=True, text=True,
-                             timeout=600)
+        out = run_pytest(run_dir, "-s", "--lg-env", "env.yaml", *args, tests=tests, env=place.env())
         assert out.returncode == 0, out.stdout + out.stderr + place.log("exporter")
     finally:
         started = list(place.procs)
@@ -181,9 +177,7 @@ def test_the_same_run_goes_through_a_remote_place_of_a_real_coordinator_and_expo
             assert verdict == "pass", (check.id, verdict)
     address, mac, iface = re.search(r"LEASE (\S+) (\S+) (\S+)", out.stdout).groups()
     assert iface == "tap0"   # labgrid's tap in the namespace setup_netns() made
-    lab_mac = subprocess.run(["cat", f"/sys/class/net/{lab.iface}/address"], capture_output=True,
-                             text=True).stdout.strip()
-    assert mac != lab_mac
+    assert mac != Path(f"/sys/class/net/{lab.iface}/address").read_text().strip()   # not the lab link's own
     lease = lab.servers[0].lease_for(mac)   # Kea's own lease database: the macvtap's MAC holds the address
     assert lease is not None and lease.address == address
     # The checks' clients shared that MAC, told apart by option 61: Kea's log names their client-ids.

@@ -15,11 +15,13 @@ from scapy_dhcp_ext.client_checks import CLIENT_CHECKS
 from scapy_dhcp_ext.server_checks import SERVER_CHECKS
 
 
-def run_pytest(folder, *args: str, tests: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_pytest(folder, *args: str, tests: str | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """pytest as a user runs it, in ``folder`` (with ``tests`` as its test_board.py)."""
     if tests is not None:
         (folder / "test_board.py").write_text(textwrap.dedent(tests))
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
-                          cwd=folder, capture_output=True, text=True, timeout=600)
+                          cwd=folder, capture_output=True, text=True, timeout=600, env=env)
 
 
 def cases(xml_path) -> dict[str, ET.Element]:

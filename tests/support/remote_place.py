@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -42,11 +43,11 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
     raise RuntimeError(f"{what} did not listen on {port} in {timeout:.0f} s")
 
 
-def labgrid_bin(name: str) -> str:
-    """A labgrid command from the environment that runs the tests."""
-    import sys
+BIN = Path(sys.executable).parent   # the environment that runs the tests, with labgrid's commands
 
-    path = Path(sys.executable).parent / name
+
+def labgrid_bin(name: str) -> str:
+    path = BIN / name
     return str(path) if path.exists() else name
 
 
@@ -114,16 +115,18 @@ Host {HOST}
 
     def env(self) -> dict[str, str]:
         """The environment of a labgrid client of this place (pytest, labgrid-client)."""
-        import sys
-
-        path = f"{self.dir / 'bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+        path = f"{self.dir / 'bin'}:{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"
         # LG_AGENT_PREFIX: where labgrid's agent is copied to on the exporter's host (else root's home).
         return {**os.environ, "PATH": path, "LG_COORDINATOR": self.coordinator, "LG_PLACE": self.name,
                 "LG_AGENT_PREFIX": str(self.dir)}
 
+    def _client(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([labgrid_bin("labgrid-client"), "-x", self.coordinator, *args], env=self.env(),
+                              capture_output=True, text=True, timeout=60)
+
     def client(self, *args: str) -> str:
-        out = subprocess.run([labgrid_bin("labgrid-client"), "-x", self.coordinator, "-p", self.name, *args],
-                             env=self.env(), capture_output=True, text=True, timeout=60)
+        """``labgrid-client`` on this place; its output, or a RuntimeError with it."""
+        out = self._client("-p", self.name, *args)
         if out.returncode != 0:
             raise RuntimeError(f"labgrid-client {' '.join(args)}: {out.stdout}{out.stderr}")
         return out.stdout
@@ -154,9 +157,7 @@ Host {HOST}
     def _wait_resource(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            out = subprocess.run([labgrid_bin("labgrid-client"), "-x", self.coordinator, "resources"],
-                                 env=self.env(), capture_output=True, text=True, timeout=30)
-            if f"{self.name}/lab/RemoteNetworkInterface" in out.stdout:
+            if f"{self.name}/lab/RemoteNetworkInterface" in self._client("resources").stdout:
                 return
             for proc in self.procs:
                 if proc.poll() is not None:
