@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine, run as root:
-#   ./dev.sh lab [dnsmasq|kea]   install what is needed, open the shell against a lab
+#   ./dev.sh lab [dnsmasq|kea|kea6|dnsmasq6]   install what is needed, open the shell against a lab
 #   ./dev.sh test [PYTEST ARGS]  install what is needed, run the whole test suite
 #   ./dev.sh bench               install what is needed, run the benchmark
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
@@ -17,7 +17,7 @@ venv=/opt/scapy-dhcp/venv-$(printf %s "$repo" | sha256sum | cut -c1-12)
 # openssh-server, rsync, python3-yaml: labgrid's remote path (its agent goes over ssh and rsync; the
 # exporter host's labgrid-raw-interface helper reads YAML). The test starts an sshd of its own on loopback;
 # Debian's package also enables the system's sshd.
-APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-admin busybox dhcpcd-base tshark tmux
+APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-dhcp6-server kea-admin busybox dhcpcd-base tshark tmux
               sudo openssh-server openssh-client rsync python3-yaml)
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }

@@ -15,7 +15,7 @@ The state file is flat JSON: ``iface``, ``mac`` and each role's keys.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .errors import DhcpError, StateError, UsageError
 from .frames import Frame
@@ -24,6 +24,9 @@ from .interrupts import defer_sigint
 from .store import Store
 from .transport import Backoff, Exchange, Transport
 from .wire import mac_bytes, mac_str
+
+if TYPE_CHECKING:
+    from .v6.transport import Transport6
 
 R = TypeVar("R", bound="Role")
 
@@ -58,6 +61,7 @@ class Endpoint:
         self.notes: dict[str, Any] = dict(notes) if isinstance(notes, dict) else {}
         self.on_change: list[Callable[[], None]] = []   # a role forgets what belonged to the old link
         self._transport = transport
+        self._transport6: Transport6 | None = None
         self._mac = _mac_text(mac) if mac else None
         self._mac_cache: tuple[str, bytes] = ("", b"")
         self.iface: str | None = iface or (transport.iface if transport else None)
@@ -104,7 +108,7 @@ class Endpoint:
         if iface != self.iface:
             self.close_socket()
             self.iface = iface
-            self._transport = None
+            self._transport = self._transport6 = None
             self._mac = _mac_text(mac) if mac else None
             self._changed()
         elif mac:
@@ -130,6 +134,22 @@ class Endpoint:
         if self._transport is None:
             self._transport = Transport(self.need_iface())
         return self._transport
+
+    @property
+    def has_transport6(self) -> bool:
+        return self._transport6 is not None
+
+    @property
+    def transport6(self) -> Transport6:
+        """The DHCPv6 socket's transport: a second socket on the same interface,
+        made the way the v4 one makes its sockets (a remote place's namespace)."""
+        if self._transport6 is None:
+            from .v6.transport import Transport6
+
+            base = self.transport
+            self._transport6 = Transport6(base.iface, new_socket=base.new_socket, single_mac=base.single_mac,
+                                          clock=base.clock)
+        return self._transport6
 
     # -- frames -----------------------------------------------------------
 
@@ -187,6 +207,8 @@ class Endpoint:
     def close_socket(self) -> None:
         if self._transport is not None:
             self._transport.close()
+        if self._transport6 is not None:
+            self._transport6.close()
 
     def close(self) -> None:
         self.close_socket()

@@ -331,6 +331,17 @@ def _read_bootp(data: bytes, frame: Frame) -> None:
         _check_values(frame)
 
 
+def parse_any(raw: bytes, t: float = 0.0) -> Any:
+    """A DHCPv4 :class:`Frame`, or for an IPv6 frame a
+    :class:`~scapy_dhcp_ext.v6.frames.Frame6` (both have ``summary()``,
+    ``packet``, ``problems``): the history and results hold both."""
+    if raw[12:14] == b"\x86\xdd":
+        from .v6.frames import parse_frame6
+
+        return parse_frame6(raw, t)
+    return parse_frame(raw, t)
+
+
 def parse_frame(raw: bytes, time: float = 0.0) -> Frame:
     """Reads an Ethernet frame that may hold a DHCP message. Never raises:
     whatever is wrong goes into ``.problems``."""

@@ -18,6 +18,9 @@ from .session import DhcpSession
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
               "sweep_lengths", "sweep_malformed", "load", "serve",
               "sweep_replies", "check_server", "check_client")
+# The v6 client's operations, bound to dhcp.v6 (the same endpoint).
+OPERATIONS6 = ("solicit", "request6", "sarr", "renew6", "rebind6", "release6", "decline6", "confirm6",
+               "info_request", "sweep_lengths6", "sweep_malformed6", "load6")
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 
@@ -153,8 +156,12 @@ def make_helpers(session: DhcpSession, tools: PacketTools | None = None) -> dict
     from .lab import Lab
     from .packets import MessageOptions
     from .transport import Backoff
+    from .v6.packets import Relay6
+    from .v6.transport import Retransmit6
 
     names: dict[str, Any] = {name: getattr(session, name) for name in OPERATIONS}
+    names.update({name: getattr(session.v6, name) for name in OPERATIONS6})
+    names.update(Relay6=Relay6, Retransmit6=Retransmit6)
     names.update(pkt_dump=tools.pkt_dump, pkt_edit=tools.pkt_edit, pkt_send=tools.pkt_send, dhcp=session,
                  Backoff=Backoff, MessageOptions=MessageOptions, DhcpSession=DhcpSession, Lab=Lab)
     return names

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
 
-from .frames import Frame, parse_frame
+from .frames import parse_any
 from .store import Store
 
 
@@ -31,8 +31,8 @@ class HistoryEntry:
     note: str = ""       # why, in words (the server's decision, a request's problems)
 
     @cached_property
-    def frame(self) -> Frame:
-        return parse_frame(self.raw, self.time)
+    def frame(self) -> Any:   # a Frame, or a v6 Frame6
+        return parse_any(self.raw, self.time)
 
     @property
     def packet(self) -> Any:

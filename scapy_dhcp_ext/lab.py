@@ -38,7 +38,10 @@ from typing import Sequence
 from .labclients import CLIENT_KINDS, Client, client_command, terminate
 
 PREFIX = "sdl-"
-SERVER_KINDS = ("dnsmasq", "kea")
+SERVER_KINDS = ("dnsmasq", "kea", "kea6", "dnsmasq6")
+V6_KINDS = ("kea6", "dnsmasq6")
+SUBNET6 = "fd77:1"                 # the v6 lab's ULA /64 is fd77:1::/64
+PD_POOL6 = "fd77:1:2::/48"         # Kea delegates /56s from it
 
 
 class LabError(RuntimeError):
@@ -71,6 +74,25 @@ class Lease:
 
 
 @dataclass
+class Lease6Row:
+    """One row of a v6 server's lease database: an address (``prefix_len``
+    128) or a delegated prefix, the client's DUID (hex) and IAID."""
+
+    address: str
+    duid: str
+    iaid: int
+    expires: float
+    prefix_len: int = 128
+    kind: str = "NA"     # "NA" or "PD"
+    active: bool = True
+    state: int = 0       # Kea's: 0 default, 1 declined, 2 expired-reclaimed
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.address}/{self.prefix_len}"
+
+
+@dataclass
 class Server:
     """One DHCP server process in its own namespace."""
 
@@ -89,8 +111,41 @@ class Server:
         parts = [p for p in rotated if p.suffix[1:].isdigit()] + [self.workdir / "server.log"]
         return "".join(p.read_text(errors="replace") for p in parts if p.exists())
 
+    @property
+    def v6(self) -> bool:
+        return self.kind in V6_KINDS
+
+    def leases6(self, *, every: bool = False) -> list[Lease6Row]:
+        """A v6 server's lease database as it is on disk now: the active rows
+        (``every``: Kea's released and declined ones too, latest per address)."""
+        rows: list[Lease6Row] = []
+        if self.kind == "dnsmasq6":
+            path = self.workdir / "leases"
+            for line in path.read_text().splitlines() if path.exists() else []:
+                parts = line.split()
+                # expiry, IAID, address, hostname, client DUID; "duid" lines name the server's own
+                if len(parts) >= 5 and parts[0] != "duid" and ":" in parts[2]:
+                    rows.append(Lease6Row(parts[2], parts[4].replace(":", "").lower(), int(parts[1]),
+                                          float(parts[0])))
+            return rows
+        path = self.workdir / "leases6.csv"
+        latest: dict[tuple[str, int], Lease6Row] = {}
+        if path.exists():
+            with path.open(newline="") as fh:
+                for row in csv.DictReader(fh):
+                    valid = int(row.get("valid_lifetime") or 0)
+                    state = int(row.get("state") or 0)
+                    kind = "PD" if row.get("lease_type") == "2" else "NA"
+                    latest[(row["address"], int(row.get("prefix_len") or 128))] = Lease6Row(
+                        row["address"], row["duid"].replace(":", "").lower(), int(row.get("iaid") or 0),
+                        float(row.get("expire") or 0), int(row.get("prefix_len") or 128), kind,
+                        active=valid > 0 and state == 0, state=state)
+        return [r for r in latest.values() if every or r.active]
+
     def leases(self) -> list[Lease]:
         """The server's lease database as it is on disk now: the active leases."""
+        if self.v6:
+            raise LabError(f"{self.kind} keeps v6 leases: read them with leases6()")
         if self.kind == "dnsmasq":
             path = self.workdir / "leases"
             rows = []
@@ -176,7 +231,8 @@ class Lab:
             for k, kind in enumerate(self.kinds):
                 self.servers.append(self._start_server(k, kind))
             for k in range(self.extra):
-                self.extra_netns.append(self._add_host(f"x{k}", f"{self.subnet}.{250 - k}/24"))
+                self.extra_netns.append(self._add_host(f"x{k}", f"{self.subnet}.{250 - k}/24",
+                                                       cidr6=f"{SUBNET6}::{0xfa - k:x}/64" if self.v6 else None))
             for server in self.servers:
                 self._wait_ready(server)
             for k, kind in enumerate(self.client_kinds):
@@ -213,6 +269,8 @@ class Lab:
         self._ns(self.netns, "ip", "link", "set", "br0", "up")
         # With br_netfilter loaded, a bridge checks IP headers and drops the ones
         # that lie (IP length past the frame): the lab's link must be a plain wire.
+        # The bridge's namespace takes no part in IPv6 (br0 would send its own MLD and router solicitations).
+        self._ns(self.netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
         for family in ("iptables", "ip6tables", "arptables"):
             _run("ip", "netns", "exec", self.netns, "sysctl", "-qw", f"net.bridge.bridge-nf-call-{family}=0",
                  check=False)
@@ -221,14 +279,21 @@ class Lab:
         self._ns(self.netns, "ip", "link", "set", "c0", "master", "br0", "up")
         _run("ip", "link", "set", self.iface, "up")
 
-    def _add_host(self, tag: str, cidr: str | None, mac: str | None = None) -> str:
+    def _add_host(self, tag: str, cidr: str | None, mac: str | None = None, cidr6: str | None = None) -> str:
         netns = f"{self.netns}-{tag}"
         _run("ip", "netns", "add", netns)
         self._ns(netns, "ip", "link", "set", "lo", "up")
         self._ns(self.netns, "ip", "link", "add", tag, "type", "veth", "peer", "name", "eth0",
                  "netns", netns)
         self._ns(self.netns, "ip", "link", "set", tag, "master", "br0", "up")
-        self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        if cidr6 is None:
+            self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        else:
+            # A v6 server's link-local address must be valid, not tentative, before it starts: no DAD.
+            for key in ("all", "default", "eth0"):
+                self._ns(netns, "sysctl", "-qw", f"net.ipv6.conf.{key}.accept_dad=0")
+            self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_ra=0")
+            self._ns(netns, "ip", "-6", "addr", "add", cidr6, "dev", "eth0", "nodad")
         if mac is not None:
             self._ns(netns, "ip", "link", "set", "eth0", "address", mac)
         if cidr is not None:
@@ -248,6 +313,8 @@ class Lab:
         return client
 
     def _start_server(self, k: int, kind: str) -> Server:
+        if kind in V6_KINDS:
+            return self._start_server6(k, kind)
         address = f"{self.subnet}.{k + 1}"
         netns = self._add_host(f"s{k}", f"{address}/{16 if self.large_pool else 24}")
         assert self.workdir is not None
@@ -306,12 +373,62 @@ class Lab:
             # 2.2 ignores them. The lab's files stay in the lab's folder.
             env = {**os.environ, **{f"KEA_{name}": str(workdir) for name in (
                 "PIDFILE_DIR", "LOCKFILE_DIR", "LOG_FILE_DIR", "DHCP_DATA_DIR", "CONTROL_SOCKET_DIR")}}
-        out = (workdir / "stdout.log").open("wb")
-        server.proc = subprocess.Popen(["ip", "netns", "exec", netns, *argv], stdout=out,
+        return self._launch(server, argv, env)
+
+    def _launch(self, server: Server, argv: list[str], env: dict[str, str] | None) -> Server:
+        out = (server.workdir / "stdout.log").open("wb")
+        server.proc = subprocess.Popen(["ip", "netns", "exec", server.netns, *argv], stdout=out,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=env, start_new_session=True)
         out.close()
         return server
+
+    def _start_server6(self, k: int, kind: str) -> Server:
+        """Kea DHCPv6 or dnsmasq in DHCPv6 mode, on fd77:1::/64 (server k at
+        fd77:1::k+1); Kea also delegates /56 prefixes from fd77:1:2::/48 and does
+        rapid commit. IPv4 stays off in its namespace's link."""
+        address = f"{SUBNET6}::{k + 1}"
+        netns = self._add_host(f"s{k}", None, cidr6=f"{address}/64")
+        assert self.workdir is not None
+        workdir = self.workdir / f"s{k}"
+        workdir.mkdir()
+        first, last = f"{SUBNET6}::{0x100 * (k + 1):x}", f"{SUBNET6}::{0x100 * (k + 1) + 0xff:x}"
+        if self.large_pool:   # 65,536 addresses, for load
+            first, last = f"{SUBNET6}::{k + 1:x}:0", f"{SUBNET6}::{k + 1:x}:ffff"
+        server = Server(kind, netns, address, workdir)
+        preferred, valid = self.lease_time * 3 // 4, self.lease_time
+        if kind == "dnsmasq6":
+            argv = [_require("dnsmasq", "dnsmasq-base"), "--conf-file=/dev/null", "--port=0",
+                    "--bind-interfaces", "--interface=eth0", "--except-interface=lo", "--keep-in-foreground",
+                    "--user=root", "--group=root", f"--dhcp-range={first},{last},64,{self.lease_time}",
+                    f"--dhcp-option=option6:dns-server,[{address}]",
+                    f"--dhcp-option=option6:domain-search,{self.domain}",
+                    f"--dhcp-leasefile={workdir / 'leases'}", f"--pid-file={workdir / 'pid'}",
+                    "--log-dhcp", f"--log-facility={workdir / 'server.log'}"]
+            return self._launch(server, argv, None)
+        config = {"Dhcp6": {
+            "interfaces-config": {"interfaces": ["eth0"]},
+            # No DUID file to write: a fresh one each start.
+            "server-id": {"type": "LL", "persist": False},
+            "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
+                               "name": str(workdir / "leases6.csv")},
+            "multi-threading": {"enable-multi-threading": False},
+            "preferred-lifetime": preferred, "valid-lifetime": valid,
+            "renew-timer": self.lease_time // 2, "rebind-timer": self.lease_time * 4 // 5,
+            "subnet6": [{"id": 1, "subnet": f"{SUBNET6}::/64", "interface": "eth0", "rapid-commit": True,
+                         "pools": [{"pool": f"{first} - {last}"}],
+                         "pd-pools": [{"prefix": PD_POOL6.split("/")[0], "prefix-len": 48, "delegated-len": 56}],
+                         "option-data": [{"name": "dns-servers", "data": address},
+                                         {"name": "domain-search", "data": self.domain}]}],
+            "loggers": [{"name": "kea-dhcp6", "severity": "INFO",
+                         "output_options": [{"output": str(workdir / "server.log"),
+                                             "maxsize": 1 << 30, "maxver": 1}]}],
+        }}
+        (workdir / "kea.json").write_text(json.dumps(config, indent=1))
+        env = {**os.environ, **{f"KEA_{name}": str(workdir) for name in (
+            "PIDFILE_DIR", "LOCKFILE_DIR", "LOG_FILE_DIR", "DHCP_DATA_DIR", "CONTROL_SOCKET_DIR")}}
+        return self._launch(server, [_require("kea-dhcp6", "kea-dhcp6-server"), "-c", str(workdir / "kea.json")],
+                            env)
 
     def _wait_ready(self, server: Server, timeout: float = 10.0) -> None:
         """Waits until the server says it started and listens on port 67."""
@@ -320,12 +437,18 @@ class Lab:
             if not server.alive():
                 out = (server.workdir / "stdout.log").read_text(errors="replace").strip()
                 raise LabError(f"{server.kind} exited at start: {out or server.log}"[:2000])
-            started = ("DHCP4_STARTED" if server.kind == "kea" else "started, version") in server.log
-            if started and _run("ip", "netns", "exec", server.netns, "ss", "-Hlun", "sport = :67",
-                                check=False).stdout.strip():
+            mark = {"kea": "DHCP4_STARTED", "kea6": "DHCP6_STARTED"}.get(server.kind, "started, version")
+            port = 547 if server.v6 else 67
+            if mark in server.log and _run("ip", "netns", "exec", server.netns, "ss", "-Hlun", f"sport = :{port}",
+                                           check=False).stdout.strip():
                 return
             time.sleep(0.02)
         raise LabError(f"{server.kind} did not start listening within {timeout} s")
+
+    @property
+    def v6(self) -> bool:
+        """Whether this lab's servers speak DHCPv6."""
+        return any(kind in V6_KINDS for kind in self.kinds)
 
     # -- helpers for tests ----------------------------------------------
 

@@ -20,7 +20,7 @@ import random
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .interrupts import stop_on_ctrl_c
 from .packets import MessageOptions, build_message
@@ -158,7 +158,7 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
         raise ValueError("clients is 1 to 65536")
     transport = endpoint.transport
     transport.drain()
-    send, receive = transport.send, transport.recv_nowait
+    send = transport.send
     macs = client_macs(clients, seed if seed is not None else random.getrandbits(32))
     opts = MessageOptions(param_req_list=None)
     discover = Template(build_message(DISCOVER, mac=macs[0], xid=0, opts=opts))
@@ -170,8 +170,61 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
     flight: dict[int, list[Any]] = {}   # xid -> [mac, phase (1 discover, 3 request), t_start, t_leg]
     legs: dict[str, list[float]] = {"discover->offer": [], "request->ack": [], "dora": []}
     rng = random.Random()
-    bar = _bar(duration) if progress else None
     next_client = 0
+
+    def start_one(now: float) -> None:
+        nonlocal next_client
+        xid = rng.getrandbits(32)
+        mac = macs[next_client % clients]
+        next_client += 1
+        send(discover.render(xid, mac))
+        flight[xid] = [mac, DISCOVER, now, now]
+
+    def take(raw: bytes, until: float) -> None:
+        if len(raw) < FRAME_OPTIONS + 3 or raw[12:14] != b"\x08\x00" or raw[BOOTP_AT] != BOOTREPLY:
+            return
+        xid = struct.unpack_from("!I", raw, FRAME_XID)[0]
+        entry = flight.get(xid)
+        if entry is None or raw[FRAME_CHADDR:FRAME_CHADDR + 6] != entry[0]:
+            return
+        t = time.monotonic()
+        kind = message_type(raw)
+        if kind == OFFER and entry[1] == DISCOVER:
+            legs["discover->offer"].append(t - entry[3])
+            send(request.render(xid, entry[0], raw[FRAME_YIADDR:FRAME_YIADDR + 4], server_id(raw)))
+            entry[1], entry[3] = REQUEST, t
+        elif kind == ACK and entry[1] == REQUEST:
+            legs["request->ack"].append(t - entry[3])
+            legs["dora"].append(t - entry[2])
+            del flight[xid]
+            if t <= until:
+                result.completed += 1
+            if releases is not None:
+                ciaddr = raw[FRAME_YIADDR:FRAME_YIADDR + 4]
+                send(releases.render(rng.getrandbits(32), entry[0], None, server_id(raw), ciaddr))
+                result.released += 1
+        elif kind == NAK:
+            result.naks += 1
+            result.drops += 1
+            del flight[xid]
+
+    drive(transport, result, flight, start_one, take, duration=duration, rate=rate, window=window, timeout=timeout,
+          progress=progress)
+    result.latency = {leg: percentiles(v) for leg, v in legs.items() if v}
+    return result
+
+
+def drive(transport: Any, result: LoadResult, flight: dict[int, list[Any]], start_one: Callable[[float], None],
+          take: Callable[[bytes, float], None], *, duration: float, rate: float | None, window: int,
+          timeout: float, progress: bool) -> None:
+    """The loop of a load, v4 or v6: ``start_one(now)`` starts an exchange (its
+    entry in ``flight``, keyed by transaction id, with the time its current leg
+    began last) at ``rate`` or whenever fewer than ``window`` are in flight;
+    each frame queued goes to ``take(raw, until)`` (an exchange that completes
+    after ``until`` does not count); a leg older than ``timeout`` is a drop.
+    Ctrl-C ends it, and the result says so."""
+    bar = _bar(duration) if progress else None
+    receive = transport.recv_nowait
     start = time.monotonic()
     end = start + duration
     next_start = start
@@ -187,11 +240,7 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
                 now = time.monotonic()
                 starting = now < end
                 while starting and len(flight) < window and (not rate or now >= next_start):
-                    xid = rng.getrandbits(32)
-                    mac = macs[next_client % clients]
-                    next_client += 1
-                    send(discover.render(xid, mac))
-                    flight[xid] = [mac, DISCOVER, now, now]
+                    start_one(now)
                     result.started += 1
                     next_start = max(next_start + interval, now - 1.0) if rate else now
                 if not starting and not flight:
@@ -200,37 +249,12 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
                 if not transport.wait_readable(wait) and not starting and now > end + timeout:
                     break
                 while (raw := receive()) is not None:
-                    if len(raw) < FRAME_OPTIONS + 3 or raw[12:14] != b"\x08\x00" or raw[BOOTP_AT] != BOOTREPLY:
-                        continue
-                    xid = struct.unpack_from("!I", raw, FRAME_XID)[0]
-                    entry = flight.get(xid)
-                    if entry is None or raw[FRAME_CHADDR:FRAME_CHADDR + 6] != entry[0]:
-                        continue
-                    t = time.monotonic()
-                    kind = message_type(raw)
-                    if kind == OFFER and entry[1] == DISCOVER:
-                        legs["discover->offer"].append(t - entry[3])
-                        send(request.render(xid, entry[0], raw[FRAME_YIADDR:FRAME_YIADDR + 4], server_id(raw)))
-                        entry[1], entry[3] = REQUEST, t
-                    elif kind == ACK and entry[1] == REQUEST:
-                        legs["request->ack"].append(t - entry[3])
-                        legs["dora"].append(t - entry[2])
-                        del flight[xid]
-                        if t <= end + timeout:
-                            result.completed += 1
-                        if releases is not None:
-                            ciaddr = raw[FRAME_YIADDR:FRAME_YIADDR + 4]
-                            send(releases.render(rng.getrandbits(32), entry[0], None, server_id(raw), ciaddr))
-                            result.released += 1
-                    elif kind == NAK:
-                        result.naks += 1
-                        result.drops += 1
-                        del flight[xid]
+                    take(raw, end + timeout)
                 now = time.monotonic()
                 if now - last_sweep > 0.05:
                     last_sweep = now
-                    for xid in [x for x, e in flight.items() if now - e[3] > timeout]:
-                        del flight[xid]
+                    for key in [k for k, e in flight.items() if now - e[3] > timeout]:
+                        del flight[key]
                         result.drops += 1
                 if bar is not None and now - last_bar > 0.2:
                     last_bar = now
@@ -242,8 +266,6 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
         result.duration = min(time.monotonic(), end) - start
         if bar is not None:
             bar.close()
-    result.latency = {leg: percentiles(v) for leg, v in legs.items() if v}
-    return result
 
 
 def _bar(duration: float) -> Any:

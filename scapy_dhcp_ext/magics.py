@@ -51,19 +51,24 @@ def message_options(args: Any) -> dict[str, Any]:
             kw["param_req_list"] = [int(x, 0) for x in args.prl.split(",") if x]
         except ValueError:
             raise UsageError("--prl takes option numbers separated by commas, e.g. --prl 1,3,6") from None
-    extra = []
-    for item in getattr(args, "option", None) or []:
+    extra = option_items(getattr(args, "option", None), "hostname=probe or --option 224=hex:0102")
+    if extra:
+        kw["options"] = extra
+    return kw
+
+
+def option_items(items: list[str] | None, example: str) -> list[tuple[int | str, Any]]:
+    """``--option KEY=VALUE`` words as (name or code, value) pairs; a mistake is a UsageError."""
+    extra: list[tuple[int | str, Any]] = []
+    for item in items or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise UsageError(f"--option takes KEY=VALUE, e.g. --option hostname=probe or --option 224=hex:0102,"
-                             f" not {item!r}")
+            raise UsageError(f"--option takes KEY=VALUE, e.g. --option {example}, not {item!r}")
         try:
             extra.append((int(key) if key.isdigit() else key, parse_value(value)))
         except ValueError as exc:
             raise UsageError(f"--option {item}: {exc}") from None
-    if extra:
-        kw["options"] = extra
-    return kw
+    return extra
 
 
 def answers_help(func: Callable[..., Any]) -> Callable[..., Any]:

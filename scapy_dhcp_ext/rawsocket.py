@@ -144,15 +144,16 @@ def attach_filter(sock: Any, program: list[tuple[int, int, int, int]]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(buf)))
 
 
-def open_raw_socket(iface: str, new_socket: NewSocket = socket.socket) -> socket.socket:
-    """An AF_PACKET socket on ``iface`` with the DHCP filter attached before bind,
-    so no unfiltered frame is ever queued."""
+def open_raw_socket(iface: str, new_socket: NewSocket = socket.socket,
+                    program: list[tuple[int, int, int, int]] | None = None) -> socket.socket:
+    """An AF_PACKET socket on ``iface`` with the DHCP filter (or ``program``)
+    attached before bind, so no unfiltered frame is ever queued."""
     try:
         sock = new_socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     except PermissionError:
         raise NoPrivileges() from None
     try:
-        attach_filter(sock, DHCP_FILTER)
+        attach_filter(sock, DHCP_FILTER if program is None else program)
         try:
             sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         except OSError:

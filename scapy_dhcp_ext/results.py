@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .frames import Frame, parse_frame
+from .frames import Frame, parse_any
 from .wire import mac_str
 
 MAX_LINES = 40  # frames shown in a result's text; a flood is summed up
@@ -123,10 +123,17 @@ class Result:
     elapsed: float = 0.0
     note: str = ""
     steps: list[Result] = field(default_factory=list)
+    family: int = 4   # 6: a DHCPv6 operation (its xid is a 24-bit transaction id)
+
+    @property
+    def xid_text(self) -> str:
+        if self.xid is None:
+            return "-"
+        return f"txid {self.xid:#08x}" if self.family == 6 else f"xid {self.xid:#010x}"
 
     @property
     def ok(self) -> bool:
-        return self.status in ("offered", "ack", "sent", "replied")
+        return self.status in ("offered", "ack", "sent", "replied", "advertised", "bound", "reply")
 
     @property
     def nak(self) -> bool:
@@ -146,24 +153,27 @@ class Result:
         """Everything sent and received, as a Scapy PacketList in time order."""
         from scapy.plist import PacketList
 
-        frames = [parse_frame(raw, t) for t, raw in self.sent] + list(self.received)
+        frames = [parse_any(raw, t) for t, raw in self.sent] + list(self.received)
         frames.sort(key=lambda f: f.time)
-        return PacketList([f.packet for f in frames], name=f"{self.operation} xid {self.xid:#010x}"
+        return PacketList([f.packet for f in frames], name=f"{self.operation} {self.xid_text}"
                           if self.xid is not None else self.operation)
 
     @property
     def sent_packets(self) -> list[Any]:
-        return [parse_frame(raw).packet for _t, raw in self.sent]
+        return [parse_any(raw).packet for _t, raw in self.sent]
 
     def headline(self) -> str:
         head = f"{self.operation} {self.status.upper()}"
         if self.xid is not None:
-            head += f" xid {self.xid:#010x}"
+            head += f" {self.xid_text}"
         head += f" in {self.elapsed * 1000:.1f} ms"
-        if self.lease is not None:
+        if self.lease is not None and hasattr(self.lease, "summary"):
+            head += f": {self.lease.summary()}"   # a v6 lease: addresses and prefixes
+        elif self.lease is not None:
             head += f": {self.lease.address} from {self.lease.server_id}, lease {self.lease.lease_time} s"
         elif self.offers:
-            head += ": " + ", ".join(f"{o.address} from {o.server_id}" for o in self.offers)
+            head += ": " + ", ".join(f"{o.address or getattr(o, 'prefix', None) or 'nothing'} from {o.server_id}"
+                                     for o in self.offers)
         elif self.reply is not None and self.reply.message:
             head += f": {self.reply.message!r}"
         if self.note:
@@ -172,7 +182,7 @@ class Result:
 
     def lines(self) -> list[str]:
         out = [self.headline()]
-        frames = [(t, "->", parse_frame(raw).summary()) for t, raw in self.sent]
+        frames = [(t, "->", parse_any(raw).summary()) for t, raw in self.sent]
         frames += [(f.time, "<-", f.summary()) for f in self.received]
         if frames:
             t0 = min(t for t, _, _ in frames)
@@ -193,14 +203,17 @@ class Result:
 
     def _repr_html_(self) -> str:
         rows: list[tuple[str, Any]] = [("operation", self.operation), ("status", self.status),
-                                       ("xid", f"{self.xid:#010x}" if self.xid is not None else "-"),
+                                       ("xid", self.xid_text),
                                        ("time", f"{self.elapsed * 1000:.1f} ms")]
-        if self.lease is not None:
+        if self.lease is not None and hasattr(self.lease, "summary"):   # a v6 lease
+            rows += [("lease", self.lease.summary()), ("address", self.lease.address or "-"),
+                     ("prefix", getattr(self.lease, "prefix", None) or "-"), ("dns", ", ".join(self.lease.dns_servers))]
+        elif self.lease is not None:
             rows += [("lease", f"{self.lease.address} from {self.lease.server_id}"),
                      ("lease time", self.lease.lease_time), ("router", self.lease.router),
                      ("dns", ", ".join(self.lease.dns_servers))]
         for o in self.offers:
-            rows.append(("offer", f"{o.address} from {o.server_id}"))
+            rows.append(("offer", f"{o.address or getattr(o, 'prefix', None) or 'nothing'} from {o.server_id}"))
         if self.message:
             rows.append(("message", self.message))
         packets = "<br>".join(html.escape(line.strip()) for line in self.lines()[1:])

@@ -78,12 +78,23 @@ class DhcpSession(Role):
         self.server: Any = None   # the server role on this endpoint, once serve() ran
         # What restarts the device under test (a lab client's restart), for check_client() and sweep_replies().
         self.restart_device: Callable[[], Any] | None = None
+        self._v6: Any = None   # the v6 client role on this endpoint, made on first use
         self._depth = 0                     # operations under way (dora runs two)
         self._finished: list[Result] = []   # results completed inside the outermost one
         self.endpoint.sections["client"] = self.to_dict
         self.endpoint.on_change.append(lambda: self._forget_lease("reset"))
         if self.endpoint.same_link:
             self._restore(self.endpoint.saved)
+
+    @property
+    def v6(self) -> Any:
+        """The DHCPv6 client on this session's endpoint (same interface, MAC,
+        history and state file); see :mod:`scapy_dhcp_ext.v6.client`."""
+        if self._v6 is None:
+            from .v6.client import Dhcp6Session
+
+            self._v6 = Dhcp6Session(self.endpoint, timeout=self.timeout, window=self.window)
+        return self._v6
 
     def new_mac(self) -> str:
         """Switches to a fresh random locally administered MAC (a new client)."""

@@ -20,7 +20,8 @@ from .session import DhcpSession
 
 HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
                 "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() check_server() check_client()\n"
-                "  pkt_dump() pkt_edit() pkt_send(); the session is dhcp")
+                "  DHCPv6: solicit() sarr() renew6() rebind6() release6() decline6() confirm6() info_request()\n"
+                "  pkt_dump() pkt_edit() pkt_send(); the session is dhcp (its v6 client: dhcp.v6)")
 
 
 def banner(session: DhcpSession, lab: Lab | None = None) -> str:
@@ -29,7 +30,7 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
     lines = [f"scapy-dhcp {__version__} on Scapy {scapy.VERSION}: Scapy's names, DHCP helpers, magics"]
     lines += ["  " + line for line in session.summary_lines()]
     if lab is not None:
-        parts = [f"{s.kind} at {s.address}" for s in lab.servers]
+        parts = [f"{s.kind} at {s.address}" + (" (v6: sarr(ia_pd=True))" if s.v6 else "") for s in lab.servers]
         parts += [f"client {c.kind} ({c.mac}): srv = serve() answers it, check_client() judges it"
                   for c in lab.clients]
         lines.append(f"  lab: {', '.join(parts)} in namespace {lab.netns}, removed when you leave")
@@ -66,6 +67,7 @@ def load(ipython: Any) -> None:
     from scapy.config import conf
 
     from .magics import DhcpMagics
+    from .magics6 import Dhcp6Magics
 
     existing = ipython.user_ns.get("dhcp")
     own = not isinstance(existing, DhcpSession)
@@ -79,6 +81,7 @@ def load(ipython: Any) -> None:
     magics.old_check_ip = conf.checkIPaddr
     conf.checkIPaddr = False
     ipython.register_magics(magics)
+    ipython.register_magics(Dhcp6Magics(ipython, session=session))
     ipython.push(magics.pushed)
     ipython.set_custom_exc((DhcpError,), _one_line_error)
 
@@ -91,12 +94,14 @@ def unload(ipython: Any) -> None:
     magics = manager.registry.pop("DhcpMagics", None)
     if magics is None:
         return
-    for kind, names in magics.magics.items():
-        for name in names:
-            manager.magics[kind].pop(name, None)
+    magics6 = manager.registry.pop("Dhcp6Magics", None)
+    for registered in (magics, magics6):
+        for kind, names in (registered.magics.items() if registered is not None else ()):
+            for name in names:
+                manager.magics[kind].pop(name, None)
     # IPython keeps every registered Magics in shell.configurables too: left
     # there, a later %config would still reach this instance and its session.
-    ipython.configurables[:] = [c for c in ipython.configurables if c is not magics]
+    ipython.configurables[:] = [c for c in ipython.configurables if c is not magics and c is not magics6]
     magics.unobserve_all()
     for name, value in magics.pushed.items():
         if ipython.user_ns.get(name) is value:

@@ -75,13 +75,16 @@ class Sweeper:
     that the device is alive. A barrier that gets no OFFER costs ``timeout``
     and the row says so."""
 
+    PROBES: tuple[str, ...] = ("discover", "arp", "icmp")
+    BARRIER = "discover"   # the probe that is the barrier itself (a v6 sweep's: "solicit")
+
     def __init__(self, host: SweepHost, *, probe: Probe = "discover", probe_timeout: float = 1.0,
                  probe_retries: int = 2, on_dead: str = "stop", wait_dead: float = 30.0,
                  progress: bool = True, journal_tag: str = "SWEEP", params: dict[str, Any] | None = None) -> None:
         if on_dead not in ("stop", "wait"):
             raise UsageError("on_dead is 'stop' or 'wait'")
-        if not (probe is None or callable(probe) or probe in ("discover", "arp", "icmp")):
-            raise UsageError(f"unknown probe {probe!r}: discover, arp, icmp, None or a callable")
+        if not (probe is None or callable(probe) or probe in self.PROBES):
+            raise UsageError(f"unknown probe {probe!r}: {', '.join(self.PROBES)}, None or a callable")
         self.host = host
         self.endpoint = host.endpoint
         self.probe = probe
@@ -105,6 +108,14 @@ class Sweeper:
             if value is not None:
                 setattr(self, name, value)
 
+    @property
+    def transport(self) -> Any:
+        """The socket the cases go out on (a v6 sweep's is the endpoint's v6 one)."""
+        return self.endpoint.transport
+
+    def _xid_of(self, raw: bytes) -> Any:
+        return parse_frame(raw).xid
+
     # -- probes --------------------------------------------------------------
 
     def _discover(self) -> tuple[bytes, Callable[[Frame], bool]]:
@@ -114,7 +125,7 @@ class Sweeper:
         return frame, lambda f: f.xid == xid and f.chaddr == mac_b and f.op == 2
 
     def _probe_frame(self) -> tuple[bytes, Callable[[Frame], bool]]:
-        if self.probe == "discover":
+        if self.probe == self.BARRIER:
             return self._discover()
         mac_b = self.endpoint.mac_bytes
         target = self._target()
@@ -148,7 +159,7 @@ class Sweeper:
     # -- running -------------------------------------------------------------
 
     def start(self, kind: str, cases: list[Case]) -> SweepReport:
-        if self.probe in ("arp", "icmp"):
+        if self.probe not in (self.BARRIER, None) and not callable(self.probe):
             self._target(), self._own_address()  # a usage error now, not after the first case
         report = SweepReport(kind=kind, sweep_id=secrets.token_hex(4), remaining=list(cases), runner=self)
         return self.run(report)
@@ -156,9 +167,9 @@ class Sweeper:
     def run(self, report: SweepReport) -> SweepReport:
         report.interrupted = False
         start = time.monotonic()
-        transport = self.endpoint.transport
+        transport = self.transport
         transport.drain()
-        by_xid = {parse_frame(row.frames[0]).xid: row for row in report.rows}
+        by_xid = {self._xid_of(row.frames[0]): row for row in report.rows}
         bar = self._bar(len(report.rows) + len(report.remaining), len(report.rows))
 
         def stopped() -> None:
@@ -172,7 +183,8 @@ class Sweeper:
                     row.sent_at = time.time()
                     t0 = transport.clock()
                     for raw in case.frames:
-                        self.endpoint.send(raw, f"{self.journal_tag} {report.sweep_id} {case.name}")
+                        self.transport.send(raw)
+                        self.endpoint.record("out", raw, f"{self.journal_tag} {report.sweep_id} {case.name}")
                     by_xid[case.xid] = row
                     report.rows.append(row)
                     report.remaining.pop(0)
@@ -196,7 +208,7 @@ class Sweeper:
     def _read_until(self, answers: Callable[[Frame], bool], wait: float, row: Row, case: Case, t0: float,
                     by_xid: dict[Any, Row], sweep_id: str) -> Frame | None:
         """Reads frames for ``wait`` seconds, giving replies to their cases, until one ``answers``."""
-        transport = self.endpoint.transport
+        transport = self.transport
         deadline = transport.clock() + wait
         while (frame := transport.receive(max(0.0, deadline - transport.clock()))) is not None:
             if answers(frame):
@@ -211,30 +223,36 @@ class Sweeper:
         if self.probe is None:
             self._read_until(lambda f: False, 0.05, row, case, t0, by_xid, report.sweep_id)
             return None
-        if self.probe != "discover":
+        if self.probe != self.BARRIER:
             barrier, offered = self._discover()
             self.endpoint.journal("out", barrier, tag)
-            self.endpoint.transport.send(barrier)
+            self.transport.send(barrier)
             if self._read_until(offered, self.probe_timeout, row, case, t0, by_xid, report.sweep_id) is None:
                 row.note = f"no OFFER to the barrier DISCOVER within {self.probe_timeout:g} s"
             if callable(self.probe):
                 return bool(self.probe(self.host))
         for _attempt in range(1 + self.probe_retries):
             probe, answers = self._probe_frame()
-            self.endpoint.transport.send(probe)
+            self.transport.send(probe)
             self.endpoint.journal("out", probe, tag)
             if self._read_until(answers, self.probe_timeout, row, case, t0, by_xid, report.sweep_id) is not None:
                 return True
         return False
 
-    def _take(self, frame: Frame, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], sweep_id: str) -> None:
+    def _is_reply(self, frame: Any) -> bool:
+        return bool(frame.is_dhcp and frame.op == 2)
+
+    def _is_ours(self, frame: Any) -> bool:
+        return bool(frame.chaddr == self.endpoint.mac_bytes)
+
+    def _take(self, frame: Any, case: Case, row: Row, t0: float, by_xid: dict[Any, Row], sweep_id: str) -> None:
         """Gives a reply to its case (this one, or an earlier one that answers late)."""
-        if not frame.is_dhcp or frame.op != 2:
+        if not self._is_reply(frame):
             return
         owner = row if frame.xid == case.xid else by_xid.get(frame.xid)
         self.endpoint.record("in" if owner is not None else "ignored", frame.raw,
                              f"{self.journal_tag} {sweep_id} {owner.name if owner else ''}".strip())
-        if owner is None or frame.chaddr != self.endpoint.mac_bytes:
+        if owner is None or not self._is_ours(frame):
             return
         if owner is row and row.latency is None:
             row.latency = frame.time - t0
@@ -244,10 +262,11 @@ class Sweeper:
 
     def _wait_for_device(self, row: Row) -> bool:
         """on_dead="wait": probes until the device answers again or wait_dead runs out."""
-        transport = self.endpoint.transport
+        transport = self.transport
         deadline = time.monotonic() + self.wait_dead
         while time.monotonic() < deadline:
-            probe, answers = self._probe_frame() if self.probe in ("arp", "icmp") else self._discover()
+            probe, answers = self._discover() if self.probe in (self.BARRIER, None) or callable(self.probe) \
+                else self._probe_frame()
             transport.send(probe)
             end = transport.clock() + 1.0
             while (frame := transport.receive(max(0.0, end - transport.clock()))):

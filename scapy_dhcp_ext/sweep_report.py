@@ -11,7 +11,7 @@ from typing import Any, Callable, Union
 
 from .cases import Case
 from .errors import UsageError
-from .frames import Frame, parse_frame
+from .frames import Frame, parse_any
 
 Probe = Union[str, Callable[[Any], bool], None]
 
@@ -48,7 +48,7 @@ class Row:
     @property
     def packets(self) -> list[Any]:
         """The frames of this case as Scapy packets, ready to resend."""
-        return [parse_frame(f).packet for f in self.frames]
+        return [parse_any(f).packet for f in self.frames]
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "kind": self.kind, "length": self.length,
@@ -166,7 +166,7 @@ class SweepReport:
         packets = []
         for row in self.rows:
             for raw in row.frames:
-                pkt = parse_frame(raw).packet
+                pkt = parse_any(raw).packet
                 pkt.time = row.sent_at
                 packets.append(pkt)
             for reply in row.replies:

@@ -24,7 +24,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from .errors import InterfaceDown, NoSuchInterface, TransportError
 from .frames import Frame, parse_frame
@@ -78,7 +78,7 @@ class Backoff:
     def rfc2131(cls) -> Backoff:
         return cls(first=4.0, factor=2.0, maximum=64.0, jitter=0.25)
 
-    def intervals(self, rand: Callable[[], float]) -> Iterable[float]:
+    def intervals(self, rand: Callable[[], float]) -> Iterator[float]:
         interval = self.first
         while True:
             yield max(0.01, interval * (1 + self.jitter * (2 * rand() - 1)))
@@ -129,11 +129,19 @@ class Transport:
         self.local_macs: set[bytes] = set()
         self._pending: collections.deque[bytes] = collections.deque()   # left by a reader that stopped
 
+    FILTER = DHCP_FILTER   # what the socket lets through (Transport6 has its own)
+
     @property
     def sock(self) -> RawSocket:
         if self._sock is None:
-            self._sock = open_raw_socket(self.iface, self.new_socket)
+            self._sock = open_raw_socket(self.iface, self.new_socket, self.FILTER)
         return self._sock
+
+    def _finish_checksum(self, raw: bytes) -> bytes:
+        return finish_udp_checksum(raw)
+
+    def _parse(self, raw: bytes) -> Any:
+        return parse_frame(raw, self.clock())
 
     def link_mac(self) -> str:
         return interface_mac(self.iface, self.new_socket)
@@ -284,10 +292,10 @@ class Transport:
             # would have finished; finish it, so history and dumps show the wire.
             if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= 4 and \
                     struct.unpack("I", data[:4])[0] & TP_STATUS_CSUMNOTREADY:
-                return finish_udp_checksum(raw)
+                return self._finish_checksum(raw)
         return raw
 
-    def receive(self, wait: float) -> Frame | None:
+    def receive(self, wait: float) -> Any:
         """The next frame within ``wait`` seconds that is not an ARP request we
         answered ourselves; None when nothing came."""
         deadline = self.clock() + wait
@@ -296,10 +304,10 @@ class Transport:
             if raw is None:
                 return None
             if not self._handle_arp(raw, consume_replies=False):
-                return parse_frame(raw, self.clock())
+                return self._parse(raw)
 
-    def probe(self, frame: bytes, matches: Callable[[Frame], bool], *, wait: float, tries: int = 1,
-              on_send: Callable[[bytes], None] | None = None) -> Frame | None:
+    def probe(self, frame: bytes, matches: Callable[[Any], bool], *, wait: float, tries: int = 1,
+              on_send: Callable[[bytes], None] | None = None) -> Any:
         """Sends ``frame`` (an ARP request, a ping) up to ``tries`` times, ``wait``
         seconds apart, until a frame that ``matches`` comes: that frame, or None.
         What was queued before the first send is dropped first: a late answer to
@@ -351,42 +359,64 @@ class Transport:
         have recorded every frame, from which the partial result is made."""
         result = Exchange()
         done = done or (lambda _f: True)
-        start = self.clock()
-        deadline = start + timeout
-        intervals = iter((backoff or Backoff()).intervals(self.rand)) if frame is not None else None
-        next_send = start
-        stop_at: float | None = None
-        def take(raw: bytes) -> None:
-            nonlocal stop_at
+        deadline = self.clock() + timeout
+
+        def take(raw: bytes) -> float | None:
             if self._handle_arp(raw) or raw[IP_PROTO:IP_PROTO + 1] == bytes([IPPROTO_ICMP]):  # ARP, or ICMP
-                return
+                return None
             reply = parse_frame(raw, self.clock())
             if reply.eth_src == chaddr and reply.op == 1:
-                return  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
+                return None  # our own frame, on kernels without PACKET_IGNORE_OUTGOING
             matched = reply.op == 2 and reply.xid == xid and reply.chaddr == chaddr
-            if matched and len(result.replies) >= MAX_REPLIES:
-                result.overflow += 1
-                return
-            if on_receive:
-                on_receive(reply, matched)
-            if matched:
-                result.replies.append(reply)
-                if stop_at is None and done(reply):
-                    stop_at = reply.time + window
-            elif len(result.ignored) < MAX_IGNORED:
-                result.ignored.append(reply)
+            return self._keep(result, reply, matched, done, window, on_receive)
 
+        self.run_exchange(result, None if frame is None else (lambda _spent: frame),
+                          (backoff or Backoff()).intervals(self.rand), deadline, take, on_send)
+        return result
+
+    def _keep(self, result: Exchange, reply: Any, matched: bool, done: Callable[[Any], bool], window: float,
+              on_receive: Callable[[Any, bool], None] | None) -> float | None:
+        """Files a reply under ``result`` (ours, or ignored; a flood counted, not
+        kept); returns when to stop, for the first of ours that is ``done``."""
+        if matched and len(result.replies) >= MAX_REPLIES:
+            result.overflow += 1
+            return None
+        if on_receive:
+            on_receive(reply, matched)
+        if not matched:
+            if len(result.ignored) < MAX_IGNORED:
+                result.ignored.append(reply)
+            return None
+        result.replies.append(reply)
+        return reply.time + window if done(reply) else None
+
+    def run_exchange(self, result: Exchange, make: Callable[[float], bytes] | None, intervals: Iterator[float],
+                     deadline: float, take: Callable[[bytes], float | None],
+                     on_send: Callable[[float, bytes], None] | None, max_sends: int = 0) -> None:
+        """The send-and-wait loop of an exchange, v4 or v6: sends ``make(seconds
+        since the first send)`` on the ``intervals`` schedule (at most
+        ``max_sends`` times, 0: no limit; after the last it waits that one's
+        interval) until ``take(raw)`` returns a time to stop at (a reply that
+        is done, plus the window), or the deadline. Retransmission stops at
+        the first such reply. What is queued when it ends is taken too: it
+        came while we waited (a slow moment of ours is not the sender's silence)."""
+        start = self.clock()
+        next_send: float | None = start if make is not None else None
+        stop_at: float | None = None
         while True:
             now = self.clock()
-            if frame is not None and stop_at is None and now >= next_send and now < deadline:
+            if make is not None and next_send is not None and stop_at is None and next_send <= now < deadline:
+                frame = make(now - start)
                 t = self.send(frame)
                 result.sent.append((t, frame))
                 if on_send:
                     on_send(t, frame)
-                assert intervals is not None
-                next_send = t + next(intervals)
-            end = min(deadline, stop_at if stop_at is not None else deadline)
-            if stop_at is None and frame is not None:  # retransmit until a reply that is done
+                gap = next(intervals)
+                next_send = t + gap
+                if max_sends and len(result.sent) >= max_sends:   # the last one: wait its interval, no more
+                    next_send, deadline = None, min(deadline, t + gap)
+            end = deadline if stop_at is None else min(deadline, stop_at)
+            if stop_at is None and next_send is not None:  # retransmit until a reply that is done
                 end = min(end, next_send)
             wait = end - self.clock()
             if wait <= 0:
@@ -395,13 +425,12 @@ class Transport:
                 continue
             raw = self._recv(wait)
             if raw is not None:
-                take(raw)
-        # What is queued already came while we waited (a slow moment of ours is
-        # not the sender's silence): it belongs to this exchange.
+                got = take(raw)
+                if got is not None and stop_at is None:
+                    stop_at = got
         for _ in range(MAX_REPLIES + MAX_IGNORED):
             raw = self._recv(0.0)
             if raw is None:
                 break
             take(raw)
-        return result
 

@@ -238,3 +238,30 @@ def test_c_load_for_outside_scripts(tmp_path, capsys):
     rc = main(["--lab", "kea", "--state", str(tmp_path / "s.json"), "-c",
                "r = load(duration=1, clients=40, progress=False); print('LOAD', r.rate > 0, r.drops)"])
     assert rc == 0 and "LOAD True 0" in capsys.readouterr().out
+
+
+@pytest.mark.lab
+def test_a_person_at_the_prompt_of_the_v6_lab(tmp_path):
+    child, lab_id = spawn_lab_shell(tmp_path, "kea6")
+    assert "kea6 at fd77:1::1" in child.before and "sarr()" in child.before
+    child.sendline("r = sarr(ia_pd=True)")
+    child.expect(prompt(2))
+    child.sendline("print('GOT', r.lease.address, r.lease.prefix)")
+    child.expect(r"GOT (fd77:1::[0-9a-f]+) (fd77:1:2:[0-9a-f:]*/56)")
+    address, prefix = child.match.group(1), child.match.group(2)
+    child.expect(prompt(3))
+    child.sendline("print('KEA', sorted(x.prefix for x in lab.servers[0].leases6()))")
+    child.expect(r"KEA \[.*\]")
+    assert f"'{address}/128'" in child.after and f"'{prefix}'" in child.after
+    child.expect(prompt(4))
+    child.sendline("%dhcp6_session")
+    child.expect("state BOUND")
+    child.expect(prompt(5))
+    child.sendline("sweep_malformed6(['relay-nest-33'], progress=False)")
+    child.expect("1 cases in")
+    child.expect(prompt(6))
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    lab_is_gone(lab_id)

@@ -12,8 +12,12 @@ from scapy_dhcp_ext.transport import Backoff, Transport
 from tests.support.fakes import FakeSocket, simple_server
 
 MAGICS = ["dhcp_discover", "dhcp_request", "dhcp_dora", "dhcp_release", "dhcp_inform", "dhcp_decline",
-          "dhcp_renew", "dhcp_rebind", "dhcp_session"]
-HELPERS = ["discover", "request", "dora", "release", "inform", "decline", "renew", "rebind", "dhcp"]
+          "dhcp_renew", "dhcp_rebind", "dhcp_session", "dhcp6_solicit", "dhcp6_request", "dhcp6_sarr",
+          "dhcp6_renew", "dhcp6_rebind", "dhcp6_release", "dhcp6_decline", "dhcp6_confirm", "dhcp6_info",
+          "dhcp6_session", "dhcp6_sweep"]
+HELPERS = ["discover", "request", "dora", "release", "inform", "decline", "renew", "rebind", "dhcp",
+           "solicit", "sarr", "renew6", "rebind6", "release6", "decline6", "confirm6", "info_request", "Relay6",
+           "sweep_lengths6", "sweep_malformed6", "Retransmit6"]
 
 
 @pytest.fixture
@@ -265,3 +269,20 @@ def test_check_magic_runs_the_chosen_checks_and_writes_junit(fake_ip, tmp_path):
         run(fake_ip, "%dhcp_check server --only nope --no-progress")
     with pytest.raises(UsageError, match="invalid choice"):
         run(fake_ip, "%dhcp_check both")
+
+
+def test_v6_magic_mistakes_are_usage_errors_that_say_what_to_type(fake_ip):
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        fake_ip.run_line_magic("dhcp6_sarr", "--option user_class")
+    with pytest.raises(UsageError, match="add --relay"):
+        fake_ip.run_line_magic("dhcp6_sarr", "--interface-id eth0")
+    with pytest.raises(UsageError, match="ENTERPRISE:TEXT"):
+        fake_ip.run_line_magic("dhcp6_sarr", "--relay fd77:1::5 --remote-id nonum")
+    with pytest.raises(UsageError, match="no v6 lease to renew"):
+        fake_ip.run_line_magic("dhcp6_renew", "")
+    with pytest.raises(UsageError, match="unknown DHCPv6 option"):
+        fake_ip.run_line_magic("dhcp6_sarr", "--option no_such=1")
+    with pytest.raises(UsageError, match="unrecognized arguments: --no-such-flag"):
+        fake_ip.run_line_magic("dhcp6_sarr", "--no-such-flag")
+    assert fake_ip.run_line_magic("dhcp6_session", "--duid EN --enterprise 9 --identifier hex:0102").duid == \
+        bytes.fromhex("00020000000901 02".replace(" ", ""))
