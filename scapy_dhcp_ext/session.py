@@ -85,6 +85,8 @@ class DhcpSession(Role):
         self.endpoint.on_change.append(lambda: self._forget_lease("reset"))
         if self.endpoint.same_link:
             self._restore(self.endpoint.saved)
+            if isinstance(self.endpoint.saved.get("v6"), dict):
+                self.v6   # noqa: B018  (the v6 role takes its saved state back, so that a v4 save keeps it)
 
     @property
     def v6(self) -> Any:

@@ -164,10 +164,10 @@ def prompt(n: int) -> str:
     return rf"In \[(\x1b\[[0-9;]*m)*{n}(\x1b\[[0-9;]*m)*\]: "
 
 
-def spawn_lab_shell(tmp_path, *args: str) -> tuple[pexpect.spawn, str]:
+def spawn_lab_shell(tmp_path, *args: str, kind: str = "dnsmasq") -> tuple[pexpect.spawn, str]:
     """The shell against a new lab, at its first prompt; and the lab's id, read
     off the banner (other labs may come and go meanwhile: not ours to count)."""
-    child = pexpect.spawn(COMMAND, ["--lab", "--state", str(tmp_path / "s.json"), *args], encoding="utf-8",
+    child = pexpect.spawn(COMMAND, ["--lab", kind, "--state", str(tmp_path / "s.json"), *args], encoding="utf-8",
                           timeout=30, dimensions=(50, 200), env={**os.environ, "TERM": "xterm"})
     child.expect(prompt(1))
     found = re.search(r"in namespace sdl-([0-9a-f]+)", child.before)
@@ -242,7 +242,7 @@ def test_c_load_for_outside_scripts(tmp_path, capsys):
 
 @pytest.mark.lab
 def test_a_person_at_the_prompt_of_the_v6_lab(tmp_path):
-    child, lab_id = spawn_lab_shell(tmp_path, "kea6")
+    child, lab_id = spawn_lab_shell(tmp_path, kind="kea6")
     assert "kea6 at fd77:1::1" in child.before and "sarr()" in child.before
     child.sendline("r = sarr(ia_pd=True)")
     child.expect(prompt(2))

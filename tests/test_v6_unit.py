@@ -394,3 +394,15 @@ def test_ctrl_c_in_a_sarr_keeps_the_partial_result_and_the_session_usable(fake_v
     assert [(s.operation, s.status) for s in partial.steps] == [("SOLICIT", "advertised"), ("REQUEST", "interrupted")]
     assert session.v6.last is partial and session.v6.lease is None
     assert session.v6.sarr().status == "bound"
+
+
+def test_a_v4_only_run_keeps_the_saved_v6_lease(fake_v6, tmp_path):
+    state = str(tmp_path / "state.json")
+    session, _ = fake_v6(lambda f: respond6("normal", f), state=state)
+    session.v6.sarr()
+    session.close()
+    v4_only = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac=MAC, state_file=state, timeout=0.5)
+    v4_only.dora()    # a script that never touches v6 saves the state file
+    v4_only.close()
+    assert json.loads((tmp_path / "state.json").read_text())["v6"]["lease"]["ias"][0]["addresses"][0]["address"] \
+        == "fd77:1::77"

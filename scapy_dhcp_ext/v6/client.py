@@ -27,7 +27,7 @@ import time
 from typing import Any, Callable
 
 from ..endpoint import Endpoint, Role
-from ..errors import DhcpTimeout, StateError, UsageError
+from ..errors import DhcpError, DhcpTimeout, StateError, UsageError
 from ..interrupts import interruptible
 from ..results import Result
 from ..wire.dhcp6 import (
@@ -514,7 +514,7 @@ class Dhcp6Session(Role):
     def summary_lines(self) -> list[str]:
         try:
             duid = self.duid.hex()
-        except Exception:   # no interface yet: the DUID comes from its MAC
+        except (DhcpError, OSError):   # no interface yet: the DUID comes from its MAC
             duid = "(from the interface's MAC)"
         lines = [f"v6 iface {self.iface or '-'}  duid {duid}  state {self.state}"
                  + (f"  txid {self.txid:#08x}" if self.txid is not None else "")]
