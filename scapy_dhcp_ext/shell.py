@@ -21,6 +21,7 @@ from .session import DhcpSession
 HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
                 "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() check_server() check_client()\n"
                 "  DHCPv6: solicit() sarr() renew6() rebind6() release6() decline6() confirm6() info_request()\n"
+                "  sweep_lengths6() sweep_malformed6() load6()\n"
                 "  pkt_dump() pkt_edit() pkt_send(); the session is dhcp (its v6 client: dhcp.v6)")
 
 
@@ -35,8 +36,8 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
                   for c in lab.clients]
         lines.append(f"  lab: {', '.join(parts)} in namespace {lab.netns}, removed when you leave")
     lines.append("  " + HELPERS_LINE)
-    lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_check, %dhcp_session, %pkt_dump, %pkt_edit, %pkt_send,"
-                 " ... (%lsmagic); help: dora? or %dhcp_dora?")
+    lines.append("  magics: %dhcp_dora, %dhcp_sweep, %dhcp_check, %dhcp_session, %dhcp6_sarr, %dhcp6_sweep, %pkt_dump,"
+                 " %pkt_edit, %pkt_send, ... (%lsmagic); help: dora? or %dhcp_dora?")
     lines.append("  conf.checkIPaddr = False, so your own srp()/srp1() match broadcast replies")
     return "\n".join(lines) + "\n"
 
