@@ -249,6 +249,10 @@ class DhcpSession(Role):
         then collects the replies that match its xid and chaddr: until ``window``
         seconds after the first, or ``wait`` seconds. No reply is a result too."""
         raw = self._packet_bytes(pkt)
+        if raw[12:14] == b"\x86\xdd":   # IPv6: the v6 client's socket, matched on its transaction id
+            result = self.v6.send_packet(raw, count=count, wait=wait, window=window)
+            self.last = result
+            return result
         frame = parse_frame(raw)
         xid = frame.xid if frame.xid is not None else 0
         sent = [(self.endpoint.send(raw, "SEND", xid), raw) for _ in range(max(1, count))]

@@ -29,11 +29,16 @@ def lab6(request):
 
 
 @pytest.fixture
-def v6(lab6, tmp_path):
+def client6(lab6, tmp_path):
     s = DhcpSession(lab6.iface, state_file=str(tmp_path / "state.json"), timeout=2.0)
     s.new_mac()   # a client of its own: the module's lab keeps earlier tests' leases
-    yield s.v6
+    yield s
     s.close()
+
+
+@pytest.fixture
+def v6(client6):
+    return client6.v6
 
 
 def rows_for(lab: Lab, duid: bytes, *, every: bool = False, wait: float = 3.0, want=lambda rows: rows):
@@ -248,3 +253,15 @@ def test_load6_leases_every_client_in_keas_database():
         quick = s.v6.load6(clients=50, duration=0.5, rapid_commit=True, progress=False, seed=8)
         assert quick.completed > 0 and set(quick.latency) == {"solicit->reply", "sarr"}
         assert len({x.duid for x in lab.servers[0].leases6()}) == 350
+
+
+def test_a_v6_packet_edited_by_hand_is_sent_and_answered(lab6, client6):
+    from scapy_dhcp_ext.helpers import PacketTools
+
+    client6.v6.solicit()
+    tools = PacketTools(client6)
+    edited = tools.pkt_edit(None, "DHCP6_Solicit.trid=0x654321")   # the SOLICIT just sent, a new txid
+    result = tools.pkt_send(wait=1.0)
+    assert edited is not None and result.status == "replied"
+    assert result.reply.type_name == "ADVERTISE" and result.reply.txid == 0x654321
+    assert Ether(result.reply.raw)["DHCP6_Advertise"].trid == 0x654321

@@ -30,6 +30,7 @@ from ..endpoint import Endpoint, Role
 from ..errors import DhcpError, DhcpTimeout, StateError, UsageError
 from ..interrupts import interruptible
 from ..results import Result
+from ..transport import Exchange
 from ..wire.dhcp6 import (
     ADVERTISE,
     CONFIRM,
@@ -305,6 +306,34 @@ class Dhcp6Session(Role):
         ex = self._exchange("INFORMATION-REQUEST", INFORMATION_REQUEST, [], timeout, 0.0,
                             lambda f: f.msg_type == REPLY, **kw)
         return self._status_result("INFORMATION-REQUEST", ex)
+
+    @interruptible("SEND")
+    def send_packet(self, raw: bytes, *, count: int = 1, wait: float | None = None, window: float = 0.2) -> Result:
+        """Sends an IPv6 frame as it is (a packet crafted or edited by hand) ``count``
+        times on the v6 socket, then collects the server messages with its
+        transaction id (inside any relay layers) until ``window`` seconds after
+        the first, or ``wait`` seconds. ``dhcp.send_packet()`` and ``pkt_send()``
+        come here for an IPv6 frame."""
+        from .frames import parse_frame6
+
+        txid = parse_frame6(raw).txid
+        self.transport6.answer_nd(self.link_local, self.endpoint.mac_bytes)
+        ex = Exchange()
+        for _ in range(max(1, count)):
+            ex.sent.append((self.transport6.send(raw), raw))
+            self.endpoint.record("out", raw, "SEND", txid)
+        if txid is not None:
+            ep = self.endpoint
+            got = self.transport6.exchange6(
+                None, matches=lambda f: f.txid == txid and f.msg_type in (ADVERTISE, REPLY),
+                timeout=self.timeout if wait is None else wait, window=window,
+                on_receive=lambda f, ours: ep.record("in" if ours else "ignored", f.raw, "SEND", txid))
+            ex.replies, ex.ignored = got.replies, got.ignored
+        result = self._result("SEND", ex, "replied" if ex.replies else "no reply")
+        result.xid = txid
+        result.reply = ex.replies[-1] if ex.replies else None
+        self.last = result
+        return result
 
     def sweep_lengths6(self, *args: Any, **kwargs: Any) -> Any:
         """Every length of a SOLICIT, lying IPv6 and UDP lengths; see :func:`scapy_dhcp_ext.v6.sweep.sweep_lengths6`."""
