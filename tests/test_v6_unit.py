@@ -406,3 +406,14 @@ def test_a_v4_only_run_keeps_the_saved_v6_lease(fake_v6, tmp_path):
     v4_only.close()
     assert json.loads((tmp_path / "state.json").read_text())["v6"]["lease"]["ias"][0]["addresses"][0]["address"] \
         == "fd77:1::77"
+
+
+def test_decline_one_address_of_the_lease(fake_v6):
+    session, sock = fake_v6(lambda f: respond6("normal", f))
+    session.v6.sarr()
+    with pytest.raises(UsageError, match="equal to fd77:1::99"):
+        session.v6.decline6("fd77:1::99")
+    assert session.v6.decline6("fd77:1::77").status == "reply"
+    sent = Ether(sock.sent[-1])
+    assert sent.haslayer("DHCP6_Decline") and sent["DHCP6OptIAAddress"].addr == "fd77:1::77"
+    assert session.v6.lease is None

@@ -58,7 +58,7 @@ from ..wire.dhcp6 import (
 from .frames import Frame6
 from .packets import DEFAULT_ORO, Relay6, client_id, elapsed, frame6, message6, oro, server_id, user_options
 from .packets import rapid_commit as rapid_commit_option
-from .results import Advertise, Lease6
+from .results import Advertise, IALease, Lease6
 from .transport import Retransmit6, Transport6
 
 STATES6 = ("INIT", "SOLICITING", "REQUESTING", "BOUND", "RENEWING", "REBINDING")
@@ -276,9 +276,9 @@ class Dhcp6Session(Role):
         self.txid = new_txid()
         na = [i for i in lease.ias if i.kind == "NA"]
         if address is not None:
-            na = [type(i)(i.kind, i.iaid, i.t1, i.t2, [a for a in i.addresses if a["address"] == address])
+            na = [IALease(i.kind, i.iaid, i.t1, i.t2, [a for a in i.addresses if a["address"] == address])
                   for i in na]
-        ias = self._lease_ias(type(lease)(lease.server_duid, [i for i in na if i.addresses]))
+        ias = self._lease_ias(Lease6(lease.server_duid, [i for i in na if i.addresses]))
         if not ias:
             raise UsageError("no address to decline: the lease has none" + (f" equal to {address}" if address else ""))
         ex = self._exchange("DECLINE", DECLINE, [server_id(lease.server_duid_bytes), *ias], timeout, 0.0,
