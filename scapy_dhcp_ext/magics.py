@@ -71,6 +71,16 @@ def option_items(items: list[str] | None, example: str) -> list[tuple[int | str,
     return extra
 
 
+def parse_words(func: Callable[..., Any], line: str) -> Any:
+    """A magic's words parsed by its ``@argument``s; bad words are a UsageError that names the help."""
+    try:
+        return parse_argstring(func, line)
+    except UsageError:
+        raise
+    except SystemExit:  # argparse's way of saying "bad words"
+        raise UsageError(f"bad arguments: {line!r}; see %{func.__name__}?") from None
+
+
 def answers_help(func: Callable[..., Any]) -> Callable[..., Any]:
     """``%dhcp_load --help`` (or ``-h``) prints what ``%dhcp_load?`` shows, as people type it."""
     @functools.wraps(func)
@@ -157,12 +167,7 @@ class DhcpMagics(Magics):
             self.session.use(self.default_iface)
 
     def _parse(self, func: Callable[..., Any], line: str) -> Any:
-        try:
-            return parse_argstring(func, line)
-        except UsageError:
-            raise
-        except SystemExit:  # argparse's way of saying "bad words"
-            raise UsageError(f"bad arguments: {line!r}; see %{func.__name__}?") from None
+        return parse_words(func, line)
 
     def _run(self, args: Any, operation: str, *pos: Any, **extra: Any) -> Any:
         if getattr(args, "iface", None):

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from .magics import _outputs, answers_help, option_items, usage_errors, write_outputs
+from .magics import _outputs, answers_help, option_items, parse_words, usage_errors, write_outputs
 from .session import DhcpSession
 from .v6.packets import Relay6
 from .wire import parse_value
@@ -55,8 +56,6 @@ def _ias(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def keywords6(args: Any) -> dict[str, Any]:
     """The v6 operations' keywords from parsed magic arguments (those given)."""
-    from IPython.core.error import UsageError
-
     kw: dict[str, Any] = {}
     if getattr(args, "timeout", None) is not None:
         kw["timeout"] = args.timeout
@@ -87,12 +86,7 @@ class Dhcp6Magics(Magics):
 
     def _go(self, func: Callable[..., Any], line: str, operation: str,
             positional: Callable[[Any], tuple[Any, ...]] = lambda _args: ()) -> Any:
-        from IPython.core.error import UsageError
-
-        try:
-            args = parse_argstring(func, line)
-        except SystemExit:
-            raise UsageError(f"bad arguments: {line!r}; see %{func.__name__}?") from None
+        args = parse_words(func, line)
         if getattr(args, "iface", None):
             self.session.use(args.iface)
         kw = keywords6(args)
@@ -195,12 +189,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_sweep(self, line: str = "") -> Any:
         """Sweep SOLICIT lengths (or the v6 malformed catalog), a barrier SOLICIT after each; returns the report."""
-        from IPython.core.error import UsageError
-
-        try:
-            args = parse_argstring(self.dhcp6_sweep, line)
-        except SystemExit:
-            raise UsageError(f"bad arguments: {line!r}; see %dhcp6_sweep?") from None
+        args = parse_words(self.dhcp6_sweep, line)
         if args.iface:
             self.session.use(args.iface)
         common = dict(probe=None if args.probe == "none" else args.probe, timeout=args.timeout,
@@ -226,12 +215,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_session(self, line: str = "") -> Any:
         """Show the v6 client (DUID, state, lease); switch DUID, reset."""
-        from IPython.core.error import UsageError
-
-        try:
-            args = parse_argstring(self.dhcp6_session, line)
-        except SystemExit:
-            raise UsageError(f"bad arguments: {line!r}; see %dhcp6_session?") from None
+        args = parse_words(self.dhcp6_session, line)
         v6 = self.session.v6
         with usage_errors():
             if args.duid:
