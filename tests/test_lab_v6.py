@@ -265,3 +265,16 @@ def test_a_v6_packet_edited_by_hand_is_sent_and_answered(lab6, client6):
     assert edited is not None and result.status == "replied"
     assert result.reply.type_name == "ADVERTISE" and result.reply.txid == 0x654321
     assert Ether(result.reply.raw)["DHCP6_Advertise"].trid == 0x654321
+
+
+def test_ns_probe_and_a_base_packet_for_the_length_sweep(lab6, v6):
+    from scapy.layers.dhcp6 import DHCP6_Solicit, DHCP6OptClientId, DHCP6OptElapsedTime
+    from scapy.layers.inet6 import IPv6
+
+    v6.sarr()
+    report = v6.sweep_malformed6(["ia-pd-t1-gt-t2", "msg-type-255"], probe="ns", progress=False)
+    assert report.complete and all(r.alive for r in report.rows)
+    base = IPv6() / DHCP6_Solicit(trid=1) / DHCP6OptClientId(duid=v6.duid) / DHCP6OptElapsedTime()
+    lengths = v6.sweep_lengths6([10, 18, 40], base=base["DHCP6_Solicit"], progress=False)
+    assert [r.name for r in lengths.rows] == ["len6-00010", "len6-00018", "len6-00040"]
+    assert [bool(r.replies) for r in lengths.rows] == [False, True, True]
