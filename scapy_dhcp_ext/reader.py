@@ -27,20 +27,18 @@ import threading
 import time
 from typing import Callable
 
-from .wire import ETH_TYPE, FRAME_CHADDR, IP_PROTO, IPPROTO_UDP, udp_ports
+from .wire import ETH_TYPE, FRAME_CHADDR, IP_FRAG, IP_PROTO, IPPROTO_UDP
 
 INBOX_LIMIT = 8192   # frames kept for the client role; past that the oldest go, as a full socket would
 
 
 def is_bootrequest(raw: bytes) -> bool:
-    """A frame a DHCP server answers: IPv4 UDP to port 67 with BOOTP op 1."""
-    if len(raw) < FRAME_CHADDR or raw[ETH_TYPE:ETH_TYPE + 2] != b"\x08\x00" or raw[IP_PROTO] != IPPROTO_UDP:
+    """A frame a DHCP server answers: IPv4 UDP to port 67 with BOOTP op 1 (not a later fragment)."""
+    if len(raw) < FRAME_CHADDR or raw[12:14] != b"\x08\x00" or raw[IP_PROTO] != IPPROTO_UDP \
+            or raw[IP_FRAG] & 0x1F or raw[IP_FRAG + 1]:
         return False
-    ports = udp_ports(raw)
-    if ports is None or ports[1] != 67:
-        return False
-    at = 14 + (raw[14] & 0x0F) * 4 + 8
-    return len(raw) > at and raw[at] == 1
+    at = 14 + (raw[14] & 0x0F) * 4
+    return raw[at + 2:at + 4] == b"\x00\x43" and len(raw) > at + 8 and raw[at + 8] == 1
 
 
 class Reader:

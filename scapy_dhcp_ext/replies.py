@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .frames import Frame
@@ -40,19 +40,27 @@ from .wire import (
     FIXED_SIZES,
     FORCERENEW,
     FRAME_OPTIONS,
+    IPPROTO_UDP,
     MAGIC_COOKIE,
     NAK,
     ZERO_IP,
     bootp_header,
+    ip_bytes,
     ip_str,
     ip_udp_frame,
     option_number,
-    udp_checksum,
 )
 
 MIN_BOOTP = 300   # RFC 1542 2.1: relays and old clients expect at least this
 _HEAD = struct.Struct("!BBBBIHH4s4s4s4s")   # op .. giaddr
-_CAREFUL = {52, 53, 82}   # overload, the message type, relay sub-options: the careful reader's
+_LENGTHS = struct.Struct("!H2xH12xHHHH")   # IP total length, fragment; UDP ports, length, checksum
+_IPS: dict[bytes, str] = {}   # see _ip()
+_ZERO4 = bytes(4)
+# A reply's fixed header: op .. flags, ciaddr, yiaddr, siaddr, giaddr, chaddr (padded), sname and file zero.
+_REPLY_HEAD = struct.Struct("!BBBBIHH4s4s4s4s16s192x")
+_HEADER_LEN = _REPLY_HEAD.size   # 236
+# Overload and relay sub-options are the careful reader's; 53 is read here once, so never twice.
+_CAREFUL = {52, 82}
 
 
 def read_request(raw: bytes, now: float = 0.0) -> Frame | None:
@@ -61,47 +69,59 @@ def read_request(raw: bytes, now: float = 0.0) -> Frame | None:
     n = len(raw)
     if n < FRAME_OPTIONS + 4 or raw[12:14] != b"\x08\x00" or raw[14] != 0x45 or raw[23] != 17:
         return None
-    total, frag = struct.unpack_from("!H2xH", raw, 16)
-    if frag & 0x3FFF or total + 14 > n:
-        return None
-    sport, dport, ulen, csum = struct.unpack_from("!HHHH", raw, 34)
+    total, frag, sport, dport, ulen, csum = _LENGTHS.unpack_from(raw, 16)
     end = 34 + ulen
-    if dport != 67 or ulen != total - 20:
+    if frag & 0x3FFF or total + 14 > n or dport != 67 or ulen != total - 20:
         return None
-    if csum and udp_checksum(raw[26:30], raw[30:34], raw[34:end]) != csum:
-        return None
+    if csum:
+        # Addresses and UDP segment as one number: modulo 0xFFFF every 16-bit word
+        # weighs 1, and a right checksum makes the whole sum (with proto and length) 0.
+        value = int.from_bytes(raw[26:end], "big")
+        if (value << 8 if ulen % 2 else value) % 0xFFFF != (-(IPPROTO_UDP + ulen)) % 0xFFFF:
+            return None
     op, htype, hlen, _hops, xid, _secs, flags, ci, yi, si, gi = _HEAD.unpack_from(raw, 42)
     if op != 1 or htype != 1 or hlen != 6 or raw[278:282] != MAGIC_COOKIE:
         return None
     options: dict[int, bytes] = {}
     i = FRAME_OPTIONS
-    while True:
-        if i >= end:
-            return None   # no END
+    while i < end:
         code = raw[i]
+        if code == 255:
+            break
         if code == 0:
             i += 1
             continue
-        if code == 255:
-            break
         if i + 1 >= end:
             return None
-        j = i + 2 + raw[i + 1]
-        if j > end or code in options or code in _CAREFUL and code != 53:
+        size = raw[i + 1]
+        j = i + 2 + size
+        if j > end or code in options or code in _CAREFUL:
             return None
-        value = raw[i + 2:j]
         want = FIXED_SIZES.get(code)
-        if (want is not None and len(value) != want) or (code in ADDRESS_LISTS and (not value or len(value) % 4)):
+        if (want is not None and size != want) or (code in ADDRESS_LISTS and (not size or size % 4)):
             return None
-        options[code] = value
+        options[code] = raw[i + 2:j]
         i = j
+    else:
+        return None   # no END
     mt = options.pop(53, b"")
     if len(mt) != 1 or not 1 <= mt[0] <= 8 or raw[i + 1:end].strip(b"\0"):
         return None
-    return Frame(raw=raw, time=now, eth_src=raw[6:12], eth_dst=raw[0:6], ip_src=ip_str(raw[26:30]),
-                 ip_dst=ip_str(raw[30:34]), sport=sport, dport=dport, op=1, xid=xid, flags=flags,
-                 chaddr=raw[70:76], ciaddr=ip_str(ci), yiaddr=ip_str(yi), siaddr=ip_str(si), giaddr=ip_str(gi),
+    return Frame(raw=raw, time=now, eth_src=raw[6:12], eth_dst=raw[0:6], ip_src=_ip(raw[26:30]),
+                 ip_dst=_ip(raw[30:34]), sport=sport, dport=dport, op=1, xid=xid, flags=flags,
+                 chaddr=raw[70:76], ciaddr=_ip(ci), yiaddr=_ip(yi), siaddr=_ip(si), giaddr=_ip(gi),
                  options=options, option_order=list(options), message_types=[mt[0]])
+
+
+def _ip(four: bytes) -> str:
+    """Four bytes as text, remembered: a server sees the same few addresses (its
+    own, the relays', its pool's) over and over."""
+    text = _IPS.get(four)
+    if text is None:
+        if len(_IPS) >= 1 << 17:
+            _IPS.clear()
+        text = _IPS[four] = ip_str(four)
+    return text
 
 
 @dataclass
@@ -113,6 +133,20 @@ class ReplyOptions:
     server_id: bytes
     lease: bytes
     common: bytes
+    _tails: dict[tuple[int, bool], bytes] = field(default_factory=dict, repr=False)
+
+    def tail(self, msg_type: int, lease: bool = True) -> bytes:
+        """What follows the fixed header of every reply of one kind with no
+        option 82 or message: cookie, 53, 54, the options, END and the pad."""
+        key = (msg_type, lease)
+        tail = self._tails.get(key)
+        if tail is None:
+            body = MAGIC_COOKIE + bytes((53, 1, msg_type)) + self.server_id
+            if msg_type != NAK:
+                body += (self.lease if lease else b"") + self.common
+            body += b"\xff"
+            tail = self._tails[key] = body + bytes(max(0, MIN_BOOTP - _HEADER_LEN - len(body)))
+        return tail
 
     @classmethod
     def build(cls, *, server_ip: str, network: ipaddress.IPv4Network, lease_time: int,
@@ -161,24 +195,33 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
     out 51, 58, 59 (INFORM's ACK); a NAK carries only 53, 54 and ``message`` (56)."""
     dst_mac, dst_ip, dport, flags = destination(request, msg_type, yiaddr)
     ciaddr = request.ciaddr if msg_type == ACK else ZERO_IP
-    header = bootp_header(BOOTREPLY, request.xid or 0, request.chaddr, flags=flags, ciaddr=ciaddr,
-                          yiaddr=yiaddr if msg_type != NAK else ZERO_IP, giaddr=request.giaddr)
-    body = bytearray(header + MAGIC_COOKIE + bytes((53, 1, msg_type)) + opts.server_id)
-    if msg_type == NAK:
-        if message:
-            body += encode_option(56, message)
-    else:
-        if lease:
-            body += opts.lease
-        body += opts.common
+    header = _REPLY_HEAD.pack(BOOTREPLY, 1, 6, 0, request.xid or 0, 0, flags, _bytes(ciaddr),
+                              _bytes(yiaddr if msg_type != NAK else ZERO_IP), _ZERO4, _bytes(request.giaddr),
+                              request.chaddr)
     relay_info = request.options.get(82)
-    if relay_info is not None:   # RFC 3046 2.2: echoed whole, in every reply
-        body += encode_option(82, relay_info)
-    body += b"\xff"
-    if len(body) < MIN_BOOTP:
-        body += bytes(MIN_BOOTP - len(body))
-    return ip_udp_frame(bytes(body), src_mac=server_mac, dst_mac=dst_mac, src_ip=server_ip, dst_ip=dst_ip,
+    if relay_info is None and not message:
+        tail = opts.tail(msg_type, lease)
+    else:
+        body = bytearray(MAGIC_COOKIE + bytes((53, 1, msg_type)) + opts.server_id)
+        if msg_type == NAK:
+            if message:
+                body += encode_option(56, message)
+        else:
+            if lease:
+                body += opts.lease
+            body += opts.common
+        if relay_info is not None:   # RFC 3046 2.2: echoed whole, in every reply
+            body += encode_option(82, relay_info)
+        body += b"\xff"
+        if len(body) + _HEADER_LEN < MIN_BOOTP:
+            body += bytes(MIN_BOOTP - _HEADER_LEN - len(body))
+        tail = bytes(body)
+    return ip_udp_frame(header + tail, src_mac=server_mac, dst_mac=dst_mac, src_ip=server_ip, dst_ip=dst_ip,
                         sport=67, dport=dport)
+
+
+def _bytes(address: str) -> bytes:
+    return _ZERO4 if address == ZERO_IP else ip_bytes(address)
 
 
 def build_forcerenew(*, chaddr: bytes, address: str, opts: ReplyOptions, server_mac: bytes, server_ip: str,

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 OP = "SERVE"
 NAMES = {OFFER: "OFFER", ACK: "ACK", NAK: "NAK"}
+KINDS = {name: code for code, name in NAMES.items()}
 
 
 class RogueServer(UsageError):
@@ -238,7 +239,7 @@ class DhcpServer:
             return []
         if self.observe is not None:
             self.observe(req)
-        ask = _ask(req, self.pool.server_ip)
+        ask = _ask(req, mac, self.pool.server_ip)
         prefix = f"malformed ({problems}), answered anyway: " if problems else ""
         if mtype == DISCOVER:
             self._nak_next.discard(mac)   # it started over: srv.nak() has done its job
@@ -267,8 +268,7 @@ class DhcpServer:
             return []
         self._record_in(req, prefix + state + d.kind + (f" {d.address}" if d.kind != NAK else "")
                         + (f" ({d.note})" if d.note else ""))
-        msg = {"OFFER": OFFER, "ACK": ACK, "NAK": NAK}[d.kind]
-        out = self._reply(req, msg, d.address, message=d.note if d.kind == "NAK" else None)
+        out = self._reply(req, KINDS[d.kind], d.address, message=d.note if d.kind == "NAK" else None)
         if d.kind == "ACK" and d.lease is not None:
             with self._bound:
                 self._last_bound = d.lease
@@ -291,6 +291,9 @@ class DhcpServer:
 
     def _emit(self, req: Frame, raw: bytes) -> list[bytes]:
         """The reply through the hooks, then out (or held, or later)."""
+        if self.mutate is None and self.on_reply is None and not self.intercept:
+            self.send(raw, xid=req.xid)   # the plain server: no hook, nothing held
+            return [raw]
         outs: list[tuple[float, bytes]] = [(0.0, raw)]
         if self.mutate is not None:
             outs = normalise_replies(self.mutate(req, raw), raw)
@@ -318,9 +321,10 @@ class DhcpServer:
             return [(0.0, raw)]
         return normalise_replies(got, raw)
 
-    def send(self, raw: bytes, note: str = "") -> None:
+    def send(self, raw: bytes, note: str = "", *, xid: int | None = None) -> None:
         """Sends one frame as it is, logged with ``note``; a link that went is a log line."""
-        xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
+        if xid is None:
+            xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
         try:
             self.endpoint.transport.send(raw)
         except Exception as exc:  # the link went: say so, keep serving when it comes back
@@ -358,12 +362,12 @@ def _kind_name(raw: bytes) -> str:
     return NAMES.get(raw[284], "") if len(raw) > 284 and raw[282:284] == b"\x35\x01" else ""
 
 
-def _ask(req: Frame, server_ip: str) -> Ask:
+def _ask(req: Frame, mac: str, server_ip: str) -> Ask:
     o = req.options
     client_id = o.get(61)
     requested, server_id = o.get(50), o.get(54)
     hostname = o.get(12)
-    return Ask(mac=mac_str(req.chaddr), client_id=client_id.hex() if client_id else "", ciaddr=req.ciaddr,
+    return Ask(mac=mac, client_id=client_id.hex() if client_id else "", ciaddr=req.ciaddr,
                requested=ip_str(requested[:4]) if requested is not None and len(requested) >= 4 else None,
                server_id=ip_str(server_id[:4]) if server_id is not None and len(server_id) >= 4 else None,
                hostname=hostname.decode("utf-8", "replace") if hostname else "",

@@ -21,6 +21,7 @@ from scapy_dhcp_ext.wire import (
     bootp_header,
     checksum,
     find_option,
+    ip_udp_frame,
     iter_options,
     mac_bytes,
     mac_str,
@@ -99,6 +100,42 @@ def test_checksum_is_the_ones_complement_sum_of_words(data):
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     assert checksum(data) == ~total & 0xFFFF
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.binary(min_size=4, max_size=4),
+       st.booleans())
+def test_udp_checksums_by_arithmetic_agree_with_scapy(payload, sport, dport, src, v6):
+    """udp_checksum() and ip_udp_frame() sum by arithmetic (no copies); Scapy,
+    which computes words, says what they must come to, odd lengths and IPv6 too."""
+    import socket
+
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import IPv6, in6_chksum
+    from scapy.layers.l2 import Ether
+
+    from scapy_dhcp_ext.replies import read_request
+
+    if v6:
+        a, b = src * 4, bytes(reversed(src)) * 4
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0xBEEF) + payload
+        under = IPv6(src=socket.inet_ntop(socket.AF_INET6, a), dst=socket.inet_ntop(socket.AF_INET6, b))
+        assert udp_checksum(a, b, udp) == (in6_chksum(17, under, udp[:6] + b"\0\0" + udp[8:]) or 0xFFFF)
+        return
+    frame = ip_udp_frame(payload, src_mac=b"\2" * 6, dst_mac=b"\4" * 6, src_ip=socket.inet_ntoa(src),
+                         dst_ip="255.255.255.255", sport=sport, dport=dport)
+    again = Ether(frame)
+    del again[IP].chksum, again[UDP].chksum
+    rebuilt = Ether(bytes(again))
+    assert frame[24:26] == struct.pack("!H", rebuilt[IP].chksum)
+    assert frame[40:42] == struct.pack("!H", rebuilt[UDP].chksum)
+    # The fast request reader's check by arithmetic passes a right checksum and stops a wrong one
+    # (padding of 0 to 6 bytes: odd UDP lengths too).
+    request = ip_udp_frame(build_message(DISCOVER, mac="02:00:00:00:00:07", xid=5)[42:] + bytes(len(payload) % 7),
+                           src_mac=b"\2" * 6, dst_mac=b"\4" * 6, src_ip=socket.inet_ntoa(src),
+                           dst_ip="255.255.255.255", sport=68, dport=67)
+    spoiled = request[:46] + bytes([request[46] ^ 0x01]) + request[47:]   # the xid, its checksum left
+    assert read_request(request) is not None and read_request(spoiled) is None
 
 
 def test_mac_text_and_bytes():

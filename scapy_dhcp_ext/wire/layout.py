@@ -224,20 +224,25 @@ def checksum(data: bytes) -> int:
 def udp_checksum(src: bytes, dst: bytes, udp: bytes) -> int:
     """UDP's checksum over the IPv4 pseudo-header (4-byte addresses) or the
     IPv6 one (16-byte); the checksum field of ``udp`` is taken as zero. A
-    computed 0 goes out as 0xFFFF (0 means "none")."""
-    udp = bytes(udp[:6]) + b"\0\0" + bytes(udp[8:])
-    if len(src) == 16:
-        pseudo = src + dst + struct.pack("!IxxxB", len(udp), IPPROTO_UDP)
-    else:
-        pseudo = src + dst + struct.pack("!BBH", 0, IPPROTO_UDP, len(udp))
-    return checksum(pseudo + udp) or 0xFFFF
+    computed 0 goes out as 0xFFFF (0 means "none").
+
+    No copies: modulo 0xFFFF every 16-bit word weighs 1, so the pseudo-header
+    is its addresses, the protocol and the length added as numbers, and the
+    checksum field (at an even offset) is taken out by subtracting it."""
+    n = len(udp)
+    small = int.from_bytes(src, "big") + int.from_bytes(dst, "big") + IPPROTO_UDP + n
+    if n >= 8:
+        small -= udp[6] << 8 | udp[7]
+    total = ((int.from_bytes(udp, "big") << 8 if n % 2 else int.from_bytes(udp, "big")) + small) % 0xFFFF
+    return 0xFFFF - total if total else 0xFFFF
 
 
 def ip_header(length: int, proto: int, src: bytes, dst: bytes, *, ttl: int = 64, ident: int = 0,
               frag: int = 0) -> bytes:
     """A 20-byte IPv4 header with its checksum."""
-    header = IPV4_HEADER.pack(0x45, 0, length, ident, frag, ttl, proto, 0, src, dst)
-    return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return IPV4_HEADER.pack(0x45, 0, length, ident, frag, ttl, proto,
+                            checksum(IPV4_HEADER.pack(0x45, 0, length, ident, frag, ttl, proto, 0, src, dst)),
+                            src, dst)
 
 
 def patch_ip_checksum(frame: bytearray, at: int = IP_AT) -> None:
@@ -269,11 +274,11 @@ def finish_udp_checksum(raw: bytes) -> bytes:
     if len(raw) < BOOTP_AT or raw[ETH_TYPE:ETH_TYPE + 2] != b"\x08\x00" or raw[IP_PROTO] != IPPROTO_UDP:
         return raw
     start = IP_AT + (raw[IP_AT] & 0x0F) * 4
-    ulen = struct.unpack_from("!H", raw, start + 4)[0]
+    ulen = raw[start + 4] << 8 | raw[start + 5]
     if ulen < UDP_HLEN or start + ulen > len(raw):
         return raw
     csum = udp_checksum(raw[IP_SRC:IP_SRC + 4], raw[IP_DST:IP_DST + 4], raw[start:start + ulen])
-    return raw[:start + 6] + struct.pack("!H", csum) + raw[start + 8:]
+    return b"".join((raw[:start + 6], csum.to_bytes(2, "big"), raw[start + 8:]))
 
 
 # --- frames -----------------------------------------------------------------------
@@ -282,10 +287,13 @@ def ip_udp_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src_ip: str,
                  sport: int, dport: int, ttl: int = 64, ip_id: int = 0) -> bytes:
     """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed."""
     src, dst = ip_bytes(src_ip), ip_bytes(dst_ip)
-    udp = UDP_HEADER.pack(sport, dport, UDP_HLEN + len(payload), 0) + payload
-    udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
-    header = ip_header(IP_HLEN + len(udp), IPPROTO_UDP, src, dst, ttl=ttl, ident=ip_id)
-    return dst_mac + src_mac + b"\x08\x00" + header + udp
+    ulen = UDP_HLEN + len(payload)
+    # The UDP checksum as udp_checksum() reckons it, without building the segment twice.
+    small = sport + dport + ulen + int.from_bytes(src, "big") + int.from_bytes(dst, "big") + IPPROTO_UDP + ulen
+    total = ((int.from_bytes(payload, "big") << 8 if ulen % 2 else int.from_bytes(payload, "big")) + small) % 0xFFFF
+    header = ip_header(IP_HLEN + ulen, IPPROTO_UDP, src, dst, ttl=ttl, ident=ip_id)
+    return b"".join((dst_mac, src_mac, b"\x08\x00", header,
+                     UDP_HEADER.pack(sport, dport, ulen, 0xFFFF - total if total else 0xFFFF), payload))
 
 
 def bootp_header(op: int, xid: int, chaddr: bytes, *, htype: int = 1, hlen: int = 6, hops: int = 0,
