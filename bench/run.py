@@ -19,7 +19,8 @@ Rows (each target is in the table; the command exits non-zero if one is missed):
   lies, a DISCOVER probe after each case). Target: 10 s or less.
 - serve: ``serve()`` answering perfdhcp (a relay: giaddr set) from a
   namespace of its own, the rate rising until more than 1% is lost, against
-  Kea answering the same perfdhcp the same way. Target: at least 2 times
+  Kea answering the same perfdhcp the same way; each server in whichever of
+  perfdhcp's thread modes lets it answer more. Target: at least 2 times
   Kea's best drop-free rate.
 - sweep_replies: the whole hostile-reply catalog against BusyBox udhcpc
   (``-T 1``), the mean seconds per case against udhcpc's own retry interval
@@ -126,13 +127,15 @@ def raw_floor(iface: str) -> Callable[[], object]:
 
 
 def perfdhcp_best(lab: Lab, seconds: int, rates: list[int], refine: int = 3,
-                  netns: str | None = None, family: str = "-4") -> tuple[float, str]:
+                  netns: str | None = None, family: str = "-4", mode: str | None = None) -> tuple[float, str]:
     """perfdhcp's best achieved rate over runs with at most 1% of exchanges lost:
     up the given rates, then ``refine`` bisections between the last clean rate
     and the first lossy one, so that the grid does not flatter us. perfdhcp
     runs on the lab's link (an address added: it acts as a relay), or from
     ``netns``, a namespace of the lab with an address, on its eth0 (always,
-    for ``family="-6"``: it speaks from that namespace's link-local address)."""
+    for ``family="-6"``: it speaks from that namespace's link-local address).
+    ``mode`` is perfdhcp's thread mode (``-g single`` or ``multi``; its default
+    is multi on a machine of more than one CPU)."""
     import re
     import subprocess
 
@@ -141,6 +144,8 @@ def perfdhcp_best(lab: Lab, seconds: int, rates: list[int], refine: int = 3,
         where = ["perfdhcp", "-4", "-l", lab.iface]
     else:
         where = ["ip", "netns", "exec", netns, "perfdhcp", family, "-l", "eth0"]
+    if mode is not None:
+        where += ["-g", mode]
 
     def run(rate: int) -> tuple[float, float]:
         out = subprocess.run([*where, "-r", str(rate), "-R", "2000", "-p", str(seconds)],
@@ -171,7 +176,17 @@ def perfdhcp_best(lab: Lab, seconds: int, rates: list[int], refine: int = 3,
             break
     for _ in range(refine if clean and lossy else 0):
         consider((clean + lossy) // 2)
-    return best, detail
+    return best, detail if mode is None else f"{detail} -g {mode}"
+
+
+def server_best(lab: Lab, seconds: int, netns: str) -> tuple[float, str]:
+    """A server's best drop-free rate under perfdhcp (from ``netns``) in either
+    of perfdhcp's thread modes, whichever lets it answer more. On a machine of
+    two CPUs, perfdhcp's second thread (multi, its default) takes CPU from the
+    server under test; its single mode costs perfdhcp less per exchange. Each
+    server, Kea and serve(), gets its better mode: the same rule for both."""
+    runs = [perfdhcp_best(lab, seconds, SERVE_RATES, netns=netns, mode=mode) for mode in ("multi", "single")]
+    return max(runs)
 
 
 SERVE_RATES = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000]
@@ -268,7 +283,7 @@ def main() -> int:
                      ours_rate / best if best else 0.0, 1.0))
 
         # The same perfdhcp, from a namespace of its own, is Kea's baseline for serve().
-        kea_best, kea_detail = perfdhcp_best(lab, args.load_seconds, SERVE_RATES, netns=lab.extra_netns[0])
+        kea_best, kea_detail = server_best(lab, args.load_seconds, lab.extra_netns[0])
 
         venv_bin = Path(sys.executable).parent
         mine, plain = first_prompts([str(venv_bin / "scapy-dhcp"), "--iface", lab.iface, "--state",
@@ -293,7 +308,7 @@ def main() -> int:
     with Lab([], extra=1) as lab:
         server_session = DhcpSession(lab.iface, state_file=False)
         server_session.serve("10.77.0.0/16")
-        ours_best, ours_detail = perfdhcp_best(lab, args.load_seconds, SERVE_RATES, netns=lab.extra_netns[0])
+        ours_best, ours_detail = server_best(lab, args.load_seconds, lab.extra_netns[0])
         server_session.close()
     rows.append((f"serve() {ours_detail} vs Kea {kea_detail}, perfdhcp drop-free", f"{ours_best:.0f}/s",
                  f"{kea_best:.0f}/s", ours_best / kea_best if kea_best else 0.0, 2.0))

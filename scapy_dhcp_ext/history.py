@@ -58,7 +58,8 @@ class History:
         self.recorded += 1
         entry = HistoryEntry(time.time(), direction, raw, operation, note)
         self.entries.append(entry)
-        self.journal(direction, raw, operation, iface, xid, note)
+        if self.store is not None:
+            self.journal(direction, raw, operation, iface, xid, note)
         return entry
 
     def journal(self, direction: str, raw: bytes, operation: str, iface: str | None, xid: int | None,

@@ -184,7 +184,14 @@ class LeaseTable:
         return lease.state in ("offered", "bound", "declined", "retired") and lease.expires > self.clock()
 
     def _free(self, address: str | None, key: str) -> bool:
-        return address is not None and address in self.pool and not self._held(_n(address), key)
+        if address is None:
+            return False
+        try:
+            n = _n(address)
+        except OSError:
+            return False
+        pool = self.pool
+        return pool.first <= n <= pool.last and n != pool._server and not self._held(n, key)
 
     def _allocate(self) -> int | None:
         span = self.pool.last - self.pool.first + 1

@@ -59,8 +59,11 @@ _ZERO4 = bytes(4)
 # A reply's fixed header: op .. flags, ciaddr, yiaddr, siaddr, giaddr, chaddr (padded), sname and file zero.
 _REPLY_HEAD = struct.Struct("!BBBBIHH4s4s4s4s16s192x")
 _HEADER_LEN = _REPLY_HEAD.size   # 236
-# Overload and relay sub-options are the careful reader's; 53 is read here once, so never twice.
-_CAREFUL = {52, 82}
+# What an option must be for the fast reader, looked up once per option: a fixed
+# size, a list of addresses (_LIST: 4, 8, ... bytes), or the careful reader's
+# (_CAREFUL: overload and relay sub-options; 53 is read here once, so never twice).
+_LIST, _CAREFUL = -4, -1
+_RULES: dict[int, int] = {**{code: _LIST for code in ADDRESS_LISTS}, **FIXED_SIZES, 52: _CAREFUL, 82: _CAREFUL}
 
 
 def read_request(raw: bytes, now: float = 0.0) -> Frame | None:
@@ -95,10 +98,10 @@ def read_request(raw: bytes, now: float = 0.0) -> Frame | None:
             return None
         size = raw[i + 1]
         j = i + 2 + size
-        if j > end or code in options or code in _CAREFUL:
+        if j > end or code in options:
             return None
-        want = FIXED_SIZES.get(code)
-        if (want is not None and size != want) or (code in ADDRESS_LISTS and (not size or size % 4)):
+        rule = _RULES.get(code)
+        if rule is not None and (size != rule if rule >= 0 else rule == _CAREFUL or not size or size % 4):
             return None
         options[code] = raw[i + 2:j]
         i = j

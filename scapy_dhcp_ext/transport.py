@@ -248,13 +248,13 @@ class Transport:
             return self.reader.get(0.0)
         if self._pending:
             return self._pending.popleft()
-        return self._read(lambda: self.sock.recv(2048, socket.MSG_DONTWAIT))
+        return self._read(self.sock.recv, 2048, socket.MSG_DONTWAIT)
 
-    def _read(self, call: Callable[[], T]) -> T | None:
-        """``call()``, or None when nothing is queued (or the socket kept a stale
+    def _read(self, call: Callable[..., T], *args: Any) -> T | None:
+        """``call(*args)``, or None when nothing is queued (or the socket kept a stale
         ENETDOWN); any other socket error becomes the one-line TransportError."""
         try:
-            return call()
+            return call(*args)
         except BlockingIOError:
             return None
         except OSError as exc:
@@ -283,7 +283,7 @@ class Transport:
             ready, _, _ = select.select([sock], [], [], wait)
             if not ready:
                 return None
-        got = self._read(lambda: sock.recvmsg(65535, AUXDATA_SPACE, socket.MSG_DONTWAIT))
+        got = self._read(sock.recvmsg, 65535, AUXDATA_SPACE, socket.MSG_DONTWAIT)
         if got is None:
             return None
         raw, ancillary, _flags, _addr = got
