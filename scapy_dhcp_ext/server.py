@@ -117,7 +117,11 @@ class DhcpServer:
     def start(self) -> DhcpServer:
         transport = self.endpoint.transport
         transport.answer_arp(self.pool.server_ip, self.endpoint.mac_bytes, pin=True)  # renewals come unicast
-        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
+        store = self.endpoint.store
+        # A burst of requests journals in one write: lines held while the socket
+        # has frames queued, written when the reader has drained it (Store.hold).
+        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error,
+                               on_drained=store.release if store is not None else None)
         self.running = True
         self.endpoint.sections["server"] = self.to_dict
         return self
@@ -129,6 +133,8 @@ class DhcpServer:
             transport = self.endpoint.transport
             transport.stop_reader()
             transport.forget_arp(self.pool.server_ip)
+            if self.endpoint.store is not None:
+                self.endpoint.store.release()
             self.endpoint.save()
         return self
 
@@ -213,6 +219,9 @@ class DhcpServer:
     # -- serving (on the reader's thread) ----------------------------------
 
     def _on_request(self, raw: bytes) -> None:
+        store = self.endpoint.store
+        if store is not None:
+            store.hold()
         try:
             self.handle(raw)
         except Exception as exc:  # a request, however odd, must not stop the server

@@ -31,6 +31,7 @@ from .errors import StateError
 
 STATE_VERSION = 1
 JOURNAL_LIMIT = 64 << 20  # bytes before the journal is rotated
+HELD_LINES = 64           # journal lines held at most (Store.hold) before they are written
 STATE_NAME = "state.json"
 JOURNAL_NAME = "journal.jsonl"
 
@@ -169,6 +170,7 @@ class Store:
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         self._file_lock = threading.Lock()   # the flusher's thread and save(now=True)
         self._journal_lock = threading.Lock()
+        self._held: list[bytes] | None = None   # journal lines waiting for release() (see hold())
         self._file_saved = 0.0               # the "saved" time of the state file last written
         self.flusher = Flusher(on_error=self._note)
 
@@ -230,7 +232,7 @@ class Store:
             if now:
                 self._checkpoint(state)
                 return
-            self._write_line({"t": round(state["saved"], 6), "state": state})
+            self._write_line({"t": round(state["saved"], 6), "state": state}, hold=False)
         except OSError as exc:
             raise StateError(f"cannot save state to {self.path}: {exc.strerror or exc}; "
                              "the previous state is kept") from None
@@ -275,12 +277,44 @@ class Store:
         except OSError as exc:
             self._note(f"journal {self.journal_path}: {exc.strerror or exc}")
 
-    def _write_line(self, record: dict[str, Any]) -> None:
+    def _write_line(self, record: dict[str, Any], *, hold: bool = True) -> None:
         """One line, in one write(2) on an O_APPEND file, so that two shells on
-        one journal never interleave their lines; fsynced within 100 ms."""
+        one journal never interleave their lines; fsynced within 100 ms. While
+        lines are held (:meth:`hold`), a frame's line waits with them; a state
+        line never waits (it takes the held ones out with it, in order)."""
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._journal_lock:   # the server's thread journals too
-            self._append_line(line)
+            held = self._held
+            if held is None:
+                self._append_line(line)
+                return
+            held.append(line)
+            if not hold or len(held) >= HELD_LINES:
+                self._held = []
+                self._append_line(b"".join(held))
+
+    def hold(self) -> None:
+        """Frames' lines wait in memory until :meth:`release` (or until
+        HELD_LINES of them), then go in one write(2): a server answering a burst
+        of requests writes once for the burst, not once per frame. A process
+        killed meanwhile loses at most those lines, never a state."""
+        if self._held is None:
+            with self._journal_lock:
+                if self._held is None:
+                    self._held = []
+
+    def release(self) -> None:
+        """Writes the held lines (one write(2)) and stops holding; a full disk
+        is a message, as for any journal line."""
+        if self._held is None:
+            return
+        with self._journal_lock:
+            held, self._held = self._held, None
+            if held:
+                try:
+                    self._append_line(b"".join(held))
+                except OSError as exc:
+                    self._note(f"journal {self.journal_path}: {exc.strerror or exc}")
 
     def _append_line(self, line: bytes) -> None:
         if self._journal is None:
@@ -302,6 +336,7 @@ class Store:
 
     def flush(self) -> None:
         """Waits until everything written is on disk, the state file included."""
+        self.release()
         self.flusher.flush()
 
     @property
@@ -320,6 +355,7 @@ class Store:
     def tail(self, limit: int = 200, containing: str | None = None) -> list[dict[str, Any]]:
         """The last ``limit`` journal records that can be read (those whose line
         holds ``containing``, if given); bad lines are skipped."""
+        self.release()   # held lines first: the reader sees every line written so far
         try:
             with open(self.journal_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
@@ -333,6 +369,7 @@ class Store:
 
     def records(self, containing: str) -> list[dict[str, Any]]:
         """Every readable journal record (the rotated generation too) whose line contains ``containing``."""
+        self.release()
         out: list[dict[str, Any]] = []
         for path in (self.old_journal_path, self.journal_path):
             try:
@@ -343,7 +380,8 @@ class Store:
         return out
 
     def close(self) -> None:
-        """Writes what is pending (the state file, the fsyncs), then closes the journal."""
+        """Writes what is pending (held lines, the state file, the fsyncs), then closes the journal."""
+        self.release()
         self.flusher.close()
         if self._journal is not None:
             os.close(self._journal)

@@ -190,7 +190,8 @@ class Transport:
     # -- a server's reader ---------------------------------------------------
 
     def start_reader(self, on_request: Callable[[bytes], None], local_mac: Callable[[], bytes],
-                     on_error: Callable[[str], None] | None = None) -> Reader:
+                     on_error: Callable[[str], None] | None = None,
+                     on_drained: Callable[[], None] | None = None) -> Reader:
         """Starts the background reader (see :mod:`.reader`): requests to port 67
         go to ``on_request`` on its thread; the client role reads the rest."""
         from .reader import Reader
@@ -202,7 +203,8 @@ class Transport:
             attach_filter(sock, SERVE_FILTER)
         self.reader = Reader(sock.fileno(), self._recv_socket, on_request,
                              answer_arp=lambda raw: self._handle_arp(raw, consume_replies=False),
-                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs)
+                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs,
+                             on_drained=on_drained)
         self.reader.start()
         return self.reader
 

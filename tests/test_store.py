@@ -162,3 +162,74 @@ def test_the_journal_rotates_and_records_reads_both_generations(tmp_path):
     again.append({"t": 99, "op": "SWEEP abc len", "dir": "out", "hex": "00"})
     assert (tmp_path / "journal.jsonl.1").exists() and len((tmp_path / "journal.jsonl").read_text().splitlines()) == 1
     assert [r["t"] for r in again.records("SWEEP abc")] == list(range(20)) + [99]
+
+
+def test_held_lines_go_in_one_write_and_a_state_line_never_waits(tmp_path, monkeypatch):
+    """Store.hold(): a server's burst of frames journals in one write(2); a
+    state line takes the held lines out with it at once, in order; past
+    HELD_LINES the held ones go anyway."""
+    from scapy_dhcp_ext import store as store_module
+
+    real_write, writes = os.write, []
+
+    def counting_write(fd, data):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path)):
+            writes.append(bytes(data))
+        return real_write(fd, data)
+    monkeypatch.setattr(os, "write", counting_write)
+
+    def lines() -> list[dict]:
+        return [json.loads(x) for x in store.journal_path.read_text().splitlines()]
+
+    store = Store(tmp_path / "state.json")
+    store.append({"t": 0, "dir": "out", "hex": "00"})
+    store.hold()
+    for i in range(1, 6):
+        store.append({"t": i, "dir": "in", "hex": "01"})
+    assert [r["t"] for r in lines()] == [0] and len(writes) == 1   # held: not on disk yet
+    store.release()
+    assert [r["t"] for r in lines()] == [0, 1, 2, 3, 4, 5] and len(writes) == 2   # five lines, one write
+
+    store.hold()
+    store.append({"t": 6, "dir": "in", "hex": "01"})
+    store.save({"iface": "held"})   # never waits: it writes the held line and itself, now
+    assert [r.get("t") for r in lines()][-2] == 6 and lines()[-1]["state"]["iface"] == "held"
+    for i in range(store_module.HELD_LINES):
+        store.append({"t": 100 + i, "dir": "in", "hex": "01"})
+    assert len(lines()) == 8 + store_module.HELD_LINES   # the bound: the 64th held line wrote them all
+    store.append({"t": 999, "dir": "in", "hex": "01"})
+    assert store.tail(1)[0]["t"] == 999   # a reader of the journal sees the held lines too
+    store.close()
+
+
+def test_a_server_burst_is_journalled_whole(tmp_path):
+    """serve() holds journal lines while requests are queued and writes them
+    when its reader has drained the socket: every request and reply is in the
+    journal, in order, once the burst is answered (read back from the file)."""
+    from scapy_dhcp_ext.endpoint import Endpoint
+    from scapy_dhcp_ext.leases import Pool
+    from scapy_dhcp_ext.packets import MessageOptions, build_message
+    from scapy_dhcp_ext.server import DhcpServer
+
+    sock = FakeSocket(respond=lambda frame: [])
+    ep = Endpoint(transport=Transport("fake0", sock=sock), mac="02:53:00:00:00:01",
+                  state_file=tmp_path / "state.json")
+    srv = DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.199"), lease_time=600).start()
+    try:
+        macs = [f"02:00:00:00:01:{i:02x}" for i in range(40)]
+        for i, mac in enumerate(macs):
+            sock.inject(build_message(1, mac=mac, xid=1000 + i, opts=MessageOptions()))
+
+        def served() -> list[dict]:   # the file as it is (Store.tail() would release held lines itself)
+            path = ep.store.journal_path
+            text = path.read_text() if path.exists() else ""
+            return [r for r in map(json.loads, text.splitlines()) if r.get("op") == "SERVE"]
+        deadline = time.monotonic() + 10
+        while len(served()) < 80 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        records = served()
+        assert [(r["dir"], r["xid"]) for r in records] == [(d, 1000 + i) for i in range(40) for d in ("in", "out")]
+        assert all(r["note"].startswith("OFFER 10.0.0.") for r in records if r["dir"] == "in")
+    finally:
+        srv.stop()
+        ep.close()
