@@ -335,9 +335,18 @@ class LeaseTable:
 
 def _n(address: str) -> int:
     """An address as an integer; OSError when it is not one (socket.inet_aton's way)."""
-    if address.count(".") != 3:
-        raise OSError(f"not an IPv4 address: {address!r}")
-    return int.from_bytes(socket.inet_aton(address), "big")
+    n = _NUMBERS.get(address)
+    if n is None:
+        if address.count(".") != 3:
+            raise OSError(f"not an IPv4 address: {address!r}")
+        n = int.from_bytes(socket.inet_aton(address), "big")
+        if len(_NUMBERS) >= 1 << 17:
+            _NUMBERS.clear()
+        _NUMBERS[address] = n
+    return n
+
+
+_NUMBERS: dict[str, int] = {}   # addresses as _n() read them, remembered: the rules ask every request
 
 
 def _s(n: int) -> str:

@@ -43,17 +43,21 @@ def is_bootrequest(raw: bytes) -> bool:
 
 class Reader:
     """The background reader of the socket ``fileno``: ``read(0)`` takes one
-    queued frame from it (or None); ``on_request`` gets each BOOTREQUEST; ``answer_arp``
+    queued frame from it with whether its checksum is pending (or None);
+    ``on_request(raw, pending)`` gets each BOOTREQUEST; ``finish`` finishes a
+    pending checksum of any other frame; ``answer_arp``
     answers an ARP request and says whether the frame was an ARP request;
     ``local_mac`` is the client role's MAC (replies for it are looped back), and
     ``also_local`` more of them (the clients of ``check_server()``)."""
 
-    def __init__(self, fileno: int, read: Callable[[float], bytes | None], on_request: Callable[[bytes], None], *,
+    def __init__(self, fileno: int, read: Callable[[float], tuple[bytes, bool] | None],
+                 on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes] = lambda raw: raw,
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
                  on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
                  on_drained: Callable[[], None] | None = None) -> None:
         self._fileno = fileno
         self._read = read
+        self._finish = finish
         self.on_request = on_request
         self.answer_arp = answer_arp
         self.local_mac = local_mac
@@ -118,7 +122,7 @@ class Reader:
             _due, _n, call = heapq.heappop(self._timers)
             call()
         while self._local:
-            self.on_request(self._local.popleft())
+            self.on_request(self._local.popleft(), False)
         if self.on_drained is not None:
             self.on_drained()
         wait = min(0.5, self._timers[0][0] - now) if self._timers else 0.5
@@ -130,17 +134,22 @@ class Reader:
                 pass
         if self._fileno not in ready:
             return
-        raw = self._read(0.0)
-        while raw is not None and not self._stop:
-            self._dispatch(raw)
+        got = self._read(0.0)
+        while got is not None and not self._stop:
+            self._dispatch(*got)
             if self._local or (self._timers and self._timers[0][0] <= time.monotonic()):
                 return
-            raw = self._read(0.0)
+            got = self._read(0.0)
 
-    def _dispatch(self, raw: bytes) -> None:
+    def _dispatch(self, raw: bytes, pending: bool = False) -> None:
+        """A request goes to the server as it came (it finishes a pending
+        checksum as it reads); anything else is finished here first."""
         if is_bootrequest(raw):
-            self.on_request(raw)
-        elif not self.answer_arp(raw):
+            self.on_request(raw, pending)
+            return
+        if pending:
+            raw = self._finish(raw)
+        if not self.answer_arp(raw):
             self._deliver(raw)
 
     def _deliver(self, raw: bytes) -> None:

@@ -49,6 +49,7 @@ from .wire import (
     ip_str,
     ip_udp_frame,
     option_number,
+    udp_checksum,
 )
 
 MIN_BOOTP = 300   # RFC 1542 2.1: relays and old clients expect at least this
@@ -66,9 +67,11 @@ _LIST, _CAREFUL = -4, -1
 _RULES: dict[int, int] = {**{code: _LIST for code in ADDRESS_LISTS}, **FIXED_SIZES, 52: _CAREFUL, 82: _CAREFUL}
 
 
-def read_request(raw: bytes, now: float = 0.0) -> Frame | None:
+def read_request(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame | None:
     """A BOOTREQUEST with nothing odd about it, as a Frame; None for anything
-    else (let :func:`~.frames.parse_frame` read it and say what is wrong)."""
+    else (let :func:`~.frames.parse_frame` read it and say what is wrong).
+    ``pending``: the UDP checksum is a local sender's, not finished yet (the
+    socket said so): it is computed into the frame instead of checked."""
     n = len(raw)
     if n < FRAME_OPTIONS + 4 or raw[12:14] != b"\x08\x00" or raw[14] != 0x45 or raw[23] != 17:
         return None
@@ -76,7 +79,9 @@ def read_request(raw: bytes, now: float = 0.0) -> Frame | None:
     end = 34 + ulen
     if frag & 0x3FFF or total + 14 > n or dport != 67 or ulen != total - 20:
         return None
-    if csum:
+    if pending:
+        raw = b"".join((raw[:40], udp_checksum(raw[26:30], raw[30:34], raw[34:end]).to_bytes(2, "big"), raw[42:]))
+    elif csum:
         # Addresses and UDP segment as one number: modulo 0xFFFF every 16-bit word
         # weighs 1, and a right checksum makes the whole sum (with proto and length) 0.
         value = int.from_bytes(raw[26:end], "big")

@@ -51,6 +51,7 @@ from .wire import (
     RELEASE,
     REQUEST,
     ZERO_IP,
+    finish_udp_checksum,
     ip_str,
     mac_bytes,
     mac_str,
@@ -218,24 +219,25 @@ class DhcpServer:
 
     # -- serving (on the reader's thread) ----------------------------------
 
-    def _on_request(self, raw: bytes) -> None:
+    def _on_request(self, raw: bytes, pending: bool = False) -> None:
         store = self.endpoint.store
         if store is not None:
             store.hold()
         try:
-            self.handle(raw)
+            self.handle(raw, pending)
         except Exception as exc:  # a request, however odd, must not stop the server
             self._note_error(f"{type(exc).__name__}: {exc} (request {raw[:64].hex()}...)")
 
     def _note_error(self, message: str) -> None:
         self.history.record("in", b"", OP, self.endpoint.iface, None, f"internal error: {message}")
 
-    def handle(self, raw: bytes) -> list[bytes]:
-        """Answers one request (a whole frame): records it with why, sends the
-        replies and returns them. Never raises on bad bytes."""
+    def handle(self, raw: bytes, pending: bool = False) -> list[bytes]:
+        """Answers one request (a whole frame; ``pending``: its UDP checksum is
+        still to be finished, see :meth:`.Transport._recv_pending`): records it
+        with why, sends the replies and returns them. Never raises on bad bytes."""
         self.requests += 1
         now = time.time()
-        req = read_request(raw, now) or parse_frame(raw, now)
+        req = read_request(raw, now, pending) or parse_frame(finish_udp_checksum(raw) if pending else raw, now)
         problems = "; ".join(req.problems)
         mtype = req.message_type
         if req.op != 1 or req.xid is None or len(req.chaddr) != 6 or mtype is None:

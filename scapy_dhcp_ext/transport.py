@@ -189,11 +189,13 @@ class Transport:
 
     # -- a server's reader ---------------------------------------------------
 
-    def start_reader(self, on_request: Callable[[bytes], None], local_mac: Callable[[], bytes],
+    def start_reader(self, on_request: Callable[[bytes, bool], None], local_mac: Callable[[], bytes],
                      on_error: Callable[[str], None] | None = None,
                      on_drained: Callable[[], None] | None = None) -> Reader:
         """Starts the background reader (see :mod:`.reader`): requests to port 67
-        go to ``on_request`` on its thread; the client role reads the rest."""
+        go to ``on_request(raw, pending)`` on its thread (``pending``: the UDP
+        checksum is still to be finished, see :meth:`_recv_pending`); the client
+        role reads the rest, finished."""
         from .reader import Reader
 
         if self.reader is not None:
@@ -201,7 +203,7 @@ class Transport:
         sock = self.sock
         if isinstance(sock, socket.socket):
             attach_filter(sock, SERVE_FILTER)
-        self.reader = Reader(sock.fileno(), self._recv_socket, on_request,
+        self.reader = Reader(sock.fileno(), self._recv_pending, on_request, finish=self._finish_checksum,
                              answer_arp=lambda raw: self._handle_arp(raw, consume_replies=False),
                              local_mac=local_mac, on_error=on_error, also_local=self.local_macs,
                              on_drained=on_drained)
@@ -280,6 +282,17 @@ class Transport:
         return self._recv_socket(wait)
 
     def _recv_socket(self, wait: float) -> bytes | None:
+        got = self._recv_pending(wait)
+        if got is None:
+            return None
+        raw, pending = got
+        # A frame from a local sender through veth carries a checksum the NIC
+        # would have finished; finish it, so history and dumps show the wire.
+        return self._finish_checksum(raw) if pending else raw
+
+    def _recv_pending(self, wait: float) -> tuple[bytes, bool] | None:
+        """The next frame off the socket and whether its checksum is still to be
+        finished (TP_STATUS_CSUMNOTREADY: a local sender's, never on a wire)."""
         sock = self.sock
         if wait > 0:
             ready, _, _ = select.select([sock], [], [], wait)
@@ -290,12 +303,10 @@ class Transport:
             return None
         raw, ancillary, _flags, _addr = got
         for level, kind, data in ancillary:
-            # A frame from a local sender through veth carries a checksum the NIC
-            # would have finished; finish it, so history and dumps show the wire.
             if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= 4 and \
                     struct.unpack("I", data[:4])[0] & TP_STATUS_CSUMNOTREADY:
-                return self._finish_checksum(raw)
-        return raw
+                return raw, True
+        return raw, False
 
     def receive(self, wait: float) -> Any:
         """The next frame within ``wait`` seconds that is not an ARP request we

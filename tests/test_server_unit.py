@@ -178,6 +178,29 @@ def test_a_nak_is_broadcast_and_release_and_decline_get_no_reply():
     assert "does not hold it" in srv.log[-2].note and "was not offered it" in srv.log[-1].note
 
 
+def test_a_request_whose_checksum_the_kernel_left_unfinished_is_answered_and_logged_finished():
+    """A frame from a local sender (veth) comes with its UDP checksum not yet
+    computed (the socket says TP_STATUS_CSUMNOTREADY: ``pending``). The server
+    reads it and logs it with the checksum the wire would carry, by Scapy's
+    own sum; the same bytes not flagged pending are a bad checksum."""
+    from scapy.layers.inet import UDP
+
+    srv, _sock = server()
+    good = ask(DISCOVER)
+    partial = good[:40] + b"\x12\x34" + good[42:]   # what the kernel leaves: not the checksum
+    assert srv.handle(partial, pending=True)   # answered: an OFFER
+    logged = srv.log[0].raw
+    assert logged[40:42] == good[40:42] and logged == good
+    rebuilt = Ether(logged)
+    del rebuilt[UDP].chksum
+    assert Ether(bytes(rebuilt))[UDP].chksum == int.from_bytes(logged[40:42], "big")
+    assert not srv.log[0].frame.problems
+    srv.handle(partial[:-1] + b"\x37", pending=True)   # not plainly well formed: the careful reader, finished first
+    assert "checksum" not in srv.log[-2].note and "after END" in srv.log[-2].note
+    srv.handle(partial)   # not pending: a wrong checksum, said so
+    assert "bad UDP checksum 0x1234" in srv.log[-2].note
+
+
 def test_malformed_requests_are_logged_with_their_reason_and_never_raise():
     srv, sock = server()
     good = ask(DISCOVER)

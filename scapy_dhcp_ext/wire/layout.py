@@ -192,8 +192,23 @@ def random_mac(rng: random.Random | None = None) -> str:
 
 
 def ip_bytes(addr: Any) -> bytes:
-    """An IPv4 address (text, ``ipaddress`` or None for 0.0.0.0) as 4 bytes."""
-    return socket.inet_aton(str(addr)) if addr else b"\0\0\0\0"
+    """An IPv4 address (text, ``ipaddress`` or None for 0.0.0.0) as 4 bytes.
+    Text is remembered: a server turns the same few addresses into bytes for
+    every reply (socket.inet_aton's errors, OSError, as before)."""
+    if not addr:
+        return b"\0\0\0\0"
+    if addr.__class__ is not str:
+        return socket.inet_aton(str(addr))
+    packed = _PACKED.get(addr)
+    if packed is None:
+        packed = socket.inet_aton(addr)
+        if len(_PACKED) >= 1 << 16:
+            _PACKED.clear()
+        _PACKED[addr] = packed
+    return packed
+
+
+_PACKED: dict[str, bytes] = {}   # see ip_bytes()
 
 
 def ip_str(raw: bytes) -> str:
