@@ -3,6 +3,7 @@ BOOTP, ARP, ICMP echo), addresses, checksums and whole frames. Pure code."""
 
 from __future__ import annotations
 
+import functools
 import random
 import socket
 import struct
@@ -254,7 +255,16 @@ def udp_checksum(src: bytes, dst: bytes, udp: bytes) -> int:
 
 def ip_header(length: int, proto: int, src: bytes, dst: bytes, *, ttl: int = 64, ident: int = 0,
               frag: int = 0) -> bytes:
-    """A 20-byte IPv4 header with its checksum."""
+    """A 20-byte IPv4 header with its checksum (remembered: a server's replies
+    to one relay or client share theirs)."""
+    try:
+        return _ip_header(length, proto, src, dst, ttl, ident, frag)
+    except TypeError:   # addresses given as a bytearray: not a key, built afresh
+        return _ip_header.__wrapped__(length, proto, bytes(src), bytes(dst), ttl, ident, frag)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_header(length: int, proto: int, src: bytes, dst: bytes, ttl: int, ident: int, frag: int) -> bytes:
     return IPV4_HEADER.pack(0x45, 0, length, ident, frag, ttl, proto,
                             checksum(IPV4_HEADER.pack(0x45, 0, length, ident, frag, ttl, proto, 0, src, dst)),
                             src, dst)
