@@ -193,7 +193,7 @@ def servers_best(labs: list[Lab], seconds: int) -> list[tuple[float, str]]:
     return [max(mine) for mine in runs]
 
 
-SERVE_RATES = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000]
+SERVE_RATES = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000]
 
 
 def first_prompts(a: list[str], a_prompt: str, b: list[str], b_prompt: str, runs: int = 9) -> tuple[float, float]:
