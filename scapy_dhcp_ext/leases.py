@@ -14,6 +14,7 @@ expire by the clock it is given::
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import time
@@ -333,20 +334,12 @@ class LeaseTable:
         return f"DECLINE of {address or '(no option 50)'} by {ask.mac}, which was not offered it: ignored"
 
 
+@functools.lru_cache(maxsize=1 << 16)   # remembered: the rules ask it of every request
 def _n(address: str) -> int:
     """An address as an integer; OSError when it is not one (socket.inet_aton's way)."""
-    n = _NUMBERS.get(address)
-    if n is None:
-        if address.count(".") != 3:
-            raise OSError(f"not an IPv4 address: {address!r}")
-        n = int.from_bytes(socket.inet_aton(address), "big")
-        if len(_NUMBERS) >= 1 << 17:
-            _NUMBERS.clear()
-        _NUMBERS[address] = n
-    return n
-
-
-_NUMBERS: dict[str, int] = {}   # addresses as _n() read them, remembered: the rules ask every request
+    if address.count(".") != 3:
+        raise OSError(f"not an IPv4 address: {address!r}")
+    return int.from_bytes(socket.inet_aton(address), "big")
 
 
 def _s(n: int) -> str:

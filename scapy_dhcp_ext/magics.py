@@ -166,9 +166,6 @@ class DhcpMagics(Magics):
         if self.default_iface and not self.session.iface:
             self.session.use(self.default_iface)
 
-    def _parse(self, func: Callable[..., Any], line: str) -> Any:
-        return parse_words(func, line)
-
     def _run(self, args: Any, operation: str, *pos: Any, **extra: Any) -> Any:
         if getattr(args, "iface", None):
             self.session.use(args.iface)
@@ -186,7 +183,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_discover(self, line: str = "") -> Any:
         """Broadcast a DISCOVER and collect every OFFER (all servers on the link)."""
-        args = self._parse(self.dhcp_discover, line)
+        args = parse_words(self.dhcp_discover, line)
         return self._run(args, "discover", window=args.window)
 
     @magic_arguments()
@@ -198,7 +195,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_request(self, line: str = "") -> Any:
         """REQUEST an offer (SELECTING), or an address (INIT-REBOOT)."""
-        args = self._parse(self.dhcp_request, line)
+        args = parse_words(self.dhcp_request, line)
         return self._run(args, "request", args.address, offer=args.offer, server_id=args.server_id)
 
     @magic_arguments()
@@ -207,7 +204,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_dora(self, line: str = "") -> Any:
         """DISCOVER, OFFER, REQUEST, ACK: get a lease."""
-        return self._run(self._parse(self.dhcp_dora, line), "dora")
+        return self._run(parse_words(self.dhcp_dora, line), "dora")
 
     @magic_arguments()
     @_common
@@ -217,7 +214,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_release(self, line: str = "") -> Any:
         """RELEASE the lease (unicast to its server) and forget it."""
-        args = self._parse(self.dhcp_release, line)
+        args = parse_words(self.dhcp_release, line)
         return self._run(args, "release", args.address, server_id=args.server_id)
 
     @magic_arguments()
@@ -227,7 +224,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_inform(self, line: str = "") -> Any:
         """INFORM: ask for configuration only; the ACK has options and no lease."""
-        args = self._parse(self.dhcp_inform, line)
+        args = parse_words(self.dhcp_inform, line)
         return self._run(args, "inform", args.address)
 
     @magic_arguments()
@@ -239,7 +236,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_decline(self, line: str = "") -> Any:
         """DECLINE an address (it is in use by someone else) and go back to INIT."""
-        args = self._parse(self.dhcp_decline, line)
+        args = parse_words(self.dhcp_decline, line)
         return self._run(args, "decline", args.address, server_id=args.server_id, message=args.message)
 
     @magic_arguments()
@@ -248,7 +245,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_renew(self, line: str = "") -> Any:
         """RENEW the lease: a REQUEST unicast to the server that gave it."""
-        return self._run(self._parse(self.dhcp_renew, line), "renew")
+        return self._run(parse_words(self.dhcp_renew, line), "renew")
 
     @magic_arguments()
     @_common
@@ -256,7 +253,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_rebind(self, line: str = "") -> Any:
         """REBIND the lease: a REQUEST broadcast to any server."""
-        return self._run(self._parse(self.dhcp_rebind, line), "rebind")
+        return self._run(parse_words(self.dhcp_rebind, line), "rebind")
 
     @magic_arguments()
     @argument("--iface", "-i", help="switch to this interface (its MAC, unless --mac)")
@@ -269,7 +266,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_session(self, line: str = "") -> Any:
         """Show the session; change interface or MAC, reset, save."""
-        args = self._parse(self.dhcp_session, line)
+        args = parse_words(self.dhcp_session, line)
         s = self.session
         with usage_errors():
             if args.iface:
@@ -308,7 +305,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_sweep(self, line: str = "") -> Any:
         """Sweep lengths (or malformed fields) with a liveness probe after each case; returns the report."""
-        args = self._parse(self.dhcp_sweep, line)
+        args = parse_words(self.dhcp_sweep, line)
         if args.iface:
             self.session.use(args.iface)
         common = dict(probe=None if args.probe == "none" else args.probe, timeout=args.timeout,
@@ -340,7 +337,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_load(self, line: str = "") -> Any:
         """Many clients doing DORA at once, like perfdhcp; returns rate, drops and latencies."""
-        args = self._parse(self.dhcp_load, line)
+        args = parse_words(self.dhcp_load, line)
         if args.iface:
             self.session.use(args.iface)
         with usage_errors():
@@ -363,7 +360,7 @@ class DhcpMagics(Magics):
     @answers_help
     def dhcp_sweep_replies(self, line: str = "") -> Any:
         """Hostile replies to a device's DHCP client, one case at a time, each with a verdict; returns the report."""
-        args = self._parse(self.dhcp_sweep_replies, line)
+        args = parse_words(self.dhcp_sweep_replies, line)
         probe = args.probe if args.probe in ("traffic", "arp", "icmp") else self._eval(args.probe)
         with usage_errors():
             report = self.session.sweep_replies(args.cases.split(",") if args.cases else None, mac=args.mac,
@@ -391,7 +388,7 @@ class DhcpMagics(Magics):
         """RFC conformance checks with verdicts and evidence: ``server`` checks the
         DHCP server on the link, ``client`` the DHCP client (playing its server).
         Returns the report (``.failed``, ``.to_junit()``, ``.to_pcap()``)."""
-        args = self._parse(self.dhcp_check, line)
+        args = parse_words(self.dhcp_check, line)
 
         def ids(text: str | None) -> list[str] | None:
             return [x for x in text.split(",") if x] if text else None
@@ -432,7 +429,7 @@ class DhcpMagics(Magics):
         """A DHCP server on the session's interface, in the background; returns
         its handle (``.leases``, ``.log``, ``.wait_lease()``, ``.stop()``). With
         a server running, no arguments show it and ``--stop`` stops it."""
-        args = self._parse(self.dhcp_serve, line)
+        args = parse_words(self.dhcp_serve, line)
         running = self.session.server if self.session.server is not None and self.session.server.running else None
         if args.stop:
             if running is None:
@@ -473,7 +470,7 @@ class DhcpMagics(Magics):
     @answers_help
     def pkt_dump(self, line: str = "") -> Any:
         """Dump packets: compact by default (one line per layer, DHCP options decoded)."""
-        args = self._parse(self.pkt_dump, line)
+        args = parse_words(self.pkt_dump, line)
         pkt = self._eval(args.pkt)
         with usage_errors():
             return self.tools.pkt_dump(pkt, args.view or "compact", diff_with=self._eval(args.diff),
@@ -486,7 +483,7 @@ class DhcpMagics(Magics):
     def pkt_edit(self, line: str = "") -> Any:
         """Edit a copy of a packet (default: the last sent): with assignments, no
         screen; without, the full-screen editor (in Jupyter: a prefilled cell)."""
-        words = self._parse(self.pkt_edit, line).words
+        words = parse_words(self.pkt_edit, line).words
         expr = words[0] if words and "=" not in words[0] and not words[0].startswith("-") else None
         assignments = words[1:] if expr else words
         pkt = self._eval(expr)
@@ -528,7 +525,7 @@ class DhcpMagics(Magics):
     @answers_help
     def pkt_send(self, line: str = "") -> Any:
         """Send a packet through the session's socket and collect its replies."""
-        args = self._parse(self.pkt_send, line)
+        args = parse_words(self.pkt_send, line)
         pkt = self._eval(args.pkt)
         with usage_errors():
             return self.tools.pkt_send(pkt, count=args.count, wait=args.wait)

@@ -51,7 +51,7 @@ class Reader:
     ``also_local`` more of them (the clients of ``check_server()``)."""
 
     def __init__(self, fileno: int, read: Callable[[float], tuple[bytes, bool] | None],
-                 on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes] = lambda raw: raw,
+                 on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes],
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
                  on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
                  on_drained: Callable[[], None] | None = None) -> None:

@@ -23,6 +23,7 @@ echoed last (RFC 3046 2.2), END, and PAD to BOOTP's 300 bytes.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from dataclasses import dataclass, field
@@ -55,7 +56,6 @@ from .wire import (
 MIN_BOOTP = 300   # RFC 1542 2.1: relays and old clients expect at least this
 _HEAD = struct.Struct("!BBBBIHH4s4s4s4s")   # op .. giaddr
 _LENGTHS = struct.Struct("!H2xH12xHHHH")   # IP total length, fragment; UDP ports, length, checksum
-_IPS: dict[bytes, str] = {}   # see _ip()
 _ZERO4 = bytes(4)
 # A reply's fixed header: op .. flags, ciaddr, yiaddr, siaddr, giaddr, chaddr (padded), sname and file zero.
 _REPLY_HEAD = struct.Struct("!BBBBIHH4s4s4s4s16s192x")
@@ -121,15 +121,9 @@ def read_request(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame |
                  options=options, option_order=list(options), message_types=[mt[0]])
 
 
-def _ip(four: bytes) -> str:
-    """Four bytes as text, remembered: a server sees the same few addresses (its
-    own, the relays', its pool's) over and over."""
-    text = _IPS.get(four)
-    if text is None:
-        if len(_IPS) >= 1 << 17:
-            _IPS.clear()
-        text = _IPS[four] = ip_str(four)
-    return text
+# Four bytes as text, remembered: a server sees the same few addresses (its
+# own, the relays', its pool's) over and over.
+_ip = functools.lru_cache(maxsize=1 << 16)(ip_str)
 
 
 @dataclass

@@ -250,7 +250,7 @@ class DhcpSession(Role):
         seconds after the first, or ``wait`` seconds. No reply is a result too."""
         raw = self._packet_bytes(pkt)
         if raw[12:14] == b"\x86\xdd":   # IPv6: the v6 client's socket, matched on its transaction id
-            result = self.v6.send_packet(raw, count=count, wait=wait, window=window)
+            result = self.v6._send_packet(raw, count=count, wait=wait, window=window)   # saved once, here
             self.last = result
             return result
         frame = parse_frame(raw)

@@ -276,6 +276,24 @@ def test_sarr_over_a_scripted_server_and_the_state_file(fake_v6, tmp_path):
     assert again.v6.lease is not None and again.v6.lease.prefix == "fd77:1:2:7700::/56"
 
 
+def test_send_packet_of_an_ipv6_frame_replies_and_saves_once(fake_v6, tmp_path):
+    """dhcp.send_packet() of an IPv6 frame goes out on the v6 socket, collects
+    the server's messages with its transaction id, and saves the state once
+    (one state line in the journal), not once per role it passes through."""
+    session, sock = fake_v6(lambda f: respond6("normal", f))
+    session.v6.sarr()
+    frame = sock.sent[0]   # the SOLICIT, sent again by hand
+    journal = tmp_path / "journal.jsonl"
+    session.endpoint.flush()
+    states_before = sum('"state"' in line for line in journal.read_text().splitlines())
+    r = session.send_packet(frame)
+    assert r.status == "replied" and parse_frame6(r.reply.raw).type_name == "ADVERTISE"
+    assert parse_frame6(sock.sent[-1]).txid == parse_frame6(frame).txid
+    session.endpoint.flush()
+    states_after = sum('"state"' in line for line in journal.read_text().splitlines())
+    assert states_after - states_before == 1
+
+
 def test_a_corrupt_v6_state_is_a_message(tmp_path, fake_v6):
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"iface": "fake0", "v6": {"lease": {"server_duid": "zz"}}}))

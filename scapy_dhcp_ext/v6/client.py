@@ -313,7 +313,10 @@ class Dhcp6Session(Role):
         times on the v6 socket, then collects the server messages with its
         transaction id (inside any relay layers) until ``window`` seconds after
         the first, or ``wait`` seconds. ``dhcp.send_packet()`` and ``pkt_send()``
-        come here for an IPv6 frame."""
+        come here for an IPv6 frame (through :meth:`_send_packet`: one save, theirs)."""
+        return self._send_packet(raw, count=count, wait=wait, window=window)
+
+    def _send_packet(self, raw: bytes, *, count: int, wait: float | None, window: float) -> Result:
         from .frames import parse_frame6
 
         txid = parse_frame6(raw).txid

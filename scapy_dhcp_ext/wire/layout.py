@@ -198,18 +198,10 @@ def ip_bytes(addr: Any) -> bytes:
     every reply (socket.inet_aton's errors, OSError, as before)."""
     if not addr:
         return b"\0\0\0\0"
-    if addr.__class__ is not str:
-        return socket.inet_aton(str(addr))
-    packed = _PACKED.get(addr)
-    if packed is None:
-        packed = socket.inet_aton(addr)
-        if len(_PACKED) >= 1 << 16:
-            _PACKED.clear()
-        _PACKED[addr] = packed
-    return packed
+    return _inet_aton(addr) if addr.__class__ is str else socket.inet_aton(str(addr))
 
 
-_PACKED: dict[str, bytes] = {}   # see ip_bytes()
+_inet_aton = functools.lru_cache(maxsize=1 << 16)(socket.inet_aton)
 
 
 def ip_str(raw: bytes) -> str:
