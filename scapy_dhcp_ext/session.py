@@ -300,9 +300,12 @@ class DhcpSession(Role):
         return serve(self, pool, **kwargs)
 
     def sweep_replies(self, cases: Any = None, **kwargs: Any) -> Any:
-        """Hostile replies to a device's DHCP client, each with a verdict; see :mod:`scapy_dhcp_ext.reply_sweep`."""
+        """Hostile replies to a device's DHCP client, each with a verdict; see :mod:`scapy_dhcp_ext.reply_sweep`.
+        ``restart`` defaults to the session's ``restart_device`` (the lab client's, in the lab shell), as
+        for :meth:`check_client`: without it a client bound for an hour is not back for the next case."""
         from .reply_sweep import sweep_replies
 
+        kwargs.setdefault("restart", self.restart_device)
         return sweep_replies(self, cases, **kwargs)
 
     def check_server(self, **kwargs: Any) -> Any:

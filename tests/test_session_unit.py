@@ -177,3 +177,29 @@ def test_the_state_is_saved_once_an_operation_and_not_for_a_mistake(tmp_path):
         s.renew()  # a mistake sends nothing and changes nothing: nothing to save
     assert states() == 3
     s.close()
+
+
+def test_sweep_replies_and_check_client_start_the_device_over_with_the_sessions_restart(monkeypatch):
+    """In the --lab-client shell dhcp.restart_device is the lab client's: sweep_replies()
+    uses it as check_client() does (a client bound for an hour is not back for the next
+    case otherwise); an explicit restart= wins."""
+    from scapy_dhcp_ext import client_checks, reply_sweep
+    from tests.support.fakes import FakeSocket
+
+    seen = []
+    monkeypatch.setattr(reply_sweep, "sweep_replies", lambda session, cases, **kw: seen.append(kw.get("restart")))
+    monkeypatch.setattr(client_checks, "check_client", lambda session, **kw: seen.append(kw.get("restart")))
+    s = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac="02:00:00:00:00:07", state_file=False)
+
+    def restart() -> None:
+        return None
+
+    def other() -> None:
+        return None
+
+    s.restart_device = restart
+    s.sweep_replies()
+    s.check_client()
+    s.sweep_replies(restart=other)
+    assert seen == [restart, restart, other]
+    s.close()
