@@ -363,8 +363,9 @@ class DhcpMagics(Magics):
         args = parse_words(self.dhcp_sweep_replies, line)
         probe = args.probe if args.probe in ("traffic", "arp", "icmp") else self._eval(args.probe)
         with usage_errors():
+            restart = self._eval(args.restart) or self.session.restart_device   # the lab client's, in its shell
             report = self.session.sweep_replies(args.cases.split(",") if args.cases else None, mac=args.mac,
-                                                probe=probe, restart=self._eval(args.restart),
+                                                probe=probe, restart=restart,
                                                 renew=self._eval(args.renew), retry=args.retry,
                                                 resume=args.resume, progress=args.progress)
             write_outputs(args, report)
