@@ -254,7 +254,7 @@ class LeaseTable:
                             f"offered, bound or declined; no OFFER for {ask.mac}")
         expires = max(now + OFFER_HOLD, mine.expires if mine is not None and mine.state == "bound" else 0)
         lease = self._put(n, ask, "offered", expires)
-        return Decision("OFFER", lease.address, lease=lease)
+        return Decision("OFFER", lease.address, "", "", lease)
 
     def request(self, ask: Ask) -> Decision:
         """4.3.2, by the client's state as the fields show it."""
@@ -304,7 +304,7 @@ class LeaseTable:
 
     def _bind(self, ask: Ask, n: int, state: str) -> Decision:
         lease = self._put(n, ask, "bound", self.clock() + self.lease_time)
-        return Decision("ACK", lease.address, state=state, lease=lease)
+        return Decision("ACK", lease.address, "", state, lease)
 
     def retire(self, mac: str, hold: float = 600.0) -> None:
         """Takes the addresses ``mac`` held out of use for ``hold`` seconds and

@@ -52,7 +52,7 @@ from .wire import (
     REQUEST,
     ZERO_IP,
     finish_udp_checksum,
-    ip_str,
+    ip_text,
     mac_bytes,
     mac_str,
     new_xid,
@@ -112,6 +112,7 @@ class DhcpServer:
         self._nak_next: set[str] = set()
         self._bound = threading.Condition()
         self._last_bound: ServerLease | None = None
+        self._waiting = 0   # wait_lease() callers: only they need a notify (the lock costs every ACK)
 
     # -- life -------------------------------------------------------------
 
@@ -163,13 +164,17 @@ class DhcpServer:
             return bound[-1] if bound else None
 
         with self._bound:
-            while (lease := found()) is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    who = want or "any client"
-                    raise DhcpTimeout(f"no lease bound for {who} within {timeout} s on {self.endpoint.iface} "
-                                      f"({self.requests} requests seen; srv.log says why)")
-                self._bound.wait(min(left, 0.2))
+            self._waiting += 1
+            try:
+                while (lease := found()) is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        who = want or "any client"
+                        raise DhcpTimeout(f"no lease bound for {who} within {timeout} s on {self.endpoint.iface} "
+                                          f"({self.requests} requests seen; srv.log says why)")
+                    self._bound.wait(min(left, 0.2))
+            finally:
+                self._waiting -= 1
         return lease
 
     def nak(self, mac: str | None = None) -> None:
@@ -277,13 +282,14 @@ class DhcpServer:
         if not d.kind:
             self._record_in(req, prefix + state + d.note)
             return []
-        self._record_in(req, prefix + state + d.kind + (f" {d.address}" if d.kind != NAK else "")
+        self._record_in(req, prefix + state + d.kind + (f" {d.address}" if d.kind != "NAK" else "")
                         + (f" ({d.note})" if d.note else ""))
         out = self._reply(req, KINDS[d.kind], d.address, message=d.note if d.kind == "NAK" else None)
         if d.kind == "ACK" and d.lease is not None:
-            with self._bound:
-                self._last_bound = d.lease
-                self._bound.notify_all()
+            self._last_bound = d.lease
+            if self._waiting:   # set before the check: a waiter sees the lease or gets the notify
+                with self._bound:
+                    self._bound.notify_all()
         return out
 
     def nak_frame(self, req: Frame, message: str = "") -> bytes:
@@ -378,11 +384,11 @@ def _ask(req: Frame, mac: str, server_ip: str) -> Ask:
     client_id = o.get(61)
     requested, server_id = o.get(50), o.get(54)
     hostname = o.get(12)
-    return Ask(mac=mac, client_id=client_id.hex() if client_id else "", ciaddr=req.ciaddr,
-               requested=ip_str(requested[:4]) if requested is not None and len(requested) >= 4 else None,
-               server_id=ip_str(server_id[:4]) if server_id is not None and len(server_id) >= 4 else None,
-               hostname=hostname.decode("utf-8", "replace") if hostname else "",
-               unicast=req.ip_dst == server_ip)
+    # Positional, in Ask's order: mac, client_id, ciaddr, requested, server_id, hostname, unicast.
+    return Ask(mac, client_id.hex() if client_id else "", req.ciaddr,
+               ip_text(requested[:4]) if requested is not None and len(requested) >= 4 else None,
+               ip_text(server_id[:4]) if server_id is not None and len(server_id) >= 4 else None,
+               hostname.decode("utf-8", "replace") if hostname else "", req.ip_dst == server_ip)
 
 
 def _as_bytes(item: Any) -> bytes:

@@ -80,9 +80,11 @@ __all__ = [
     "random_mac",
     "ip_bytes",
     "ip_str",
+    "ip_text",
     "new_xid",
     "checksum",
     "udp_checksum",
+    "word_sum",
     "ip_header",
     "patch_ip_checksum",
     "patch_checksums",
@@ -208,6 +210,11 @@ def ip_str(raw: bytes) -> str:
     return socket.inet_ntoa(bytes(raw))
 
 
+# Four bytes (``bytes``: a key) as text, remembered: a server reads the same few
+# addresses (its own, the relays', its pool's) from request after request.
+ip_text = functools.lru_cache(maxsize=1 << 16)(ip_str)
+
+
 def new_xid(rng: random.Random | None = None) -> int:
     return (rng or random).getrandbits(32)
 
@@ -227,6 +234,13 @@ def checksum(data: bytes) -> int:
     if total == 0 and value:
         total = 0xFFFF
     return ~total & 0xFFFF
+
+
+def word_sum(data: bytes) -> int:
+    """The one's-complement sum of ``data``'s 16-bit words (an odd last byte
+    padded), modulo 0xFFFF: parts at even offsets add up to the whole's."""
+    value = int.from_bytes(data, "big")
+    return (value << 8 if len(data) % 2 else value) % 0xFFFF
 
 
 def udp_checksum(src: bytes, dst: bytes, udp: bytes) -> int:
