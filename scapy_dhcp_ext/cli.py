@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                                   state_file=args.state or _lab_state_file())
             if lab.clients:
                 session.restart_device = lab.clients[0].restart   # check_client() starts it over when it must
+                session.renew_device = lab.clients[0].renew       # and sweep_replies() makes it renew
         else:
             if args.iface:
                 interface_mac(args.iface)  # a missing interface fails here, in one line

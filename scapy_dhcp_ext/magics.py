@@ -366,7 +366,8 @@ class DhcpMagics(Magics):
             restart = self._eval(args.restart) or self.session.restart_device   # the lab client's, in its shell
             report = self.session.sweep_replies(args.cases.split(",") if args.cases else None, mac=args.mac,
                                                 probe=probe, restart=restart,
-                                                renew=self._eval(args.renew), retry=args.retry,
+                                                renew=self._eval(args.renew) or self.session.renew_device,
+                                                retry=args.retry,
                                                 resume=args.resume, progress=args.progress)
             write_outputs(args, report)
         return report

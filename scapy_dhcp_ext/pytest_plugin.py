@@ -131,6 +131,7 @@ def _session(config: pytest.Config) -> tuple[Any, bool]:
     lab = _lab(config)
     if lab is not None and lab.clients:
         session.restart_device = lab.clients[0].restart
+        session.renew_device = lab.clients[0].renew
     return session, True
 
 

@@ -294,10 +294,13 @@ class ReplySweeper:
             if case.phase == "bound" and now - since > 0.2:
                 self._forcerenew()
             elif case.phase == "renew" and self.renew is not None and not self.renewed:
-                self.renewed = True
-                self.renew()
+                if self._settled(now - since):
+                    self.renewed = True
+                    self.renew()
             elif now - since > self.comeback:
-                self._again("no renewal came")
+                self._again("no renewal came" if self.renew is not None or self.server.lease_time < self.comeback
+                            else f"no renewal came (the server's leases are {self.server.lease_time} s: pass "
+                                 "renew=, or stop your server and let the sweep serve short ones)")
             return
         if mode in ("offer-pending", "offered", "ack-pending", "bound-pending") and now - since > self.window():
             self._again(f"it did not go on after our valid {'OFFER' if mode == 'offered' else 'reply'}")
@@ -308,6 +311,15 @@ class ReplySweeper:
         limit = self.comeback if case is not None and case.phase == "renew" else self.window()
         if mode == "sent" and now - since > limit:
             self._silent("silent")
+
+    def _settled(self, waited: float) -> bool:
+        """Whether the device has taken our ACK, so that renew() finds it bound:
+        udhcpc reads a signal before the packet that came with it, and a renew
+        asked for while it is still REQUESTING sends it back to DISCOVER. It
+        answers ARP for the address once its script has configured it; a device
+        that never answers ARP is renewed after 2 s anyway."""
+        address = self._address()
+        return waited > 2.0 or (address is not None and self._ping(address, "arp", wait=0.1))
 
     def _uses_address(self, phase: str) -> None:
         """A device that answers ARP for the address took the lease, which

@@ -76,8 +76,10 @@ class DhcpSession(Role):
         self.last: Any = None   # the last result: Result, SweepReport or LoadResult
         self.next_packet: Any = None   # the last edited packet, sent by send_packet() by default
         self.server: Any = None   # the server role on this endpoint, once serve() ran
-        # What restarts the device under test (a lab client's restart), for check_client() and sweep_replies().
+        # What restarts the device under test (a lab client's restart), for check_client() and sweep_replies(),
+        # and what makes it renew now (a lab client's renew), for sweep_replies()' renew case.
         self.restart_device: Callable[[], Any] | None = None
+        self.renew_device: Callable[[], Any] | None = None
         self._v6: Any = None   # the v6 client role on this endpoint, made on first use
         self._depth = 0                     # operations under way (dora runs two)
         self._finished: list[Result] = []   # results completed inside the outermost one
@@ -302,10 +304,13 @@ class DhcpSession(Role):
     def sweep_replies(self, cases: Any = None, **kwargs: Any) -> Any:
         """Hostile replies to a device's DHCP client, each with a verdict; see :mod:`scapy_dhcp_ext.reply_sweep`.
         ``restart`` defaults to the session's ``restart_device`` (the lab client's, in the lab shell), as
-        for :meth:`check_client`: without it a client bound for an hour is not back for the next case."""
+        for :meth:`check_client`: without it a client bound for an hour is not back for the next case;
+        ``renew`` to its ``renew_device``: a server of yours already running gives hour-long leases, and
+        a client renews on its own only at half of one."""
         from .reply_sweep import sweep_replies
 
         kwargs.setdefault("restart", self.restart_device)
+        kwargs.setdefault("renew", self.renew_device)
         return sweep_replies(self, cases, **kwargs)
 
     def check_server(self, **kwargs: Any) -> Any:

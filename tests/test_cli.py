@@ -39,8 +39,10 @@ def test_lab_client_serves_a_real_udhcpc_from_c(tmp_path, capsys):
                 "srv = serve(); lease = srv.wait_lease(); bound = lab.clients[0].wait_event('bound')\n"
                 "print('SERVED', lease.address, lease.mac, srv.pool.server_ip)\n"
                 "print('CLIENT', bound['ip'], lab.clients[0].mac, bound['serverid'])\n"
-                "print('RESTARTS', dhcp.restart_device == lab.clients[0].restart)")
+                "print('RESTARTS', dhcp.restart_device == lab.clients[0].restart)\n"
+                "print('RENEWS', dhcp.renew_device == lab.clients[0].renew)")
     assert "RESTARTS True" in out   # check_client() starts the lab's client over when it must
+    assert "RENEWS True" in out     # and sweep_replies() makes it renew
     served = re.search(r"SERVED (\S+) (\S+) (\S+)", out)
     client = re.search(r"CLIENT (\S+) (\S+) (\S+)", out)
     assert served and client and served.groups() == client.groups(), out   # udhcpc itself reports it

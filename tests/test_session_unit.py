@@ -182,12 +182,14 @@ def test_the_state_is_saved_once_an_operation_and_not_for_a_mistake(tmp_path):
 def test_sweep_replies_and_check_client_start_the_device_over_with_the_sessions_restart(monkeypatch):
     """In the --lab-client shell dhcp.restart_device is the lab client's: sweep_replies()
     uses it as check_client() does (a client bound for an hour is not back for the next
-    case otherwise); an explicit restart= wins."""
+    case otherwise), and dhcp.renew_device for its renew case; an explicit one wins."""
     from scapy_dhcp_ext import client_checks, reply_sweep
     from tests.support.fakes import FakeSocket
 
     seen = []
-    monkeypatch.setattr(reply_sweep, "sweep_replies", lambda session, cases, **kw: seen.append(kw.get("restart")))
+    renews = []
+    monkeypatch.setattr(reply_sweep, "sweep_replies",
+                        lambda session, cases, **kw: (seen.append(kw.get("restart")), renews.append(kw.get("renew"))))
     monkeypatch.setattr(client_checks, "check_client", lambda session, **kw: seen.append(kw.get("restart")))
     s = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac="02:00:00:00:00:07", state_file=False)
 
@@ -198,8 +200,10 @@ def test_sweep_replies_and_check_client_start_the_device_over_with_the_sessions_
         return None
 
     s.restart_device = restart
+    s.renew_device = other
     s.sweep_replies()
     s.check_client()
-    s.sweep_replies(restart=other)
+    s.sweep_replies(restart=other, renew=restart)
     assert seen == [restart, restart, other]
+    assert renews == [other, restart]
     s.close()

@@ -59,6 +59,23 @@ def test_the_whole_catalog_against_udhcpc_agrees_with_what_udhcpc_reports(make_l
         assert s.last is report and '"killer": null' in report.to_json()
 
 
+def test_beside_a_server_of_ours_the_renew_case_renews_udhcpc_with_the_sessions_renew(make_lab):
+    """The lab-client shell's way: serve() first (hour-long leases), then
+    sweep_replies() on that server with the session's renew_device. The renew
+    case renews udhcpc once it has taken the ACK (asked earlier, while it is
+    still REQUESTING, udhcpc goes back to DISCOVER and the case never comes)."""
+    lab = make_lab([], clients=["udhcpc"])
+    client = lab.clients[0]
+    with DhcpSession(lab.iface, state_file=False) as s:
+        s.restart_device, s.renew_device = client.restart, client.renew   # as the --lab-client shell sets them
+        s.serve().wait_lease(timeout=20)
+        report = s.sweep_replies(["nak-during-renewing", "lease-zero", "nak-during-renewing"], progress=False)
+    assert [r.verdict for r in report.rows] == ["accepted"] * 3, report
+    for row in report.rows[::2]:
+        seen = events_during(client, row, report)
+        assert seen[:2] == ["bound", "nak"], seen   # udhcpc itself: bound on the case's ACK, then its renewal NAKed
+
+
 def test_some_cases_against_dhcpcd_agree_with_what_dhcpcd_reports(make_lab, tmp_path):
     lab = make_lab([], clients=["dhcpcd"])
     client = lab.clients[0]
