@@ -40,16 +40,12 @@ from .wire import (
     FIXED_SIZES,
     FORCERENEW,
     FRAME_OPTIONS,
-    IP_HLEN,
     IPPROTO_UDP,
     MAGIC_COOKIE,
     NAK,
-    UDP_HEADER,
-    UDP_HLEN,
     ZERO_IP,
     bootp_header,
     ip_bytes,
-    ip_header,
     ip_text,
     ip_udp_frame,
     option_number,
@@ -87,13 +83,11 @@ def read_request(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame |
     if pending or csum:
         # Addresses and UDP segment as one number: modulo 0xFFFF every 16-bit word
         # weighs 1, and a right checksum makes the whole sum (with proto and length) 0.
-        value = int.from_bytes(raw[26:end], "big")
-        if ulen % 2:
-            value <<= 8
+        value = word_sum(raw[26:end])
         if pending:   # the field holds a local sender's partial sum: the checksum is the rest, put in its place
             total = (value - csum + IPPROTO_UDP + ulen) % 0xFFFF
             raw = b"".join((raw[:40], (0xFFFF - total if total else 0xFFFF).to_bytes(2, "big"), raw[42:]))
-        elif value % 0xFFFF != (-(IPPROTO_UDP + ulen)) % 0xFFFF:
+        elif value != (-(IPPROTO_UDP + ulen)) % 0xFFFF:
             return None
     op, htype, hlen, _hops, xid, _secs, flags, ci, yi, si, gi = _HEAD.unpack_from(raw, 42)
     if op != 1 or htype != 1 or hlen != 6 or raw[278:282] != MAGIC_COOKIE:
@@ -223,14 +217,9 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
             body += bytes(MIN_BOOTP - _HEADER_LEN - len(body))
         tail = bytes(body)
         tail_sum = word_sum(tail)
-    # ip_udp_frame()'s work, with the checksum summed from its parts: the header's
-    # 44 bytes, the tail's sum (at an even offset), the UDP header and pseudo-header.
-    src, dst = ip_bytes(server_ip), ip_bytes(dst_ip)
-    ulen = UDP_HLEN + _HEADER_LEN + len(tail)
-    total = (word_sum(head) + tail_sum + 67 + dport + ulen + int.from_bytes(src, "big") + int.from_bytes(dst, "big")
-             + IPPROTO_UDP + ulen) % 0xFFFF
-    return b"".join((dst_mac, server_mac, b"\x08\x00", ip_header(IP_HLEN + ulen, IPPROTO_UDP, src, dst),
-                     UDP_HEADER.pack(67, dport, ulen, 0xFFFF - total if total else 0xFFFF), head, _SNAME_FILE, tail))
+    # The payload's sum from its parts: the header's 44 bytes and the tail's (at an even offset).
+    return ip_udp_frame(head + _SNAME_FILE + tail, src_mac=server_mac, dst_mac=dst_mac, src_ip=server_ip,
+                        dst_ip=dst_ip, sport=67, dport=dport, payload_sum=word_sum(head) + tail_sum)
 
 
 def _bytes(address: str) -> bytes:

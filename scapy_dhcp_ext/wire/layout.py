@@ -255,7 +255,7 @@ def udp_checksum(src: bytes, dst: bytes, udp: bytes) -> int:
     small = int.from_bytes(src, "big") + int.from_bytes(dst, "big") + IPPROTO_UDP + n
     if n >= 8:
         small -= udp[6] << 8 | udp[7]
-    total = ((int.from_bytes(udp, "big") << 8 if n % 2 else int.from_bytes(udp, "big")) + small) % 0xFFFF
+    total = (word_sum(udp) + small) % 0xFFFF
     return 0xFFFF - total if total else 0xFFFF
 
 
@@ -315,13 +315,15 @@ def finish_udp_checksum(raw: bytes) -> bytes:
 # --- frames -----------------------------------------------------------------------
 
 def ip_udp_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src_ip: str, dst_ip: str,
-                 sport: int, dport: int, ttl: int = 64, ip_id: int = 0) -> bytes:
-    """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed."""
+                 sport: int, dport: int, ttl: int = 64, ip_id: int = 0, payload_sum: int | None = None) -> bytes:
+    """Ethernet + IPv4 + UDP around ``payload``, lengths and checksums computed.
+    ``payload_sum``: its :func:`word_sum`, when the caller has it from parts
+    kept (a server's replies), so the payload is not summed again."""
     src, dst = ip_bytes(src_ip), ip_bytes(dst_ip)
     ulen = UDP_HLEN + len(payload)
     # The UDP checksum as udp_checksum() reckons it, without building the segment twice.
     small = sport + dport + ulen + int.from_bytes(src, "big") + int.from_bytes(dst, "big") + IPPROTO_UDP + ulen
-    total = ((int.from_bytes(payload, "big") << 8 if ulen % 2 else int.from_bytes(payload, "big")) + small) % 0xFFFF
+    total = ((word_sum(payload) if payload_sum is None else payload_sum) + small) % 0xFFFF
     header = ip_header(IP_HLEN + ulen, IPPROTO_UDP, src, dst, ttl=ttl, ident=ip_id)
     return b"".join((dst_mac, src_mac, b"\x08\x00", header,
                      UDP_HEADER.pack(sport, dport, ulen, 0xFFFF - total if total else 0xFFFF), payload))
