@@ -91,8 +91,8 @@ def raw_floor(iface: str) -> Callable[[], object]:
     import socket
     import struct
 
-    from scapy_dhcp_ext.packets import MessageOptions, build_message
     from scapy_dhcp_ext.wire import DISCOVER, REQUEST
+    from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
 
     mac = mac_bytes(random_mac())
     opts = MessageOptions()  # the same messages dora() sends, so the server does the same work

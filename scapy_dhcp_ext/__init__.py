@@ -23,6 +23,7 @@ Importing the package does not import IPython, prompt_toolkit or ``scapy.all``.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .errors import (
     DhcpError,
     DhcpTimeout,
@@ -34,14 +35,12 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .frames import parse_frame
-from .packets import MessageOptions
-from .results import Lease, Offer, Result
+from .link.transport import Backoff
+from .roles.results4 import Lease, Offer, Result
 from .session import DhcpSession
-from .transport import Backoff
 from .wire import random_mac
-
-__version__ = "0.1.0"
+from .wire.frames4 import parse_frame
+from .wire.messages4 import MessageOptions
 
 __all__ = [
     "Backoff", "DhcpError", "DhcpSession", "DhcpTimeout", "InterfaceDown", "Interrupted", "Lease",
@@ -54,13 +53,13 @@ def load_ipython_extension(ipython: object) -> None:
     """``%load_ext scapy_dhcp_ext``: the magics, the helpers and ``dhcp`` in the
     namespace, ``conf.checkIPaddr = False``, one-line errors. IPython is only
     imported here, so importing the package never pulls it in."""
-    from .shell import load
+    from .front.shell import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: object) -> None:
     """``%unload_ext scapy_dhcp_ext``: undoes everything ``load`` did."""
-    from .shell import unload
+    from .front.shell import unload
 
     unload(ipython)

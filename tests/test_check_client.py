@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.client_checks import CLIENT_CHECKS
-from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
 from tests.support import module_argv
 from tests.support.witness import Capture
 

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.server_checks import SERVER_CHECKS
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.workloads.server_checks4 import SERVER_CHECKS
 from tests.support import running_in
 from tests.support.witness import Capture
 

@@ -12,7 +12,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, UsageError
-from scapy_dhcp_ext.checks import (
+from scapy_dhcp_ext.link.transport import Transport
+from scapy_dhcp_ext.wire import DISCOVER, OFFER, REQUEST
+from scapy_dhcp_ext.workloads.checks import (
     MUST,
     SHOULD,
     Check,
@@ -24,10 +26,8 @@ from scapy_dhcp_ext.checks import (
     run_checks,
     select,
 )
-from scapy_dhcp_ext.client_checks import CLIENT_CHECKS
-from scapy_dhcp_ext.server_checks import SERVER_CHECKS
-from scapy_dhcp_ext.transport import Transport
-from scapy_dhcp_ext.wire import DISCOVER, OFFER, REQUEST
+from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
+from scapy_dhcp_ext.workloads.server_checks4 import SERVER_CHECKS
 from tests.support.fakes import FakeSocket, reply_frame, simple_server
 
 SERVER_IDS = """offer-has-server-id ack-has-server-id nak-has-server-id offer-has-lease-time ack-has-lease-time

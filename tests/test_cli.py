@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from scapy_dhcp_ext.cli import main
+from scapy_dhcp_ext.front.cli import main
 from scapy_dhcp_ext.lab import PREFIX, list_namespaces
 
 COMMAND = str(Path(sys.executable).with_name("scapy-dhcp"))

@@ -8,11 +8,11 @@ from prompt_toolkit.output import DummyOutput
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.l2 import Ether
 
-from scapy_dhcp_ext.editor import PacketEditor
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import MessageOptions, build_message
-from scapy_dhcp_ext.pktools import fields
+from scapy_dhcp_ext.front.editor import PacketEditor
 from scapy_dhcp_ext.wire import DISCOVER
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
+from scapy_dhcp_ext.wire.pktools import fields
 
 DOWN, ENTER, ESC, BACKSPACE, CTRL_S, CTRL_Z = "\x1b[B", "\r", "\x1b", "\x7f", "\x13", "\x1a"
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, InterfaceDown, Interrupted, NoSuchInterface
-from scapy_dhcp_ext.store import Store
+from scapy_dhcp_ext.state.store import Store
 
 pytestmark = pytest.mark.lab  # root, namespaces and the real servers
 
@@ -195,7 +195,7 @@ def test_two_shells_on_one_state_file(tmp_path):
 def test_scapy_conf_is_restored_on_every_path(tmp_path):
     from scapy.config import conf
 
-    from scapy_dhcp_ext.cli import main
+    from scapy_dhcp_ext.front.cli import main
     conf.checkIPaddr = True
     assert main(["--state", str(tmp_path / "s.json"), "-c", "raise RuntimeError('x')"]) == 1
     assert conf.checkIPaddr is True

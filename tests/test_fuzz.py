@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.results import Lease
-from scapy_dhcp_ext.store import Store
+from scapy_dhcp_ext.roles.results4 import Lease
+from scapy_dhcp_ext.state.store import Store
+from scapy_dhcp_ext.wire.frames4 import parse_frame
 from tests.support import REPO, module_argv
 from tests.support.fuzzing import SEEDS, mutate
 

@@ -14,10 +14,10 @@ import time
 import pytest
 
 from scapy_dhcp_ext import DhcpError, DhcpSession, Result
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.helpers import PacketTools
+from scapy_dhcp_ext.front.helpers import PacketTools
 from scapy_dhcp_ext.lab import Lab
-from scapy_dhcp_ext.transport import MAX_REPLIES
+from scapy_dhcp_ext.link.transport import MAX_REPLIES
+from scapy_dhcp_ext.wire.frames4 import parse_frame
 from tests.support import REPO, module_argv
 from tests.support.hostile import CATALOG, SERVER, YIADDR
 

@@ -9,7 +9,7 @@ import pytest
 from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext import DhcpError, DhcpSession
-from scapy_dhcp_ext.helpers import PacketTools
+from scapy_dhcp_ext.front.helpers import PacketTools
 from scapy_dhcp_ext.lab import Lab
 from tests.support import running_in
 from tests.support.hostile6 import ADDRESS6, CATALOG

@@ -37,7 +37,7 @@ def test_init_reboot_ack_for_our_address_and_nak_outside_the_subnet(lab, session
     session.reset()
     r = session.request(address=address)
     assert r.status == "ack" and r.lease.address == address and r.reply.server_id == "10.77.0.1"
-    from scapy_dhcp_ext.frames import parse_frame
+    from scapy_dhcp_ext.wire.frames4 import parse_frame
     assert parse_frame(r.sent[0][1]).server_id is None  # INIT-REBOOT names no server
     nak = session.request(address="10.99.0.5")
     assert nak.status == "nak" and session.state == "INIT" and session.lease is None
@@ -128,7 +128,7 @@ def test_one_socket_for_the_whole_session(lab, session):
 def test_edited_discover_gets_an_offer_and_lies_go_out_as_set(lab, session):
     import socket
 
-    from scapy_dhcp_ext.helpers import PacketTools
+    from scapy_dhcp_ext.front.helpers import PacketTools
     tools = PacketTools(session)
     session.discover(window=0)
     tools.pkt_edit(None, "BOOTP.hops=1", "DHCP.hostname=edited")

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.frames import parse_frame
+from scapy_dhcp_ext.wire.frames4 import parse_frame
 from tests.support import running_in
 from tests.support.plain import replay
 

@@ -13,8 +13,8 @@ from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.lab import Lab
-from scapy_dhcp_ext.v6.frames import parse_frame6
-from scapy_dhcp_ext.v6.packets import Relay6
+from scapy_dhcp_ext.wire.frames6 import parse_frame6
+from scapy_dhcp_ext.wire.messages6 import Relay6
 
 pytestmark = pytest.mark.lab
 
@@ -161,7 +161,7 @@ def test_a_duid_of_each_kind_gets_a_lease(lab6, v6):
 
 
 def test_the_shell_command_on_the_kea6_lab(capsys):
-    from scapy_dhcp_ext.cli import main
+    from scapy_dhcp_ext.front.cli import main
 
     code = main(["--lab", "kea6", "--state", "/dev/null/none", "-c",
                  "r = sarr(ia_pd=True); rows = lab.servers[0].leases6(); "
@@ -256,7 +256,7 @@ def test_load6_leases_every_client_in_keas_database():
 
 
 def test_a_v6_packet_edited_by_hand_is_sent_and_answered(lab6, client6):
-    from scapy_dhcp_ext.helpers import PacketTools
+    from scapy_dhcp_ext.front.helpers import PacketTools
 
     client6.v6.solicit()
     tools = PacketTools(client6)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scapy_dhcp_ext.server_checks import SERVER_CHECKS
+from scapy_dhcp_ext.workloads.server_checks4 import SERVER_CHECKS
 from tests.test_pytest_plugin import cases, props, run_pytest
 
 pytestmark = pytest.mark.lab

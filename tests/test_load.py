@@ -9,11 +9,11 @@ import time
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.lab import Lab
-from scapy_dhcp_ext.load import Template, client_macs, message_type, percentiles, server_id
-from scapy_dhcp_ext.packets import MessageOptions, build_message
 from scapy_dhcp_ext.wire import DISCOVER, RELEASE, REQUEST
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
+from scapy_dhcp_ext.workloads.load4 import Template, client_macs, message_type, percentiles, server_id
 
 OPTS = MessageOptions(param_req_list=None)
 

@@ -8,7 +8,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from scapy.config import conf
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Result
-from scapy_dhcp_ext.transport import Backoff, Transport
+from scapy_dhcp_ext.link.transport import Backoff, Transport
 from tests.support.fakes import FakeSocket, simple_server
 
 MAGICS = ["dhcp_discover", "dhcp_request", "dhcp_dora", "dhcp_release", "dhcp_inform", "dhcp_decline",
@@ -77,7 +77,7 @@ def test_dora_magic_returns_the_result_and_binds_the_session(fake_ip):
     session = fake_ip.user_ns["dhcp"]
     assert session.state == "BOUND" and session.lease.address == "10.9.0.50"
     sent = r.steps[0].sent[0][1]
-    from scapy_dhcp_ext.frames import parse_frame
+    from scapy_dhcp_ext.wire.frames4 import parse_frame
     frame = parse_frame(sent)
     assert frame.options[12] == b"probe" and frame.options[55] == b"\x01\x03" and frame.options[224] == b"\x01\x02"
 

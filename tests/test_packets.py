@@ -9,9 +9,9 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import MessageOptions, build_message, encode_option
 from scapy_dhcp_ext.wire import DISCOVER, INFORM, RELEASE, REQUEST, OptionError, mac_bytes, option_number, random_mac
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message, encode_option
 
 MAC = "02:00:00:00:00:01"
 
@@ -95,7 +95,7 @@ def test_random_mac_is_local_unicast():
 def _reply(options: bytes, *, cookie: bytes = b"c\x82Sc", sname: bytes = b"", file: bytes = b"") -> bytes:
     bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, 6, 0, 9, 0, 0, b"\0" * 4, b"\x0a\0\0\x05",
                         b"\0" * 4, b"\0" * 4, mac_bytes(MAC).ljust(16, b"\0"), sname, file)
-    from scapy_dhcp_ext.packets import ip_udp_frame
+    from scapy_dhcp_ext.wire.messages4 import ip_udp_frame
     return ip_udp_frame(bootp + cookie + options, src_mac=b"\x02" * 6, dst_mac=b"\xff" * 6,
                         src_ip="10.0.0.1", dst_ip="255.255.255.255", sport=67, dport=68)
 

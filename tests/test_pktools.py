@@ -11,10 +11,11 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP
 from scapy.layers.l2 import Ether
 
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import MessageOptions, build_message
-from scapy_dhcp_ext.pktools import EditError, diff, dump, pins, quick_edit, write_pcap
 from scapy_dhcp_ext.wire import DISCOVER
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
+from scapy_dhcp_ext.wire.pkedit import quick_edit
+from scapy_dhcp_ext.wire.pktools import EditError, diff, dump, pins, write_pcap
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from scapy_dhcp_ext.client_checks import CLIENT_CHECKS
-from scapy_dhcp_ext.server_checks import SERVER_CHECKS
+from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
+from scapy_dhcp_ext.workloads.server_checks4 import SERVER_CHECKS
 
 
 def run_pytest(folder, *args: str, tests: str | None = None,

@@ -9,8 +9,8 @@ import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.l2 import Ether
 
-from scapy_dhcp_ext.reply_cases import Ctx, catalog, select
 from scapy_dhcp_ext.wire import DISCOVER, REQUEST
+from scapy_dhcp_ext.workloads.reply_cases4 import Ctx, catalog, select
 from tests.test_server_unit import ask, server
 
 CTX = Ctx("10.0.0.1", bytes.fromhex("02000000000a"))

@@ -10,7 +10,7 @@ import pytest
 
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.lab import Lab
-from scapy_dhcp_ext.server import RogueServer
+from scapy_dhcp_ext.roles.serve4 import RogueServer
 from tests.support.witness import Capture
 
 pytestmark = pytest.mark.lab

@@ -11,13 +11,13 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, UsageError
-from scapy_dhcp_ext.endpoint import Endpoint
-from scapy_dhcp_ext.frames import Frame, parse_frame
-from scapy_dhcp_ext.leases import Ask, LeaseTable, Pool
-from scapy_dhcp_ext.packets import MessageOptions, build_message
-from scapy_dhcp_ext.server import DhcpServer
-from scapy_dhcp_ext.transport import Transport
+from scapy_dhcp_ext.link.transport import Transport
+from scapy_dhcp_ext.roles.leases4 import Ask, LeaseTable, Pool
+from scapy_dhcp_ext.roles.server4 import DhcpServer
+from scapy_dhcp_ext.state.endpoint import Endpoint
 from scapy_dhcp_ext.wire import DECLINE, DISCOVER, INFORM, RELEASE, REQUEST
+from scapy_dhcp_ext.wire.frames4 import Frame, parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
 from tests.support.fakes import FakeSocket
 
 A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
@@ -267,8 +267,8 @@ def test_the_fast_reader_never_passes_what_the_careful_one_flags():
     import dataclasses
     import random
 
-    from scapy_dhcp_ext.cases import header_cut_cases, length_cases, lie_cases, malformed_cases
-    from scapy_dhcp_ext.replies import read_request
+    from scapy_dhcp_ext.wire.replies4 import read_request
+    from scapy_dhcp_ext.workloads.cases4 import header_cut_cases, length_cases, lie_cases, malformed_cases
     from tests.support.fuzzing import mutate
 
     rng = random.Random(7)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, Interrupted, UsageError
-from scapy_dhcp_ext.transport import MAX_REPLIES, Backoff, Transport
+from scapy_dhcp_ext.link.transport import MAX_REPLIES, Backoff, Transport
 from scapy_dhcp_ext.wire import ACK, NAK, OFFER, mac_bytes
 from tests.support.fakes import FakeSocket, reply_frame, simple_server
 
@@ -43,7 +43,7 @@ def test_init_reboot_has_no_server_id_and_gets_the_lease():
     s, sock = session()
     r = s.request(address="10.9.0.50")
     assert r.status == "ack" and s.state == "BOUND"
-    from scapy_dhcp_ext.frames import parse_frame
+    from scapy_dhcp_ext.wire.frames4 import parse_frame
     sent = parse_frame(sock.sent[-1])
     assert sent.server_id is None and sent._addr(50) == "10.9.0.50"
 
@@ -183,7 +183,8 @@ def test_sweep_replies_and_check_client_start_the_device_over_with_the_sessions_
     """In the --lab-client shell dhcp.restart_device is the lab client's: sweep_replies()
     uses it as check_client() does (a client bound for an hour is not back for the next
     case otherwise), and dhcp.renew_device for its renew case; an explicit one wins."""
-    from scapy_dhcp_ext import client_checks, reply_sweep
+    from scapy_dhcp_ext.workloads import client_checks4 as client_checks
+    from scapy_dhcp_ext.workloads import reply_sweep4 as reply_sweep
     from tests.support.fakes import FakeSocket
 
     seen = []

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from scapy_dhcp_ext import DhcpSession, StateError
-from scapy_dhcp_ext.store import STATE_VERSION, Store
-from scapy_dhcp_ext.transport import Transport
+from scapy_dhcp_ext.link.transport import Transport
+from scapy_dhcp_ext.state.store import STATE_VERSION, Store
 from tests.support import REPO
 from tests.support.fakes import FakeSocket
 
@@ -33,7 +33,7 @@ def test_a_process_killed_after_a_save_loses_nothing(tmp_path):
     """The save is in the journal before save() returns; the state file comes
     later, in the background. A SIGKILL in between loses nothing."""
     path = tmp_path / "state.json"
-    code = ("import os, sys; from scapy_dhcp_ext.store import Store\n"
+    code = ("import os, sys; from scapy_dhcp_ext.state.store import Store\n"
             "s = Store(sys.argv[1]); s.save({'iface': 'first'}); s.flush()\n"
             "s.flusher.delay = 60\n"                  # the next checkpoint would come far too late
             "s.save({'iface': 'second', 'lease': {'address': '10.0.0.9'}})\n"
@@ -168,7 +168,7 @@ def test_held_lines_go_in_one_write_and_a_state_line_never_waits(tmp_path, monke
     """Store.hold(): a server's burst of frames journals in one write(2); a
     state line takes the held lines out with it at once, in order; past
     HELD_LINES the held ones go anyway."""
-    from scapy_dhcp_ext import store as store_module
+    from scapy_dhcp_ext.state import store as store_module
 
     real_write, writes = os.write, []
 
@@ -206,10 +206,10 @@ def test_a_server_burst_is_journalled_whole(tmp_path):
     """serve() holds journal lines while requests are queued and writes them
     when its reader has drained the socket: every request and reply is in the
     journal, in order, once the burst is answered (read back from the file)."""
-    from scapy_dhcp_ext.endpoint import Endpoint
-    from scapy_dhcp_ext.leases import Pool
-    from scapy_dhcp_ext.packets import MessageOptions, build_message
-    from scapy_dhcp_ext.server import DhcpServer
+    from scapy_dhcp_ext.roles.leases4 import Pool
+    from scapy_dhcp_ext.roles.server4 import DhcpServer
+    from scapy_dhcp_ext.state.endpoint import Endpoint
+    from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
 
     sock = FakeSocket(respond=lambda frame: [])
     ep = Endpoint(transport=Transport("fake0", sock=sock), mac="02:53:00:00:00:01",

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.reply_cases import catalog
+from scapy_dhcp_ext.workloads.reply_cases4 import catalog
 from tests.support import running_in
 
 pytestmark = pytest.mark.lab

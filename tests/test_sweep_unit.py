@@ -8,7 +8,11 @@ import struct
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.cases import (
+from scapy_dhcp_ext.link.transport import Transport
+from scapy_dhcp_ext.wire import DISCOVER, OFFER
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import build_message
+from scapy_dhcp_ext.workloads.cases4 import (
     header_cut_cases,
     length_cases,
     lie_cases,
@@ -16,10 +20,6 @@ from scapy_dhcp_ext.cases import (
     malformed_specs,
     parse_ranges,
 )
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import build_message
-from scapy_dhcp_ext.transport import Transport
-from scapy_dhcp_ext.wire import DISCOVER, OFFER
 from tests.support.fakes import FakeSocket, reply_frame
 
 MAC = "02:00:00:00:00:07"
@@ -201,7 +201,7 @@ def test_the_replies_plot_colours_each_case_by_verdict():
     matplotlib.use("Agg")
     from matplotlib.colors import to_hex
 
-    from scapy_dhcp_ext.reply_report import COLOURS, ReplyReport, ReplyRow
+    from scapy_dhcp_ext.workloads.reply_report import COLOURS, ReplyReport, ReplyRow
 
     rows = [ReplyRow("a", "RFC 2131", "offer", "x", verdict="accepted", seconds=0.2),
             ReplyRow("b", "RFC 2131", "ack", "y", verdict="dead", seconds=1.5),

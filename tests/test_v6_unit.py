@@ -30,10 +30,8 @@ from scapy.utils6 import in6_getnsma, in6_mactoifaceid
 
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout
 from scapy_dhcp_ext.errors import UsageError
-from scapy_dhcp_ext.transport import Transport
-from scapy_dhcp_ext.v6.frames import parse_frame6
-from scapy_dhcp_ext.v6.packets import Relay6, frame6, message6, user_options
-from scapy_dhcp_ext.v6.transport import Retransmit6, Transport6
+from scapy_dhcp_ext.link.transport import Transport
+from scapy_dhcp_ext.link.transport6 import Retransmit6, Transport6
 from scapy_dhcp_ext.wire.dhcp6 import (
     IA_NA,
     IA_PD,
@@ -53,6 +51,8 @@ from scapy_dhcp_ext.wire.dhcp6 import (
     solicited_node,
     walk6,
 )
+from scapy_dhcp_ext.wire.frames6 import parse_frame6
+from scapy_dhcp_ext.wire.messages6 import Relay6, frame6, message6, user_options
 from tests.support.fakes import FakeSocket
 from tests.support.hostile6 import CATALOG, respond6
 
@@ -244,7 +244,7 @@ def fake_v6(tmp_path):
         sock = FakeSocket6(respond)
         t4 = Transport("fake0", sock=FakeSocket())
         session = DhcpSession(transport=t4, mac=MAC, state_file=state or str(tmp_path / "state.json"), timeout=0.5)
-        from scapy_dhcp_ext.v6.transport import Transport6
+        from scapy_dhcp_ext.link.transport6 import Transport6
 
         session.endpoint._transport6 = Transport6("fake0", sock=sock)
         made.append(session)
@@ -255,7 +255,7 @@ def fake_v6(tmp_path):
 
 
 def _lease_for(session):
-    from scapy_dhcp_ext.v6.results import IALease, Lease6
+    from scapy_dhcp_ext.roles.results6 import IALease, Lease6
 
     return Lease6(duid_ll("02:00:00:00:00:02").hex(), [IALease("NA", 1, 100, 200, [
         {"address": "fd77:1::77", "prefix_len": 128, "preferred": 300, "valid": 400}])])
@@ -351,7 +351,7 @@ def test_neighbour_solicitation_for_our_address_is_answered():
 # -- sweep cases ----------------------------------------------------------------
 
 def test_the_v6_catalog_has_thirty_named_cases_each_its_own_bytes():
-    from scapy_dhcp_ext.v6.cases import malformed_cases6, malformed_specs6
+    from scapy_dhcp_ext.workloads.cases6 import malformed_cases6, malformed_specs6
 
     duid = duid_ll(MAC)
     specs = malformed_specs6(duid)
@@ -377,7 +377,7 @@ def test_the_v6_catalog_has_thirty_named_cases_each_its_own_bytes():
 def test_length_cases6_cut_grow_and_fragment_as_scapy_reassembles():
     from scapy.layers.inet6 import defragment6
 
-    from scapy_dhcp_ext.v6.cases import length_cases6, lie_cases6
+    from scapy_dhcp_ext.workloads.cases6 import length_cases6, lie_cases6
 
     base = message6(SOLICIT, 0, [option6(1, duid_ll(MAC)), option6(8, b"\x00\x00")])
     cases = length_cases6(base, MAC, [0, 5, 17, 18, 100, 3000], mtu=1500, new_txid=iter(range(1, 99)).__next__)

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scapy_dhcp_ext.packets import build_message
 from scapy_dhcp_ext.wire import (
     DISCOVER,
     FRAME_CHADDR,
@@ -31,6 +30,7 @@ from scapy_dhcp_ext.wire import (
     udp_checksum,
     walk_options,
 )
+from scapy_dhcp_ext.wire.messages4 import build_message
 
 
 def test_walk_stops_and_says_why():
@@ -114,7 +114,7 @@ def test_udp_checksums_by_arithmetic_agree_with_scapy(payload, sport, dport, src
     from scapy.layers.inet6 import IPv6, in6_chksum
     from scapy.layers.l2 import Ether
 
-    from scapy_dhcp_ext.replies import read_request
+    from scapy_dhcp_ext.wire.replies4 import read_request
 
     if v6:
         a, b = src * 4, bytes(reversed(src)) * 4
@@ -176,9 +176,9 @@ def test_a_reply_summed_from_its_parts_is_the_frame_ip_udp_frame_builds(kind, le
     import ipaddress
     import socket
 
-    from scapy_dhcp_ext.frames import Frame
-    from scapy_dhcp_ext.replies import ReplyOptions, build_reply
     from scapy_dhcp_ext.wire import ACK, NAK, OFFER, ip_str
+    from scapy_dhcp_ext.wire.frames4 import Frame
+    from scapy_dhcp_ext.wire.replies4 import ReplyOptions, build_reply
 
     msg = {"OFFER": OFFER, "ACK": ACK, "NAK": NAK}[kind]
     opts = ReplyOptions.build(server_ip="10.0.0.1", network=ipaddress.IPv4Network("10.0.0.0/24"), lease_time=600,

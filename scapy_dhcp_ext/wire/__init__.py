@@ -1,8 +1,9 @@
 """The wire format, written once: layouts, offsets, checksums, the option walker, the tables.
 
-Everything that builds or reads bytes (:mod:`.packets`, :mod:`.frames`,
-:mod:`.cases`, :mod:`.sweep`, :mod:`.load`, the transport and the test doubles)
-takes its offsets, ``struct`` formats, checksums and option tables from here,
+This is the lowest layer (``docs/architecture.md``). Everything that builds or
+reads bytes (here :mod:`.messages4`, :mod:`.frames4`, :mod:`.replies4` and their v6
+twins; above, the link's transports, the workloads' cases, sweeps and loads, and
+the test doubles) takes its offsets, ``struct`` formats, checksums and option tables from here,
 so a layout is fixed in one place. Pure code: no sockets, no Scapy (except the
 option-name tables, read once on first use).
 

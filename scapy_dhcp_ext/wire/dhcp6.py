@@ -19,15 +19,17 @@ import socket
 import struct
 from typing import Any
 
-from .layout import checksum, mac_bytes, udp_checksum
+from .layout import ETH_TYPE, ETH_TYPE_IPV6, checksum, mac_bytes, udp_checksum
 
-ETHERTYPE_IPV6 = b"\x86\xdd"
+ETHERTYPE_IPV6 = ETH_TYPE_IPV6   # bytes, as the fast paths compare them
 IP6_AT = 14
 IP6_HLEN = 40
 IP6_NH = IP6_AT + 6          # next header
 IP6_SRC = IP6_AT + 8
 IP6_DST = IP6_AT + 24
 UDP6_AT = IP6_AT + IP6_HLEN  # 54
+ICMP6_AT = UDP6_AT           # an ICMPv6 header sits where UDP's would: its type byte
+ND_SOLICIT, ND_ADVERT = 135, 136
 DHCP6_AT = UDP6_AT + 8       # 62
 IPPROTO_UDP = 17
 IPPROTO_ICMPV6 = 58
@@ -306,33 +308,33 @@ def icmp6_frame(icmp: bytes, *, src_mac: bytes, dst_mac: bytes, src: str, dst: s
 
 def neighbour_advert(*, mac: bytes, target: bytes, to_mac: bytes, to: bytes) -> bytes:
     """A solicited neighbour advertisement for ``target`` with our MAC (RFC 4861 4.4)."""
-    icmp = struct.pack("!BBHI", 136, 0, 0, 0x60000000) + target + b"\x02\x01" + mac
+    icmp = struct.pack("!BBHI", ND_ADVERT, 0, 0, 0x60000000) + target + b"\x02\x01" + mac
     return icmp6_frame(icmp, src_mac=mac, dst_mac=to_mac, src=ip6_str(target), dst=ip6_str(to))
 
 
 def neighbour_solicit(*, mac: bytes, src: str, target: str) -> bytes:
     """A neighbour solicitation for ``target`` (RFC 4861 4.3): a v6 liveness probe."""
-    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + ip6_bytes(target) + b"\x01\x01" + mac
+    icmp = struct.pack("!BBHI", ND_SOLICIT, 0, 0, 0) + ip6_bytes(target) + b"\x01\x01" + mac
     group = solicited_node(target)
     return icmp6_frame(icmp, src_mac=mac, dst_mac=multicast_mac(group), src=src, dst=group)
 
 
 def neighbour_solicited(raw: bytes) -> bytes | None:
     """The target of a neighbour solicitation in ``raw``, or None."""
-    if len(raw) < UDP6_AT + 24 or raw[12:14] != ETHERTYPE_IPV6 or raw[IP6_NH] != IPPROTO_ICMPV6 \
-            or raw[UDP6_AT] != 135:
+    if len(raw) < ICMP6_AT + 24 or raw[ETH_TYPE:ETH_TYPE + 2] != ETHERTYPE_IPV6 or raw[IP6_NH] != IPPROTO_ICMPV6 \
+            or raw[ICMP6_AT] != ND_SOLICIT:
         return None
     return bytes(raw[UDP6_AT + 8:UDP6_AT + 24])
 
 
 def is_neighbour_advert_for(raw: bytes, target: bytes) -> bool:
-    return (len(raw) >= UDP6_AT + 24 and raw[12:14] == ETHERTYPE_IPV6 and raw[IP6_NH] == IPPROTO_ICMPV6
-            and raw[UDP6_AT] == 136 and raw[UDP6_AT + 8:UDP6_AT + 24] == target)
+    return (len(raw) >= UDP6_AT + 24 and raw[ETH_TYPE:ETH_TYPE + 2] == ETHERTYPE_IPV6 and raw[IP6_NH] == IPPROTO_ICMPV6
+            and raw[ICMP6_AT] == ND_ADVERT and raw[UDP6_AT + 8:UDP6_AT + 24] == target)
 
 
 def finish_udp6_checksum(raw: bytes) -> bytes:
     """The frame with its UDP checksum computed (veth hands packet sockets it unfinished)."""
-    if len(raw) < DHCP6_AT or raw[12:14] != ETHERTYPE_IPV6 or raw[IP6_NH] != IPPROTO_UDP:
+    if len(raw) < DHCP6_AT or raw[ETH_TYPE:ETH_TYPE + 2] != ETHERTYPE_IPV6 or raw[IP6_NH] != IPPROTO_UDP:
         return raw
     ulen = struct.unpack_from("!H", raw, UDP6_AT + 4)[0]
     if ulen < 8 or UDP6_AT + ulen > len(raw):

@@ -32,6 +32,10 @@ __all__ = [
     "ETHERTYPE_IPV4",
     "ETHERTYPE_ARP",
     "ETHERTYPE_IPV6",
+    "ETH_TYPE_IPV4",
+    "ETH_TYPE_ARP",
+    "ETH_TYPE_IPV6",
+    "IPV4_NO_OPTIONS",
     "IPPROTO_ICMP",
     "IPPROTO_UDP",
     "ETH_HLEN",
@@ -117,6 +121,9 @@ BROADCAST_FLAG = 0x8000
 # --- layouts ------------------------------------------------------------------
 
 ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_IPV6 = 0x0800, 0x0806, 0x86DD
+# The same as the two bytes at ETH_TYPE, for the fast paths that compare slices.
+ETH_TYPE_IPV4, ETH_TYPE_ARP, ETH_TYPE_IPV6 = b"\x08\x00", b"\x08\x06", b"\x86\xdd"
+IPV4_NO_OPTIONS = 0x45           # version 4, a 20-byte header: the first byte of every IPv4 header we read fast
 IPPROTO_ICMP, IPPROTO_UDP = 1, 17
 ETH_HLEN, IP_HLEN, UDP_HLEN = 14, 20, 8
 

@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import MessageOptions, build_message
 from scapy_dhcp_ext.wire import ACK, ARP_REPLY, DISCOVER, OFFER, REQUEST, arp_frame, ip_bytes, mac_bytes
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
 
 
 def main() -> None:

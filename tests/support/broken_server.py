@@ -21,9 +21,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.frames import Frame, parse_frame
-from scapy_dhcp_ext.replies import build_reply
 from scapy_dhcp_ext.wire import ACK, INFORM, OFFER, REQUEST, ZERO_IP
+from scapy_dhcp_ext.wire.frames4 import Frame, parse_frame
+from scapy_dhcp_ext.wire.replies4 import build_reply
 
 
 def rebuilt(pkt: Ether) -> bytes:

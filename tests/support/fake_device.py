@@ -12,8 +12,8 @@ import struct
 import sys
 from pathlib import Path
 
-from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.wire import BOOTP_AT, OFFER, SERVER_PORT, UDP_HLEN, UDP_LEN, udp_ports
+from scapy_dhcp_ext.wire.frames4 import parse_frame
 from tests.support.fakes import reply_frame
 
 

@@ -12,7 +12,6 @@ import socket
 import struct
 from typing import Callable
 
-from scapy_dhcp_ext.frames import Frame, parse_frame
 from scapy_dhcp_ext.wire import (
     ACK,
     BOOTREPLY,
@@ -23,6 +22,7 @@ from scapy_dhcp_ext.wire import (
     ip_udp_frame,
     mac_bytes,
 )
+from scapy_dhcp_ext.wire.frames4 import Frame, parse_frame
 
 SERVER_MAC = mac_bytes("02:53:00:00:00:01")
 SERVER_IP = "10.9.0.1"

@@ -11,8 +11,8 @@ import sys
 import time
 import traceback
 
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.results import Lease
+from scapy_dhcp_ext.roles.results4 import Lease
+from scapy_dhcp_ext.wire.frames4 import parse_frame
 from tests.support.fuzzing import SEEDS, mutate
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from scapy_dhcp_ext.frames import parse_frame
-from scapy_dhcp_ext.packets import build_message
 from scapy_dhcp_ext.wire import ACK, DISCOVER, OFFER
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import build_message
 from tests.support.fakes import reply_frame
 
 REQUEST = parse_frame(build_message(DISCOVER, mac="02:00:00:00:00:07", xid=0x1234))

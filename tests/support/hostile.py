@@ -12,7 +12,6 @@ import socket
 import struct
 from typing import Callable
 
-from scapy_dhcp_ext.frames import Frame
 from scapy_dhcp_ext.wire import (
     ACK,
     BOOTP_AT,
@@ -28,6 +27,7 @@ from scapy_dhcp_ext.wire import (
     ip_udp_frame,
     patch_ip_checksum,
 )
+from scapy_dhcp_ext.wire.frames4 import Frame
 from tests.support.fakes import SERVER_MAC
 
 SERVER = "10.77.0.250"

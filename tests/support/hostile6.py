@@ -12,7 +12,6 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
-from scapy_dhcp_ext.v6.frames import Frame6
 from scapy_dhcp_ext.wire.dhcp6 import (
     ADVERTISE,
     DNS_SERVERS,
@@ -31,6 +30,7 @@ from scapy_dhcp_ext.wire.dhcp6 import (
     status_option,
     udp6_frame,
 )
+from scapy_dhcp_ext.wire.frames6 import Frame6
 
 SERVER_MAC = bytes.fromhex("02530000bb01")
 SERVER_DUID = duid_ll(SERVER_MAC)

@@ -11,8 +11,8 @@ import socket
 import sys
 from pathlib import Path
 
-from scapy_dhcp_ext.frames import parse_frame
 from scapy_dhcp_ext.wire import SERVER_PORT, udp_ports
+from scapy_dhcp_ext.wire.frames4 import parse_frame
 from tests.support.hostile import respond
 
 

@@ -11,7 +11,7 @@ import socket
 import sys
 from pathlib import Path
 
-from scapy_dhcp_ext.v6.frames import parse_frame6
+from scapy_dhcp_ext.wire.frames6 import parse_frame6
 from tests.support.hostile6 import respond6
 
 

@@ -1,0 +1,196 @@
+"""Real DHCP clients in the lab: the devices that the server role will test.
+
+Usage::
+
+    with Lab("dnsmasq", clients=["udhcpc"]) as lab:
+        client = lab.clients[0]
+        bound = client.wait_event("bound")        # what the client itself reported
+        print(bound["ip"], bound["lease"], bound["serverid"])
+
+Each client runs in a namespace of its own on the lab's link, with a hook
+script of ours in place of its own: every event it reports (``bound``,
+``renew``, ``nak``, ``deconfig``, ...) becomes one line in ``events``, each
+value hex-encoded, so that a hostile server's bytes (newlines, shell
+metacharacters) arrive as they were sent. The script also configures the
+address, as the client's own script would, so that renewals go out unicast.
+
+- ``udhcpc`` (BusyBox): ``-T 1``, one second between tries; its events are
+  udhcpc's own words.
+- ``dhcpcd``: IPv4 only, no ARP probe (a probe costs seconds), no IPv4LL, its
+  run and database folders private to the lab (a tmpfs in the client's mount
+  namespace, the lease folder bound to the lab's so that ``lease_file()``
+  reads it). Its reasons (BOUND, RENEW, NAK, ...) are given in lower case,
+  and its ``new_*`` values under udhcpc's names (ip, lease, serverid, ...).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..wire import Bootp, ip_str, read_options
+from .common import LabError, require, terminate
+
+CLIENT_KINDS = ("udhcpc", "dhcpcd")
+FIELDS = ("ip", "mask", "subnet", "router", "dns", "domain", "lease", "serverid", "message", "hostname")
+
+# The hook's one job: a line per event, every value hex-encoded, in one write
+# (a reader never sees half a line). $event and the FIELDS variables are set before.
+_EMIT = f"""line=$(printf 'event=%s\\tt=%s' "$event" "$(date +%s.%N)")
+for v in {' '.join(FIELDS)}; do
+  eval "x=\\${{$v-}}"
+  line="$line$(printf '\\t%s=%s' "$v" "$(printf '%s' "$x" | od -An -tx1 | tr -d ' \\n')")"
+done
+printf '%s\\n' "$line" >> "@EVENTS@"
+"""
+
+# udhcpc runs it as SCRIPT EVENT with the lease in the environment.
+UDHCPC_SCRIPT = f"""#!/bin/sh
+event="$1"
+{_EMIT}case "$event" in
+  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/${{mask:-24}}" dev "$interface" ;;
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+esac
+exit 0
+"""
+
+# What a distribution's dhcpcd.conf asks for, less what would slow a lab down (ARP, IPv4LL: flags).
+DHCPCD_CONF = """option domain_name_servers, domain_name, domain_search, host_name
+option classless_static_routes, interface_mtu
+require dhcp_server_identifier
+"""
+
+# dhcpcd runs it with $reason and new_* variables; dhcpcd configures the address itself.
+DHCPCD_SCRIPT = f"""#!/bin/sh
+event=$(printf '%s' "${{reason-}}" | tr 'A-Z' 'a-z')
+ip="${{new_ip_address-}}"; subnet="${{new_subnet_mask-}}"; router="${{new_routers-}}"
+dns="${{new_domain_name_servers-}}"; domain="${{new_domain_name-}}"; lease="${{new_dhcp_lease_time-}}"
+serverid="${{new_dhcp_server_identifier-}}"; message="${{new_dhcp_message-}}"; hostname="${{new_host_name-}}"
+mask="${{new_subnet_cidr-}}"
+{_EMIT}exit 0
+"""
+
+
+def client_command(kind: str, workdir: Path) -> list[str]:
+    """The command line that runs this client on ``eth0`` of its namespace."""
+    events = workdir / "events"
+    if kind == "udhcpc":
+        script = workdir / "udhcpc.sh"
+        script.write_text(UDHCPC_SCRIPT.replace("@EVENTS@", str(events)))
+        script.chmod(0o755)
+        return [require("busybox", "busybox"), "udhcpc", "-i", "eth0",
+                "-f", "-s", str(script), "-T", "1", "-t", "1000000", "-A", "1"]
+    if kind == "dhcpcd":
+        script = workdir / "dhcpcd.sh"
+        script.write_text(DHCPCD_SCRIPT.replace("@EVENTS@", str(events)))  # dhcpcd clears the environment
+        script.chmod(0o755)
+        dhcpcd = require("dhcpcd", "dhcpcd-base")
+        config = workdir / "dhcpcd.conf"
+        config.write_text(DHCPCD_CONF)
+        # Its run and lease folders are its own, in this mount namespace only; the
+        # lease folder is the lab's, so that its lease file can be read from outside.
+        db = workdir / "db"
+        db.mkdir(exist_ok=True)
+        setup = ("mkdir -p /run/dhcpcd /var/lib/dhcpcd && mount -t tmpfs tmpfs /run/dhcpcd && "
+                 f"mount --bind {db} /var/lib/dhcpcd; "
+                 f'exec {dhcpcd} -B -4 -A -L -t 0 -f {config} '
+                 f'-c {script} eth0')
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", setup]
+    raise ValueError(f"unknown client {kind!r}: choose from {', '.join(CLIENT_KINDS)}")
+
+
+@dataclass
+class Client:
+    """One DHCP client process in its own namespace; ``events()`` is what it reported."""
+
+    kind: str
+    netns: str
+    mac: str
+    workdir: Path
+    argv: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> str:
+        path = self.workdir / "client.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def events(self) -> list[dict[str, str]]:
+        """Every event the client reported, oldest first: ``event``, ``t`` and
+        the lease's values (``ip``, ``lease``, ``serverid``, ...), decoded."""
+        out = []
+        path = self.workdir / "events"
+        text = path.read_text() if path.exists() else ""
+        for line in text[:text.rfind("\n") + 1].splitlines():  # whole lines only
+            entry: dict[str, str] = {}
+            for item in line.split("\t"):
+                key, _, value = item.partition("=")
+                if key in ("event", "t"):
+                    entry[key] = value
+                else:
+                    try:
+                        entry[key] = bytes.fromhex(value).decode("utf-8", "backslashreplace")
+                    except ValueError:
+                        entry[key] = value
+            out.append(entry)
+        return out
+
+    def wait_event(self, *names: str, timeout: float = 30.0, after: int = 0) -> dict[str, str]:
+        """The first event named so (any of ``names``) from index ``after`` on,
+        waiting for it up to ``timeout`` seconds."""
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events()[after:] if e.get("event") in names]
+            if found:
+                return found[0]
+            if not self.alive():
+                raise LabError(f"{self.kind} exited before it reported {' or '.join(names)}: {self.log[-500:]}")
+            if time.monotonic() > deadline:
+                seen = [e.get("event") for e in self.events()]
+                raise LabError(f"{self.kind} reported no {' or '.join(names)} within {timeout} s (it reported {seen})")
+            time.sleep(0.05)
+
+    def lease_file(self) -> dict[str, str] | None:
+        """The lease as the client keeps it on disk (dhcpcd's ``eth0.lease``, the
+        last DHCP message it accepted): ``ip``, ``serverid``, ``lease``; None
+        when there is none (udhcpc keeps no lease file)."""
+        path = self.workdir / "db" / "eth0.lease"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if len(data) < Bootp.OPTIONS:
+            return None
+        opts = read_options(data)
+        sid, lease = opts.joined(54), opts.joined(51)
+        return {"ip": ip_str(data[Bootp.YIADDR:Bootp.YIADDR + 4]),
+                "serverid": ip_str(sid[:4]) if sid and len(sid) >= 4 else "",
+                "lease": str(int.from_bytes(lease[:4], "big")) if lease and len(lease) >= 4 else ""}
+
+    def start(self) -> None:
+        out = (self.workdir / "client.log").open("ab")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *self.argv], stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+
+    def stop(self) -> None:
+        terminate(self.proc)
+
+    def renew(self) -> None:
+        """Asks the client to renew now (SIGUSR1, for udhcpc and dhcpcd alike):
+        udhcpc renews at half its lease and stretches short leases (to 122 s in
+        BusyBox 1.35), so a test that waits for T1 waits long."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+
+    def restart(self) -> None:
+        """Stops the client and starts it again (a board that reboots)."""
+        self.stop()
+        self.start()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None

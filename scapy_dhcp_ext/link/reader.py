@@ -1,0 +1,191 @@
+"""One reader for an interface's socket while a server runs on it.
+
+With only the client role, whoever waits for a reply reads the socket itself
+(the fast path of ``dora()`` and ``load()``). A server must read all the time,
+in the background, and the client role may run at the same time on the same
+socket. So while a server runs, one thread reads every frame and hands it on:
+
+- a BOOTREQUEST (UDP to port 67, op 1) goes to the server's ``on_request``;
+- an ARP request for one of the transport's addresses is answered here;
+- everything else (replies, ARP replies, ICMP) goes to an inbox that the
+  client role reads instead of the socket (``Transport._recv``).
+
+A veth link never hands a sender its own frames back, so frames one role sends
+are also handed to the other role here (``loopback``): our own client's
+DISCOVER reaches our own server, and that server's OFFER reaches our client.
+Everything the server does runs on this thread, timed sends included.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import os
+import select
+import threading
+import time
+from typing import Callable
+
+from ..wire import ETH_TYPE, ETH_TYPE_IPV4, FRAME_CHADDR, IP_FRAG, IP_PROTO, IPPROTO_UDP
+
+INBOX_LIMIT = 8192   # frames kept for the client role; past that the oldest go, as a full socket would
+
+
+def is_bootrequest(raw: bytes) -> bool:
+    """A frame a DHCP server answers: IPv4 UDP to port 67 with BOOTP op 1 (not a later fragment)."""
+    if len(raw) < FRAME_CHADDR or raw[ETH_TYPE:ETH_TYPE + 2] != ETH_TYPE_IPV4 or raw[IP_PROTO] != IPPROTO_UDP \
+            or raw[IP_FRAG] & 0x1F or raw[IP_FRAG + 1]:
+        return False
+    at = 14 + (raw[14] & 0x0F) * 4
+    return raw[at + 2:at + 4] == b"\x00\x43" and len(raw) > at + 8 and raw[at + 8] == 1
+
+
+class Reader:
+    """The background reader of the socket ``fileno``: ``read(0)`` takes one
+    queued frame from it with whether its checksum is pending (or None);
+    ``on_request(raw, pending)`` gets each BOOTREQUEST; ``finish`` finishes a
+    pending checksum of any other frame; ``answer_arp``
+    answers an ARP request and says whether the frame was an ARP request;
+    ``local_mac`` is the client role's MAC (replies for it are looped back), and
+    ``also_local`` more of them (the clients of ``check_server()``)."""
+
+    def __init__(self, fileno: int, read: Callable[[float], tuple[bytes, bool] | None],
+                 on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes],
+                 answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
+                 on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
+                 on_drained: Callable[[], None] | None = None) -> None:
+        self._fileno = fileno
+        self._read = read
+        self._finish = finish
+        self.on_request = on_request
+        self.answer_arp = answer_arp
+        self.local_mac = local_mac
+        self.also_local = also_local if also_local is not None else set()   # more client MACs of ours
+        self.on_error = on_error or (lambda _m: None)
+        self.on_drained = on_drained   # called each time the reader has nothing left and waits
+        self.inbox: collections.deque[bytes] = collections.deque(maxlen=INBOX_LIMIT)
+        self._cond = threading.Condition()
+        self._local: collections.deque[bytes] = collections.deque()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    # -- the thread -------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="scapy-dhcp-reader", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5.0)
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def on_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass  # the pipe is full (a wake-up is pending anyway) or closed
+
+    def later(self, delay: float, call: Callable[[], None]) -> None:
+        """Runs ``call`` on the reader's thread ``delay`` seconds from now."""
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), call))
+        self._wake()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                self._step()
+            except Exception as exc:  # a bug of ours must not stop the serving
+                self.on_error(f"reader: {type(exc).__name__}: {exc}")
+                time.sleep(0.01)
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _due, _n, call = heapq.heappop(self._timers)
+            call()
+        while self._local:
+            self.on_request(self._local.popleft(), False)
+        if self.on_drained is not None:
+            self.on_drained()
+        wait = min(0.5, self._timers[0][0] - now) if self._timers else 0.5
+        ready = select.select([self._fileno, self._wake_r], [], [], max(0.0, wait))[0]
+        if self._wake_r in ready:
+            try:
+                os.read(self._wake_r, 4096)
+            except OSError:
+                pass
+        if self._fileno not in ready:
+            return
+        got = self._read(0.0)
+        while got is not None and not self._stop:
+            self._dispatch(*got)
+            if self._local or (self._timers and self._timers[0][0] <= time.monotonic()):
+                return
+            got = self._read(0.0)
+
+    def _dispatch(self, raw: bytes, pending: bool = False) -> None:
+        """A request goes to the server as it came (it finishes a pending
+        checksum as it reads); anything else is finished here first."""
+        if is_bootrequest(raw):
+            self.on_request(raw, pending)
+            return
+        if pending:
+            raw = self._finish(raw)
+        if not self.answer_arp(raw):
+            self._deliver(raw)
+
+    def _deliver(self, raw: bytes) -> None:
+        with self._cond:
+            self.inbox.append(raw)
+            self._cond.notify_all()
+
+    # -- the other side ---------------------------------------------------
+
+    def loopback(self, raw: bytes) -> None:
+        """A frame one role sent, for the other role: a BOOTREQUEST to the server
+        (handled on the reader's thread), a reply to our own client's MAC to the inbox."""
+        if is_bootrequest(raw):
+            self._local.append(raw)
+            self._wake()
+        elif raw[ETH_TYPE:ETH_TYPE + 2] == b"\x08\x00" and len(raw) >= FRAME_CHADDR + 6 and (
+                raw[FRAME_CHADDR:FRAME_CHADDR + 6] == self.local_mac()
+                or raw[FRAME_CHADDR:FRAME_CHADDR + 6] in self.also_local):
+            self._deliver(raw)
+
+    def _wait(self, wait: float) -> bool:
+        """Whether the inbox has a frame within ``wait`` seconds (the lock held)."""
+        deadline = time.monotonic() + wait
+        while not self.inbox:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stop:
+                return False
+            self._cond.wait(left)
+        return True
+
+    def get(self, wait: float) -> bytes | None:
+        """The next frame for the client role, waiting up to ``wait`` seconds."""
+        with self._cond:
+            return self.inbox.popleft() if self._wait(wait) else None
+
+    def ready(self, wait: float) -> bool:
+        """Whether a frame for the client role is waiting, within ``wait`` seconds."""
+        with self._cond:
+            return self._wait(wait)

@@ -1,0 +1,62 @@
+"""``serve()``: starts the server role (:class:`~.server4.DhcpServer`) on an
+endpoint, never as a rogue server by accident: only on an interface named for
+this run, and only after one DISCOVER of its own got no answer (``force=True``
+overrides; the other server is named).
+
+    >>> srv = serve(endpoint, "10.77.0.100-10.77.0.199", lease_time=60)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ..errors import DhcpError, UsageError
+from ..link.exchange import Backoff
+from ..state.endpoint import Endpoint
+from ..wire import DISCOVER, mac_str, new_xid
+from ..wire.messages4 import MessageOptions, build_message
+from .leases4 import Pool
+from .server4 import DhcpServer
+
+
+class RogueServer(UsageError):
+    """Another DHCP server answers on the link: serve() does not start beside it."""
+
+
+def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | None = None,
+          iface: str | None = None, lease_time: int = 3600,
+          t1: int | None = None, t2: int | None = None, options: Any = None,
+          server_ip: str | None = None, on_reply: Callable[[Any, Any], Any] | None = None,
+          intercept: bool | str = False, macs: Iterable[str] | None = None, force: bool = False,
+          probe_timeout: float = 1.0) -> DhcpServer:
+    """Starts a DHCP server on the endpoint's interface (``current`` is the one
+    already running there, if any); see the module's docstring."""
+    if iface is not None and iface != endpoint.iface:
+        raise UsageError(f"the session is on {endpoint.iface}; move it first: dhcp.use({iface!r})")
+    if iface is None and not endpoint.named:
+        raise UsageError("serve() answers only on an interface named for this run, never a remembered "
+                         f"one: serve(iface={endpoint.iface or 'eth1'!r}) or start with --iface")
+    if current is not None and current.running:
+        raise UsageError("a server is already running here: srv.stop() (or %dhcp_serve --stop) first")
+    name = endpoint.need_iface()
+    try:
+        own = endpoint.transport.link_ipv4()
+    except (OSError, DhcpError):
+        own = None   # no such interface: the probe below says so in one line (a test's fake one works)
+    try:
+        chosen = Pool.parse(pool, server_ip=server_ip, iface_address=own)
+        server = DhcpServer(endpoint, chosen, lease_time=lease_time, t1=t1, t2=t2, options=options,
+                            on_reply=on_reply, intercept=intercept, macs=macs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    xid = new_xid()
+    probe = build_message(DISCOVER, mac=endpoint.mac, xid=xid, opts=MessageOptions())
+    ex = endpoint.exchange(probe, "SERVE-PROBE", xid=xid, chaddr=endpoint.mac_bytes, timeout=probe_timeout,
+                           done=lambda f: True, backoff=Backoff(first=probe_timeout * 2))
+    if ex.replies:
+        who = ", ".join(sorted({f"{f.server} ({mac_str(f.eth_src)})" for f in ex.replies}))
+        if not force:
+            raise RogueServer(f"another DHCP server answers on {name}: {who}; serve() will not start beside "
+                              "it (serve(force=True) to start anyway)")
+        endpoint.messages.append(f"serving beside another server on {name}: {who}")
+    return server.start()

@@ -1,0 +1,373 @@
+"""The server role: ``serve()``, a DHCP server that tests a device's DHCP client.
+
+Usage (at the ``scapy-dhcp --lab-client udhcpc`` prompt)::
+
+    >>> srv = serve()                       # the lab's 10.77.0.0/24 on the session's interface
+    >>> srv.wait_lease()                    # the first client bound (ACK sent)
+    10.77.0.2       02:5c:0a:1b:2c:00  bound    expires in 3600 s
+    >>> srv.nak()                           # the next REQUEST gets a NAK
+    >>> srv.forcerenew()                    # RFC 3203, to every bound client
+    >>> srv = serve(on_reply=lambda req, rep: None)   # answer nothing: a silent server
+    >>> srv.stop()
+
+It runs in the background on the session's endpoint (one socket, one reader
+thread, see :mod:`~scapy_dhcp_ext.link.reader`), so the prompt stays usable and the client role
+(``dora()``) works at the same time, against this server too. The rules are
+RFC 2131's (:mod:`.leases4`); replies are addressed as 4.1 says
+(:mod:`~scapy_dhcp_ext.wire.replies4`). Every reply passes through ``on_reply(request, reply)``
+(Scapy packets): return a packet or bytes to send instead, None to drop it,
+a list to send several, a number of seconds to send it late, or
+``(seconds, packet)``. ``intercept=True`` holds each reply in ``srv.held``
+(``intercept="ACK"`` only the ACKs) until ``pkt_send()`` (after
+``pkt_edit()``, if you like) lets it go; ``srv.wait_held()`` waits for one.
+
+It is never a rogue server by accident: it starts only on an interface named
+for this run, sends one DISCOVER of its own first and refuses to start if any
+server answers (``force=True`` overrides), and ``macs=[...]`` limits it to the
+devices under test (every other client is ignored and logged).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from ..errors import DhcpTimeout, UsageError
+from ..state.history import History, HistoryEntry
+from ..wire import (
+    ACK,
+    DECLINE,
+    DISCOVER,
+    INFORM,
+    NAK,
+    OFFER,
+    RELEASE,
+    REQUEST,
+    ZERO_IP,
+    finish_udp_checksum,
+    ip_text,
+    mac_bytes,
+    mac_str,
+    new_xid,
+)
+from ..wire.frames4 import Frame, parse_frame
+from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, read_request
+from .leases4 import Ask, LeaseTable, Pool, ServerLease
+from .server_hooks4 import Held, normalise_replies, shift
+
+if TYPE_CHECKING:
+    from ..state.endpoint import Endpoint
+
+OP = "SERVE"
+NAMES = {OFFER: "OFFER", ACK: "ACK", NAK: "NAK"}
+KINDS = {name: code for code, name in NAMES.items()}
+
+
+class DhcpServer:
+    """A running server on an endpoint; see the module's docstring."""
+
+    def __init__(self, endpoint: Endpoint, pool: Pool, *, lease_time: int = 3600, t1: int | None = None,
+                 t2: int | None = None, options: Any = None,
+                 on_reply: Callable[[Any, Any], Any] | None = None, intercept: bool | str = False,
+                 macs: Iterable[str] | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.endpoint = endpoint
+        self.pool = pool
+        self.lease_time = lease_time
+        self.table = LeaseTable(pool, lease_time, clock)
+        self.opts = ReplyOptions.build(server_ip=pool.server_ip, network=pool.network, lease_time=lease_time,
+                                       t1=t1, t2=t2, options=options)
+        self.on_reply = on_reply
+        self.intercept = intercept
+        self.macs: set[str] | None = {mac_str(mac_bytes(m)) for m in macs} if macs is not None else None
+        # The catalog's hook (sweep_replies): bytes in, bytes (or several, or None) out; no Scapy on the path.
+        self.mutate: Callable[[Frame, bytes], Any] | None = None
+        self.observe: Callable[[Frame], None] | None = None   # sees every sane request first (the same thread)
+        self.history = History(endpoint.store, 10000)
+        self.held: list[Held] = []
+        self.requests = 0
+        self.running = False
+        self._nak_next: set[str] = set()
+        self._bound = threading.Condition()
+        self._last_bound: ServerLease | None = None
+        self._waiting = 0   # wait_lease() callers: only they need a notify (the lock costs every ACK)
+
+    # -- life -------------------------------------------------------------
+
+    def start(self) -> DhcpServer:
+        transport = self.endpoint.transport
+        transport.answer_arp(self.pool.server_ip, self.endpoint.mac_bytes, pin=True)  # renewals come unicast
+        store = self.endpoint.store
+        # A burst of requests journals in one write: lines held while the socket
+        # has frames queued, written when the reader has drained it (Store.hold).
+        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error,
+                               on_drained=store.release if store is not None else None)
+        self.running = True
+        self.endpoint.sections["server"] = self.to_dict
+        return self
+
+    def stop(self) -> DhcpServer:
+        """Stops answering; the leases and the log stay readable."""
+        if self.running:
+            self.running = False
+            transport = self.endpoint.transport
+            transport.stop_reader()
+            transport.forget_arp(self.pool.server_ip)
+            if self.endpoint.store is not None:
+                self.endpoint.store.release()
+            self.endpoint.save()
+        return self
+
+    # -- the handle -------------------------------------------------------
+
+    @property
+    def leases(self) -> list[ServerLease]:
+        """Every address handed out so far, with its client, state and end."""
+        return list(self.table)
+
+    @property
+    def log(self) -> list[HistoryEntry]:
+        """Every request and reply, each with a note that says why (also in the journal)."""
+        return list(self.history)
+
+    def wait_lease(self, mac: str | None = None, timeout: float = 30.0) -> ServerLease:
+        """The lease once a client (``mac``, or any) is bound: its ACK sent."""
+        want = mac_str(mac_bytes(mac)) if mac else None
+        deadline = time.monotonic() + timeout
+
+        def found() -> ServerLease | None:
+            bound = [x for x in self.table if x.state == "bound" and (want is None or x.mac == want)]
+            if want is None and self._last_bound in bound:
+                return self._last_bound
+            return bound[-1] if bound else None
+
+        with self._bound:
+            self._waiting += 1
+            try:
+                while (lease := found()) is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        who = want or "any client"
+                        raise DhcpTimeout(f"no lease bound for {who} within {timeout} s on {self.endpoint.iface} "
+                                          f"({self.requests} requests seen; srv.log says why)")
+                    self._bound.wait(min(left, 0.2))
+            finally:
+                self._waiting -= 1
+        return lease
+
+    def nak(self, mac: str | None = None) -> None:
+        """The next REQUEST from ``mac`` (or from anyone) gets a NAK, and so does
+        every one after it until that client starts over with a DISCOVER: dhcpcd,
+        RENEWING, hears only unicast and misses the broadcast NAK that RFC 2131
+        4.1 asks for, so it is its REBINDING that gets sent back."""
+        self._nak_next.add(mac_str(mac_bytes(mac)) if mac else "*")
+
+    def forcerenew(self, mac: str | None = None) -> int:
+        """RFC 3203: a FORCERENEW (unauthenticated) to each bound client, or to
+        ``mac``; returns how many went out."""
+        want = mac_str(mac_bytes(mac)) if mac else None
+        sent = 0
+        for lease in self.leases:
+            if lease.state == "bound" and (want is None or lease.mac == want):
+                raw = build_forcerenew(chaddr=mac_bytes(lease.mac), address=lease.address, opts=self.opts,
+                                       server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip,
+                                       xid=new_xid())
+                self.send(raw, f"FORCERENEW to {lease.address}")
+                sent += 1
+        if want is not None and not sent:
+            raise UsageError(f"{want} holds no bound lease: srv.leases shows who does")
+        return sent
+
+    def send_held(self, pkt: Any = None) -> Any:
+        """Lets the oldest held reply go, as it was or as ``pkt`` (edited)."""
+        if not self.held:
+            raise UsageError("no reply is held: serve(intercept=True) holds them")
+        held = self.held.pop(0)
+        raw = held.reply if pkt is None else (bytes(pkt) if not hasattr(pkt, "packet") else bytes(pkt.packet))
+        self.send(raw, "released from intercept")
+        return parse_frame(raw)
+
+    def wait_held(self, timeout: float = 10.0) -> Held:
+        """The oldest held reply, once there is one (``intercept=`` on)."""
+        deadline = time.monotonic() + timeout
+        while not self.held:
+            if time.monotonic() > deadline:
+                raise DhcpTimeout(f"no reply held within {timeout} s ({self.requests} requests seen)")
+            time.sleep(0.02)
+        return self.held[0]
+
+    def drop_held(self) -> int:
+        n, self.held = len(self.held), []
+        return n
+
+    # -- serving (on the reader's thread) ----------------------------------
+
+    def _on_request(self, raw: bytes, pending: bool = False) -> None:
+        store = self.endpoint.store
+        if store is not None:
+            store.hold()
+        try:
+            self.handle(raw, pending)
+        except Exception as exc:  # a request, however odd, must not stop the server
+            self._note_error(f"{type(exc).__name__}: {exc} (request {raw[:64].hex()}...)")
+
+    def _note_error(self, message: str) -> None:
+        self.history.record("in", b"", OP, self.endpoint.iface, None, f"internal error: {message}")
+
+    def handle(self, raw: bytes, pending: bool = False) -> list[bytes]:
+        """Answers one request (a whole frame; ``pending``: its UDP checksum is
+        still to be finished, see :meth:`~scapy_dhcp_ext.link.base.LinkSocket._recv_pending`): records it
+        with why, sends the replies and returns them. Never raises on bad bytes."""
+        self.requests += 1
+        now = time.time()
+        req = read_request(raw, now, pending) or parse_frame(finish_udp_checksum(raw) if pending else raw, now)
+        problems = "; ".join(req.problems)
+        mtype = req.message_type
+        if req.op != 1 or req.xid is None or len(req.chaddr) != 6 or mtype is None:
+            why = problems or "no DHCP message type"
+            self._record_in(req, f"malformed, ignored: {why}")
+            return []
+        mac = mac_str(req.chaddr)
+        if self.macs is not None and mac not in self.macs:
+            self._record_in(req, f"{mac} is not in macs: ignored")
+            return []
+        if self.observe is not None:
+            self.observe(req)
+        ask = _ask(req, mac, self.pool.server_ip)
+        prefix = f"malformed ({problems}), answered anyway: " if problems else ""
+        if mtype == DISCOVER:
+            self._nak_next.discard(mac)   # it started over: srv.nak() has done its job
+            self._nak_next.discard("*")
+            d = self.table.discover(ask)
+        elif mtype == REQUEST:
+            if mac in self._nak_next or "*" in self._nak_next:
+                self._record_in(req, prefix + "NAK: asked for with srv.nak(), until it starts over")
+                return self._reply(req, NAK, ZERO_IP, message="NAK asked for by the user")
+            d = self.table.request(ask)
+        elif mtype == INFORM:
+            self._record_in(req, prefix + "INFORM: ACK with no lease time")
+            return self._reply(req, ACK, ZERO_IP, lease=False)
+        elif mtype == RELEASE:
+            self._record_in(req, prefix + self.table.release(ask))
+            return []
+        elif mtype == DECLINE:
+            self._record_in(req, prefix + self.table.decline(ask))
+            return []
+        else:
+            self._record_in(req, prefix + f"{req.type_name} is not for a server: ignored")
+            return []
+        state = f"{d.state}: " if d.state else ""
+        if not d.kind:
+            self._record_in(req, prefix + state + d.note)
+            return []
+        self._record_in(req, prefix + state + d.kind + (f" {d.address}" if d.kind != "NAK" else "")
+                        + (f" ({d.note})" if d.note else ""))
+        out = self._reply(req, KINDS[d.kind], d.address, message=d.note if d.kind == "NAK" else None)
+        if d.kind == "ACK" and d.lease is not None:
+            self._last_bound = d.lease
+            if self._waiting:   # set before the check: a waiter sees the lease or gets the notify
+                with self._bound:
+                    self._bound.notify_all()
+        return out
+
+    def nak_frame(self, req: Frame, message: str = "") -> bytes:
+        """A NAK to ``req``, addressed as RFC 2131 4.1 says, not sent."""
+        return build_reply(req, NAK, self.opts, server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip,
+                           message=message or None)
+
+    def _record_in(self, req: Frame, note: str) -> None:
+        self.history.record("in", req.raw, OP, self.endpoint.iface, req.xid, note)
+
+    def _reply(self, req: Frame, msg: int, yiaddr: str, *, lease: bool = True,
+               message: str | None = None) -> list[bytes]:
+        raw = build_reply(req, msg, self.opts, server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip,
+                          yiaddr=yiaddr, lease=lease, message=message)
+        return self._emit(req, raw)
+
+    def _emit(self, req: Frame, raw: bytes) -> list[bytes]:
+        """The reply through the hooks, then out (or held, or later)."""
+        if self.mutate is None and self.on_reply is None and not self.intercept:
+            self.send(raw, xid=req.xid)   # the plain server: no hook, nothing held
+            return [raw]
+        outs: list[tuple[float, bytes]] = [(0.0, raw)]
+        if self.mutate is not None:
+            outs = normalise_replies(self.mutate(req, raw), raw)
+        if self.on_reply is not None:
+            outs = [x for delay, one in outs for x in shift(delay, self._user_hook(req, one))]
+        if self.intercept and (self.intercept is True or _kind_name(raw) == str(self.intercept).upper()):
+            for _delay, one in outs:
+                self.held.append(Held(req, one))
+            self.history.record("out", b"", OP, self.endpoint.iface, req.xid,
+                                f"{len(outs)} reply held: pkt_edit() to change it, pkt_send() to send it")
+            return []
+        for delay, one in outs:
+            if delay > 0 and self.endpoint.transport.reader is not None:
+                self.endpoint.transport.reader.later(delay, functools.partial(self.send, one, "sent late"))
+            else:
+                self.send(one)
+        return [one for _d, one in outs]
+
+    def _user_hook(self, req: Frame, raw: bytes) -> list[tuple[float, bytes]]:
+        assert self.on_reply is not None
+        try:
+            got = self.on_reply(req.packet, parse_frame(raw).packet)
+        except Exception as exc:
+            self._note_error(f"on_reply raised {type(exc).__name__}: {exc}; the reply went as it was")
+            return [(0.0, raw)]
+        return normalise_replies(got, raw)
+
+    def send(self, raw: bytes, note: str = "", *, xid: int | None = None) -> None:
+        """Sends one frame as it is, logged with ``note``; a link that went is a log line."""
+        if xid is None:
+            xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
+        try:
+            self.endpoint.transport.send(raw)
+        except Exception as exc:  # the link went: say so, keep serving when it comes back
+            self.history.record("out", raw, OP, self.endpoint.iface, xid, f"not sent: {exc}")
+            return
+        self.history.record("out", raw, OP, self.endpoint.iface, xid, note)
+
+    # -- views ------------------------------------------------------------
+
+    def who(self) -> str:
+        return "any client" if self.macs is None else "only " + ", ".join(sorted(self.macs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"server": {"pool": str(self.pool), "server_ip": self.pool.server_ip, "running": self.running,
+                           "leases": [{"mac": x.mac, "address": x.address, "expires": x.expires, "state": x.state}
+                                      for x in self.table]}}
+
+    def __repr__(self) -> str:
+        counts = self.table.counts()
+        lines = [f"DhcpServer on {self.endpoint.iface} ({'running' if self.running else 'stopped'}): "
+                 f"pool {self.pool} in {self.pool.network}, server {self.pool.server_ip}, "
+                 f"lease {self.lease_time} s; answers {self.who()}",
+                 f"  {self.requests} requests; leases: "
+                 + (", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none yet")]
+        lines += [f"  {x!r}" for x in self.leases[-10:]]
+        if self.held:
+            lines.append(f"  {len(self.held)} replies held: pkt_edit() then pkt_send()")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+
+def _kind_name(raw: bytes) -> str:
+    return NAMES.get(raw[284], "") if len(raw) > 284 and raw[282:284] == b"\x35\x01" else ""
+
+
+def _ask(req: Frame, mac: str, server_ip: str) -> Ask:
+    o = req.options
+    client_id = o.get(61)
+    requested, server_id = o.get(50), o.get(54)
+    hostname = o.get(12)
+    # Positional, in Ask's order: mac, client_id, ciaddr, requested, server_id, hostname, unicast.
+    return Ask(mac, client_id.hex() if client_id else "", req.ciaddr,
+               ip_text(requested[:4]) if requested is not None and len(requested) >= 4 else None,
+               ip_text(server_id[:4]) if server_id is not None and len(server_id) >= 4 else None,
+               hostname.decode("utf-8", "replace") if hostname else "", req.ip_dst == server_ip)
+
+

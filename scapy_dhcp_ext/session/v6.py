@@ -1,0 +1,34 @@
+"""``dhcp.v6``: the DHCPv6 client role with the workloads that drive it.
+
+:class:`~scapy_dhcp_ext.roles.client6.Client6` holds the exchanges (SOLICIT,
+SARR, RENEW ...); this façade adds the v6 sweeps and load, which sit a layer
+above the roles (:mod:`scapy_dhcp_ext.workloads.sweep6`, ``load6``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..roles.client6 import Client6
+from ..workloads import load6, sweep6
+
+
+class Dhcp6Session(Client6):
+    """The v6 client on a session's endpoint, as ``dhcp.v6`` shows it."""
+
+    def sweep_lengths6(self, *args: Any, **kwargs: Any) -> Any:
+        """Every length of a SOLICIT, lying IPv6 and UDP lengths; see :func:`.sweep6.sweep_lengths6`."""
+        return sweep6.sweep_lengths6(self, *args, **kwargs)
+
+    def sweep_malformed6(self, *args: Any, **kwargs: Any) -> Any:
+        """The v6 malformed catalog; see :func:`.sweep6.sweep_malformed6`."""
+        return sweep6.sweep_malformed6(self, *args, **kwargs)
+
+    def load6(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
+              rapid_commit: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None) -> Any:
+        """Many v6 clients (DUIDs) doing SARR, or rapid commit, at once, like
+        perfdhcp -6; see :mod:`scapy_dhcp_ext.workloads.load6`."""
+        result = load6.run_load6(self.endpoint, clients=clients, duration=duration, rate=rate, window=window,
+                                 rapid_commit_=rapid_commit, timeout=timeout, progress=progress, seed=seed)
+        self.last = result
+        return result

@@ -1,0 +1,187 @@
+"""The reply sweep's state machine: each request the device sends moves the
+current case along (its hostile OFFER or ACK sent, the device's answer judged);
+:mod:`.reply_sweep4` runs it from the caller's thread. See that module for the
+verdicts and how cases follow each other.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..wire import ACK, DISCOVER, OFFER, REQUEST, ZERO_IP, mac_str
+from ..wire.frames4 import Frame, parse_frame
+from .reply_cases4 import Ctx, ReplyCase
+from .reply_report import ReplyReport, ReplyRow
+
+if TYPE_CHECKING:
+    from ..roles.server4 import DhcpServer
+    from .host import Host
+
+Probe = Any   # "traffic", "arp", "icmp" or a callable returning whether the device lives
+
+
+class ReplyMachine:
+    """The state of one sweep, moved along by the device's requests: the
+    server's hooks (``observe`` and ``on_reply``, on the reader's thread) take a
+    request and give the reply to send; the lock-holding helpers below are
+    all a case's moves. :class:`~.reply_sweep4.ReplySweeper` adds the caller's
+    thread: the waiting, the silences, the probe and ``restart``."""
+
+    def __init__(self, session: Host, server: DhcpServer, report: ReplyReport, *, mac: bytes | None,
+                 probe: Probe, restart: Callable[[], Any] | None, renew: Callable[[], Any] | None,
+                 retry: float | None, margin: float, comeback: float, progress: bool) -> None:
+        self.session, self.server, self.report = session, server, report
+        self.target = mac
+        self.probe, self.restart, self.renew = probe, restart, renew
+        self.retry, self.margin, self.comeback = retry, margin, comeback
+        self.progress = progress
+        self.cond = threading.Condition()
+        self.mode = "measure" if retry is None else "wait"
+        self.discovers: list[float] = []
+        self.row: ReplyRow | None = None
+        self.case: ReplyCase | None = None
+        self.xid: int | None = None
+        self.since = time.monotonic()     # when the mode began
+        self.quiet = False                # the device needs restart() to come back
+        self.restarts = 0                 # restarts in a row with no DISCOVER after them
+        self.renewed = False              # renew() called for this case
+        self.attempts: dict[str, int] = {}
+        self.ctx = Ctx(server.pool.server_ip, mac or b"")
+
+    # -- the server's hooks (the reader's thread) ---------------------------
+
+    def observe(self, req: Frame) -> None:
+        mt = req.message_type
+        if self.target is None and mt == DISCOVER:
+            self.target = req.chaddr
+            self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
+        if req.chaddr != self.target:
+            return
+        with self.cond:
+            now = time.monotonic()
+            if self.mode == "measure":
+                if mt == DISCOVER:
+                    self.discovers.append(now)
+                if len(self.discovers) >= 2:
+                    self.retry = max(0.2, self.discovers[-1] - self.discovers[-2])
+                    self._set("wait")
+                else:
+                    return
+            if self.row is not None and self.mode in ("sent", "offered", "bound"):
+                self.row.frames.append(("in", req.raw, time.time()))
+            if self.mode == "sent":
+                self._after_hostile(req)
+            if self.mode == "wait" and mt == DISCOVER and self.report.remaining and not self._restart_due():
+                self._begin(req)
+            elif self.mode == "offered" and mt == REQUEST and req.xid == self.xid:
+                self._set("ack-pending" if self.case and self.case.phase == "ack" else "bound-pending")
+            elif self.mode == "bound" and mt == REQUEST and req.ciaddr != ZERO_IP:
+                self._set("nak-pending")
+            self.cond.notify_all()
+
+    def _after_hostile(self, req: Frame) -> None:
+        assert self.case is not None
+        mt, phase = req.message_type, self.case.phase
+        if phase == "offer" and mt == REQUEST and req.xid == self.xid:
+            self._verdict("accepted", "it sent a REQUEST for the offer")
+            self.quiet = True   # it waits for our ACK: a NAK (or restart) sends it back
+        elif phase == "offer" and mt == DISCOVER:
+            self._verdict("rejected", "it ignored the offer and asked again")
+        elif phase == "ack" and mt in (DISCOVER, REQUEST):
+            self._verdict("rejected", f"it ignored the ACK and sent a {req.type_name}")
+            self.quiet = mt == REQUEST
+        elif phase == "renew" and mt == DISCOVER:
+            self._verdict("accepted", "it took the NAK and started over")
+        elif phase == "renew" and mt == REQUEST:
+            self._verdict("rejected", "it ignored the NAK and asked again")
+            self.quiet = True
+        elif phase == "bound" and mt == REQUEST:
+            self._verdict("accepted", "it renewed on the FORCERENEW")
+            self.quiet = True
+        elif phase == "bound" and mt == DISCOVER:
+            self._verdict("accepted", "it started over on the FORCERENEW")
+
+    def on_reply(self, req: Frame, raw: bytes) -> Any:
+        if req.chaddr != self.target:
+            return raw
+        with self.cond:
+            mode, case = self.mode, self.case
+            if mode == "measure":   # DISCOVERs unanswered, so that it retries and shows its interval;
+                if req.message_type == REQUEST:   # a bound client is sent back to DISCOVER
+                    return self.server.nak_frame(req, "start over")
+                return None
+            if mode == "offer-pending" and case is not None and _kind(raw) == OFFER:
+                return self._hostile(case.make(raw, self.ctx))
+            if mode == "offered" and req.xid == self.xid:
+                self._out(raw)
+                return raw
+            if mode == "ack-pending" and case is not None and _kind(raw) == ACK:
+                return self._hostile(case.make(raw, self.ctx))
+            if mode == "bound-pending" and _kind(raw) == ACK:
+                self._out(raw)
+                self._set("bound")
+                self.cond.notify_all()
+                return raw
+            if mode == "nak-pending":
+                return self._hostile([self.server.nak_frame(req, "renewal refused (sweep_replies)")])
+            if req.message_type == REQUEST and not self._restart_due():
+                # Between cases (a renewal; an INIT-REBOOT after a restart): back to DISCOVER for the next.
+                return self.server.nak_frame(req, "start over")
+            return None   # a client about to be restarted gets nothing that would move it on first
+
+    # -- moving a case along (the lock held) --------------------------------
+
+    def _restart_due(self) -> bool:
+        """The client is quiet and restart() is about to bring it back: what the
+        old process sends now must not start a case (nor be answered)."""
+        return self.quiet and self.restart is not None
+
+    def _set(self, mode: str) -> None:
+        self.mode, self.since = mode, time.monotonic()
+
+    def _begin(self, req: Frame) -> None:
+        case = self.report.remaining[0]
+        # A fresh address for each case: one left configured by the last case must not answer ARP for this one.
+        self.server.table.retire(mac_str(req.chaddr))
+        self.case, self.xid, self.quiet = case, req.xid, False
+        self.renewed = False
+        self.restarts = 0
+        self.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
+        self.row.frames.append(("in", req.raw, time.time()))
+        self._set("offer-pending" if case.phase == "offer" else "offered")
+
+    def _hostile(self, frames: list[bytes]) -> None:
+        """Sends the case's frames here (the server sends nothing for this
+        request), and only then starts timing: a probe never overtakes them."""
+        assert self.case is not None
+        for n, raw in enumerate(frames):
+            self.server.send(raw, f"sweep_replies {self.report.sweep_id} {self.case.name}")
+            if n < 5:
+                self._out(raw, hostile=True)
+        if self.row is not None and len(frames) > 5:
+            self.row.note = f"{len(frames)} frames sent; the first 5 kept"
+        self._set("sent")
+        self.cond.notify_all()
+
+    def _out(self, raw: bytes, hostile: bool = False) -> None:
+        if self.row is not None:
+            self.row.frames.append(("hostile" if hostile else "out", raw, time.time()))
+
+    def _verdict(self, verdict: str, why: str) -> None:
+        row = self.row
+        if row is None:
+            return
+        row.verdict, row.why = verdict, why
+        row.seconds = time.time() - row.started
+        self.report.rows.append(row)
+        self.report.remaining.pop(0)
+        if verdict == "dead" and self.report.killer is None:
+            self.report.killer = row
+        self.row, self.case = None, None
+        self._set("wait")
+
+
+def _kind(raw: bytes) -> int | None:
+    return parse_frame(raw).message_type
