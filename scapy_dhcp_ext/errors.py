@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, Callable
 
 
 class DhcpError(Exception):
@@ -52,3 +53,15 @@ class UsageError(DhcpError, ValueError):
 
 class StateError(DhcpError):
     """A state file could not be read or written."""
+
+
+def renamed(new: str, old: str, *, where: str = "") -> Callable[..., Any]:
+    """A method kept under its old name for one release: it warns
+    (``DeprecationWarning``, naming the new one) and calls the new one."""
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"{where}{old}() is {where}{new}() now; the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(self, new)(*args, **kwargs)
+    method.__name__ = method.__qualname__ = old
+    method.__doc__ = f"The old name of {new}(): it warns, then calls it."
+    return method

@@ -106,11 +106,11 @@ def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(ma
     client = lab.clients[0]
     with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
         report = s.check_client(restart=client.restart, progress=False)
-    assert len(report.results) == len(CLIENT_CHECKS) and report.target == client.mac
+    assert len(report.rows) == len(CLIENT_CHECKS) and report.target == client.mac
     assert not report.interrupted and "inconclusive" not in report.counts(), report
     other = [r for r in cap.rows() if r.get("dhcp.hw.mac_addr", "").startswith("02:00:5e:0f:0f:0f")]
     agree(report, oracle_verdicts(frames(cap, client.mac), other, client.events(), report, 30, 10, 20))
-    deviations = {r.id: r.verdict for r in report.results if r.verdict not in ("pass", "n/a")}
+    deviations = {r.id: r.verdict for r in report.rows if r.verdict not in ("pass", "n/a")}
     if kind == "udhcpc":   # as the lab runs it: -T 1, no ARP probe
         assert deviations == {"retransmit-backoff": "warn", "declines-address-in-use": "warn",
                               "rebind-at-t2-broadcast": "fail", "honours-t1-t2-options": "warn"}, report

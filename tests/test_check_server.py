@@ -124,7 +124,7 @@ ORACLES = {
 
 def judged_by_tshark(report, rows):
     """Each verdict against the oracle, on the rows of the check's own transactions."""
-    for result in report.results:
+    for result in report.rows:
         oracle = ORACLES.get(result.id)
         if oracle is None or result.verdict not in ("pass", "fail", "warn"):
             continue
@@ -180,13 +180,13 @@ def test_check_server_against_a_real_server_agrees_with_tshark(make_lab, tmp_pat
     with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
         report = s.check_server(destructive=True, progress=False)
     rows = [Row(r) for r in cap.rows() if r.get("dhcp.id")]
-    assert len(report.results) == len(SERVER_CHECKS) and report.target == "10.77.0.1"
+    assert len(report.rows) == len(SERVER_CHECKS) and report.target == "10.77.0.1"
     assert not report.interrupted and "inconclusive" not in report.counts(), report
     judged_by_tshark(report, rows)
     state_oracles(report, rows)
     assert lab.servers[0].alive() and report["survives-malformed"].verdict == "pass"
     # The deviations the README's table lists, measured here.
-    deviations = {r.id: r.verdict for r in report.results if r.verdict not in ("pass",)}
+    deviations = {r.id: r.verdict for r in report.rows if r.verdict not in ("pass",)}
     print(f"{kind} {server_version(kind)}: {deviations}")
     expected = DEVIATIONS.get((kind, server_version(kind)))
     if expected is not None:
@@ -201,7 +201,7 @@ def test_check_server_against_a_real_server_agrees_with_tshark(make_lab, tmp_pat
     pcap = report.to_pcap(str(tmp_path / "server.pcapng"))
     comments = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.comment"],
                               capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(comments) == sum(len(r.frames) for r in report.results)
+    assert len(comments) == sum(len(r.frames) for r in report.rows)
     assert any(c.startswith("offer-has-server-id (RFC 2131 4.3.1, MUST): pass") for c in comments)
 
 

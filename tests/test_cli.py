@@ -245,8 +245,8 @@ def test_c_load_for_outside_scripts(tmp_path, capsys):
 @pytest.mark.lab
 def test_a_person_at_the_prompt_of_the_v6_lab(tmp_path):
     child, lab_id = spawn_lab_shell(tmp_path, kind="kea6")
-    assert "kea6 at fd77:1::1" in child.before and "sarr()" in child.before
-    child.sendline("r = sarr(ia_pd=True)")
+    assert "kea6 at fd77:1::1" in child.before and "sarr6()" in child.before
+    child.sendline("r = sarr6(ia_pd=True)")
     child.expect(prompt(2))
     child.sendline("print('GOT', r.lease.address, r.lease.prefix)")
     child.expect(r"GOT (fd77:1::[0-9a-f]+) (fd77:1:2:[0-9a-f:]*/56)")

@@ -96,7 +96,7 @@ def test_renew_and_rebind_extend_the_lease_in_the_database(lab6, v6, how):
 def test_release_removes_the_lease_from_the_database(lab6, v6):
     v6.sarr()
     assert rows_for(lab6, v6.duid)
-    r = v6.release6()
+    r = v6.release()
     assert r.status == "reply" and v6.lease is None
     assert rows_for(lab6, v6.duid, want=lambda rows: not rows) == []
     status = Ether(r.reply.raw)[DHCP6OptStatusCode]
@@ -106,7 +106,7 @@ def test_release_removes_the_lease_from_the_database(lab6, v6):
 def test_decline_marks_the_address_declined(lab6, v6):
     r = v6.sarr()
     address = r.lease.address
-    d = v6.decline6()
+    d = v6.decline()
     assert d.status == "reply" and v6.lease is None
     if lab6.kinds[0] == "kea6":   # Kea keeps the address, declined (state 1), out of use
         rows = [x for x in lab6.servers[0].leases6(every=True) if x.address == address]
@@ -118,12 +118,12 @@ def test_decline_marks_the_address_declined(lab6, v6):
 
 def test_confirm_on_link_and_not_on_link(lab6, v6):
     v6.sarr()
-    r = v6.confirm6()
+    r = v6.confirm()
     assert r.status == "reply" and Ether(r.reply.raw)[DHCP6OptStatusCode].statuscode == 0
     if lab6.kinds[0] == "dnsmasq6":
         assert "DHCPCONFIRM" in lab6.servers[0].log
     v6.lease.ias[0].addresses[0]["address"] = "2001:db8::1"   # as if the cable went to another link
-    r = v6.confirm6()
+    r = v6.confirm()
     assert r.status == "refused" and Ether(r.reply.raw)[DHCP6OptStatusCode].statuscode == 4   # NotOnLink
 
 
@@ -164,7 +164,7 @@ def test_the_shell_command_on_the_kea6_lab(capsys):
     from scapy_dhcp_ext.front.cli import main
 
     code = main(["--lab", "kea6", "--state", "/dev/null/none", "-c",
-                 "r = sarr(ia_pd=True); rows = lab.servers[0].leases6(); "
+                 "r = sarr6(ia_pd=True); rows = lab.servers[0].leases6(); "
                  "print('GOT', r.lease.address, r.lease.prefix, sorted(x.prefix for x in rows))"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -208,7 +208,7 @@ def test_magics_on_the_v6_lab(tmp_path, monkeypatch):
 def test_the_malformed_sweep6_matches_a_plain_replay_of_every_case(lab6, v6):
     from tests.support.plain6 import replay6
 
-    report = v6.sweep_malformed6(progress=False)
+    report = v6.sweep_malformed(progress=False)
     assert report.complete and all(r.alive for r in report.rows) and len(report.rows) >= 40
     assert 0 < len(report.answered_cases) < len(report.rows)
     for row in report.rows:
@@ -225,7 +225,7 @@ def test_the_length_sweep6_matches_a_plain_replay_of_every_row_kind(lab6, v6):
 
     from tests.support.plain6 import replay6
 
-    report = v6.sweep_lengths6(progress=False)
+    report = v6.sweep_lengths(progress=False)
     assert report.complete and report.killer is None and all(r.alive for r in report.rows)
     top = 1500 - 48
     assert len(report.rows) == 48 + (top + 1) + 6 + 11
@@ -244,13 +244,13 @@ def test_the_length_sweep6_matches_a_plain_replay_of_every_row_kind(lab6, v6):
 
 def test_load6_leases_every_client_in_keas_database():
     with Lab("kea6", large_pool=True) as lab, DhcpSession(lab.iface, state_file=False) as s:
-        r = s.v6.load6(clients=300, duration=1.0, window=8, progress=False, seed=7)
+        r = s.v6.load(clients=300, duration=1.0, window=8, progress=False, seed=7)
         assert r.completed > 300 and r.drops == 0 and r.naks == 0
         rows = lab.servers[0].leases6()
         # Each of the 300 DUIDs holds one address (a second SARR of a client renews its own)
         assert len({x.duid for x in rows}) == 300 and len({x.address for x in rows}) == 300
         assert all(x.kind == "NA" and x.iaid == 1 for x in rows)
-        quick = s.v6.load6(clients=50, duration=0.5, rapid_commit=True, progress=False, seed=8)
+        quick = s.v6.load(clients=50, duration=0.5, rapid_commit=True, progress=False, seed=8)
         assert quick.completed > 0 and set(quick.latency) == {"solicit->reply", "sarr"}
         assert len({x.duid for x in lab.servers[0].leases6()}) == 350
 
@@ -272,9 +272,9 @@ def test_ns_probe_and_a_base_packet_for_the_length_sweep(lab6, v6):
     from scapy.layers.inet6 import IPv6
 
     v6.sarr()
-    report = v6.sweep_malformed6(["ia-pd-t1-gt-t2", "msg-type-255"], probe="ns", progress=False)
+    report = v6.sweep_malformed(["ia-pd-t1-gt-t2", "msg-type-255"], probe="ns", progress=False)
     assert report.complete and all(r.alive for r in report.rows)
     base = IPv6() / DHCP6_Solicit(trid=1) / DHCP6OptClientId(duid=v6.duid) / DHCP6OptElapsedTime()
-    lengths = v6.sweep_lengths6([10, 18, 40], base=base["DHCP6_Solicit"], progress=False)
+    lengths = v6.sweep_lengths([10, 18, 40], base=base["DHCP6_Solicit"], progress=False)
     assert [r.name for r in lengths.rows] == ["len6-00010", "len6-00018", "len6-00040"]
     assert [bool(r.replies) for r in lengths.rows] == [False, True, True]

@@ -216,7 +216,7 @@ def test_release_is_sent_at_most_four_times(fake_v6):
     session.v6.lease = _lease_for(session)
     session.v6.schedule["RELEASE"] = Retransmit6(irt=0.01, mrc=4)
     with pytest.raises(DhcpTimeout):
-        session.v6.release6(timeout=5)
+        session.v6.release(timeout=5)
     assert len(sock.sent) == 4
     elapsed = [parse_frame6(raw).msg.first(8) for raw in sock.sent]
     assert struct.unpack("!H", elapsed[0])[0] == 0
@@ -430,8 +430,8 @@ def test_decline_one_address_of_the_lease(fake_v6):
     session, sock = fake_v6(lambda f: respond6("normal", f))
     session.v6.sarr()
     with pytest.raises(UsageError, match="equal to fd77:1::99"):
-        session.v6.decline6("fd77:1::99")
-    assert session.v6.decline6("fd77:1::77").status == "reply"
+        session.v6.decline("fd77:1::99")
+    assert session.v6.decline("fd77:1::77").status == "reply"
     sent = Ether(sock.sent[-1])
     assert sent.haslayer("DHCP6_Decline") and sent["DHCP6OptIAAddress"].addr == "fd77:1::77"
     assert session.v6.lease is None

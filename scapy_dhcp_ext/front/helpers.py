@@ -8,7 +8,9 @@ imported only when it opens.
 
 from __future__ import annotations
 
+import functools
 import sys
+import warnings
 from typing import Any, Callable
 
 from ..errors import UsageError
@@ -19,9 +21,12 @@ from ..wire.pktools import EditError, diff, dump, to_packet, write_pcap
 OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "renew", "rebind",
               "sweep_lengths", "sweep_malformed", "load", "serve",
               "sweep_replies", "check_server", "check_client")
-# The v6 client's operations, bound to dhcp.v6 (the same endpoint).
-OPERATIONS6 = ("solicit", "request6", "sarr", "renew6", "rebind6", "release6", "decline6", "confirm6",
-               "info_request", "sweep_lengths6", "sweep_malformed6", "load6")
+# The v6 client's operations, bound to dhcp.v6 (the same endpoint): on dhcp.v6 a method has no "6",
+# as a helper in the shell every one has it (renew6() beside the v4 renew()).
+OPERATIONS6 = ("solicit", "request", "sarr", "renew", "rebind", "release", "decline", "confirm", "info_request",
+               "sweep_lengths", "sweep_malformed", "load")
+# Helpers that had no "6" before the rule, kept one release: they warn and run the new one.
+RENAMED6 = {"solicit": "solicit6", "sarr": "sarr6", "info_request": "info_request6"}
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")
 
 
@@ -150,6 +155,16 @@ def make_tools(session: DhcpSession) -> PacketTools:
     return PacketTools(session, editor=terminal_editor if can_open_editor() else None)
 
 
+def _renamed_helper(old: str, new: str, helper: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(helper)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"{old}() is {new}() now; the old name goes in the next release", DeprecationWarning,
+                      stacklevel=2)
+        return helper(*args, **kwargs)
+    call.__name__ = old
+    return call
+
+
 def make_helpers(session: DhcpSession, tools: PacketTools | None = None) -> dict[str, Any]:
     """Every name the shell adds: the operations, the packet tools, ``dhcp``, and
     the classes a user types (``Backoff.rfc2131()``, ``MessageOptions``, ``Lab``)."""
@@ -161,7 +176,8 @@ def make_helpers(session: DhcpSession, tools: PacketTools | None = None) -> dict
     from ..wire.messages6 import Relay6
 
     names: dict[str, Any] = {name: getattr(session, name) for name in OPERATIONS}
-    names.update({name: getattr(session.v6, name) for name in OPERATIONS6})
+    names.update({name + "6": getattr(session.v6, name) for name in OPERATIONS6})
+    names.update({old: _renamed_helper(old, new, names[new]) for old, new in RENAMED6.items()})
     names.update(Relay6=Relay6, Retransmit6=Retransmit6)
     names.update(pkt_dump=tools.pkt_dump, pkt_edit=tools.pkt_edit, pkt_send=tools.pkt_send, dhcp=session,
                  Backoff=Backoff, MessageOptions=MessageOptions, DhcpSession=DhcpSession, Lab=Lab)

@@ -102,21 +102,24 @@ def common_args(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def output_args(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The report files a sweep magic writes: --json, --pcap, --plot."""
+    """The report files a workload magic writes: --json, --junit, --pcap, --plot, --html."""
     for arg in reversed([
         argument("--json", metavar="FILE", help="write the report as JSON"),
-        argument("--pcap", metavar="FILE", help="write every frame (pcapng for sweep_replies, with comments)"),
+        argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per row"),
+        argument("--pcap", metavar="FILE", help="write every frame as pcapng, each commented with its row and verdict"),
         argument("--plot", metavar="FILE", help="save the plot (needs matplotlib)"),
+        argument("--html", metavar="FILE", help="write one self-contained HTML file: table, plot, frames"),
     ]):
         func = arg(func)
     return func
 
 
 def write_outputs(args: Any, report: Any) -> None:
-    for path, write in ((args.json, report.to_json), (args.pcap, report.to_pcap), (args.plot, report.plot)):
+    """Writes the files asked for, with the report's writers (each returns the path it wrote)."""
+    for path, write in ((args.json, report.to_json), (args.junit, report.to_junit), (args.pcap, report.to_pcap),
+                        (args.plot, report.plot), (args.html, report.to_html)):
         if path:
-            write(path)
-            print(f"wrote {path}")
+            print(f"wrote {write(path)}")
 
 
 def evaluate(shell: Any, expr: str | None) -> Any:

@@ -282,10 +282,8 @@ class DhcpMagics(Magics):
     @argument("--mac", help="client: the device's MAC (default: the first that sends a DISCOVER)")
     @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
     @argument("--lease-time", dest="lease_time", type=int, default=30, help="client: the lease it lives through (s)")
-    @argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
-    @argument("--json", metavar="FILE", help="write the report as JSON")
-    @argument("--pcap", metavar="FILE", help="write the evidence as pcapng, each frame commented with its check")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    @output_args
     @line_magic
     @answers_help
     def dhcp_check(self, line: str = "") -> Any:
@@ -305,11 +303,7 @@ class DhcpMagics(Magics):
                 report = self.session.check_client(only=ids(args.only), skip=ids(args.skip), mac=args.mac,
                                                    restart=self._eval(args.restart) or self.session.restart_device,
                                                    lease_time=args.lease_time, progress=args.progress)
-            for path, write in ((args.junit, report.to_junit), (args.json, report.to_json),
-                                (args.pcap, report.to_pcap)):
-                if path:
-                    write(path)
-                    print(f"wrote {path}")
+            write_outputs(args, report)
         return report
 
     @magic_arguments()

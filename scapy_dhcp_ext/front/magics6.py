@@ -113,7 +113,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_request(self, line: str = "") -> Any:
         """REQUEST what an ADVERTISE offered."""
-        return self._go(self.dhcp6_request, line, "request6", lambda args: (args.advertise,))
+        return self._go(self.dhcp6_request, line, "request", lambda args: (args.advertise,))
 
     @magic_arguments()
     @_common6
@@ -130,7 +130,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_renew(self, line: str = "") -> Any:
         """RENEW the v6 lease with the server that gave it."""
-        return self._go(self.dhcp6_renew, line, "renew6")
+        return self._go(self.dhcp6_renew, line, "renew")
 
     @magic_arguments()
     @_common6
@@ -138,7 +138,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_rebind(self, line: str = "") -> Any:
         """REBIND the v6 lease with any server."""
-        return self._go(self.dhcp6_rebind, line, "rebind6")
+        return self._go(self.dhcp6_rebind, line, "rebind")
 
     @magic_arguments()
     @_common6
@@ -146,7 +146,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_release(self, line: str = "") -> Any:
         """RELEASE the v6 lease and forget it."""
-        return self._go(self.dhcp6_release, line, "release6")
+        return self._go(self.dhcp6_release, line, "release")
 
     @magic_arguments()
     @_common6
@@ -155,7 +155,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_decline(self, line: str = "") -> Any:
         """DECLINE the lease's addresses (in use by another host) and forget the lease."""
-        return self._go(self.dhcp6_decline, line, "decline6", lambda args: (args.address,))
+        return self._go(self.dhcp6_decline, line, "decline", lambda args: (args.address,))
 
     @magic_arguments()
     @_common6
@@ -163,7 +163,7 @@ class Dhcp6Magics(Magics):
     @answers_help
     def dhcp6_confirm(self, line: str = "") -> Any:
         """CONFIRM: are the lease's addresses still on this link?"""
-        return self._go(self.dhcp6_confirm, line, "confirm6")
+        return self._go(self.dhcp6_confirm, line, "confirm")
 
     @magic_arguments()
     @_common6
@@ -197,12 +197,12 @@ class Dhcp6Magics(Magics):
         v6 = self.session.v6
         with usage_errors():
             if args.malformed is not None:
-                report = v6.sweep_malformed6([n for n in args.malformed.split(",") if n] or None, **common)
+                report = v6.sweep_malformed([n for n in args.malformed.split(",") if n] or None, **common)
             else:
                 from ..workloads.cases4 import parse_ranges
 
                 lengths = parse_ranges(args.lengths) if args.lengths else None
-                report = v6.sweep_lengths6(lengths, headers=args.headers, lies=args.lies, **common)
+                report = v6.sweep_lengths(lengths, headers=args.headers, lies=args.lies, **common)
             write_outputs(args, report)
         return report
 

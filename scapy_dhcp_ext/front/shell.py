@@ -20,8 +20,8 @@ from .helpers import make_helpers, make_tools
 
 HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline() renew() rebind()\n"
                 "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() check_server() check_client()\n"
-                "  DHCPv6: solicit() sarr() renew6() rebind6() release6() decline6() confirm6() info_request()\n"
-                "  sweep_lengths6() sweep_malformed6() load6()\n"
+                "  DHCPv6: solicit6() sarr6() request6() renew6() rebind6() release6() decline6() confirm6()\n"
+                "  info_request6() sweep_lengths6() sweep_malformed6() load6()\n"
                 "  pkt_dump() pkt_edit() pkt_send(); the session is dhcp (its v6 client: dhcp.v6)")
 
 
@@ -31,7 +31,7 @@ def banner(session: DhcpSession, lab: Lab | None = None) -> str:
     lines = [f"scapy-dhcp {__version__} on Scapy {scapy.VERSION}: Scapy's names, DHCP helpers, magics"]
     lines += ["  " + line for line in session.summary_lines()]
     if lab is not None:
-        parts = [f"{s.kind} at {s.address}" + (" (v6: sarr(ia_pd=True))" if s.v6 else "") for s in lab.servers]
+        parts = [f"{s.kind} at {s.address}" + (" (v6: sarr6(ia_pd=True))" if s.v6 else "") for s in lab.servers]
         parts += [f"client {c.kind} ({c.mac}): srv = serve() answers it, check_client() judges it"
                   for c in lab.clients]
         lines.append(f"  lab: {', '.join(parts)} in namespace {lab.netns}, removed when you leave")

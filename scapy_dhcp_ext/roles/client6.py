@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import UsageError, renamed
 from ..link.exchange import Exchange
 from ..wire.dhcp6 import (
     ADVERTISE,
@@ -88,7 +88,7 @@ class Client6(Client6Base):
         return self._finish(result, "ADVERTISE")
 
     @interruptible("REQUEST")
-    def request6(self, advertise: Advertise | int = 0, *, timeout: float | None = None, **kw: Any) -> Result:
+    def request(self, advertise: Advertise | int = 0, *, timeout: float | None = None, **kw: Any) -> Result:
         """REQUESTs what an ADVERTISE offered (default: the best one), from its server."""
         if isinstance(advertise, int):
             if not self.advertises:
@@ -118,7 +118,7 @@ class Client6(Client6Base):
             if first.reply is not None:
                 first.note = "rapid commit" + ("; " + first.note if first.note else "")
             return first
-        second = self.request6(0, timeout=timeout, **kw)
+        second = self.request(0, timeout=timeout, **kw)
         result = Result("SARR", second.status, xid=second.xid, sent=first.sent + second.sent,
                         received=first.received + second.received, ignored=first.ignored + second.ignored,
                         offers=first.offers, reply=second.reply, lease=second.lease,  # type: ignore[arg-type]
@@ -127,33 +127,33 @@ class Client6(Client6Base):
         return result
 
     @interruptible("RENEW")
-    def renew6(self, *, timeout: float | None = None, **kw: Any) -> Result:
+    def renew(self, *, timeout: float | None = None, **kw: Any) -> Result:
         """RENEW to the server that gave the lease (its DUID), for every IA held."""
-        lease = self._need_lease("renew6")
+        lease = self._need_lease("renew")
         self.txid, self.state = new_txid(), "RENEWING"
         return self._reply_exchange("RENEW", RENEW, [server_id(lease.server_duid_bytes), *self._lease_ias(lease)],
                                     timeout, **kw)
 
     @interruptible("REBIND")
-    def rebind6(self, *, timeout: float | None = None, **kw: Any) -> Result:
+    def rebind(self, *, timeout: float | None = None, **kw: Any) -> Result:
         """REBIND to any server (no server id), for every IA held."""
-        lease = self._need_lease("rebind6")
+        lease = self._need_lease("rebind")
         self.txid, self.state = new_txid(), "REBINDING"
         return self._reply_exchange("REBIND", REBIND, self._lease_ias(lease), timeout, **kw)
 
     @interruptible("RELEASE")
-    def release6(self, *, timeout: float | None = None, **kw: Any) -> Result:
+    def release(self, *, timeout: float | None = None, **kw: Any) -> Result:
         """RELEASEs every IA held and forgets the lease; the server's REPLY says how it went."""
-        lease = self._need_lease("release6")
+        lease = self._need_lease("release")
         self.txid = new_txid()
         ex = self._exchange("RELEASE", RELEASE, [server_id(lease.server_duid_bytes), *self._lease_ias(lease)],
                             timeout, 0.0, lambda f: f.msg_type == REPLY, **kw)
         return self._status_result("RELEASE", ex, forget=True)
 
     @interruptible("DECLINE")
-    def decline6(self, address: str | None = None, *, timeout: float | None = None, **kw: Any) -> Result:
+    def decline(self, address: str | None = None, *, timeout: float | None = None, **kw: Any) -> Result:
         """DECLINEs the lease's addresses (or one): in use by another host. Forgets the lease."""
-        lease = self._need_lease("decline6")
+        lease = self._need_lease("decline")
         self.txid = new_txid()
         na = [i for i in lease.ias if i.kind == "NA"]
         if address is not None:
@@ -167,10 +167,10 @@ class Client6(Client6Base):
         return self._status_result("DECLINE", ex, forget=True)
 
     @interruptible("CONFIRM")
-    def confirm6(self, *, timeout: float | None = None, **kw: Any) -> Result:
+    def confirm(self, *, timeout: float | None = None, **kw: Any) -> Result:
         """Asks whether the lease's addresses are still on this link (a cable
         replugged): REPLY Success, or NotOnLink (status refused)."""
-        lease = self._need_lease("confirm6")
+        lease = self._need_lease("confirm")
         self.txid = new_txid()
         na = [i for i in lease.ias if i.kind == "NA"]
         ias = [ia(IA_NA, i.iaid, 0, 0, b"".join(iaaddr(a["address"]) for a in i.addresses)) for i in na]
@@ -219,3 +219,10 @@ class Client6(Client6Base):
         self.last = result
         return result
 
+    # The names these had before every method on dhcp.v6 lost its "6" (the shell's helpers keep it).
+    request6 = renamed("request", "request6", where="dhcp.v6.")
+    renew6 = renamed("renew", "renew6", where="dhcp.v6.")
+    rebind6 = renamed("rebind", "rebind6", where="dhcp.v6.")
+    release6 = renamed("release", "release6", where="dhcp.v6.")
+    decline6 = renamed("decline", "decline6", where="dhcp.v6.")
+    confirm6 = renamed("confirm", "confirm6", where="dhcp.v6.")

@@ -28,6 +28,7 @@ from ..roles.results4 import Result
 from ..wire.frames4 import parse_frame
 from ..wire.frames6 import is_ipv6
 from ..workloads import client_checks4, load4, reply_sweep4, server_checks4, sweep4
+from ..workloads.host import drives
 from .v6 import Dhcp6Session
 
 
@@ -97,13 +98,8 @@ class DhcpSession(Client4):
         except Exception as exc:
             raise UsageError(f"that packet does not build: {exc}") from None
 
-    def sweep_lengths(self, *args: Any, **kwargs: Any) -> Any:
-        """Every packet length the device might choke on; see :func:`scapy_dhcp_ext.workloads.sweep4.sweep_lengths`."""
-        return sweep4.sweep_lengths(self, *args, **kwargs)
-
-    def sweep_malformed(self, *args: Any, **kwargs: Any) -> Any:
-        """The catalog of malformed fields; see :func:`scapy_dhcp_ext.workloads.sweep4.sweep_malformed`."""
-        return sweep4.sweep_malformed(self, *args, **kwargs)
+    sweep_lengths = drives(sweep4.sweep_lengths)
+    sweep_malformed = drives(sweep4.sweep_malformed)
 
     def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
              release: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None) -> Any:

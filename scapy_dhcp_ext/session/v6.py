@@ -9,22 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import renamed
 from ..roles.client6 import Client6
 from ..workloads import load6, sweep6
+from ..workloads.host import drives
 
 
 class Dhcp6Session(Client6):
     """The v6 client on a session's endpoint, as ``dhcp.v6`` shows it."""
 
-    def sweep_lengths6(self, *args: Any, **kwargs: Any) -> Any:
-        """Every length of a SOLICIT, lying IPv6 and UDP lengths; see :func:`.sweep6.sweep_lengths6`."""
-        return sweep6.sweep_lengths6(self, *args, **kwargs)
+    sweep_lengths = drives(sweep6.sweep_lengths6)
+    sweep_malformed = drives(sweep6.sweep_malformed6)
 
-    def sweep_malformed6(self, *args: Any, **kwargs: Any) -> Any:
-        """The v6 malformed catalog; see :func:`.sweep6.sweep_malformed6`."""
-        return sweep6.sweep_malformed6(self, *args, **kwargs)
-
-    def load6(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
+    def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
               rapid_commit: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None) -> Any:
         """Many v6 clients (DUIDs) doing SARR, or rapid commit, at once, like
         perfdhcp -6; see :mod:`scapy_dhcp_ext.workloads.load6`."""
@@ -32,3 +29,7 @@ class Dhcp6Session(Client6):
                                  rapid_commit_=rapid_commit, timeout=timeout, progress=progress, seed=seed)
         self.last = result
         return result
+
+    sweep_lengths6 = renamed("sweep_lengths", "sweep_lengths6", where="dhcp.v6.")
+    sweep_malformed6 = renamed("sweep_malformed", "sweep_malformed6", where="dhcp.v6.")
+    load6 = renamed("load", "load6", where="dhcp.v6.")

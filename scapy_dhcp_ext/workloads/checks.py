@@ -18,23 +18,18 @@ Usage::
 
 from __future__ import annotations
 
-import collections
-import html
-import json
 import time
-import xml.etree.ElementTree as ET
+import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import UsageError
 from ..roles.results4 import progress_bar
 from ..wire.frames4 import parse_frame
+from .report import Report, frame_dicts
 
 MUST, SHOULD, MAY = "MUST", "SHOULD", "MAY"
 VERDICTS = ("pass", "fail", "warn", "n/a", "inconclusive", "not run")
-COLOURS = {"pass": "#2b8a3e", "fail": "#e03131", "warn": "#f08c00", "n/a": "#868e96",
-           "inconclusive": "#7048e8", "not run": "#ced4da"}
 
 
 @dataclass(frozen=True)
@@ -116,129 +111,80 @@ class CheckResult:
     frames: list[tuple[str, bytes, float]] = field(default_factory=list)
 
     @property
+    def key(self) -> str:
+        return self.id
+
+    @property
     def packets(self) -> list[Any]:
         """The evidence as Scapy packets."""
         return [parse_frame(raw).packet for _d, raw, _t in self.frames]
 
+    def cells(self) -> list[str]:
+        return [self.level, self.verdict, f"RFC {self.rfc}", self.why]
+
+    def evidence(self) -> list[tuple[str, bytes, float]]:
+        return self.frames
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "rfc": self.rfc, "level": self.level, "rule": self.rule, "verdict": self.verdict,
-                "why": self.why, "seconds": round(self.seconds, 3),
-                "frames": [{"dir": d, "t": t, "summary": parse_frame(raw).summary(), "hex": raw.hex()}
-                           for d, raw, t in self.frames]}
+                "why": self.why, "seconds": round(self.seconds, 3), "frames": frame_dicts(self.frames)}
 
     def __repr__(self) -> str:
         return f"<{self.id} ({self.rfc}, {self.level}): {self.verdict}: {self.why}>"
 
 
-@dataclass
-class CheckReport:
-    """Every check's result, in the order run. ``role`` is "server" or
-    "client"; ``target`` names the device (a server's address, a client's MAC)."""
+@dataclass(repr=False)
+class CheckReport(Report):
+    """Every check's result (``rows``), in the order run. ``role`` is "server" or
+    "client"; ``target`` names the device (a server's address, a client's MAC).
+    The writers and the rest are :class:`~.report.Report`'s."""
 
     role: str
     target: str = "?"
-    results: list[CheckResult] = field(default_factory=list)
+    rows: list[CheckResult] = field(default_factory=list)
     elapsed: float = 0.0
     interrupted: bool = False
 
-    def __getitem__(self, check_id: str) -> CheckResult:
-        for r in self.results:
-            if r.id == check_id:
-                return r
-        raise KeyError(f"no check {check_id!r} in this report")
+    KEY_HEADER = "check"
+    COLUMNS = ("level", "verdict", "rfc", "why")
 
     @property
-    def failed(self) -> list[CheckResult]:
-        return [r for r in self.results if r.verdict == "fail"]
+    def KIND(self) -> str:  # type: ignore[override]  # noqa: N802  (the class attribute, per role)
+        return f"check_{self.role}"
+
+    @property
+    def results(self) -> list[CheckResult]:
+        """The rows, by their name before every report had ``rows``."""
+        warnings.warn("report.rows is report.rows now", DeprecationWarning, stacklevel=2)
+        return self.rows
 
     @property
     def passed(self) -> list[CheckResult]:
-        return [r for r in self.results if r.verdict == "pass"]
+        return [r for r in self.rows if r.verdict == "pass"]
 
-    def verdicts(self) -> dict[str, str]:
-        return {r.id: r.verdict for r in self.results}
-
-    def counts(self) -> dict[str, int]:
-        return dict(collections.Counter(r.verdict for r in self.results))
-
-    def summary(self) -> str:
+    def headline(self) -> str:
         """One line: ``server 10.77.0.1: 28 pass, 2 warn, 1 fail, 1 n/a in 6.2 s``."""
         counts = self.counts()
         parts = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts.get(v))
         tail = " (interrupted: the rest not run)" if self.interrupted else ""
         return f"{self.role} {self.target}: {parts or 'nothing run'} in {self.elapsed:.1f} s{tail}"
 
-    def __repr__(self) -> str:
-        lines = [self.summary(), f"  {'check':44} {'level':6} {'verdict':12} {'rfc':14} why"]
-        lines += [f"  {r.id:44} {r.level:6} {r.verdict:12} {r.rfc:14} {r.why}" for r in self.results]
-        return "\n".join(lines)
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(role=self.role, target=self.target, summary=self.summary(), checks=data.pop("rows"))
+        return data
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
+    def junit_properties(self, row: Any) -> list[tuple[str, Any]]:
+        return [("rfc", row.rfc), ("level", row.level), ("verdict", row.verdict)]
 
-    def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><td>{html.escape(r.id)}</td><td>{r.level}</td>"
-            f"<td style='color:{COLOURS.get(r.verdict, '#000')}'><b>{html.escape(r.verdict)}</b></td>"
-            f"<td>RFC {html.escape(r.rfc)}</td><td>{html.escape(r.why)}</td><td>{len(r.frames)}</td></tr>"
-            for r in self.results)
-        return (f"<p>{html.escape(self.summary())}</p><table><tr><th>check</th><th>level</th><th>verdict</th>"
-                f"<th>rfc</th><th>why</th><th>frames</th></tr>{cells}</table>")
+    def comment(self, row: Any, direction: str) -> str:
+        who = "ours" if direction == "out" else "the device's"
+        return f"{row.id} (RFC {row.rfc}, {row.level}): {row.verdict}; {who}"
 
-    def to_json(self, path: str | None = None) -> str:
-        """The report as JSON text (each check with its frames in hex); written to ``path`` too when given."""
-        text = json.dumps({"role": self.role, "target": self.target, "elapsed_s": round(self.elapsed, 3),
-                           "interrupted": self.interrupted, "summary": self.summary(), "counts": self.counts(),
-                           "checks": [r.to_dict() for r in self.results]}, indent=1)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
-
-    def to_junit(self, path: str) -> str:
-        """JUnit XML, one ``<testcase>`` per check named by its id, with
-        ``rfc``, ``level`` and ``verdict`` properties: ``fail`` is a failure,
-        ``inconclusive`` an error, ``n/a`` (and not run) a skip."""
-        counts = self.counts()
-        suite = ET.Element("testsuite", name=f"scapy-dhcp check_{self.role}", tests=str(len(self.results)),
-                           failures=str(counts.get("fail", 0)), errors=str(counts.get("inconclusive", 0)),
-                           skipped=str(counts.get("n/a", 0) + counts.get("not run", 0)),
-                           time=f"{self.elapsed:.3f}")
-        for r in self.results:
-            case = ET.SubElement(suite, "testcase", classname=f"scapy_dhcp.check_{self.role}", name=r.id,
-                                 time=f"{r.seconds:.3f}")
-            props = ET.SubElement(case, "properties")
-            for name, value in (("rfc", r.rfc), ("level", r.level), ("verdict", r.verdict)):
-                ET.SubElement(props, "property", name=name, value=value)
-            frames = "\n".join(f"{d} {parse_frame(raw).summary()}" for d, raw, _t in r.frames)
-            if r.verdict == "fail":
-                ET.SubElement(case, "failure", message=r.why, type=r.level).text = frames
-            elif r.verdict == "inconclusive":
-                ET.SubElement(case, "error", message=r.why).text = frames
-            elif r.verdict in ("n/a", "not run"):
-                ET.SubElement(case, "skipped", message=r.why or r.verdict)
-            else:
-                ET.SubElement(case, "system-out").text = f"{r.verdict}: {r.why}\n{frames}"
-        ET.indent(suite)
-        Path(path).write_text(ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n")
-        return path
-
-    def to_pcap(self, path: str, checks: Iterable[str] | None = None) -> str:
-        """The evidence of every check (or of ``checks``) as pcapng, each frame
+    def to_pcap(self, path: str, rows: Iterable[str] | None = None, checks: Iterable[str] | None = None) -> str:
+        """The evidence of every check (or of the ones named) as pcapng, each frame
         commented with its check's id, RFC clause and verdict (tshark: frame.comment)."""
-        from scapy.utils import PcapNgWriter
-
-        wanted = set(checks) if checks is not None else None
-        with PcapNgWriter(path) as writer:
-            for r in self.results:
-                if wanted is not None and r.id not in wanted:
-                    continue
-                for direction, raw, t in r.frames:
-                    pkt = parse_frame(raw).packet
-                    pkt.time = t
-                    who = "ours" if direction == "out" else "the device's"
-                    pkt.comment = f"{r.id} (RFC {r.rfc}, {r.level}): {r.verdict}; {who}".encode()
-                    writer.write(pkt)
-        return path
+        return super().to_pcap(path, rows if rows is not None else checks)
 
 
 def select(checks: Sequence[Check], only: Iterable[str] | str | None,
@@ -281,7 +227,7 @@ def run_checks(report: CheckReport, checks: Sequence[Check], context: Any, *, de
     try:
         for k, check in enumerate(checks):
             result = CheckResult(check.id, check.rfc, check.level, check.rule)
-            report.results.append(result)
+            report.rows.append(result)
             if check.destructive and not destructive:
                 result.verdict = "n/a"
                 result.why = "changes the server's state: run with destructive=True"
@@ -292,8 +238,8 @@ def run_checks(report: CheckReport, checks: Sequence[Check], context: Any, *, de
                 outcome = check.run(context)
             except KeyboardInterrupt:
                 report.interrupted = True
-                report.results.pop()
-                report.results += [CheckResult(c.id, c.rfc, c.level, c.rule) for c in checks[k:]]
+                report.rows.pop()
+                report.rows += [CheckResult(c.id, c.rfc, c.level, c.rule) for c in checks[k:]]
                 break
             except NoEvidence as exc:
                 outcome = unsure(str(exc))

@@ -7,7 +7,8 @@ through these protocols, so no workload imports the façade.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from ..link.transport import Transport
@@ -39,3 +40,12 @@ class Host(SweepHost, Protocol):
     def transport(self) -> Transport: ...
 
     def serve(self, pool: str | None = None, **kwargs: Any) -> DhcpServer: ...
+
+
+def drives(workload: Callable[..., Any]) -> Callable[..., Any]:
+    """A method of the session that runs ``workload(session, ...)``: the façade's
+    sweeps are these, so a workload's own docstring and signature are the method's."""
+    @functools.wraps(workload)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return workload(self, *args, **kwargs)
+    return method

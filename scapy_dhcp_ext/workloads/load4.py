@@ -15,7 +15,6 @@ goes to the journal: a load run is one entry in the history, its result.
 
 from __future__ import annotations
 
-import html
 import random
 import struct
 import time
@@ -46,6 +45,7 @@ from ..wire import (
     patch_checksums,
 )
 from ..wire.messages4 import MessageOptions, build_message
+from .report import Report
 
 if TYPE_CHECKING:
     from ..state.endpoint import Endpoint
@@ -99,9 +99,29 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 @dataclass
-class LoadResult:
+class LoadRow:
+    """One leg's latency percentiles (ms), or the exchanges that never completed."""
+
+    key: str
+    verdict: str
+    why: str
+    seconds: float = 0.0
+
+    def cells(self) -> list[str]:
+        return [self.verdict, self.why]
+
+    def evidence(self) -> list[tuple[str, bytes, float]]:
+        return []   # a load keeps counts and latencies, not frames
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"leg": self.key, "verdict": self.verdict, "why": self.why}
+
+
+@dataclass(repr=False)
+class LoadResult(Report):
     """``rate``: completed DORAs per second; ``drops``: exchanges started and
-    never completed (no OFFER or ACK in time); latency percentiles in ms."""
+    never completed (no OFFER or ACK in time); latency percentiles in ms. Its
+    rows are the legs' latencies, and the drops when there were any (``failed``)."""
 
     clients: int
     window: int
@@ -115,6 +135,12 @@ class LoadResult:
     interrupted: bool = False
     latency: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    KIND = "load"
+    KEY_HEADER = "leg"
+    COLUMNS = ("verdict", "latency")
+    FAILED = ("dropped",)
+    EXCHANGE = "DORA"
+
     @property
     def rate(self) -> float:
         return self.completed / self.duration if self.duration else 0.0
@@ -123,25 +149,31 @@ class LoadResult:
     def drop_ratio(self) -> float:
         return self.drops / self.started if self.started else 0.0
 
-    def __repr__(self) -> str:
+    @property
+    def elapsed(self) -> float:  # type: ignore[override]
+        return self.duration
+
+    @property
+    def rows(self) -> list[LoadRow]:  # type: ignore[override]
+        rows = [LoadRow(leg, "ok", "  ".join(f"{k} {v:.2f} ms" for k, v in p.items()), p.get("p50", 0.0) / 1000)
+                for leg, p in self.latency.items()]
+        if self.drops:
+            rows.append(LoadRow("drops", "dropped", f"{self.drops} of {self.started} never completed "
+                                                   f"({self.drop_ratio:.2%})"))
+        return rows
+
+    def headline(self) -> str:
         mode = f"rate {self.target_rate:g}/s" if self.target_rate else f"window {self.window}"
-        lines = [f"LOAD {self.completed} DORA in {self.duration:.2f} s = {self.rate:.0f}/s, "
-                 f"{self.drops} dropped ({self.drop_ratio:.2%}), {self.naks} NAK; {self.clients} clients, {mode}"
-                 + (" (interrupted)" if self.interrupted else "")]
-        for leg, p in self.latency.items():
-            lines.append(f"  {leg:16} " + "  ".join(f"{k} {v:.2f} ms" for k, v in p.items()))
-        return "\n".join(lines)
+        return (f"LOAD {self.completed} {self.EXCHANGE} in {self.duration:.2f} s = {self.rate:.0f}/s, "
+                f"{self.drops} dropped ({self.drop_ratio:.2%}), {self.naks} NAK; {self.clients} clients, {mode}"
+                + (" (interrupted)" if self.interrupted else ""))
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        rows = [("rate", f"{self.rate:.0f} DORA/s"), ("completed", self.completed), ("dropped", self.drops),
-                ("NAK", self.naks), ("duration", f"{self.duration:.2f} s")]
-        rows += [(f"latency {leg}", ", ".join(f"{k} {v:.2f} ms" for k, v in p.items()))
-                 for leg, p in self.latency.items()]
-        return "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                                   for k, v in rows) + "</table>"
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(clients=self.clients, window=self.window, target_rate=self.target_rate, rate=self.rate,
+                    started=self.started, completed=self.completed, drops=self.drops, naks=self.naks,
+                    released=self.released, latency_ms=self.latency)
+        return data
 
 
 def client_macs(count: int, seed: int) -> list[bytes]:

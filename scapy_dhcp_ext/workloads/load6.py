@@ -56,9 +56,11 @@ class Load6Result(LoadResult):
     (or rapid-commit exchanges) whose REPLY bound an address; ``naks`` REPLYs
     with a status that said no."""
 
-    def __repr__(self) -> str:
-        text = super().__repr__().replace("LOAD", "LOAD6", 1).replace(" DORA ", " SARR ", 1)
-        return text.replace(" NAK;", " refused;", 1)
+    KIND = "load6"
+    EXCHANGE = "SARR"
+
+    def headline(self) -> str:
+        return super().headline().replace("LOAD", "LOAD6", 1).replace(" NAK;", " refused;", 1)
 
 
 def run_load6(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0,

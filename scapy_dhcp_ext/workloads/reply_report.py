@@ -4,18 +4,12 @@ whose frames carry the case and verdict as comments, and a plot."""
 
 from __future__ import annotations
 
-import collections
-import html
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..wire.frames4 import parse_frame
+from .report import COLOURS, Report, finish, frame_dicts, legend, pyplot
 
-COLOURS = {"accepted": "#2b8a3e", "rejected": "#1c7ed6", "dead": "#e03131", "skipped": "#868e96",
-           "not run": "#ced4da"}
+ROLES = {"hostile": "the case's reply", "out": "our valid reply", "in": "the device"}
 
 
 @dataclass
@@ -42,20 +36,30 @@ class ReplyRow:
         return [raw for direction, raw, _t in self.frames if direction == "hostile"]
 
     @property
+    def key(self) -> str:
+        return self.name
+
+    @property
     def unexpected(self) -> bool:
         return bool(self.expect) and self.verdict in ("accepted", "rejected") and self.verdict != self.expect
+
+    def cells(self) -> list[str]:
+        return [self.phase, self.verdict, self.cite, self.why + (" !" if self.unexpected else "")]
+
+    def evidence(self) -> list[tuple[str, bytes, float]]:
+        return self.frames
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "cite": self.cite, "phase": self.phase, "what": self.what, "expect": self.expect,
                 "verdict": self.verdict, "why": self.why, "note": self.note, "seconds": round(self.seconds, 3),
-                "frames": [{"dir": d, "t": t, "summary": parse_frame(raw).summary(), "hex": raw.hex()}
-                           for d, raw, t in self.frames]}
+                "frames": frame_dicts(self.frames)}
 
 
-@dataclass
-class ReplyReport:
+@dataclass(repr=False)
+class ReplyReport(Report):
     """Every case run (``rows``), those not run yet (``remaining``), and
-    ``killer``: the first case after which the device was dead."""
+    ``killer``: the first case after which the device was dead. The writers
+    and the rest are :class:`~.report.Report`'s; ``failed`` is the dead ones."""
 
     sweep_id: str
     rows: list[ReplyRow] = field(default_factory=list)
@@ -66,21 +70,16 @@ class ReplyReport:
     elapsed: float = 0.0
     retry: float | None = None
 
+    KIND = "sweep_replies"
+    KEY_HEADER = "case"
+    COLUMNS = ("phase", "verdict", "cite", "why")
+    FAILED = ("dead",)
+    ERRORS = ("inconclusive",)
+    SKIPPED = ("skipped", "not run")
+
     @property
     def complete(self) -> bool:
         return not self.remaining and not self.interrupted
-
-    def verdicts(self) -> dict[str, str]:
-        return {r.name: r.verdict for r in self.rows}
-
-    def counts(self) -> dict[str, int]:
-        return dict(collections.Counter(r.verdict for r in self.rows))
-
-    def __getitem__(self, name: str) -> ReplyRow:
-        for row in self.rows:
-            if row.name == name:
-                return row
-        raise KeyError(f"no case {name!r} in this report")
 
     def headline(self) -> str:
         counts = ", ".join(f"{n} {v}" for v, n in sorted(self.counts().items()))
@@ -95,66 +94,27 @@ class ReplyReport:
                      f"report.killer.hostile")
         return text
 
-    def __repr__(self) -> str:
-        lines = [self.headline(), f"  {'case':28} {'phase':6} {'verdict':9} {'cite':26} why"]
-        for r in self.rows:
-            mark = " !" if r.unexpected else ""
-            lines.append(f"  {r.name:28} {r.phase:6} {r.verdict:9} {r.cite:26} {r.why}{mark}")
-        if any(r.unexpected for r in self.rows):
-            lines.append("  ! not what a careful client does (see each case's expect)")
-        return "\n".join(lines)
+    def footnotes(self) -> list[str]:
+        return ["  ! not what a careful client does (see each case's expect)"] if any(
+            r.unexpected for r in self.rows) else []
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(sweep_id=self.sweep_id, retry_s=self.retry, stopped=self.stopped,
+                    killer=self.killer.name if self.killer else None, not_run=[c.name for c in self.remaining])
+        return data
 
-    def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><td>{html.escape(r.name)}</td><td>{r.phase}</td>"
-            f"<td style='color:{COLOURS.get(r.verdict, '#000')}'><b>{r.verdict}</b></td>"
-            f"<td>{html.escape(r.cite)}</td><td>{html.escape(r.what)}</td><td>{html.escape(r.why)}</td></tr>"
-            for r in self.rows)
-        head = html.escape(self.headline()).replace("\n", "<br>")
-        return (f"<p>{head}</p><table><tr><th>case</th><th>phase</th><th>verdict</th><th>cite</th>"
-                f"<th>anomaly</th><th>why</th></tr>{cells}</table>")
+    def junit_properties(self, row: Any) -> list[tuple[str, Any]]:
+        return [("cite", row.cite), ("phase", row.phase), ("verdict", row.verdict), ("expect", row.expect)]
 
-    def to_json(self, path: str | None = None) -> str:
-        """The report as JSON text; written to ``path`` too when given."""
-        text = json.dumps({"sweep_id": self.sweep_id, "elapsed_s": self.elapsed, "retry_s": self.retry,
-                           "interrupted": self.interrupted, "stopped": self.stopped,
-                           "killer": self.killer.name if self.killer else None, "counts": self.counts(),
-                           "rows": [r.to_dict() for r in self.rows],
-                           "not_run": [c.name for c in self.remaining]}, indent=1)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
-
-    def to_pcap(self, path: str) -> str:
-        """Every frame of every case as pcapng, each with a comment: the case,
-        its verdict and why that frame is there (tshark shows it as frame.comment)."""
-        from scapy.utils import PcapNgWriter
-
-        with PcapNgWriter(path) as writer:
-            for r in self.rows:
-                for direction, raw, t in r.frames:
-                    pkt = parse_frame(raw).packet
-                    pkt.time = t
-                    role = {"hostile": "the case's reply", "out": "our valid reply", "in": "the device"}[direction]
-                    pkt.comment = f"{r.name} ({r.cite}): {r.verdict}; {role}".encode()
-                    writer.write(pkt)
-        return path
+    def comment(self, row: Any, direction: str) -> str:
+        return f"{row.name} ({row.cite}): {row.verdict}; {ROLES[direction]}"
 
     def plot(self, path: str | None = None) -> Any:
-        """One bar per case, its length the seconds it took, coloured by verdict
-        (needs matplotlib: the ``plot`` extra). Saves to ``path`` if given."""
-        try:
-            import matplotlib
-
-            if path is not None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-            from matplotlib.patches import Patch
-        except ImportError:
-            raise UsageError("plot() needs matplotlib: pip install 'scapy-dhcp[plot]'") from None
+        """One bar per case, its length the seconds it took, coloured by verdict,
+        the client's retry interval and the killer marked (needs matplotlib: the
+        ``plot`` extra). Saves to ``path`` and returns it; else returns the figure."""
+        plt = pyplot(path)
         rows = self.rows
         fig, ax = plt.subplots(figsize=(8, max(3.0, 0.18 * len(rows) + 1)))
         ax.barh(range(len(rows)), [r.seconds for r in rows], color=[COLOURS.get(r.verdict, "#000") for r in rows])
@@ -170,10 +130,5 @@ class ReplyReport:
                         color=COLOURS["dead"], fontsize=8, va="center")
         ax.set_xlabel("seconds per case")
         ax.set_title(f"sweep_replies {self.sweep_id}")
-        seen = [v for v in COLOURS if any(r.verdict == v for r in rows)]
-        ax.legend(handles=[Patch(color=COLOURS[v], label=v) for v in seen], loc="lower right", fontsize=7)
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
-        return fig
+        legend(ax, rows)
+        return finish(fig, path)

@@ -3,15 +3,12 @@ a terminal, HTML in Jupyter, JSON, a pcap and a plot. Made by :mod:`.sweep`."""
 
 from __future__ import annotations
 
-import html
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Union
 
-from ..errors import UsageError
 from ..wire.frames4 import Frame, parse_any
 from .cases4 import Case
+from .report import Report, finish, pyplot
 
 Probe = Union[str, Callable[[Any], bool], None]
 
@@ -50,6 +47,34 @@ class Row:
         """The frames of this case as Scapy packets, ready to resend."""
         return [parse_any(f).packet for f in self.frames]
 
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def verdict(self) -> str:
+        """``answered``, ``no reply``, or ``dead`` (the probe after it found the device silent)."""
+        if self.alive is False:
+            return "dead"
+        return "answered" if self.answered else "no reply"
+
+    @property
+    def why(self) -> str:
+        return self.outcome + (f"; {self.note}" if self.note else "")
+
+    @property
+    def seconds(self) -> float:
+        return self.latency or 0.0
+
+    def cells(self) -> list[str]:
+        return [self.kind, self.verdict, self.outcome, "-" if self.latency is None else f"{self.latency * 1000:.2f} ms"]
+
+    def evidence(self) -> list[tuple[str, bytes, float]]:
+        """What was sent and what came back, timed from when the case went out."""
+        first = self.replies[0].time if self.replies else 0.0
+        return [("out", raw, self.sent_at) for raw in self.frames] + [
+            ("in", r.raw, self.sent_at + (r.time - first) + (self.latency or 0)) for r in self.replies]
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "kind": self.kind, "length": self.length,
                 "bytes_sent": sum(len(f) for f in self.frames), "frames": [f.hex() for f in self.frames],
@@ -58,10 +83,12 @@ class Row:
                 "alive_after": self.alive, "note": self.note}
 
 
-@dataclass
-class SweepReport:
+@dataclass(repr=False)
+class SweepReport(Report):
     """What a sweep found. ``rows`` in the order sent; ``killer`` is the case
-    after which the device stopped answering (None if it never did)."""
+    after which the device stopped answering (None if it never did). The
+    writers and the rest are :class:`~.report.Report`'s; the table groups runs
+    of rows with the same outcome; ``failed`` is the row after which it died."""
 
     kind: str
     sweep_id: str
@@ -71,6 +98,14 @@ class SweepReport:
     killer: Row | None = None
     elapsed: float = 0.0
     runner: Any = None
+
+    KEY_HEADER = "cases"
+    COLUMNS = ("n", "outcome", "median latency")
+    FAILED = ("dead",)
+
+    @property
+    def KIND(self) -> str:  # type: ignore[override]  # noqa: N802  (the class attribute, per kind)
+        return f"{self.kind} sweep"
 
     @property
     def answered_lengths(self) -> list[int]:
@@ -124,72 +159,32 @@ class SweepReport:
                     f" (bytes: report.killer.frames; resend: dhcp.send_packet(report.killer.frames[0]))"
         return text
 
-    def table(self) -> list[tuple[str, str, str, str]]:
-        rows = []
+    def display_rows(self) -> list[tuple[Any, list[str]]]:
+        """One line per run of rows with the same outcome: its first row (whose frames
+        the HTML shows), the range of names, how many, the outcome and the median latency."""
+        lines = []
         for first, last, n, outcome in self.groups():
             label = first.name if n == 1 else f"{first.name} .. {last.name}"
             lat = [r.latency for r in self.rows[self.rows.index(first):self.rows.index(last) + 1]
                    if r.latency is not None]
             latency = f"{sorted(lat)[len(lat) // 2] * 1000:.2f} ms" if lat else "-"
-            rows.append((label, str(n), outcome, latency))
-        return rows
+            lines.append((first, [label, str(n), outcome, latency]))
+        return lines
 
-    def __repr__(self) -> str:
-        lines = [self.headline(), f"  {'cases':34} {'n':>5}  {'outcome':28} median latency"]
-        for label, n, outcome, latency in self.table():
-            lines.append(f"  {label:34} {n:>5}  {outcome:28} {latency}")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        cells = "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{html.escape(c)}</td><td>{d}</td></tr>"
-                        for a, b, c, d in self.table())
-        head = html.escape(self.headline()).replace("\n", "<br>")
-        return (f"<p>{head}</p><table><tr><th>cases</th><th>n</th><th>outcome</th>"
-                f"<th>median latency</th></tr>{cells}</table>")
-
-    def to_json(self, path: str) -> str:
-        data = {"kind": self.kind, "sweep_id": self.sweep_id, "elapsed_s": self.elapsed,
-                "interrupted": self.interrupted, "killer": self.killer.name if self.killer else None,
-                "answered_lengths": self.answered_lengths, "answered_cases": self.answered_cases,
-                "rows": [r.to_dict() for r in self.rows],
-                "not_sent": [c.name for c in self.remaining]}
-        Path(path).write_text(json.dumps(data, indent=1))
-        return path
-
-    def to_pcap(self, path: str) -> str:
-        """Every frame sent and every reply, in order; Wireshark and tshark open it."""
-        from scapy.utils import wrpcap
-
-        packets = []
-        for row in self.rows:
-            for raw in row.frames:
-                pkt = parse_any(raw).packet
-                pkt.time = row.sent_at
-                packets.append(pkt)
-            for reply in row.replies:
-                pkt = reply.packet
-                pkt.time = row.sent_at + (reply.time - row.replies[0].time) + (row.latency or 0)
-                packets.append(pkt)
-        wrpcap(path, packets)
-        return path
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(kind=self.kind, sweep_id=self.sweep_id, killer=self.killer.name if self.killer else None,
+                    answered_lengths=self.answered_lengths, answered_cases=self.answered_cases,
+                    not_sent=[c.name for c in self.remaining])
+        return data
 
     def plot(self, path: str | None = None) -> Any:
         """Latency against length, one dot per case coloured by what came of it
         (answered, no reply, the device dead after it), the first answered
         length and the MTU's edge labelled, the fragmented cases on an axis of
-        their own (needs matplotlib: the ``plot`` extra). Saves to ``path`` if
-        given; returns the figure."""
-        try:
-            import matplotlib
-
-            if path is not None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise UsageError("plot() needs matplotlib: pip install 'scapy-dhcp[plot]'") from None
+        their own (needs matplotlib: the ``plot`` extra). Saves to ``path`` and
+        returns it; without one, returns the figure."""
+        plt = pyplot(path)
         whole = [r for r in self.rows if r.length is not None and r.kind == "length"]
         frags = [r for r in self.rows if r.length is not None and r.kind == "fragmented"]
         fig, axes = plt.subplots(1, 2 if frags else 1, sharey=True, figsize=(9, 3.6), squeeze=False,
@@ -200,7 +195,7 @@ class SweepReport:
         def dots(ax: Any, rows: list[Row], xs: list[float]) -> None:
             for what, colour, marker in (("answered", "#2b8a3e", "."), ("no reply", "#adb5bd", "|"),
                                          ("dead", "#e03131", "x")):
-                pick = [(x, r) for x, r in zip(xs, rows) if _verdict(r) == what]
+                pick = [(x, r) for x, r in zip(xs, rows) if r.verdict == what]
                 if not pick:
                     continue
                 ys = [r.latency * 1000 if r.latency is not None else 0.0 for _x, r in pick]
@@ -221,7 +216,8 @@ class SweepReport:
             main.axvline(edge, color="#495057", linestyle="--", linewidth=1)
             main.annotate(f"MTU edge: {edge}", (edge, top * 0.80), xytext=(-4, 0), textcoords="offset points",
                           fontsize=8, ha="right", color="#495057")
-        main.legend(loc="upper left", fontsize=7, markerscale=1.5)
+        if main.get_legend_handles_labels()[0]:
+            main.legend(loc="upper left", fontsize=7, markerscale=1.5)
         main.set_title(f"{self.kind} sweep {self.sweep_id}: {len(self.rows)} cases", fontsize=10)
         if frags:
             side = axes[0][1]
@@ -230,14 +226,4 @@ class SweepReport:
             side.set_xlim(-0.7, len(frags) - 0.3)
             side.set_xlabel("IP fragments")
             side.set_facecolor("#f8f9fa")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
-        return fig
-
-
-def _verdict(row: Row) -> str:
-    if row.alive is False:
-        return "dead"
-    return "answered" if row.answered else "no reply"
+        return finish(fig, path)
