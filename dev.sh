@@ -5,7 +5,9 @@
 #   ./dev.sh bench               install what is needed, run the benchmark
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
 #   ./dev.sh notebooks           run the example notebooks and write their outputs back
-#   ./dev.sh install [EXTRAS]    only install (apt packages, .venv, the scapy-dhcp command)
+#   ./dev.sh install [EXTRAS]    only install (apt packages, .venv, the scapy-dhcp command); it leaves
+#                                no system service enabled or running that was not before
+#   ./dev.sh install-check       install, and fail if any system unit is enabled that was not before
 #   ./dev.sh fresh [SUITE] [CMD] a newcomer's check: a fresh Debian root (mmdebstrap; bookworm or
 #                                trixie, default trixie), this repo's HEAD cloned into its /root,
 #                                then ./dev.sh CMD there (default: test); the root is removed after
@@ -45,8 +47,56 @@ install_apt() {
     if [[ " ${missing[*]} " == *" setpriv "* ]] && ! apt-cache show setpriv >/dev/null 2>&1; then
       missing=("${missing[@]/setpriv/util-linux}")
     fi
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    quietly_install "${missing[@]}"
   fi
+}
+
+# The system services the lab's packages bring (Debian enables and starts them from their postinst):
+# the lab runs its own servers in its namespaces and the labgrid test its own sshd, so none of these
+# may be left enabled or running by an install. One that was enabled or running before stays so.
+SERVICES=(ssh.service ssh.socket kea-dhcp4-server.service kea-dhcp6-server.service kea-ctrl-agent.service
+          kea-dhcp-ddns-server.service dnsmasq.service isc-dhcp-server.service)
+
+unit_state() {   # for every service above: enabled or not (its links in /etc/systemd/system), and running or not
+  local unit enabled active
+  for unit in "${SERVICES[@]}"; do
+    enabled=disabled
+    compgen -G "/etc/systemd/system/*.wants/$unit" >/dev/null && enabled=enabled
+    active=no-systemd
+    [ -d /run/systemd/system ] && active=$(systemctl is-active "$unit" 2>/dev/null || true)
+    printf '%s %s %s\n' "$unit" "$enabled" "${active:-inactive}"
+  done
+}
+
+disable_unit() {   # as an administrator would: deb-systemd-helper remembers it (an upgrade keeps it off)
+  command -v deb-systemd-helper >/dev/null && deb-systemd-helper disable "$1" >/dev/null 2>&1
+  command -v systemctl >/dev/null && systemctl --root=/ disable --quiet "$1" >/dev/null 2>&1
+  rm -f /etc/systemd/system/*.wants/"$1"
+}
+
+quietly_install() {
+  local before policy=/usr/sbin/policy-rc.d own_policy=""
+  before=$(unit_state)
+  # invoke-rc.d asks policy-rc.d before it starts a service: 101 says "not now" (Debian policy 9.3.3).
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    own_policy=1
+  fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null || { [ -n "$own_policy" ] && rm -f "$policy"; return 1; }
+  [ -n "$own_policy" ] && rm -f "$policy"
+  local unit was_enabled was_active now_enabled now_active
+  while read -r unit was_enabled was_active; do
+    read -r _ now_enabled now_active < <(unit_state | grep "^$unit ")
+    if [ "$now_enabled" = enabled ] && [ "$was_enabled" != enabled ]; then
+      disable_unit "$unit"
+      say "left $unit disabled, as it was before the install"
+    fi
+    if [ "$now_active" = active ] && [ "$was_active" != active ]; then
+      systemctl stop "$unit" 2>/dev/null || true
+      say "stopped $unit, which the install started"
+    fi
+  done <<< "$before"
 }
 
 install_python() {
@@ -203,5 +253,13 @@ case "$cmd" in
   fuzz)    install fuzz test; exec "$venv/bin/python" -m tests.support.fuzz "$@" ;;
   notebooks) install notebooks test; exec "$venv/bin/python" -m tests.support.run_notebooks ;;
   fresh)   fresh "$@" ;;
-  *) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2 ;;
+  install-check)   # what ./dev.sh install leaves enabled that was not: nothing (./dev.sh fresh SUITE install-check)
+    need_root install-check
+    before=$(ls /etc/systemd/system/*.wants/ 2>/dev/null | sort -u)
+    install install test
+    after=$(ls /etc/systemd/system/*.wants/ 2>/dev/null | sort -u)
+    added=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep -v '^$' || true)
+    if [ -n "$added" ]; then say "the install left these enabled: $added"; exit 1; fi
+    say "the install enabled no system unit: $(printf '%s\n' "$after" | grep -c . || true) enabled, as before" ;;
+  *) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 2 ;;
 esac

@@ -276,7 +276,7 @@ def main() -> int:
         # Each tool at its best setting with at most 1% lost: windows for load(), rates for perfdhcp.
         ours_rate, ours_detail = 0.0, "no run lost 1% or less"
         for window in (4, 8, 16):
-            result = session.load(clients=2000, duration=args.load_seconds, window=window, progress=False)
+            result = session.load(clients=2000, duration=args.load_seconds, in_flight=window, progress=False)
             print(f"  load(window={window}): {result.rate:.0f}/s, {result.drop_ratio:.2%} lost", file=sys.stderr)
             if result.drop_ratio <= 0.01 and result.rate > ours_rate:
                 ours_rate, ours_detail = result.rate, f"window {window}"
@@ -298,7 +298,7 @@ def main() -> int:
     with Lab("kea6", large_pool=True, extra=1) as lab, DhcpSession(lab.iface, state_file=False) as s:
         ours6, ours6_detail = 0.0, "no run lost 1% or less"
         for window in (4, 8, 16):
-            result = s.v6.load(clients=2000, duration=args.load_seconds, window=window, progress=False)
+            result = s.v6.load(clients=2000, duration=args.load_seconds, in_flight=window, progress=False)
             print(f"  load6(window={window}): {result.rate:.0f}/s, {result.drop_ratio:.2%} lost", file=sys.stderr)
             if result.drop_ratio <= 0.01 and result.rate > ours6:
                 ours6, ours6_detail = result.rate, f"window {window}"

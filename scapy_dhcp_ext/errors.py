@@ -65,3 +65,13 @@ def renamed(new: str, old: str, *, where: str = "") -> Callable[..., Any]:
     method.__name__ = method.__qualname__ = old
     method.__doc__ = f"The old name of {new}(): it warns, then calls it."
     return method
+
+
+def old_keyword(function: str, old: str, new: str, given: Any, current: Any) -> Any:
+    """A keyword kept under its old name for one release: when ``given`` (the old
+    keyword's value) is not None it warns, naming the new one, and wins."""
+    if given is None:
+        return current
+    warnings.warn(f"{function}({old}=) is {function}({new}=) now; the old name goes in the next release",
+                  DeprecationWarning, stacklevel=3)
+    return given

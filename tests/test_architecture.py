@@ -7,6 +7,7 @@ as an ordinary user without network tools."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -120,3 +121,17 @@ def test_the_names_users_files_import_still_resolve(shim):
     graph = _graph()
     assert shim in graph.modules
     assert graph.find_modules_directly_imported_by(shim) <= {m for m in graph.modules if ".front." in m}
+
+
+def test_the_facade_exports_both_roles_and_both_families_lazily():
+    """``from scapy_dhcp_ext import *`` gives the public names of the client and server
+    roles, v4 and v6; ``import scapy_dhcp_ext`` alone imports none of the layers."""
+    code = ("import sys, scapy_dhcp_ext as p; layered = [m for m in sys.modules if m.startswith('scapy_dhcp_ext.')"
+            " and m.split('.')[1] not in ('errors', '_version')]; ns = {}; exec('from scapy_dhcp_ext import *', ns);"
+            " print(layered, sorted(set(p._LAZY) - set(p.__all__)), sorted(set(p.__all__) - set(ns)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.split() == ["[]", "[]", "[]"]
+    import scapy_dhcp_ext
+
+    for name in ("DhcpSession", "Dhcp6Session", "DhcpServer", "serve", "Lease6", "Report", "parse_frame6"):
+        assert name in scapy_dhcp_ext.__all__

@@ -162,7 +162,7 @@ def test_a_broken_client_earns_exactly_the_fails_it_was_built_for(make_lab, tmp_
         stack.callback(device.stop)
         device.start()
         with DhcpSession(lab.iface, state_file=False) as s:
-            report = s.check_client(mac=mac, restart=device.restart, lease_time=12, progress=False)
+            report = s.check_client(device_mac=mac, restart=device.restart, lease_time=12, progress=False)
     assert {r.id for r in report.failed} == BROKEN, report
     backoff = report["retransmit-backoff"]
     assert backoff.verdict == "warn" and re.search(r"intervals (1\.9|2\.[0-4]) s", backoff.why), backoff

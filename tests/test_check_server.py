@@ -154,7 +154,7 @@ def state_oracles(report, rows) -> None:
         assert (offered_again == kept) == (result.verdict == "pass"), result
 
 
-# The README's table: what each version deviates in, measured by this test (Debian 12 and 13).
+# docs/verdicts.md's table: what each version deviates in, measured by this test (Debian 12 and 13).
 DEVIATIONS = {
     ("dnsmasq", "2.90"): {"selecting-other-server-silent": "fail", "inform-ack-no-lease-time": "fail",
                           "decline-marks-address": "fail"},
@@ -185,7 +185,7 @@ def test_check_server_against_a_real_server_agrees_with_tshark(make_lab, tmp_pat
     judged_by_tshark(report, rows)
     state_oracles(report, rows)
     assert lab.servers[0].alive() and report["survives-malformed"].verdict == "pass"
-    # The deviations the README's table lists, measured here.
+    # The deviations docs/verdicts.md's table lists, measured here.
     deviations = {r.id: r.verdict for r in report.rows if r.verdict not in ("pass",)}
     print(f"{kind} {server_version(kind)}: {deviations}")
     expected = DEVIATIONS.get((kind, server_version(kind)))

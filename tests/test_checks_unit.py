@@ -131,7 +131,7 @@ def session_with(respond) -> DhcpSession:
 
 def judged(respond, *ids: str) -> dict[str, str]:
     with session_with(respond) as s:
-        return s.check_server(only=list(ids), progress=False, wait=0.3, quiet=0.2).verdicts()
+        return s.check_server(only=list(ids), progress=False, timeout=0.3, quiet=0.2).verdicts()
 
 
 ONE = ["offer-has-server-id", "offer-has-lease-time", "offer-ciaddr-zero", "xid-echoed", "chaddr-echoed",
@@ -172,7 +172,7 @@ def test_no_server_at_all_is_a_clear_error():
     from scapy_dhcp_ext import DhcpTimeout
 
     with session_with(lambda f: []) as s, pytest.raises(DhcpTimeout, match="no DHCP server answered"):
-        s.check_server(progress=False, wait=0.2)
+        s.check_server(progress=False, timeout=0.2)
 
 
 def test_max_message_size_counts_the_ip_length():
@@ -191,7 +191,7 @@ def test_the_evidence_carries_wall_clock_times_for_the_pcapng():
 
     with session_with(simple_server) as s:
         before = time.time()
-        report = s.check_server(only=["xid-echoed"], progress=False, wait=0.3, quiet=0.2)
+        report = s.check_server(only=["xid-echoed"], progress=False, timeout=0.3, quiet=0.2)
     times = [t for _d, _raw, t in report["xid-echoed"].frames]
     assert times and all(before - 1 <= t <= time.time() + 1 for t in times), times
 
@@ -215,7 +215,7 @@ def test_on_a_single_mac_link_the_checks_clients_share_its_mac_and_differ_by_cli
     transport = Transport("lo", sock=sock, single_mac=True)   # lo's MAC, read as the link's: 00:..:00
     with DhcpSession(transport=transport, state_file=False) as s:   # on the link's MAC, as on a remote place
         report = s.check_server(only=ONE + ["release-wrong-chaddr-ignored"], destructive=True,
-                                progress=False, wait=0.3, quiet=0.2)
+                                progress=False, timeout=0.3, quiet=0.2)
     verdicts = report.verdicts()
     assert verdicts.pop("release-wrong-chaddr-ignored") == "n/a"
     assert set(verdicts.values()) == {"pass"}, report

@@ -132,7 +132,7 @@ def test_edited_discover_gets_an_offer_and_lies_go_out_as_set(lab, session):
     tools = PacketTools(session)
     session.discover(window=0)
     tools.pkt_edit(None, "BOOTP.hops=1", "DHCP.hostname=edited")
-    r = tools.pkt_send(wait=2)
+    r = tools.pkt_send(timeout=2)
     assert r.status == "replied" and r.received[0].type_name == "OFFER"
     # A second raw socket sees what really left the interface.
     spy = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
@@ -140,7 +140,7 @@ def test_edited_discover_gets_an_offer_and_lies_go_out_as_set(lab, session):
     spy.settimeout(2)
     try:
         lying = tools.pkt_edit(None, "IP.len=999", "UDP.chksum=0x1234")
-        tools.pkt_send(wait=0.3)
+        tools.pkt_send(timeout=0.3)
         expected = bytes(lying)
         seen = b""
         while seen != expected:

@@ -61,7 +61,7 @@ def test_load_against_kea(kea_lab):
     # More clients than DORAs: each is a new lease, which every Kea logs (2.6 does not log a lease reused).
     macs = {":".join(f"{b:02x}" for b in m) for m in client_macs(30000, seed=11)}
     with DhcpSession(kea_lab.iface, state_file=False) as s:
-        r = s.load(clients=30000, duration=1.5, window=8, progress=False, seed=11)
+        r = s.load(clients=30000, duration=1.5, in_flight=8, progress=False, seed=11)
         assert r.started < 30000
         allocated = kea_log_lines(kea_lab, "DHCP4_LEASE_ALLOC", macs)
         # Every DORA we count as done is an ACK Kea logged; Kea may have sent a few more that we lost.
@@ -69,8 +69,8 @@ def test_load_against_kea(kea_lab):
         assert r.naks == 0
         held = {lease.mac for lease in kea_lab.servers[0].leases()} & macs
         assert held and held == {re.search(r"hwtype=1 ([0-9a-f:]{17})", line).group(1) for line in allocated}
-        assert set(r.latency) == {"discover->offer", "request->ack", "dora"}
-        assert r.latency["dora"]["p50"] <= r.latency["dora"]["p99"] and "DORA" in repr(r)
+        assert set(r.latency_ms) == {"discover->offer", "request->ack", "dora"}
+        assert r.latency_ms["dora"]["p50"] <= r.latency_ms["dora"]["p99"] and "DORA" in repr(r)
         assert s.dora().status == "ack"  # the session works after a load
 
 

@@ -238,7 +238,7 @@ def test_every_magic_answers_help_as_people_type_it(fake_ip, capsys):
 
 def test_load_magic_runs_a_load_and_returns_its_result(fake_ip):
     r = run(fake_ip, "%dhcp_load --clients 20 --duration 0.3 --window 4 --no-progress")
-    assert type(r).__name__ == "LoadResult" and r.completed > 0 and r.clients == 20 and r.window == 4
+    assert type(r).__name__ == "LoadResult" and r.completed > 0 and r.clients == 20 and r.in_flight == 4
     assert fake_ip.user_ns["dhcp"].last is r
     with pytest.raises(UsageError, match="clients"):
         run(fake_ip, "%dhcp_load --clients 0 --no-progress")

@@ -85,15 +85,15 @@ def sweep6_report() -> SweepReport:
 
 
 def load_report() -> LoadResult:
-    r = LoadResult(clients=100, window=16, target_rate=None, duration=2.0, started=120, completed=100, drops=20)
-    r.latency = {"discover-offer": {"p50": 0.4, "p90": 0.9, "p99": 1.2, "max": 3.0},
+    r = LoadResult(clients=100, in_flight=16, target_rate=None, duration=2.0, started=120, completed=100, drops=20)
+    r.latency_ms = {"discover-offer": {"p50": 0.4, "p90": 0.9, "p99": 1.2, "max": 3.0},
                  "request-ack": {"p50": 0.3, "p90": 0.5, "p99": 0.8, "max": 1.0}}
     return r
 
 
 def load6_report() -> Load6Result:
-    r = Load6Result(clients=10, window=4, target_rate=None, duration=1.0, started=10, completed=10)
-    r.latency = {"sarr": {"p50": 0.5, "p90": 0.7, "p99": 0.9, "max": 1.1}}
+    r = Load6Result(clients=10, in_flight=4, target_rate=None, duration=1.0, started=10, completed=10)
+    r.latency_ms = {"sarr": {"p50": 0.5, "p90": 0.7, "p99": 0.9, "max": 1.1}}
     return r
 
 

@@ -315,7 +315,7 @@ def test_one_reader_serves_and_our_own_client_gets_a_lease_on_the_same_socket():
 
     sock = FakeSocket(lambda _f: [])
     s = DhcpSession(transport=Transport("fake0", sock=sock), mac="02:00:00:00:00:0c", state_file=False, timeout=2)
-    srv = s.serve("10.0.0.100-10.0.0.150", iface="fake0", probe_timeout=0.2)
+    srv = s.serve("10.0.0.100-10.0.0.150", iface="fake0", timeout=0.2)
     try:
         assert s.transport.reader is not None and srv.running
         r = s.dora()
@@ -362,7 +362,7 @@ def test_forcerenew_goes_unicast_to_each_bound_client_and_the_log_is_in_the_jour
 def test_a_number_from_on_reply_sends_the_reply_that_much_later():
     sock = FakeSocket(lambda _f: [])
     s = DhcpSession(transport=Transport("fake0", sock=sock), mac="02:00:00:00:00:0c", state_file=False, timeout=2)
-    srv = s.serve("10.0.0.100-10.0.0.150", iface="fake0", probe_timeout=0.1, on_reply=lambda req, rep: 0.3)
+    srv = s.serve("10.0.0.100-10.0.0.150", iface="fake0", timeout=0.1, on_reply=lambda req, rep: 0.3)
     try:
         r = s.discover(window=0)
         assert r.offers and r.offers[0].address == "10.0.0.100"

@@ -99,7 +99,7 @@ def test_a_client_that_dies_is_named_with_the_frames_that_killed_it(make_lab, tm
     with running_in(lab.extra_netns[0], "fragile_client", "eth0", mac, str(killed),
                     ready=killed.with_suffix(".ready")) as device:
         with DhcpSession(lab.iface, state_file=False) as s:
-            report = s.sweep_replies(["xid-mismatch", "hostname-shell", "option-past-end", "no-end"], mac=mac,
+            report = s.sweep_replies(["xid-mismatch", "hostname-shell", "option-past-end", "no-end"], device_mac=mac,
                                      retry=1.0, progress=False)
         assert [(r.name, r.verdict) for r in report.rows] == [
             ("xid-mismatch", "rejected"), ("hostname-shell", "accepted"), ("option-past-end", "dead")], report

@@ -61,3 +61,78 @@ def test_every_report_calls_its_rows_rows():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [r.key for r in report.rows] == ["x"] and report.failed == []
+
+
+def test_an_option_has_one_name_in_keywords_and_in_options():
+    """dora(vendor_class="x") and dora(options={"vendor_class": "x"}) send the same option 60
+    (Scapy calls 60 vendor_class_id, still accepted, and 124 vendor_class); reads and writes
+    say dns_servers for option 6 (Scapy's name_server still accepted)."""
+    from scapy_dhcp_ext.wire import DISCOVER, find_option, option_name, option_number
+    from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
+
+    by_keyword = build_message(DISCOVER, mac="02:00:00:00:00:01", xid=1, opts=MessageOptions(vendor_class="x"))
+    by_options = build_message(DISCOVER, mac="02:00:00:00:00:01", xid=1,
+                               opts=MessageOptions(options={"vendor_class": "x"}))
+    assert find_option(by_keyword, 60) == find_option(by_options, 60) == b"x"
+    assert find_option(by_options, 124) is None
+    assert option_number("vendor_class") == option_number("vendor_class_id") == 60
+    assert option_number("vi_vendor_class") == 124 and option_name(60) == "vendor_class"
+    assert option_number("dns_servers") == option_number("name_server") == 6 and option_name(6) == "dns_servers"
+
+
+@pytest.mark.parametrize("call, old, new", [
+    ("check_server", {"wait": 0.05}, "timeout"),
+    ("check_client", {"mac": "02:00:00:00:00:09"}, "device_mac"),
+    ("check_client", {"wait": 1.0}, "timeout"),
+    ("sweep_replies", {"mac": "02:00:00:00:00:09"}, "device_mac"),
+    ("sweep_replies", {"cases": ["no-end"]}, "only"),
+])
+def test_the_old_keywords_warn_with_the_new_one_and_still_count(session, monkeypatch, call, old, new):
+    """The device under test is device_mac= everywhere, the wait for the peer timeout=, a catalog's
+    entries only=/skip=; the old keyword warns and its value is what the new one gets."""
+    from scapy_dhcp_ext.workloads import client_checks4, reply_sweep4, server_checks4
+
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def record(**kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(server_checks4, "ServerProbe", lambda session, **kw: record(**kw))
+    monkeypatch.setattr(client_checks4, "select_checks", lambda *a: record(select=a))
+    monkeypatch.setattr(reply_sweep4, "select", lambda only: record(only=only))
+    (name, value), = old.items()
+    with pytest.warns(DeprecationWarning, match=rf"{call}\({name}=\) is {call}\({new}=\) now"), \
+            pytest.raises(Stop):
+        getattr(session, call)(**old)
+    if call == "check_server":
+        assert seen["wait"] == value
+    if call == "sweep_replies" and name == "cases":
+        assert seen["only"] == value
+
+
+def test_seconds_everywhere_and_in_flight_is_not_a_window(session, monkeypatch):
+    """load()'s exchanges at once are in_flight= (a window is seconds, as in discover()); its
+    latencies are latency_ms; pkt_send() waits timeout= seconds. The old names warn."""
+    from scapy_dhcp_ext.front.helpers import PacketTools
+    from scapy_dhcp_ext.workloads import load4
+
+    got: dict[str, object] = {}
+    monkeypatch.setattr(load4, "run_load", lambda endpoint, **kw: got.update(kw) or
+                        load4.LoadResult(clients=1, in_flight=kw["in_flight"], target_rate=None))
+    with pytest.warns(DeprecationWarning, match=r"load\(window=\) is load\(in_flight=\) now"):
+        result = session.load(window=3, progress=False)
+    assert got["in_flight"] == 3
+    result.latency_ms = {"dora": {"p50": 1.0}}
+    with pytest.warns(DeprecationWarning, match="latency_ms"):
+        assert result.latency == {"dora": {"p50": 1.0}}
+    with pytest.warns(DeprecationWarning, match="in_flight"):
+        assert result.window == 3
+    sent: dict[str, object] = {}
+    monkeypatch.setattr(session, "send_packet", lambda pkt, **kw: sent.update(kw))
+    with pytest.warns(DeprecationWarning, match=r"pkt_send\(wait=\) is pkt_send\(timeout=\) now"):
+        PacketTools(session).pkt_send(b"\x00" * 60, wait=1.5)
+    assert sent["timeout"] == 1.5

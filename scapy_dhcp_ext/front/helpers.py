@@ -13,7 +13,7 @@ import sys
 import warnings
 from typing import Any, Callable
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..session import DhcpSession
 from ..wire.pkedit import Edited, quick_edit
 from ..wire.pktools import EditError, diff, dump, to_packet, write_pcap
@@ -130,11 +130,12 @@ class PacketTools:
         self.session.next_packet = edited
         return edited
 
-    def pkt_send(self, pkt: Any = None, count: int = 1, wait: float | None = None) -> Any:
+    def pkt_send(self, pkt: Any = None, count: int = 1, timeout: float | None = None, *,
+                 wait: float | None = None) -> Any:
         """Sends ``pkt`` (default: the last edited packet, else the last sent)
         ``count`` times through the session's socket and collects the replies.
 
-        >>> pkt_send(wait=1.0).received
+        >>> pkt_send(timeout=1.0).received
 
         While ``serve(intercept=True)`` holds replies, it lets the oldest go
         instead: as edited by ``pkt_edit()``, or as it was.
@@ -142,7 +143,8 @@ class PacketTools:
         if self._held() and pkt is None:
             edited, self.session.next_packet = self.session.next_packet, None
             return self.session.server.send_held(edited)
-        return self.session.send_packet(pkt, count=count, wait=wait)
+        timeout = old_keyword("pkt_send", "wait", "timeout", wait, timeout)
+        return self.session.send_packet(pkt, count=count, timeout=timeout)
 
 
 def terminal_editor(pkt: Any) -> Any:

@@ -27,7 +27,7 @@ exporter exports (a ``RemoteNetworkInterface``): labgrid's own
           ScapyDhcpDriver: {}
 
 The exporter's host needs labgrid's ``labgrid-raw-interface`` helper, run
-with sudo (the README says how). The macvtap passes the frames for its own
+with sudo (docs/ci.md says how). The macvtap passes the frames for its own
 MAC (the session's) and broadcasts.
 
 A test (``pytest --lg-env env.yaml``) takes the driver from the target::

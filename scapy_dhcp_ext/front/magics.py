@@ -230,7 +230,8 @@ class DhcpMagics(Magics):
     @argument("--clients", "-c", type=int, default=1000, help="distinct client MACs")
     @argument("--duration", "-d", type=float, default=5.0, help="seconds to run")
     @argument("--rate", "-r", type=float, help="start this many DORAs per second (default: closed loop)")
-    @argument("--window", "-w", type=int, default=16, help="exchanges in flight at most")
+    @argument("--in-flight", "--window", "-w", dest="in_flight", type=int, default=16,
+              help="exchanges in flight at most")
     @argument("--release", action="store_true", help="RELEASE each lease after its ACK")
     @argument("--timeout", "-t", type=float, default=1.0, help="seconds one leg may take before it is lost")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress display")
@@ -244,12 +245,14 @@ class DhcpMagics(Magics):
             self.session.use(args.iface)
         with usage_errors():
             return self.session.load(clients=args.clients, duration=args.duration, rate=args.rate,
-                                     window=args.window, release=args.release, timeout=args.timeout,
+                                     in_flight=args.in_flight, release=args.release, timeout=args.timeout,
                                      progress=args.progress)
 
     @magic_arguments()
     @argument("cases", nargs="?", help="case names with commas (default: the whole catalog)")
-    @argument("--mac", help="the device's MAC (default: the first client that sends a DISCOVER)")
+    @argument("--skip", help="case names with commas to leave out")
+    @argument("--device-mac", "--mac", dest="device_mac",
+              help="the device's MAC (default: the first client that sends a DISCOVER)")
     @argument("--probe", default="traffic",
               help="traffic, arp, icmp, or an expression giving a callable (e.g. lab.clients[0].alive)")
     @argument("--restart", metavar="EXPR", help="a callable that brings the device back (lab.clients[0].restart)")
@@ -266,7 +269,9 @@ class DhcpMagics(Magics):
         probe = args.probe if args.probe in ("traffic", "arp", "icmp") else self._eval(args.probe)
         with usage_errors():
             restart = self._eval(args.restart) or self.session.restart_device   # the lab client's, in its shell
-            report = self.session.sweep_replies(args.cases.split(",") if args.cases else None, mac=args.mac,
+            report = self.session.sweep_replies(args.cases.split(",") if args.cases else None,
+                                                skip=args.skip.split(",") if args.skip else None,
+                                                device_mac=args.device_mac,
                                                 probe=probe, restart=restart,
                                                 renew=self._eval(args.renew) or self.session.renew_device,
                                                 retry=args.retry,
@@ -279,7 +284,8 @@ class DhcpMagics(Magics):
     @argument("--only", help="check ids with commas (default: all)")
     @argument("--skip", help="check ids with commas to leave out")
     @argument("--destructive", action="store_true", help="server: also RELEASE, DECLINE and forged RELEASE checks")
-    @argument("--mac", help="client: the device's MAC (default: the first that sends a DISCOVER)")
+    @argument("--device-mac", "--mac", dest="device_mac",
+              help="client: the device's MAC (default: the first that sends a DISCOVER)")
     @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
     @argument("--lease-time", dest="lease_time", type=int, default=30, help="client: the lease it lives through (s)")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -300,7 +306,8 @@ class DhcpMagics(Magics):
                 report = self.session.check_server(only=ids(args.only), skip=ids(args.skip),
                                                    destructive=args.destructive, progress=args.progress)
             else:
-                report = self.session.check_client(only=ids(args.only), skip=ids(args.skip), mac=args.mac,
+                report = self.session.check_client(only=ids(args.only), skip=ids(args.skip),
+                                                   device_mac=args.device_mac,
                                                    restart=self._eval(args.restart) or self.session.restart_device,
                                                    lease_time=args.lease_time, progress=args.progress)
             write_outputs(args, report)

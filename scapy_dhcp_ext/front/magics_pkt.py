@@ -94,7 +94,7 @@ class PacketMagics(Magics):
     @magic_arguments()
     @argument("pkt", nargs="?", help="a packet or bytes (an expression); default: the last edited, else last sent")
     @argument("--count", "-n", type=int, default=1, help="how many copies to send")
-    @argument("--wait", "-w", type=float, help="seconds to wait for replies")
+    @argument("--timeout", "--wait", "-t", "-w", dest="timeout", type=float, help="seconds to wait for replies")
     @line_magic
     @answers_help
     def pkt_send(self, line: str = "") -> Any:
@@ -102,4 +102,4 @@ class PacketMagics(Magics):
         args = parse_words(self.pkt_send, line)
         pkt = self._eval(args.pkt)
         with usage_errors():
-            return self.tools.pkt_send(pkt, count=args.count, wait=args.wait)
+            return self.tools.pkt_send(pkt, count=args.count, timeout=args.timeout)

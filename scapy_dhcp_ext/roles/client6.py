@@ -189,15 +189,16 @@ class Client6(Client6Base):
         return self._status_result("INFORMATION-REQUEST", ex)
 
     @interruptible("SEND")
-    def send_packet(self, raw: bytes, *, count: int = 1, wait: float | None = None, window: float = 0.2) -> Result:
+    def send_packet(self, raw: bytes, *, count: int = 1, timeout: float | None = None,
+                    window: float = 0.2) -> Result:
         """Sends an IPv6 frame as it is (a packet crafted or edited by hand) ``count``
         times on the v6 socket, then collects the server messages with its
         transaction id (inside any relay layers) until ``window`` seconds after
-        the first, or ``wait`` seconds. ``dhcp.send_packet()`` and ``pkt_send()``
+        the first, or ``timeout`` seconds. ``dhcp.send_packet()`` and ``pkt_send()``
         come here for an IPv6 frame (through :meth:`_send_packet`: one save, theirs)."""
-        return self._send_packet(raw, count=count, wait=wait, window=window)
+        return self._send_packet(raw, count=count, timeout=timeout, window=window)
 
-    def _send_packet(self, raw: bytes, *, count: int, wait: float | None, window: float) -> Result:
+    def _send_packet(self, raw: bytes, *, count: int, timeout: float | None, window: float) -> Result:
         from ..wire.frames6 import parse_frame6
 
         txid = parse_frame6(raw).txid
@@ -210,7 +211,7 @@ class Client6(Client6Base):
             ep = self.endpoint
             got = self.transport6.exchange(
                 None, matches=lambda f: f.txid == txid and f.msg_type in (ADVERTISE, REPLY),
-                timeout=self.timeout if wait is None else wait, window=window,
+                timeout=self.timeout if timeout is None else timeout, window=window,
                 on_receive=lambda f, ours: ep.record("in" if ours else "ignored", f.raw, "SEND", txid))
             ex.replies, ex.ignored = got.replies, got.ignored
         result = self._result("SEND", ex, "replied" if ex.replies else "no reply")

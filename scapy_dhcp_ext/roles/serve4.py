@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..errors import DhcpError, UsageError
+from ..errors import DhcpError, UsageError, old_keyword
 from ..link.exchange import Backoff
 from ..state.endpoint import Endpoint
 from ..wire import DISCOVER, mac_str, new_xid
@@ -28,9 +28,11 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
           t1: int | None = None, t2: int | None = None, options: Any = None,
           server_ip: str | None = None, on_reply: Callable[[Any, Any], Any] | None = None,
           intercept: bool | str = False, macs: Iterable[str] | None = None, force: bool = False,
-          probe_timeout: float = 1.0) -> DhcpServer:
+          timeout: float = 1.0, probe_timeout: float | None = None) -> DhcpServer:
     """Starts a DHCP server on the endpoint's interface (``current`` is the one
-    already running there, if any); see the module's docstring."""
+    already running there, if any); ``timeout`` is how long its DISCOVER waits for
+    another server's OFFER; see the module's docstring."""
+    timeout = old_keyword("serve", "probe_timeout", "timeout", probe_timeout, timeout)
     if iface is not None and iface != endpoint.iface:
         raise UsageError(f"the session is on {endpoint.iface}; move it first: dhcp.use({iface!r})")
     if iface is None and not endpoint.named:
@@ -51,8 +53,8 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
         raise UsageError(str(exc)) from None
     xid = new_xid()
     probe = build_message(DISCOVER, mac=endpoint.mac, xid=xid, opts=MessageOptions())
-    ex = endpoint.exchange(probe, "SERVE-PROBE", xid=xid, chaddr=endpoint.mac_bytes, timeout=probe_timeout,
-                           done=lambda f: True, backoff=Backoff(first=probe_timeout * 2))
+    ex = endpoint.exchange(probe, "SERVE-PROBE", xid=xid, chaddr=endpoint.mac_bytes, timeout=timeout,
+                           done=lambda f: True, backoff=Backoff(first=timeout * 2))
     if ex.replies:
         who = ", ".join(sorted({f"{f.server} ({mac_str(f.eth_src)})" for f in ex.replies}))
         if not force:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..link.transport import Exchange
 from ..roles import serve4
 from ..roles.client4 import Client4
@@ -58,15 +58,17 @@ class DhcpSession(Client4):
         return self._v6
 
     @interruptible("SEND")
-    def send_packet(self, pkt: Any = None, *, count: int = 1, wait: float | None = None,
-                    window: float = 0.2) -> Result:
+    def send_packet(self, pkt: Any = None, *, count: int = 1, timeout: float | None = None,
+                    window: float = 0.2, wait: float | None = None) -> Result:
         """Sends a packet as it is (a Scapy packet or bytes; by default the last
         edited one, else the last sent) ``count`` times on the session's socket,
         then collects the replies that match its xid and chaddr: until ``window``
-        seconds after the first, or ``wait`` seconds. No reply is a result too."""
+        seconds after the first, or ``timeout`` seconds (``wait=`` was its old name).
+        No reply is a result too."""
+        timeout = old_keyword("send_packet", "wait", "timeout", wait, timeout)
         raw = self._packet_bytes(pkt)
         if is_ipv6(raw):   # IPv6: the v6 client's socket, matched on its transaction id
-            result = self.v6._send_packet(raw, count=count, wait=wait, window=window)   # saved once, here
+            result = self.v6._send_packet(raw, count=count, timeout=timeout, window=window)   # saved once, here
             self.last = result
             return result
         frame = parse_frame(raw)
@@ -74,7 +76,7 @@ class DhcpSession(Client4):
         sent = [(self.endpoint.send(raw, "SEND", xid), raw) for _ in range(max(1, count))]
         if frame.xid is not None:
             ex = self.endpoint.exchange(None, "SEND", xid=xid, chaddr=frame.chaddr, done=lambda f: True,
-                                        timeout=self.timeout if wait is None else wait, window=window)
+                                        timeout=self.timeout if timeout is None else timeout, window=window)
         else:
             ex = Exchange()
         ex.sent = sent
@@ -101,13 +103,15 @@ class DhcpSession(Client4):
     sweep_lengths = drives(sweep4.sweep_lengths)
     sweep_malformed = drives(sweep4.sweep_malformed)
 
-    def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
-             release: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None) -> Any:
+    def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, in_flight: int = 16,
+             release: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None,
+             window: int | None = None) -> Any:
         """Many clients doing DORA at once, like perfdhcp: ``rate`` per second, or
-        closed loop with ``window`` exchanges in flight. Returns ``.rate``,
+        closed loop with ``in_flight`` exchanges at once (``window=`` was its old name). Returns ``.rate``,
         ``.drops`` and latency percentiles; see :mod:`scapy_dhcp_ext.workloads.load4`.
         ``seed`` makes the clients' MACs the same from run to run."""
-        result = load4.run_load(self.endpoint, clients=clients, duration=duration, rate=rate, window=window,
+        in_flight = old_keyword("load", "window", "in_flight", window, in_flight)
+        result = load4.run_load(self.endpoint, clients=clients, duration=duration, rate=rate, in_flight=in_flight,
                                 release=release, timeout=timeout, progress=progress, seed=seed)
         self.last = result
         return result
@@ -117,7 +121,7 @@ class DhcpSession(Client4):
         self.server = serve4.serve(self.endpoint, pool, current=self.server, **kwargs)
         return self.server
 
-    def sweep_replies(self, cases: Any = None, **kwargs: Any) -> Any:
+    def sweep_replies(self, only: Any = None, **kwargs: Any) -> Any:
         """Hostile replies to a device's DHCP client, each with a verdict; see :mod:`.reply_sweep4`.
         ``restart`` defaults to the session's ``restart_device`` (the lab client's, in the lab shell), as
         for :meth:`check_client`: without it a client bound for an hour is not back for the next case;
@@ -125,7 +129,7 @@ class DhcpSession(Client4):
         a client renews on its own only at half of one."""
         kwargs.setdefault("restart", self.restart_device)
         kwargs.setdefault("renew", self.renew_device)
-        return reply_sweep4.sweep_replies(self, cases, **kwargs)
+        return reply_sweep4.sweep_replies(self, only, **kwargs)
 
     def check_server(self, **kwargs: Any) -> Any:
         """RFC conformance checks for the DHCP server on the link; see :mod:`.server_checks4`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import renamed
+from ..errors import old_keyword, renamed
 from ..roles.client6 import Client6
 from ..workloads import load6, sweep6
 from ..workloads.host import drives
@@ -21,11 +21,13 @@ class Dhcp6Session(Client6):
     sweep_lengths = drives(sweep6.sweep_lengths6)
     sweep_malformed = drives(sweep6.sweep_malformed6)
 
-    def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, window: int = 16,
-              rapid_commit: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None) -> Any:
+    def load(self, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None, in_flight: int = 16,
+             rapid_commit: bool = False, timeout: float = 1.0, progress: bool = True, seed: int | None = None,
+             window: int | None = None) -> Any:
         """Many v6 clients (DUIDs) doing SARR, or rapid commit, at once, like
         perfdhcp -6; see :mod:`scapy_dhcp_ext.workloads.load6`."""
-        result = load6.run_load6(self.endpoint, clients=clients, duration=duration, rate=rate, window=window,
+        in_flight = old_keyword("dhcp.v6.load", "window", "in_flight", window, in_flight)
+        result = load6.run_load6(self.endpoint, clients=clients, duration=duration, rate=rate, in_flight=in_flight,
                                  rapid_commit_=rapid_commit, timeout=timeout, progress=progress, seed=seed)
         self.last = result
         return result

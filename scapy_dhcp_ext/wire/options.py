@@ -18,6 +18,7 @@ __all__ = [
     "OVERLOAD",
     "MAX_OPTION_ITEMS",
     "DEFAULT_PRL",
+    "OPTION_NAMES",
     "OptionArea",
     "iter_options",
     "walk_options",
@@ -172,6 +173,22 @@ class _OptionTables:
 
 _TABLES: list[_OptionTables] = []   # filled once: a read-only cache, not state
 
+# The project's own names, one per option: the helpers' keywords (``dora(vendor_class=...)``) and the
+# frames' readers (``Frame.dns_servers``) say these, and ``options={...}`` means the same by them.
+# Scapy's names are accepted too, except where one of these takes the word: Scapy calls option 124
+# "vendor_class" and option 60 "vendor_class_id"; here vendor_class is 60, as everywhere else in
+# scapy-dhcp, and 124 is vi_vendor_class (RFC 3925).
+OPTION_NAMES: dict[str, int] = {
+    "subnet_mask": 1, "routers": 3, "dns_servers": 6, "hostname": 12, "domain": 15, "broadcast_address": 28,
+    "ntp_servers": 42, "vendor_specific": 43, "requested_address": 50, "lease_time": 51, "overload": 52,
+    "message_type": 53, "server_id": 54, "param_req_list": 55, "message": 56, "max_message_size": 57,
+    "renewal_time": 58, "rebinding_time": 59, "vendor_class": 60, "client_id": 61, "tftp_server": 66,
+    "bootfile": 67, "user_class": 77, "client_fqdn": 81, "relay_agent_info": 82, "v6_only_preferred": 108,
+    "captive_portal": 114, "domain_search": 119, "classless_static_routes": 121, "vi_vendor_class": 124,
+    "vi_vendor_specific": 125, "forcerenew_nonce": 145, "dnr": 162,
+}
+PROJECT_NAME = {code: name for name, code in OPTION_NAMES.items()}
+
 
 def option_tables() -> _OptionTables:
     """Scapy's DHCP option names, read on first use (importing Scapy's DHCP layer costs time)."""
@@ -186,7 +203,8 @@ def option_tables() -> _OptionTables:
 
 
 def option_number(key: int | str) -> int:
-    """The option code for a number or a name (Scapy's names; ``-`` and ``_`` alike)."""
+    """The option code for a number or a name: the project's (:data:`OPTION_NAMES`), else Scapy's;
+    ``-`` and ``_`` alike."""
     if isinstance(key, int):
         if not 0 <= key <= 255:
             raise OptionError(f"option code {key} is out of range 0..255")
@@ -194,15 +212,18 @@ def option_number(key: int | str) -> int:
     text = str(key).strip()
     if text.isdigit():
         return option_number(int(text))
+    name = text.lower().replace("-", "_")
+    if name in OPTION_NAMES:
+        return OPTION_NAMES[name]
     try:
-        return option_tables().by_name[text.lower().replace("-", "_")]
+        return option_tables().by_name[name]
     except KeyError:
         raise OptionError(f"unknown DHCP option {key!r}; give its number, e.g. (224, b'...')") from None
 
 
 def option_name(code: int) -> str:
-    """Scapy's name for an option code (the number as text when it has none)."""
-    return option_tables().scapy_name.get(code, str(code))
+    """The name of an option code: the project's, else Scapy's (the number as text when it has none)."""
+    return PROJECT_NAME.get(code) or option_tables().scapy_name.get(code, str(code))
 
 
 def parse_value(text: str) -> Any:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..wire import BROADCAST_IP, DISCOVER, OFFER, REQUEST, ZERO_IP, mac_str
 from ..wire.frames4 import Frame, parse_frame
 from .checks import MUST, SHOULD, Check, CheckReport, NoEvidence, broken, catalog, met, not_applicable, run_checks
@@ -291,19 +291,22 @@ def prl_stable(t: ClientProbe) -> Any:
         f"DISCOVER asked for {list(a)}, REQUEST for {list(b) if b else 'nothing'}")
 
 
-def check_client(session: Host, *, mac: str | None = None, restart: Callable[[], Any] | None = None,
+def check_client(session: Host, *, device_mac: str | None = None, restart: Callable[[], Any] | None = None,
                  lease_time: int = 30, t1: int | None = None, t2: int | None = None,
                  only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
-                 wait: float = 30.0, progress: bool = True, **serve_kw: Any) -> CheckReport:
+                 timeout: float = 30.0, progress: bool = True, mac: str | None = None, wait: float | None = None,
+                 **serve_kw: Any) -> CheckReport:
     """Runs the client checks (``only`` some, less ``skip``) against the DHCP
-    client ``mac`` (default: the first that sends a DISCOVER), as its server
+    client ``device_mac`` (default: the first that sends a DISCOVER), as its server
     on the session's interface, and returns the report. ``lease_time``,
     ``t1`` and ``t2`` (default a third and two thirds of it) are the lease it
-    lives through; ``restart`` starts the device over when a phase needs it.
-    Ctrl-C returns what was done.
+    lives through; ``restart`` starts the device over when a phase needs it;
+    ``timeout`` bounds each wait for the device. Ctrl-C returns what was done.
 
     >>> r = check_client(restart=lab.clients[0].restart); r.failed; r.to_junit("client.xml")
     """
+    mac = old_keyword("check_client", "mac", "device_mac", mac, device_mac)
+    wait = old_keyword("check_client", "wait", "timeout", wait, timeout)
     checks = select_checks(CLIENT_CHECKS, only, skip)
     t1 = t1 if t1 is not None else lease_time // 3
     t2 = t2 if t2 is not None else lease_time * 2 // 3

@@ -3,7 +3,7 @@
 Usage::
 
     >>> r = load(clients=1000, duration=5)              # closed loop, 16 exchanges in flight
-    >>> r.rate, r.drops, r.latency["dora"]["p99"]
+    >>> r.rate, r.drops, r.latency_ms["dora"]["p99"]
     >>> load(duration=5, rate=2000, release=True)        # a fixed rate, RELEASE after each ACK
 
 One raw socket and one loop, no threads. Frames come from templates built
@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import struct
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -120,11 +121,12 @@ class LoadRow:
 @dataclass(repr=False)
 class LoadResult(Report):
     """``rate``: completed DORAs per second; ``drops``: exchanges started and
-    never completed (no OFFER or ACK in time); latency percentiles in ms. Its
-    rows are the legs' latencies, and the drops when there were any (``failed``)."""
+    never completed (no OFFER or ACK in time); ``latency_ms``: each leg's
+    percentiles, in ms. Its rows are the legs' latencies, and the drops when
+    there were any (``failed``)."""
 
     clients: int
-    window: int
+    in_flight: int
     target_rate: float | None
     duration: float = 0.0
     started: int = 0
@@ -133,7 +135,7 @@ class LoadResult(Report):
     naks: int = 0
     released: int = 0
     interrupted: bool = False
-    latency: dict[str, dict[str, float]] = field(default_factory=dict)
+    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
     KIND = "load"
     KEY_HEADER = "leg"
@@ -146,6 +148,18 @@ class LoadResult(Report):
         return self.completed / self.duration if self.duration else 0.0
 
     @property
+    def window(self) -> int:
+        """The old name of ``in_flight``: it warns."""
+        warnings.warn("load().window is load().in_flight now", DeprecationWarning, stacklevel=2)
+        return self.in_flight
+
+    @property
+    def latency(self) -> dict[str, dict[str, float]]:
+        """The old name of ``latency_ms`` (every other duration is in seconds): it warns."""
+        warnings.warn("load().latency is load().latency_ms now", DeprecationWarning, stacklevel=2)
+        return self.latency_ms
+
+    @property
     def drop_ratio(self) -> float:
         return self.drops / self.started if self.started else 0.0
 
@@ -156,23 +170,23 @@ class LoadResult(Report):
     @property
     def rows(self) -> list[LoadRow]:  # type: ignore[override]
         rows = [LoadRow(leg, "ok", "  ".join(f"{k} {v:.2f} ms" for k, v in p.items()), p.get("p50", 0.0) / 1000)
-                for leg, p in self.latency.items()]
+                for leg, p in self.latency_ms.items()]
         if self.drops:
             rows.append(LoadRow("drops", "dropped", f"{self.drops} of {self.started} never completed "
                                                    f"({self.drop_ratio:.2%})"))
         return rows
 
     def headline(self) -> str:
-        mode = f"rate {self.target_rate:g}/s" if self.target_rate else f"window {self.window}"
+        mode = f"rate {self.target_rate:g}/s" if self.target_rate else f"{self.in_flight} in flight"
         return (f"LOAD {self.completed} {self.EXCHANGE} in {self.duration:.2f} s = {self.rate:.0f}/s, "
                 f"{self.drops} dropped ({self.drop_ratio:.2%}), {self.naks} NAK; {self.clients} clients, {mode}"
                 + (" (interrupted)" if self.interrupted else ""))
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data.update(clients=self.clients, window=self.window, target_rate=self.target_rate, rate=self.rate,
+        data.update(clients=self.clients, in_flight=self.in_flight, target_rate=self.target_rate, rate=self.rate,
                     started=self.started, completed=self.completed, drops=self.drops, naks=self.naks,
-                    released=self.released, latency_ms=self.latency)
+                    released=self.released, latency_ms=self.latency_ms)
         return data
 
 
@@ -184,9 +198,9 @@ def client_macs(count: int, seed: int) -> list[bytes]:
 
 
 def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, rate: float | None = None,
-             window: int = 16, release: bool = False, timeout: float = 1.0, progress: bool = True,
+             in_flight: int = 16, release: bool = False, timeout: float = 1.0, progress: bool = True,
              seed: int | None = None) -> LoadResult:
-    """See the module docstring. ``window`` caps the exchanges in flight in
+    """See the module docstring. ``in_flight`` caps the exchanges in flight in
     both modes; ``timeout`` is how long one leg may take before it is a drop."""
     if clients < 1 or clients > 65536:
         raise ValueError("clients is 1 to 65536")
@@ -200,7 +214,7 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
                                      server_id="0.0.0.0"))
     releases = Template(build_message(RELEASE, mac=macs[0], xid=0, opts=opts, ciaddr="10.0.0.1",
                                       server_id="0.0.0.0", dst_ip="0.0.0.0")) if release else None
-    result = LoadResult(clients=clients, window=window, target_rate=rate)
+    result = LoadResult(clients=clients, in_flight=in_flight, target_rate=rate)
     flight: dict[int, list[Any]] = {}   # xid -> [mac, phase (1 discover, 3 request), t_start, t_leg]
     legs: dict[str, list[float]] = {"discover->offer": [], "request->ack": [], "dora": []}
     rng = random.Random()
@@ -242,18 +256,19 @@ def run_load(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0, 
             result.drops += 1
             del flight[xid]
 
-    drive(transport, result, flight, start_one, take, duration=duration, rate=rate, window=window, timeout=timeout,
+    drive(transport, result, flight, start_one, take, duration=duration, rate=rate, in_flight=in_flight,
+          timeout=timeout,
           progress=progress)
-    result.latency = {leg: percentiles(v) for leg, v in legs.items() if v}
+    result.latency_ms = {leg: percentiles(v) for leg, v in legs.items() if v}
     return result
 
 
 def drive(transport: Any, result: LoadResult, flight: dict[int, list[Any]], start_one: Callable[[float], None],
-          take: Callable[[bytes, float], None], *, duration: float, rate: float | None, window: int,
+          take: Callable[[bytes, float], None], *, duration: float, rate: float | None, in_flight: int,
           timeout: float, progress: bool) -> None:
     """The loop of a load, v4 or v6: ``start_one(now)`` starts an exchange (its
     entry in ``flight``, keyed by transaction id, with the time its current leg
-    began last) at ``rate`` or whenever fewer than ``window`` are in flight;
+    began last) at ``rate`` or whenever fewer than ``in_flight`` are in flight;
     each frame queued goes to ``take(raw, until)`` (an exchange that completes
     after ``until`` does not count); a leg older than ``timeout`` is a drop.
     Ctrl-C ends it, and the result says so."""
@@ -273,7 +288,7 @@ def drive(transport: Any, result: LoadResult, flight: dict[int, list[Any]], star
             while True:
                 now = time.monotonic()
                 starting = now < end
-                while starting and len(flight) < window and (not rate or now >= next_start):
+                while starting and len(flight) < in_flight and (not rate or now >= next_start):
                     start_one(now)
                     result.started += 1
                     next_start = max(next_start + interval, now - 1.0) if rate else now

@@ -5,7 +5,7 @@ SOLICIT and REPLY with rapid commit) over the endpoint's one v6 socket, like
 Usage::
 
     >>> r = load6(clients=1000, duration=5)               # closed loop, 16 exchanges in flight
-    >>> r.rate, r.drops, r.latency["sarr"]["p99"]
+    >>> r.rate, r.drops, r.latency_ms["sarr"]["p99"]
     >>> load6(duration=5, rapid_commit=True, rate=2000)
 
 Each client is a DUID (DUID-LL of a MAC of its own); all of them speak from
@@ -64,7 +64,7 @@ class Load6Result(LoadResult):
 
 
 def run_load6(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0,
-              rate: float | None = None, window: int = 16, rapid_commit_: bool = False, timeout: float = 1.0,
+              rate: float | None = None, in_flight: int = 16, rapid_commit_: bool = False, timeout: float = 1.0,
               progress: bool = True, seed: int | None = None) -> Load6Result:
     """See the module docstring."""
     if clients < 1 or clients > 65536:
@@ -78,7 +78,7 @@ def run_load6(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0,
                                                                     else random.getrandbits(32))]
     frame_of = _Framer(mac, ll)
     tail_solicit = elapsed(0) + ia(IA_NA, 1) + (rapid_commit() if rapid_commit_ else b"")
-    result = Load6Result(clients=clients, window=window, target_rate=rate)
+    result = Load6Result(clients=clients, in_flight=in_flight, target_rate=rate)
     flight: dict[int, list[Any]] = {}   # txid -> [client id option, phase, t_start, t_leg]
     legs: dict[str, list[float]] = {"solicit->advertise": [], "request->reply": [], "solicit->reply": [], "sarr": []}
     rng = random.Random()
@@ -127,9 +127,10 @@ def run_load6(endpoint: Endpoint, *, clients: int = 1000, duration: float = 5.0,
             if t <= until:
                 result.completed += 1
 
-    drive(transport, result, flight, start_one, take, duration=duration, rate=rate, window=window, timeout=timeout,
+    drive(transport, result, flight, start_one, take, duration=duration, rate=rate, in_flight=in_flight,
+          timeout=timeout,
           progress=progress)
-    result.latency = {leg: percentiles(v) for leg, v in legs.items() if v}
+    result.latency_ms = {leg: percentiles(v) for leg, v in legs.items() if v}
     return result
 
 

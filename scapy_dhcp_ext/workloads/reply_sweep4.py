@@ -34,7 +34,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..roles.results4 import progress_bar
 from ..state.signals import stop_on_ctrl_c
 from ..wire import (
@@ -277,13 +277,14 @@ class ReplySweeper(ReplyMachine):
             self._set("idle")
 
 
-def sweep_replies(session: Host, cases: list[str] | str | None = None, *, mac: str | None = None,
-                  probe: Probe = "traffic", restart: Callable[[], Any] | None = None,
+def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: list[str] | str | None = None,
+                  device_mac: str | None = None, probe: Probe = "traffic", restart: Callable[[], Any] | None = None,
                   renew: Callable[[], Any] | None = None, retry: float | None = None, margin: float = 0.5,
                   lease_time: int = 20, comeback: float | None = None, progress: bool = True,
-                  resume: bool = False, **serve_kw: Any) -> ReplyReport:
-    """Runs the catalog of hostile replies (``cases`` names some) against the
-    DHCP client ``mac`` (default: the first that sends a DISCOVER); see the
+                  resume: bool = False, cases: list[str] | str | None = None, mac: str | None = None,
+                  **serve_kw: Any) -> ReplyReport:
+    """Runs the catalog of hostile replies (``only`` some, less ``skip``) against the
+    DHCP client ``device_mac`` (default: the first that sends a DISCOVER); see the
     module's docstring. ``retry`` is the client's retry interval (measured
     from its first two DISCOVERs when not given). Ctrl-C returns the partial
     report; ``resume=True`` runs the cases it did not get to.
@@ -291,10 +292,19 @@ def sweep_replies(session: Host, cases: list[str] | str | None = None, *, mac: s
     >>> r = sweep_replies(restart=lab.clients[0].restart)
     >>> r.killer, r.verdicts()
     """
+    only = old_keyword("sweep_replies", "cases", "only", cases, only)
+    device_mac = old_keyword("sweep_replies", "mac", "device_mac", mac, device_mac)
+    mac = device_mac
     if not (probe in ("traffic", "arp", "icmp") or callable(probe)):
         raise UsageError(f"unknown probe {probe!r}: 'traffic', 'arp', 'icmp' or a callable")
     try:
-        chosen = select(cases)
+        chosen = select(only)
+        if skip:
+            left_out = {skip} if isinstance(skip, str) else set(skip)
+            unknown = left_out - {c.name for c in select(None)}
+            if unknown:
+                raise ValueError(f"unknown case(s) {', '.join(sorted(unknown))}")
+            chosen = [c for c in chosen if c.name not in left_out]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     report = _resumed(session) if resume else ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)

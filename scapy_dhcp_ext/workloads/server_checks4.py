@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from ..errors import old_keyword
 from ..wire import mac_str
 from . import server_checks4_life, server_checks4_replies  # noqa: F401  (they register the checks, in order)
 from .checks import CheckReport, run_checks
@@ -35,15 +36,17 @@ if TYPE_CHECKING:
 
 
 def check_server(session: Host, *, only: Iterable[str] | str | None = None,
-                 skip: Iterable[str] | str | None = None, destructive: bool = False, wait: float = 4.0,
-                 quiet: float = 1.0, server: str | None = None, progress: bool = True) -> CheckReport:
+                 skip: Iterable[str] | str | None = None, destructive: bool = False, timeout: float = 4.0,
+                 quiet: float = 1.0, server: str | None = None, progress: bool = True,
+                 wait: float | None = None) -> CheckReport:
     """Runs the server checks (``only`` some, less ``skip``) against the DHCP
     server on the session's link (the first to OFFER, or ``server``) and
-    returns the report. ``wait`` bounds each reply, ``quiet`` each silence
+    returns the report. ``timeout`` bounds each reply, ``quiet`` each silence
     the rules require. Ctrl-C returns what was done.
 
     >>> r = check_server(destructive=True); r.failed; r.to_junit("server.xml")
     """
+    wait = old_keyword("check_server", "wait", "timeout", wait, timeout)
     checks = select_checks(SERVER_CHECKS, only, skip)
     probe = ServerProbe(session, wait=wait, quiet=quiet, server=server)
     report = CheckReport("server")
