@@ -100,7 +100,7 @@ def test_ctrl_c_ends_the_run_with_the_rest_not_run():
 def test_only_and_skip_choose_checks_and_an_unknown_id_says_which_exist():
     assert [c.id for c in select(SERVER_CHECKS, ["xid-echoed"], None)] == ["xid-echoed"]
     assert "xid-echoed" not in [c.id for c in select(SERVER_CHECKS, None, "xid-echoed")]
-    with pytest.raises(UsageError, match="no check named 'xid-echo'.*xid-echoed"):
+    with pytest.raises(UsageError, match="unknown check 'xid-echo'.*xid-echoed"):
         select(SERVER_CHECKS, ["xid-echo"], None)
 
 

@@ -114,7 +114,7 @@ def test_interface_down_during_a_load_is_one_line(lab, session):
     down.start()
     try:
         with pytest.raises(InterfaceDown, match=f"ip link set {lab.iface} up"):
-            session.load(clients=20, duration=5, window=2, progress=False)
+            session.load(clients=20, duration=5, in_flight=2, progress=False)
     finally:
         down.join()
         subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)

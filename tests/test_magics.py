@@ -265,7 +265,7 @@ def test_check_magic_runs_the_chosen_checks_and_writes_junit(fake_ip, tmp_path):
     r = run(fake_ip, f"%dhcp_check server --only offer-has-server-id,xid-echoed --no-progress --junit {junit}")
     assert type(r).__name__ == "CheckReport" and r.verdicts() == {"offer-has-server-id": "pass", "xid-echoed": "pass"}
     assert fake_ip.user_ns["dhcp"].last is r and junit.read_text().count("<testcase") == 2
-    with pytest.raises(UsageError, match="no check named 'nope'"):
+    with pytest.raises(UsageError, match="unknown check 'nope'"):
         run(fake_ip, "%dhcp_check server --only nope --no-progress")
     with pytest.raises(UsageError, match="invalid choice"):
         run(fake_ip, "%dhcp_check both")

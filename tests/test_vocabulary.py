@@ -136,3 +136,38 @@ def test_seconds_everywhere_and_in_flight_is_not_a_window(session, monkeypatch):
     with pytest.warns(DeprecationWarning, match=r"pkt_send\(wait=\) is pkt_send\(timeout=\) now"):
         PacketTools(session).pkt_send(b"\x00" * 60, wait=1.5)
     assert sent["timeout"] == 1.5
+
+
+def test_one_way_to_choose_catalog_entries(session, monkeypatch):
+    """only= and skip= for every catalog, an unknown name a usage error naming the known ones;
+    sweep_malformed's old names= warns and counts as only=."""
+    from scapy_dhcp_ext import UsageError
+    from scapy_dhcp_ext.workloads import sweep4
+    from scapy_dhcp_ext.workloads.catalog import choose
+    from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
+    from scapy_dhcp_ext.workloads.reply_cases4 import catalog
+
+    entries = [c.name for c in catalog()]
+    assert choose(entries, None, None, key=str) == entries
+    assert choose(entries, None, [entries[0]], key=str) == entries[1:]
+    assert choose(entries, entries[:3], entries[1], key=str) == [entries[0], entries[2]]
+    with pytest.raises(UsageError, match="unknown case 'nope'; known: "):
+        choose(entries, ["nope"], None, key=str, what="case")
+    with pytest.raises(UsageError, match="unknown check"):
+        session.check_client(only=["nope"])
+
+    class Stop(Exception):
+        pass
+
+    def runner(host, probe, timeout, on_dead, wait_dead, progress, params):
+        raise Stop(params)
+
+    monkeypatch.setattr(sweep4, "_runner", runner)
+    with pytest.warns(DeprecationWarning, match=r"sweep_malformed\(names=\) is sweep_malformed\(only=\) now"), \
+            pytest.raises(Stop) as stop:
+        session.sweep_malformed(names=["no-end"])
+    assert stop.value.args[0] == {"names": ["no-end"]}
+    with pytest.raises(Stop) as stop:
+        session.sweep_malformed(skip=["no-end"])
+    assert "no-end" not in stop.value.args[0]["names"] and len(stop.value.args[0]["names"]) > 10
+    assert len(CLIENT_CHECKS) > 3

@@ -122,6 +122,23 @@ def write_outputs(args: Any, report: Any) -> None:
             print(f"wrote {write(path)}")
 
 
+def run_sweep(role: Any, args: Any, *, base: Any = None, **extra: Any) -> Any:
+    """What ``%dhcp_sweep`` and ``%dhcp6_sweep`` do on their role (``dhcp`` or ``dhcp.v6``): the
+    malformed catalog (``--malformed [NAMES]``) or the lengths, then the report files asked for."""
+    from ..workloads.cases4 import parse_ranges
+
+    common = dict(probe=None if args.probe == "none" else args.probe, timeout=args.timeout,
+                  progress=args.progress, resume=args.resume, **extra)
+    with usage_errors():
+        if args.malformed is not None:
+            report = role.sweep_malformed([n for n in args.malformed.split(",") if n] or None, **common)
+        else:
+            lengths = parse_ranges(args.lengths) if args.lengths else None
+            report = role.sweep_lengths(lengths, base=base, headers=args.headers, lies=args.lies, **common)
+        write_outputs(args, report)
+    return report
+
+
 def evaluate(shell: Any, expr: str | None) -> Any:
     """An expression a magic takes (``--restart lab.clients[0].restart``), in the user's namespace."""
     if not expr:

@@ -37,6 +37,7 @@ from .magic_words import (
     message_options,
     output_args,
     parse_words,
+    run_sweep,
     usage_errors,
     write_outputs,
 )
@@ -210,21 +211,9 @@ class DhcpMagics(Magics):
         args = parse_words(self.dhcp_sweep, line)
         if args.iface:
             self.session.use(args.iface)
-        common = dict(probe=None if args.probe == "none" else args.probe, timeout=args.timeout,
-                      on_dead="wait" if args.wait_dead else "stop", wait_dead=args.wait_dead or 30.0,
-                      progress=args.progress, resume=args.resume)
-        with usage_errors():
-            if args.malformed is not None:
-                names = [n for n in args.malformed.split(",") if n] or None
-                report = self.session.sweep_malformed(names, **common)
-            else:
-                from ..workloads.cases4 import parse_ranges
-
-                lengths = parse_ranges(args.lengths) if args.lengths else None
-                report = self.session.sweep_lengths(lengths, self._eval(args.base), headers=args.headers,
-                                                    lies=args.lies, **common)
-            write_outputs(args, report)
-        return report
+        base = self._eval(args.base) if args.malformed is None else None
+        return run_sweep(self.session, args, base=base, on_dead="wait" if args.wait_dead else "stop",
+                         wait_dead=args.wait_dead or 30.0)
 
     @magic_arguments()
     @argument("--clients", "-c", type=int, default=1000, help="distinct client MACs")

@@ -26,7 +26,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..session import DhcpSession
 from ..wire import parse_value
 from ..wire.messages6 import Relay6
-from .magic_words import answers_help, option_items, output_args, parse_words, usage_errors, write_outputs
+from .magic_words import answers_help, option_items, output_args, parse_words, run_sweep, usage_errors
 
 
 def _common6(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -192,19 +192,7 @@ class Dhcp6Magics(Magics):
         args = parse_words(self.dhcp6_sweep, line)
         if args.iface:
             self.session.use(args.iface)
-        common = dict(probe=None if args.probe == "none" else args.probe, timeout=args.timeout,
-                      progress=args.progress, resume=args.resume)
-        v6 = self.session.v6
-        with usage_errors():
-            if args.malformed is not None:
-                report = v6.sweep_malformed([n for n in args.malformed.split(",") if n] or None, **common)
-            else:
-                from ..workloads.cases4 import parse_ranges
-
-                lengths = parse_ranges(args.lengths) if args.lengths else None
-                report = v6.sweep_lengths(lengths, headers=args.headers, lies=args.lies, **common)
-            write_outputs(args, report)
-        return report
+        return run_sweep(self.session.v6, args)
 
     @magic_arguments()
     @argument("--duid", choices=["LL", "LLT", "EN", "UUID"], help="switch to a new DUID of this type")

@@ -23,9 +23,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from ..errors import UsageError
 from ..roles.results4 import progress_bar
 from ..wire.frames4 import parse_frame
+from .catalog import choose
 from .report import Report, frame_dicts
 
 MUST, SHOULD, MAY = "MUST", "SHOULD", "MAY"
@@ -189,17 +189,9 @@ class CheckReport(Report):
 
 def select(checks: Sequence[Check], only: Iterable[str] | str | None,
            skip: Iterable[str] | str | None) -> list[Check]:
-    """The checks named by ``only`` (all by default) less those in ``skip``;
-    an unknown id is a usage error that lists the known ones."""
-    def names(value: Iterable[str] | str | None) -> list[str]:
-        return [value] if isinstance(value, str) else list(value or [])
-
-    known = {c.id for c in checks}
-    for name in names(only) + names(skip):
-        if name not in known:
-            raise UsageError(f"no check named {name!r}; known: {', '.join(sorted(known))}")
-    wanted = set(names(only)) if only is not None else known
-    return [c for c in checks if c.id in wanted and c.id not in set(names(skip))]
+    """The checks named by ``only`` (all by default) less those in ``skip``
+    (:func:`.catalog.choose`, as for every catalog)."""
+    return choose(checks, only, skip, key=lambda c: c.id, what="check")
 
 
 class Recorder:

@@ -303,5 +303,5 @@ def select(names: list[str] | str | None = None) -> list[ReplyCase]:
     known = {case.name: case for case in cases}
     missing = [n for n in wanted if n not in known]
     if missing:
-        raise ValueError(f"unknown case(s) {', '.join(missing)}; the catalog: {', '.join(known)}")
+        raise ValueError(f"unknown case {', '.join(map(repr, missing))}; known: {', '.join(known)}")
     return [known[n] for n in wanted]

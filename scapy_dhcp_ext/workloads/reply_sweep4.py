@@ -49,6 +49,7 @@ from ..wire import (
     mac_str,
 )
 from ..wire.frames4 import parse_frame
+from .catalog import choose
 from .reply_cases4 import select
 from .reply_machine4 import Probe, ReplyMachine
 from .reply_report import ReplyReport, ReplyRow
@@ -299,14 +300,10 @@ def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: l
         raise UsageError(f"unknown probe {probe!r}: 'traffic', 'arp', 'icmp' or a callable")
     try:
         chosen = select(only)
-        if skip:
-            left_out = {skip} if isinstance(skip, str) else set(skip)
-            unknown = left_out - {c.name for c in select(None)}
-            if unknown:
-                raise ValueError(f"unknown case(s) {', '.join(sorted(unknown))}")
-            chosen = [c for c in chosen if c.name not in left_out]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if skip:
+        chosen = choose(chosen, None, skip, key=lambda c: c.name, what="case")
     report = _resumed(session) if resume else ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
     if resume and retry is None:
         retry = report.retry

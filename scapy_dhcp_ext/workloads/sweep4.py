@@ -24,7 +24,7 @@ import secrets
 import time
 from typing import Any, Callable, Iterable
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..roles.results4 import progress_bar
 from ..state.signals import stop_on_ctrl_c
 from ..wire import (
@@ -42,6 +42,7 @@ from ..wire import (
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.messages4 import build_message
 from .cases4 import Case
+from .catalog import choose
 from .host import SweepHost
 from .sweep_report import Probe, Row, SweepReport
 
@@ -337,21 +338,19 @@ def sweep_lengths(host: SweepHost, lengths: Iterable[int] | None = None, base: A
     return runner.start("length", cases)
 
 
-def sweep_malformed(host: SweepHost, names: Iterable[str] | None = None, *, probe: Probe = "discover",
-                    timeout: float = 1.0, on_dead: str = "stop", wait_dead: float = 30.0,
-                    progress: bool = True, resume: bool = False) -> SweepReport:
+def sweep_malformed(host: SweepHost, only: Iterable[str] | None = None, *, skip: Iterable[str] | None = None,
+                    probe: Probe = "discover", timeout: float = 1.0, on_dead: str = "stop", wait_dead: float = 30.0,
+                    progress: bool = True, resume: bool = False, names: Iterable[str] | None = None) -> SweepReport:
     """Sends each malformed-field case (one anomaly on an otherwise valid
-    DISCOVER; ``names`` picks some) with a liveness probe after each.
+    DISCOVER; ``only`` some, less ``skip``) with a liveness probe after each.
 
     >>> sweep_malformed(["no-end", "overload-nested"])
     """
     from .cases4 import malformed_cases, malformed_specs
 
-    if names is not None:
-        names = list(names)
-        unknown = set(names) - {s.name for s in malformed_specs()}
-        if unknown:
-            raise UsageError(f"unknown case(s) {', '.join(sorted(unknown))}; see cases.malformed_specs()")
+    only = old_keyword("sweep_malformed", "names", "only", names, only)
+    if only is not None or skip:
+        names = [s.name for s in choose(malformed_specs(), only, skip, key=lambda s: s.name, what="case")]
     runner = _runner(host, probe, timeout, on_dead, wait_dead, progress, {"names": names})
     cases = malformed_cases(host.endpoint.mac, new_xid=lambda: new_xid(runner.rng), names=names)
     if resume:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..wire.dhcp6 import ADVERTISE, IA_NA, REPLY, SOLICIT, ia, ip6_bytes, is_neighbour_advert_for, neighbour_solicit
 from ..wire.frames6 import is_ipv6, parse_frame6
 from ..wire.messages6 import client_id, elapsed, frame6, message6
+from .catalog import choose
 from .sweep4 import Sweeper, _resumed
 from .sweep_report import Probe, SweepReport
 
@@ -135,22 +136,20 @@ def sweep_lengths6(host: Any, lengths: Iterable[int] | None = None, base: Any = 
     return runner.start("length6", cases)
 
 
-def sweep_malformed6(host: Any, names: Iterable[str] | None = None, *, probe: Probe = "solicit",
-                     timeout: float = 1.0, on_dead: str = "stop", wait_dead: float = 30.0,
-                     progress: bool = True, resume: bool = False) -> SweepReport:
-    """Sends each case of the v6 malformed catalog (``names`` picks some) with a
-    barrier SOLICIT after each.
+def sweep_malformed6(host: Any, only: Iterable[str] | None = None, *, skip: Iterable[str] | None = None,
+                     probe: Probe = "solicit", timeout: float = 1.0, on_dead: str = "stop", wait_dead: float = 30.0,
+                     progress: bool = True, resume: bool = False, names: Iterable[str] | None = None) -> SweepReport:
+    """Sends each case of the v6 malformed catalog (``only`` some, less ``skip``)
+    with a barrier SOLICIT after each.
 
     >>> sweep_malformed6(["ia-na-iaaddr-cut", "relay-nest-33"])
     """
     from .cases6 import malformed_cases6, malformed_specs6
 
     duid = host.duid
-    if names is not None:
-        names = list(names)
-        unknown = set(names) - {s.name for s in malformed_specs6(duid)}
-        if unknown:
-            raise UsageError(f"unknown case(s) {', '.join(sorted(unknown))}; see v6.cases.malformed_specs6()")
+    only = old_keyword("dhcp.v6.sweep_malformed", "names", "only", names, only)
+    if only is not None or skip:
+        names = [s.name for s in choose(malformed_specs6(duid), only, skip, key=lambda s: s.name, what="case")]
     runner = _runner(host, probe, timeout, on_dead, wait_dead, progress, {"names": names})
     cases = malformed_cases6(host.endpoint.mac, duid, new_txid=lambda: runner.rng.getrandbits(24), names=names)
     if resume:
