@@ -69,8 +69,8 @@ unit_state() {   # for every service above: enabled or not (its links in /etc/sy
 }
 
 disable_unit() {   # as an administrator would: deb-systemd-helper remembers it (an upgrade keeps it off)
-  command -v deb-systemd-helper >/dev/null && deb-systemd-helper disable "$1" >/dev/null 2>&1
-  command -v systemctl >/dev/null && systemctl --root=/ disable --quiet "$1" >/dev/null 2>&1
+  if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper disable "$1" >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null; then systemctl --root=/ disable --quiet "$1" >/dev/null 2>&1 || true; fi
   rm -f /etc/systemd/system/*.wants/"$1"
 }
 
@@ -84,7 +84,7 @@ quietly_install() {
     own_policy=1
   fi
   apt-get install -y -qq --no-install-recommends "$@" >/dev/null || { [ -n "$own_policy" ] && rm -f "$policy"; return 1; }
-  [ -n "$own_policy" ] && rm -f "$policy"
+  if [ -n "$own_policy" ]; then rm -f "$policy"; fi
   local unit was_enabled was_active now_enabled now_active
   while read -r unit was_enabled was_active; do
     read -r _ now_enabled now_active < <(unit_state | grep "^$unit ")
