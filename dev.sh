@@ -211,7 +211,8 @@ fresh() {
   # shellcheck disable=SC2064
   trap "umount -R '$root' 2>/dev/null; rm -rf --one-file-system '$root'" EXIT
   say "building a fresh $suite root in $root"
-  mmdebstrap --quiet --variant=minbase --include=git,ca-certificates "$suite" "$root" >&2
+  # systemd-sysv: a newcomer's Debian has systemd (and its own units enabled) before our install runs.
+  mmdebstrap --quiet --variant=minbase --include=git,ca-certificates,systemd-sysv "$suite" "$root" >&2
   # ip netns exec remounts /sys inside: the root must be a mount point of its own.
   mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
@@ -255,9 +256,9 @@ case "$cmd" in
   fresh)   fresh "$@" ;;
   install-check)   # what ./dev.sh install leaves enabled that was not: nothing (./dev.sh fresh SUITE install-check)
     need_root install-check
-    before=$(ls /etc/systemd/system/*.wants/ 2>/dev/null | sort -u)
+    before=$(find /etc/systemd/system -path '*.wants/*' -printf '%P\n' 2>/dev/null | sort)
     install install test
-    after=$(ls /etc/systemd/system/*.wants/ 2>/dev/null | sort -u)
+    after=$(find /etc/systemd/system -path '*.wants/*' -printf '%P\n' 2>/dev/null | sort)
     added=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep -v '^$' || true)
     if [ -n "$added" ]; then say "the install left these enabled: $added"; exit 1; fi
     say "the install enabled no system unit: $(printf '%s\n' "$after" | grep -c . || true) enabled, as before" ;;
