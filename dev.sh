@@ -18,7 +18,7 @@ venv=/opt/scapy-dhcp/venv-$(printf %s "$repo" | sha256sum | cut -c1-12)
 
 # openssh-server, rsync, python3-yaml: labgrid's remote path (its agent goes over ssh and rsync; the
 # exporter host's labgrid-raw-interface helper reads YAML). The test starts an sshd of its own on loopback;
-# Debian's package also enables the system's sshd.
+# Debian's package would also enable and start the system's sshd: quietly_install below leaves it off.
 # chromium: the tests open each report's HTML file in it (headless) and read the table it renders.
 APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-dhcp6-server kea-admin busybox dhcpcd-base tshark tmux
               sudo openssh-server openssh-client rsync python3-yaml chromium)
