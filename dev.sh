@@ -54,7 +54,7 @@ install_apt() {
 # The system services the lab's packages bring (Debian enables and starts them from their postinst):
 # the lab runs its own servers in its namespaces and the labgrid test its own sshd, so none of these
 # may be left enabled or running by an install. One that was enabled or running before stays so.
-SERVICES=(ssh.service ssh.socket kea-dhcp4-server.service kea-dhcp6-server.service kea-ctrl-agent.service
+SERVICES=(ssh.service ssh.socket sshd-keygen.service kea-dhcp4-server.service kea-dhcp6-server.service kea-ctrl-agent.service
           kea-dhcp-ddns-server.service dnsmasq.service isc-dhcp-server.service)
 
 unit_state() {   # for every service above: enabled or not (its links in /etc/systemd/system), and running or not
