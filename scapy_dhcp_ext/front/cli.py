@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from .._version import __version__
 from ..errors import DhcpError, NoPrivileges
 from ..lab import CLIENT_KINDS, SERVER_KINDS, Lab, LabError
-from ..link.transport import interface_mac
+from ..link.rawsocket import interface_mac
 from ..session import DhcpSession
 from .helpers import make_helpers
 

@@ -172,7 +172,7 @@ def make_helpers(session: DhcpSession, tools: PacketTools | None = None) -> dict
     the classes a user types (``Backoff.rfc2131()``, ``MessageOptions``, ``Lab``)."""
     tools = tools or make_tools(session)
     from ..lab import Lab
-    from ..link.transport import Backoff
+    from ..link.exchange import Backoff
     from ..link.transport6 import Retransmit6
     from ..wire.messages4 import MessageOptions
     from ..wire.messages6 import Relay6

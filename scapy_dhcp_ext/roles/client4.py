@@ -24,7 +24,8 @@ import time
 from typing import Any, Callable
 
 from ..errors import DhcpTimeout, StateError, UsageError
-from ..link.transport import Backoff, Exchange, Transport
+from ..link.exchange import Backoff, Exchange
+from ..link.transport import Transport
 from ..state.endpoint import Endpoint, Role
 from ..wire import (
     ACK,

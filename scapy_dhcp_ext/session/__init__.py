@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import UsageError, old_keyword
-from ..link.transport import Exchange
+from ..link.exchange import Exchange
 from ..roles import serve4
 from ..roles.client4 import Client4
 from ..roles.interrupts import interruptible

@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..errors import DhcpError, StateError, UsageError
-from ..link.transport import Backoff, Exchange, Transport
+from ..link.exchange import Backoff, Exchange
+from ..link.transport import Transport
 from ..wire import mac_bytes, mac_str
 from ..wire.frames4 import Frame
 from .history import History

@@ -148,12 +148,13 @@ class Report:
 
     def _html_table(self, hex_rows: bool = False) -> str:
         header = self.table()[0]
+        verdict_at = header.index("verdict") if "verdict" in header else -1
         cells = []
         for row, values in self.display_rows():
             colour = COLOURS.get(row.verdict, "#000")
-            tds = "".join(f"<td>{html.escape(v)}</td>" if v != row.verdict
+            tds = "".join(f"<td>{html.escape(v)}</td>" if k != verdict_at
                           else f"<td class='verdict' style='color:{colour}'><b>{html.escape(v)}</b></td>"
-                          for v in values)
+                          for k, v in enumerate(values))
             cells.append(f"<tr>{tds}</tr>")
             if hex_rows and row.evidence():
                 frames = "".join(

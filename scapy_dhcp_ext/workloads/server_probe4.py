@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import DhcpError, DhcpTimeout
-from ..link.transport import Backoff
+from ..link.exchange import Backoff
 from ..wire import ACK, BROADCAST_IP, DISCOVER, NAK, OFFER, RELEASE, REQUEST, mac_bytes, new_xid, random_mac
 from ..wire.frames4 import Frame
 from ..wire.messages4 import MessageOptions, build_message
