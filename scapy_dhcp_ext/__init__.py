@@ -23,6 +23,10 @@ Importing the package does not import IPython, prompt_toolkit or ``scapy.all``.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -76,10 +80,59 @@ __all__ = [
 ]
 
 
+# Where each module of the flat layout went (0.1's names): importing an old name still works for one
+# release, with a DeprecationWarning naming the new one; its attributes are the new module's.
+_MOVED = {
+    "packets": "wire.messages4", "frames": "wire.frames4", "replies": "wire.replies4", "pktools": "wire.pktools",
+    "rawsocket": "link.rawsocket", "reader": "link.reader", "transport": "link.transport", "store": "state.store",
+    "history": "state.history", "endpoint": "state.endpoint", "client": "roles.client4_rules",
+    "results": "roles.results4", "interrupts": "roles.interrupts", "leases": "roles.leases4",
+    "server": "roles.server4", "cases": "workloads.cases4", "reply_cases": "workloads.reply_cases4",
+    "sweep": "workloads.sweep4", "sweep_report": "workloads.sweep_report", "load": "workloads.load4",
+    "checks": "workloads.checks", "server_checks": "workloads.server_checks4",
+    "server_probe": "workloads.server_probe4", "client_checks": "workloads.client_checks4",
+    "client_probe": "workloads.client_probe4", "reply_sweep": "workloads.reply_sweep4",
+    "reply_report": "workloads.reply_report", "helpers": "front.helpers", "magics": "front.magics",
+    "magics6": "front.magics6", "editor": "front.editor", "cli": "front.cli",
+    "pytest_plugin": "front.pytest_plugin", "labclients": "lab.clients", "v6": "", "v6.packets": "wire.messages6",
+    "v6.frames": "wire.frames6", "v6.transport": "link.transport6", "v6.results": "roles.results6",
+    "v6.client": "roles.client6", "v6.cases": "workloads.cases6", "v6.sweep": "workloads.sweep6",
+    "v6.load": "workloads.load6",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Answers ``import scapy_dhcp_ext.frames`` (and the other names above) with a module whose
+    attributes are the new module's."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        old = fullname[len(__name__) + 1:] if fullname.startswith(__name__ + ".") else None
+        if old not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self, is_package=old == "v6")
+
+    def create_module(self, spec: Any) -> Any:
+        return None   # a plain module; exec_module points it at the new one
+
+    def exec_module(self, module: Any) -> None:
+        new = _MOVED[module.__name__[len(__name__) + 1:]]
+        if not new:   # scapy_dhcp_ext.v6: a package only for the names under it
+            module.__path__ = []
+            return
+        warnings.warn(f"{module.__name__} is {__name__}.{new} now; the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)
+        real = importlib.import_module(f"{__name__}.{new}")
+        module.__getattr__ = lambda name: getattr(real, name)
+        module.__dir__ = lambda: dir(real)
+        module.__doc__ = real.__doc__
+
+
+if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value
         return value

@@ -171,3 +171,22 @@ def test_one_way_to_choose_catalog_entries(session, monkeypatch):
         session.sweep_malformed(skip=["no-end"])
     assert "no-end" not in stop.value.args[0]["names"] and len(stop.value.args[0]["names"]) > 10
     assert len(CLIENT_CHECKS) > 3
+
+
+@pytest.mark.parametrize("old, new, name", [
+    ("scapy_dhcp_ext.frames", "scapy_dhcp_ext.wire.frames4", "parse_frame"),
+    ("scapy_dhcp_ext.reply_cases", "scapy_dhcp_ext.workloads.reply_cases4", "catalog"),
+    ("scapy_dhcp_ext.v6.frames", "scapy_dhcp_ext.wire.frames6", "parse_frame6"),
+    ("scapy_dhcp_ext.transport", "scapy_dhcp_ext.link.transport", "Transport"),
+])
+def test_the_flat_layouts_module_names_still_import_and_warn(old, new, name, monkeypatch):
+    """A script written against 0.1's flat package (``from scapy_dhcp_ext.frames import
+    parse_frame``) still runs for one release, told where the module went."""
+    import importlib
+    import sys
+
+    for mod in [m for m in sys.modules if m == old or m.startswith(old + ".")]:
+        monkeypatch.delitem(sys.modules, mod)
+    with pytest.warns(DeprecationWarning, match=rf"{old} is {new} now"):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)
