@@ -140,9 +140,10 @@ class PacketTools:
         While ``serve(intercept=True)`` holds replies, it lets the oldest go
         instead: as edited by ``pkt_edit()``, or as it was.
         """
-        if self._held() and pkt is None:
+        server = self.session.server
+        if server is not None and self._held() and pkt is None:
             edited, self.session.next_packet = self.session.next_packet, None
-            return self.session.server.send_held(edited)
+            return server.send_held(edited)
         timeout = old_keyword("pkt_send", "wait", "timeout", wait, timeout)
         return self.session.send_packet(pkt, count=count, timeout=timeout)
 

@@ -148,7 +148,8 @@ class ServerLauncher:
     workdir: Path | None
 
     def _add_host(self, tag: str, cidr: str | None, mac: str | None = None,
-                  cidr6: str | None = None) -> str: ...
+                  cidr6: str | None = None) -> str:
+        raise NotImplementedError   # the Lab's: a namespace on the lab's link
 
     def _start_server(self, k: int, kind: str) -> Server:
         if kind in V6_KINDS:

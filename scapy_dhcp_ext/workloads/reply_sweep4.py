@@ -307,9 +307,10 @@ def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: l
     report = _resumed(session) if resume else ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
     if resume and retry is None:
         retry = report.retry
-    own = session.server is None or not session.server.running
-    server = session.serve(lease_time=lease_time, macs=[mac] if mac else None, **serve_kw) if own \
-        else session.server
+    running = session.server if session.server is not None and session.server.running else None
+    own = running is None
+    server = running if running is not None else session.serve(lease_time=lease_time, macs=[mac] if mac else None,
+                                                                **serve_kw)
     sweeper = ReplySweeper(session, server, report, mac=mac_bytes(mac) if mac else None, probe=probe,
                            restart=restart, renew=renew, retry=retry, margin=margin,
                            comeback=comeback if comeback is not None else lease_time + 10.0, progress=progress)
