@@ -238,3 +238,12 @@ def test_the_transport_asks_about_its_interface_through_the_socket_maker():
     assert len(made) >= 3 and all(a[:2] == (2, 2) for a in made)   # AF_INET, SOCK_DGRAM ioctls
     t.answer_arp("10.0.0.9", b"\x02" * 6)
     assert t.arp_addresses[bytes([10, 0, 0, 9])] == b"\x02" * 6   # not single-MAC: as given
+
+
+def test_the_server_catalog_runs_in_its_order():
+    """What a reply carries first, the checks that change the server's state after the rest, and
+    the robustness check (malformed requests) last: the order is the catalog's, not the import's."""
+    ids = [c.id for c in SERVER_CHECKS]
+    assert ids[0] == "offer-has-server-id" and ids[-1] == "survives-malformed"
+    destructive = [k for k, c in enumerate(SERVER_CHECKS) if c.destructive]
+    assert destructive == list(range(len(ids) - 1 - len(destructive), len(ids) - 1))

@@ -26,13 +26,17 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..errors import old_keyword
 from ..wire import mac_str
-from . import server_checks4_life, server_checks4_replies  # noqa: F401  (they register the checks, in order)
-from .checks import CheckReport, run_checks
+from . import server_checks4_life, server_checks4_replies
+from .checks import Check, CheckReport, run_checks
 from .checks import select as select_checks
-from .server_probe4 import SERVER_CHECKS, ServerProbe
+from .server_probe4 import ServerProbe
 
 if TYPE_CHECKING:
     from .host import Host
+
+# The order they run in: what a reply carries first, then a lease's life, the checks that change the
+# server's state (destructive=True) and the robustness check last (it sends malformed requests).
+SERVER_CHECKS: list[Check] = [*server_checks4_replies.CHECKS, *server_checks4_life.CHECKS]
 
 
 def check_server(session: Host, *, only: Iterable[str] | str | None = None,

@@ -34,8 +34,11 @@ from .server_probe4 import (
     ServerProbe,
     kind_name,
     need,
-    server_check,
+    server_catalog,
 )
+
+CHECKS, server_check = server_catalog()   # this part of the catalog, in the order it runs
+
 
 # -- RENEWING, REBINDING, INFORM ---------------------------------------------
 

@@ -1,6 +1,6 @@
 """Server checks, part one: what an OFFER, an ACK and a NAK must carry and where
 they must go (RFC 2131 4.1, 4.3.1, 4.3.2 and table 3). Registered, in order, in
-:data:`~.server_probe4.SERVER_CHECKS`; :mod:`.server_checks4` runs them."""
+:data:`CHECKS`, which :mod:`.server_checks4` runs first."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ from .server_probe4 import (
     kind_name,
     nak_of,
     need,
-    server_check,
+    server_catalog,
 )
+
+CHECKS, server_check = server_catalog()   # this part of the catalog, in the order it runs
 
 
 @server_check("offer-has-server-id", "2131 4.3.1", MUST, "an OFFER carries option 54, the server identifier")
