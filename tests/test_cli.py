@@ -85,6 +85,24 @@ def test_missing_interface_is_one_line(capsys):
     assert err.count("\n") == 1 and "no interface 'nosuch0'" in err
 
 
+def test_a_lab_kind_that_is_not_one_is_argparses_one_line(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--lab", "dnsmasq,bind9", "-c", "pass"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "'bind9' is not a lab server: choose from dnsmasq, kea" in err
+
+
+@pytest.mark.lab
+def test_two_lab_servers_on_one_link_and_ipython_syntax_in_c(tmp_path, capsys):
+    """``--lab dnsmasq,kea``: both answer (their offers name two server ids); ``-c`` takes a magic."""
+    out = run_c(capsys, "--lab", "dnsmasq,kea", "--state", str(tmp_path / "s.json"), "-c",
+                "d = discover(window=1.0)\nprint('SERVERS', sorted(o.server_id for o in d.offers))\n"
+                "r = %dhcp_dora --hostname probe\nprint('MAGIC', r.status, [s.kind for s in lab.servers])")
+    assert re.search(r"SERVERS \['10\.77\.0\.\d+', '10\.77\.0\.\d+'\]", out) and "MAGIC bound ['dnsmasq', 'kea']" in out
+    servers = re.findall(r"'(10\.77\.0\.\d+)'", re.search(r"SERVERS (.*)", out).group(1))
+    assert len(set(servers)) == 2, out
+
+
 @pytest.mark.lab
 def test_a_bad_mac_is_one_line(capsys):
     assert main(["--iface", "lo", "--mac", "02:zz", "--state", "/nonexistent/s.json", "-c", "pass"]) == 2

@@ -1,7 +1,27 @@
 """The README and docs/ as a newcomer reads them: the README short, every page
 linked, the architecture page stating the contract pyproject.toml holds, every
-Python line in them valid Python, and the README's tour run as written, each
-shell of it (``$ sudo scapy-dhcp --lab ...``) against the lab it names."""
+Python line in them valid Python, the README's tour run as written, each
+shell of it (``$ sudo scapy-dhcp --lab ...``) against the lab it names, and
+every command of docs/ run too.
+
+A block in docs/ says how it runs in its fence's info string, after the
+language (GitHub shows only the language):
+
+- ```` ```python scapy-dhcp --lab kea ````: the block is the code of
+  ``scapy-dhcp --lab kea -c CODE``; ```` ```text scapy-dhcp ... ```` the same
+  with its ``In [n]:`` lines (IPython's syntax, magics too);
+- ```` ```text ipython eth1=kea ````: its ``In [n]:`` lines in plain IPython;
+- ```` ```python pytest --dhcp-lab kea ````: the block is a test file, run so;
+- ```` ```python run ````: a script;
+- ```` ```sh run ```` or ```` ```sh eth1=kea ````: each line a command, run with
+  ``sudo`` left off, ``$P`` the venv's pytest and, with ``eth1=KIND``, ``eth1``
+  a lab link to a KIND server (or client) started for the block;
+- ``exit=0,1`` after the spec: the exit statuses a command may end with (a
+  conformance run exits 1 when the device fails a check: the lab's udhcpc does);
+- ```` not run: WHY ````: what cannot run on a test machine (a board's power
+  switch, a coordinator, the set-up of another host), and why.
+
+Each command must exit 0; a block with commands and none of these fails."""
 
 from __future__ import annotations
 
@@ -19,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.M | re.S)
+SPEC_FENCE = re.compile(r"^```(\w*)[ \t]*([^\n]*)\n(.*?)^```", re.M | re.S)
+VENV_BIN = Path(sys.executable).parent
 
 
 def blocks(path: Path) -> list[tuple[str, str]]:
@@ -92,3 +114,97 @@ def test_the_readme_tour_runs_as_written(heading, words, code, tmp_path):
                           env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path), "LANG": "C.UTF-8"})
     assert proc.returncode == 0, f"{heading}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+
+
+def doc_blocks() -> list[tuple[str, str, str, str]]:
+    """(page and line, language, run spec, code) of every block in docs/ that holds commands."""
+    found = []
+    for path in DOCS:
+        text = path.read_text()
+        for m in SPEC_FENCE.finditer(text):
+            lang, spec, code = m.groups()
+            if lang in ("python", "sh") or prompt_lines(code):
+                found.append((f"{path.name}:{text[:m.start()].count(chr(10)) + 1}", lang, spec.strip(), code))
+    return found
+
+
+RUNNABLE = [b for b in doc_blocks() if not b[2].startswith("not run")]
+
+
+def test_every_block_of_commands_in_the_docs_says_how_it_runs():
+    for where, lang, spec, _code in doc_blocks():
+        assert spec, f"{where}: a ```{lang} block with commands says how it runs (see this file's docstring)"
+        if spec.startswith("not run"):
+            assert re.match(r"not run: \S.{20,}", spec), f"{where}: 'not run: WHY' says why"
+        else:
+            assert re.match(r"(scapy-dhcp|ipython|pytest|run\b|eth1=)", spec), f"{where}: unknown spec {spec!r}"
+    left_out = [b for b in doc_blocks() if b[2].startswith("not run")]
+    assert len(left_out) <= 5, [w for w, *_ in left_out]   # a few, each with its reason; the rest run
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"PATH": f"{VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"), "LANG": "C.UTF-8"}
+
+
+def _lab_link(spec: str):
+    """The lab an ``eth1=KIND`` spec asks for (a server or a client at the far end), or None."""
+    from scapy_dhcp_ext.lab import CLIENT_KINDS, Lab
+
+    kind = re.search(r"eth1=(\S+)", spec)
+    if kind is None:
+        return None
+    return Lab([], clients=[kind.group(1)]) if kind.group(1) in CLIENT_KINDS else Lab([kind.group(1)])
+
+
+def _shell_lines(code: str) -> list[str]:
+    lines = [line.split("  #")[0].strip() for line in code.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _run(argv: list[str], tmp_path: Path, where: str, exits: tuple[int, ...] = (0,)) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=_env(tmp_path),
+                          stdin=subprocess.DEVNULL)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode in exits, f"{where}: exit {proc.returncode}\n{out[-4000:]}"
+    if proc.returncode:
+        return out   # a run that says the device failed: its own error lines are the report
+    # IPython prints an exception and may still exit 0: any error line fails the block too.
+    errors = re.findall(r"^\w*(?:Error|Timeout|Exception|Interrupted)\b:.*$", out, re.M)
+    assert not errors, f"{where}: {errors}"
+    return out
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("where, lang, spec, code", RUNNABLE, ids=[b[0] for b in RUNNABLE])
+def test_every_command_in_the_docs_runs(where, lang, spec, code, tmp_path):
+    """Each block as its spec says, against a lab made for it; see this file's docstring."""
+    (tmp_path / "state").mkdir()
+    exits = tuple(int(x) for x in re.search(r"exit=([\d,]+)", spec).group(1).split(",")) if "exit=" in spec else (0,)
+    spec = re.sub(r"\s*exit=\S+", "", spec)
+    lab = _lab_link(spec)
+    iface = lab.start().iface if lab is not None else "eth1"
+    try:
+        if spec.startswith("scapy-dhcp"):
+            body = code if lang == "python" else "\n".join(line.split("  #")[0] for line in prompt_lines(code))
+            _run([sys.executable, "-c", "from scapy_dhcp_ext.front.cli import main; raise SystemExit(main())",
+                  *shlex.split(spec)[1:], "-c", body], tmp_path, where)
+        elif spec.startswith("ipython"):
+            body = "\n".join(line.split("  #")[0] for line in prompt_lines(code)).replace("eth1", iface)
+            _run([sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.enabled=False", "-c", body],
+                 tmp_path, where)
+        elif spec.startswith("pytest"):
+            (tmp_path / "test_from_the_docs.py").write_text(code)
+            out = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *shlex.split(spec)[1:],
+                        "test_from_the_docs.py"], tmp_path, where)
+            assert " passed" in out and " failed" not in out, out
+        elif lang == "python":
+            _run([sys.executable, "-c", code], tmp_path, where)
+        else:
+            for line in _shell_lines(code):
+                command = re.sub(r"^sudo ", "", line).replace("$P", f"{sys.executable} -m pytest -p no:cacheprovider")
+                command = re.sub(r"\beth1\b", iface, command).replace("./dev.sh", str(ROOT / "dev.sh"))
+                _run(["bash", "-c", command], tmp_path, f"{where}: {line}", exits)
+    finally:
+        if lab is not None:
+            lab.stop()

@@ -46,7 +46,7 @@ def test_ctrl_c_while_waiting(lab, session, tmp_path):
     finally:
         lab.servers[0].proc.send_signal(signal.SIGCONT)
     assert consistent(session, tmp_path)["lease"]["address"] == session.lease.address
-    assert session.renew().status == "ack"  # the socket still works
+    assert session.renew().status == "bound"  # the socket still works
 
 
 def test_ctrl_c_before_a_send(lab, session, tmp_path, monkeypatch):
@@ -59,7 +59,7 @@ def test_ctrl_c_before_a_send(lab, session, tmp_path, monkeypatch):
     with pytest.raises(Interrupted) as err:
         session.discover()
     assert err.value.result.status == "interrupted" and not err.value.result.sent
-    assert session.dora().status == "ack"
+    assert session.dora().status == "bound"
     consistent(session, tmp_path)
 
 
@@ -76,7 +76,7 @@ def test_ctrl_c_between_the_steps_of_a_dora(lab, session, tmp_path, monkeypatch)
     assert partial.offers and "after DISCOVER" in partial.note
     assert session.state == "SELECTING" and consistent(session, tmp_path)["state"] == "SELECTING"
     monkeypatch.setattr(session, "request", real_request)
-    assert session.request().status == "ack"  # carries on from the offer in hand
+    assert session.request().status == "bound"  # carries on from the offer in hand
 
 
 def test_ctrl_c_during_a_save_keeps_a_whole_state(lab, session, tmp_path, monkeypatch):
@@ -106,7 +106,7 @@ def test_interface_down_and_back(lab, session):
     finally:
         subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)
     time.sleep(0.1)
-    assert session.renew().status == "ack"
+    assert session.renew().status == "bound"
 
 
 def test_interface_down_during_a_load_is_one_line(lab, session):
@@ -119,7 +119,7 @@ def test_interface_down_during_a_load_is_one_line(lab, session):
         down.join()
         subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)
     time.sleep(0.1)
-    assert session.dora().status == "ack"  # the session still works
+    assert session.dora().status == "bound"  # the session still works
 
 
 def test_missing_interface_is_one_line():
@@ -155,7 +155,7 @@ def test_full_disk_keeps_the_last_good_state(lab, tiny_disk):
     finally:
         os.close(fd)
     r = session.renew()  # works; only the save fails
-    assert r.status == "ack" and "state not saved" in r.note and "No space left" in r.note
+    assert r.status == "bound" and "state not saved" in r.note and "No space left" in r.note
     assert (tiny_disk / "state.json").read_text() == good and json.loads(good)["lease"]["address"] == first.address
     assert any("No space" in m for m in session.messages)
     filler.unlink()
@@ -217,7 +217,7 @@ def test_interface_goes_down_while_waiting(lab, session):
         subprocess.run(["ip", "link", "set", lab.iface, "up"], check=True)
         lab.servers[0].proc.send_signal(signal.SIGCONT)
     time.sleep(0.1)
-    assert session.renew().status == "ack"
+    assert session.renew().status == "bound"
 
 
 def test_a_lab_whose_process_was_killed_is_removed_by_the_next(make_lab):

@@ -93,13 +93,13 @@ def check(result: Result, expect: str, what: str, session: DhcpSession, seen: in
         if what == "discover":
             assert len(result.offers) == int(expect.split()[1]) and result.status == "offered"
         else:
-            assert result.status == "ack" and session.lease.address == YIADDR and session.state == "BOUND"
+            assert result.status == "bound" and session.lease.address == YIADDR and session.state == "BOUND"
     elif expect == "flood" and what == "discover":  # collects for a window: the copies pile up
         assert seen is not None and seen > MAX_REPLIES, "the flood did not arrive: the cap is not tested"
         assert len(result.received) == MAX_REPLIES  # every copy that came, up to the cap...
         assert f"{seen - MAX_REPLIES} more copies dropped (a flood)" in result.note  # ...the rest counted
     elif expect == "flood":  # the first ACK ends the REQUEST
-        assert result.status == "ack" and session.lease.address == YIADDR
+        assert result.status == "bound" and session.lease.address == YIADDR
     else:
         raise AssertionError(f"no expectation {expect!r}")
 
@@ -127,7 +127,7 @@ def test_hostile_reply(hostile, case):
         control.write_text("normal")
         session.reset()
         r = session.dora()
-        assert r.status == "ack" and r.lease.address == YIADDR and not r.reply.problems
+        assert r.status == "bound" and r.lease.address == YIADDR and not r.reply.problems
 
 
 def test_the_same_session_gets_a_normal_lease_after_the_catalog(hostile):
@@ -135,7 +135,7 @@ def test_the_same_session_gets_a_normal_lease_after_the_catalog(hostile):
     control.write_text("normal")
     session.reset()
     r = session.dora()
-    assert r.status == "ack" and r.lease.address == YIADDR and not r.reply.problems
+    assert r.status == "bound" and r.lease.address == YIADDR and not r.reply.problems
     session.endpoint.flush()
     saved = json.loads((tmp / "state.json").read_text())
     assert saved["lease"]["address"] == YIADDR and saved["state"] == "BOUND"

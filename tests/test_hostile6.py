@@ -52,7 +52,7 @@ def test_hostile_v6_reply(hostile6, case, how):
     if expect == "ignored":
         assert result.status == "timeout" and result.ignored and not result.received
     elif expect == "bound":
-        assert result.status == ("advertised" if how == "advertise" else "bound")
+        assert result.status == ("offered" if how == "advertise" else "bound")
     elif how == "advertise":   # kept and flagged with its reason; never requested
         words = expect.split(": ", 1)[1]
         assert any(words in p for p in result.offers[0].frame.problems), result.offers[0].frame.problems

@@ -20,7 +20,7 @@ def in_pool(address: str) -> bool:
 def test_dora_gets_an_address_the_server_records(lab, session):
     r = session.dora(hostname="probe")
     lease = r.lease
-    assert r.status == "ack" and session.state == "BOUND"
+    assert r.status == "bound" and session.state == "BOUND"
     assert in_pool(lease.address) and lease.server_id == "10.77.0.1"
     assert lease.lease_time == lab.lease_time and lease.router == "10.77.0.1"
     assert lease.subnet_mask == "255.255.255.0" and lease.dns_servers == ["10.77.0.1"]
@@ -36,11 +36,11 @@ def test_init_reboot_ack_for_our_address_and_nak_outside_the_subnet(lab, session
     address = session.dora().lease.address
     session.reset()
     r = session.request(address=address)
-    assert r.status == "ack" and r.lease.address == address and r.reply.server_id == "10.77.0.1"
+    assert r.status == "bound" and r.lease.address == address and r.reply.server_id == "10.77.0.1"
     from scapy_dhcp_ext.wire.frames4 import parse_frame
     assert parse_frame(r.sent[0][1]).server_id is None  # INIT-REBOOT names no server
     nak = session.request(address="10.99.0.5")
-    assert nak.status == "nak" and session.state == "INIT" and session.lease is None
+    assert nak.status == "refused" and session.state == "INIT" and session.lease is None
     if lab.kinds[0] == "dnsmasq":  # Kea's NAK carries no message
         assert nak.message in ("wrong network", "wrong address")  # option 56, the server's words
 
@@ -50,7 +50,7 @@ def test_renew_extends_the_lease(lab, session):
     before = lab.servers[0].lease_for(session.mac).expires
     time.sleep(1.1)  # the servers count in whole seconds
     r = session.renew()
-    assert r.status == "ack" and session.state == "BOUND"
+    assert r.status == "bound" and session.state == "BOUND"
     assert r.lease.address == first.address and r.lease.obtained > first.obtained
     assert lab.servers[0].lease_for(session.mac).expires > before
 
@@ -58,7 +58,7 @@ def test_renew_extends_the_lease(lab, session):
 def test_rebind_is_broadcast_and_acked(lab, session):
     session.dora()
     r = session.rebind()
-    assert r.sent[0][1][:6] == b"\xff" * 6 and r.status == "ack"
+    assert r.sent[0][1][:6] == b"\xff" * 6 and r.status == "bound"
 
 
 def test_release_frees_the_lease_on_the_server(lab, session):
@@ -75,7 +75,7 @@ def test_release_frees_the_lease_on_the_server(lab, session):
 def test_inform_gets_options_and_no_lease(lab, session):
     lease = session.dora().lease
     r = session.inform()
-    assert r.status == "ack" and r.lease is None and r.reply.yiaddr == "0.0.0.0"
+    assert r.status == "bound" and r.lease is None and r.reply.yiaddr == "0.0.0.0"
     assert r.reply.routers == ["10.77.0.1"] and r.reply.dns_servers == ["10.77.0.1"]
     assert session.lease == lease and session.state == "BOUND"
 
@@ -93,7 +93,7 @@ def test_decline_reaches_the_server(lab, session):
 
 def test_relay_mode_with_option_82(lab, session):
     r = session.dora(giaddr="10.77.0.250", circuit_id="port1", remote_id="dev1")
-    assert r.status == "ack" and in_pool(r.lease.address)
+    assert r.status == "bound" and in_pool(r.lease.address)
     assert all(f.dport == 67 and f.giaddr == "10.77.0.250" for f in r.received)
 
 
@@ -113,7 +113,7 @@ def test_two_servers_on_one_link_both_offer(make_lab):
         d = s.discover(window=0.5)
         assert sorted(o.server_id for o in d.offers) == ["10.77.0.1", "10.77.0.2"]
         r = s.request(offer=1)
-        assert r.status == "ack" and r.lease.server_id == d.offers[1].server_id
+        assert r.status == "bound" and r.lease.server_id == d.offers[1].server_id
 
 
 def test_one_socket_for_the_whole_session(lab, session):
@@ -133,7 +133,7 @@ def test_edited_discover_gets_an_offer_and_lies_go_out_as_set(lab, session):
     session.discover(window=0)
     tools.pkt_edit(None, "BOOTP.hops=1", "DHCP.hostname=edited")
     r = tools.pkt_send(timeout=2)
-    assert r.status == "replied" and r.received[0].type_name == "OFFER"
+    assert r.status == "answered" and r.received[0].type_name == "OFFER"
     # A second raw socket sees what really left the interface.
     spy = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     spy.bind((lab.iface, 0))

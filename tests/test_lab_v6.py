@@ -97,7 +97,7 @@ def test_release_removes_the_lease_from_the_database(lab6, v6):
     v6.sarr()
     assert rows_for(lab6, v6.duid)
     r = v6.release()
-    assert r.status == "reply" and v6.lease is None
+    assert r.status == "answered" and v6.lease is None
     assert rows_for(lab6, v6.duid, want=lambda rows: not rows) == []
     status = Ether(r.reply.raw)[DHCP6OptStatusCode]
     assert status.statuscode == 0
@@ -107,7 +107,7 @@ def test_decline_marks_the_address_declined(lab6, v6):
     r = v6.sarr()
     address = r.lease.address
     d = v6.decline()
-    assert d.status == "reply" and v6.lease is None
+    assert d.status == "answered" and v6.lease is None
     if lab6.kinds[0] == "kea6":   # Kea keeps the address, declined (state 1), out of use
         rows = [x for x in lab6.servers[0].leases6(every=True) if x.address == address]
         assert rows and rows[-1].state == 1
@@ -119,7 +119,7 @@ def test_decline_marks_the_address_declined(lab6, v6):
 def test_confirm_on_link_and_not_on_link(lab6, v6):
     v6.sarr()
     r = v6.confirm()
-    assert r.status == "reply" and Ether(r.reply.raw)[DHCP6OptStatusCode].statuscode == 0
+    assert r.status == "answered" and Ether(r.reply.raw)[DHCP6OptStatusCode].statuscode == 0
     if lab6.kinds[0] == "dnsmasq6":
         assert "DHCPCONFIRM" in lab6.servers[0].log
     v6.lease.ias[0].addresses[0]["address"] = "2001:db8::1"   # as if the cable went to another link
@@ -147,7 +147,7 @@ def test_relay_forward_and_reply(lab6, v6):
 
 def test_information_request_gives_the_lab_configuration(lab6, v6):
     r = v6.info_request()
-    assert r.status == "reply" and r.reply.dns_servers == [lab6.servers[0].address]
+    assert r.status == "answered" and r.reply.dns_servers == [lab6.servers[0].address]
     assert r.reply.domains == ["lab.test"] and v6.lease is None
     assert not rows_for(lab6, v6.duid, wait=0.2)
 
@@ -189,7 +189,7 @@ def test_magics_on_the_v6_lab(tmp_path, monkeypatch):
             assert ip.run_line_magic("dhcp6_info", "").reply.dns_servers == ["fd77:1::1"]
             rows = lab.servers[0].leases6()
             assert {x.prefix for x in rows} >= {r.lease.prefix, f"{r.lease.address}/128"}
-            assert ip.run_line_magic("dhcp6_release", "").status == "reply"
+            assert ip.run_line_magic("dhcp6_release", "").status == "answered"
             assert not lab.servers[0].leases6()
             out = tmp_path / "sweep6.json"
             report = ip.run_line_magic("dhcp6_sweep", f"--malformed ia-pd-t1-gt-t2,relay-nest-33 --no-progress "
@@ -262,7 +262,7 @@ def test_a_v6_packet_edited_by_hand_is_sent_and_answered(lab6, client6):
     tools = PacketTools(client6)
     edited = tools.pkt_edit(None, "DHCP6_Solicit.trid=0x654321")   # the SOLICIT just sent, a new txid
     result = tools.pkt_send(timeout=1.0)
-    assert edited is not None and result.status == "replied"
+    assert edited is not None and result.status == "answered"
     assert result.reply.type_name == "ADVERTISE" and result.reply.txid == 0x654321
     assert Ether(result.reply.raw)["DHCP6_Advertise"].trid == 0x654321
 

@@ -75,10 +75,12 @@ def test_the_strategy_power_cycles_the_board_and_fills_in_its_address(make_lab, 
     script.chmod(0o755)
     board_on = f"ip netns exec {ns} busybox udhcpc -i eth0 -f -q -n -T 1 -t 20 -s {script}"
     board_off = f"ip netns exec {ns} ip addr flush dev eth0"
+    board_mac = re.search(r"link/ether (\S+)", subprocess.run(["ip", "-n", ns, "-o", "link", "show", "eth0"],
+                                                             capture_output=True, text=True).stdout).group(1)
     (tmp_path / "env.yaml").write_text(ENV.format(iface=lab.iface).replace("      ScapyDhcpDriver: {}\n", f"""\
       ScapyDhcpDriver: {{}}
       ExternalPowerDriver: {{cmd_on: "{board_on}", cmd_off: "{board_off}", delay: 0.1}}
-      DhcpAddressStrategy: {{timeout: 30.0}}
+      DhcpAddressStrategy: {{timeout: 30.0, device_mac: "{board_mac}"}}
 """))
     out = run_pytest(tmp_path, "--lg-env", "env.yaml", "-s", tests=f"""
         import subprocess
@@ -97,7 +99,7 @@ def test_the_strategy_power_cycles_the_board_and_fills_in_its_address(make_lab, 
     board = re.search(r"BOARD (.*)", out.stdout).group(1)
     assert f"inet {address}/24" in board   # the board's own view: its script set what it took
     link = subprocess.run(["ip", "-n", ns, "-o", "link", "show", "eth0"], capture_output=True, text=True).stdout
-    assert mac in link and address != "10.77.0.250"   # the lease is the board's own MAC
+    assert mac in link and mac == board_mac and address != "10.77.0.250"   # the lease is the board's own MAC
 
 
 REMOTE_ENV = """\

@@ -73,7 +73,7 @@ def test_unload_undoes_everything_and_reload_works(ip):
 
 def test_dora_magic_returns_the_result_and_binds_the_session(fake_ip):
     r = run(fake_ip, "r = %dhcp_dora --hostname probe --prl 1,3 --option 224=hex:0102\nr")
-    assert isinstance(r, Result) and r.status == "ack"
+    assert isinstance(r, Result) and r.status == "bound"
     session = fake_ip.user_ns["dhcp"]
     assert session.state == "BOUND" and session.lease.address == "10.9.0.50"
     sent = r.steps[0].sent[0][1]
@@ -84,12 +84,12 @@ def test_dora_magic_returns_the_result_and_binds_the_session(fake_ip):
 
 def test_every_operation_magic_works(fake_ip):
     assert run(fake_ip, "%dhcp_discover --window 0").status == "offered"
-    assert run(fake_ip, "%dhcp_request --offer 0").status == "ack"
-    assert run(fake_ip, "%dhcp_renew").status == "ack"
-    assert run(fake_ip, "%dhcp_rebind").status == "ack"
-    assert run(fake_ip, "%dhcp_inform").status == "ack"
+    assert run(fake_ip, "%dhcp_request --offer 0").status == "bound"
+    assert run(fake_ip, "%dhcp_renew").status == "bound"
+    assert run(fake_ip, "%dhcp_rebind").status == "bound"
+    assert run(fake_ip, "%dhcp_inform").status == "answered"
     assert run(fake_ip, "%dhcp_release").status == "sent"
-    assert run(fake_ip, "%dhcp_request 10.9.0.50").status == "ack"
+    assert run(fake_ip, "%dhcp_request 10.9.0.50").status == "bound"
     assert run(fake_ip, "%dhcp_decline -m taken").status == "sent"
     assert fake_ip.user_ns["dhcp"].state == "INIT"
 
@@ -124,7 +124,7 @@ def test_timeouts_print_one_line_and_the_session_stays_usable(fake_ip, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("DhcpTimeout: no OFFER")
     fake_ip.user_ns["dhcp"].transport.sock.respond = simple_server
-    assert run(fake_ip, "dora()").status == "ack"
+    assert run(fake_ip, "dora()").status == "bound"
 
 
 def test_settings_are_traitlets(fake_ip):
@@ -141,15 +141,18 @@ def test_results_render_as_html(fake_ip):
 
 def test_pkt_edit_send_dump_loop(fake_ip):
     run(fake_ip, "d = %dhcp_discover --window 0")
-    edited = run(fake_ip, "%pkt_edit BOOTP.hops=3 DHCP.hostname=probe")
+    edited = run(fake_ip, "%pkt_edit BOOTP.hops=3 DHCP.hostname=probe -DHCP.param_req_list")   # as docs/shell.md
     session = fake_ip.user_ns["dhcp"]
     assert session.next_packet is edited and edited["BOOTP"].hops == 3
+    names = [o[0] for o in edited["DHCP"].options if isinstance(o, tuple)]
+    assert "param_req_list" not in names and "hostname" in names
+    assert "param_req_list" in [o[0] for o in session.last_sent()["DHCP"].options if isinstance(o, tuple)]
     shown = repr(edited)  # as %pkt_dump shows it, not Scapy's long repr
     assert shown == run(fake_ip, "%pkt_dump dhcp.next_packet") and "hops=3" in shown
     assert "hostname='probe'" in shown and "<Ether" not in shown
     assert session.last_sent()["BOOTP"].hops == 0            # the original is untouched
     sent = run(fake_ip, "%pkt_send --count 2 --wait 0.3")
-    assert sent.status == "replied" and len(sent.sent) == 2 and len(sent.received) == 2
+    assert sent.status == "answered" and len(sent.sent) == 2 and len(sent.received) == 2
     assert sent.received[0].type_name == "OFFER" and "OFFER 10.9.0.50 from 10.9.0.1" in repr(sent)
     assert [h.direction for h in session.history][-4:] == ["out", "out", "in", "in"]
     text = run(fake_ip, "%pkt_dump --diff")

@@ -319,10 +319,19 @@ def test_one_reader_serves_and_our_own_client_gets_a_lease_on_the_same_socket():
     try:
         assert s.transport.reader is not None and srv.running
         r = s.dora()
-        assert r.status == "ack" and r.lease.address == "10.0.0.100" and r.lease.server_id == "10.0.0.1"
+        assert r.status == "bound" and r.lease.address == "10.0.0.100" and r.lease.server_id == "10.0.0.1"
         assert srv.wait_lease("02:00:00:00:00:0c", timeout=1).state == "bound"
+        assert srv.wait_lease(device_mac="02:00:00:00:00:0c", timeout=1).state == "bound"
+        with pytest.warns(DeprecationWarning, match=r"srv.wait_lease\(mac=\) is srv.wait_lease\(device_mac=\)"):
+            assert srv.wait_lease(mac="02:00:00:00:00:0c", timeout=1).state == "bound"
         kinds = [parse_frame(f).type_name for f in sock.sent]
         assert kinds == ["DISCOVER", "DISCOVER", "OFFER", "REQUEST", "ACK"], kinds   # probe, then DORA on the wire
+        with pytest.warns(DeprecationWarning, match=r"srv.forcerenew\(mac=\) is srv.forcerenew\(device_mac=\)"):
+            assert srv.forcerenew(mac="02:00:00:00:00:0c") == 1
+        with pytest.warns(DeprecationWarning, match=r"srv.nak\(mac=\)"):
+            srv.nak(mac="02:00:00:00:00:0c")
+        assert "02:00:00:00:00:0c" in srv._nak_next
+        srv._nak_next.clear()
         sock.inject(arp_frame(ARP_REQUEST, sha=bytes.fromhex("020000000099"), spa=ip_bytes("10.0.0.120"),
                               tha=bytes(6), tpa=ip_bytes("10.0.0.1")))
         deadline = time.monotonic() + 2

@@ -26,7 +26,7 @@ def test_dora_walks_the_states_and_binds_the_lease():
     assert s.state == "SELECTING" and d.status == "offered"
     assert [o.address for o in d.offers] == ["10.9.0.50"] and d.offers[0].server_id == "10.9.0.1"
     r = s.request()
-    assert r.status == "ack" and s.state == "BOUND"
+    assert r.status == "bound" and s.state == "BOUND"
     assert (s.lease.address, s.lease.server_id, s.lease.lease_time, s.lease.t1, s.lease.t2) == \
         ("10.9.0.50", "10.9.0.1", 600, 300, 525)
     assert r.xid == d.xid  # the REQUEST keeps the DISCOVER's xid
@@ -36,13 +36,13 @@ def test_dora_walks_the_states_and_binds_the_lease():
 def test_nak_is_a_result_and_returns_to_init():
     s, _ = session()
     r = s.request(address="10.9.0.99")
-    assert r.status == "nak" and r.nak and s.state == "INIT" and s.lease is None
+    assert r.status == "refused" and r.nak and s.state == "INIT" and s.lease is None
 
 
 def test_init_reboot_has_no_server_id_and_gets_the_lease():
     s, sock = session()
     r = s.request(address="10.9.0.50")
-    assert r.status == "ack" and s.state == "BOUND"
+    assert r.status == "bound" and s.state == "BOUND"
     from scapy_dhcp_ext.wire.frames4 import parse_frame
     sent = parse_frame(sock.sent[-1])
     assert sent.server_id is None and sent._addr(50) == "10.9.0.50"
@@ -85,7 +85,7 @@ def test_request_waits_for_the_chosen_servers_reply():
     s, _ = session(respond)
     s.discover(window=0)
     r = s.request()
-    assert r.status == "ack" and len(r.received) == 2
+    assert r.status == "bound" and len(r.received) == 2
 
 
 def test_operations_that_need_a_lease_say_what_to_do():
@@ -103,7 +103,7 @@ def test_renew_is_unicast_to_the_server_and_release_forgets_the_lease():
     r = s.renew()
     frame = r.sent[0][1]
     assert frame[:6] == mac_bytes("02:53:00:00:00:01")          # server's MAC
-    assert r.status == "ack" and s.state == "BOUND"
+    assert r.status == "bound" and s.state == "BOUND"
     assert s.transport.arp_addresses  # answers ARP for the leased address
     s.release()
     assert s.state == "INIT" and s.lease is None and not s.transport.arp_addresses
@@ -122,7 +122,7 @@ def test_ctrl_c_while_waiting_gives_the_partial_result():
     assert isinstance(err.value, KeyboardInterrupt)
     # The session still works afterwards.
     sock.__class__ = FakeSocket
-    assert s.dora().status == "ack"
+    assert s.dora().status == "bound"
 
 
 def test_unknown_keyword_is_a_type_error():

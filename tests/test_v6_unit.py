@@ -287,7 +287,7 @@ def test_send_packet_of_an_ipv6_frame_replies_and_saves_once(fake_v6, tmp_path):
     session.endpoint.flush()
     states_before = sum('"state"' in line for line in journal.read_text().splitlines())
     r = session.send_packet(frame)
-    assert r.status == "replied" and parse_frame6(r.reply.raw).type_name == "ADVERTISE"
+    assert r.status == "answered" and parse_frame6(r.reply.raw).type_name == "ADVERTISE"
     assert parse_frame6(sock.sent[-1]).txid == parse_frame6(frame).txid
     session.endpoint.flush()
     states_after = sum('"state"' in line for line in journal.read_text().splitlines())
@@ -409,7 +409,7 @@ def test_ctrl_c_in_a_sarr_keeps_the_partial_result_and_the_session_usable(fake_v
         session.v6.sarr()
     partial = caught.value.result
     assert partial.status == "interrupted"
-    assert [(s.operation, s.status) for s in partial.steps] == [("SOLICIT", "advertised"), ("REQUEST", "interrupted")]
+    assert [(s.operation, s.status) for s in partial.steps] == [("SOLICIT", "offered"), ("REQUEST", "interrupted")]
     assert session.v6.last is partial and session.v6.lease is None
     assert session.v6.sarr().status == "bound"
 
@@ -431,7 +431,7 @@ def test_decline_one_address_of_the_lease(fake_v6):
     session.v6.sarr()
     with pytest.raises(UsageError, match="equal to fd77:1::99"):
         session.v6.decline("fd77:1::99")
-    assert session.v6.decline("fd77:1::77").status == "reply"
+    assert session.v6.decline("fd77:1::77").status == "answered"
     sent = Ether(sock.sent[-1])
     assert sent.haslayer("DHCP6_Decline") and sent["DHCP6OptIAAddress"].addr == "fd77:1::77"
     assert session.v6.lease is None

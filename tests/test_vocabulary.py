@@ -190,3 +190,30 @@ def test_the_flat_layouts_module_names_still_import_and_warn(old, new, name, mon
     with pytest.warns(DeprecationWarning, match=rf"{old} is {new} now"):
         module = importlib.import_module(old)
     assert getattr(module, name) is getattr(importlib.import_module(new), name)
+
+
+def test_one_status_word_per_outcome_for_v4_and_v6_and_the_old_words_warn():
+    import json
+
+    from scapy_dhcp_ext.roles.results4 import STATUSES, Result, Status
+
+    bound = Result("DORA", "bound")
+    assert bound.status == "bound" and bound.ok and not bound.refused and isinstance(bound.status, Status)
+    assert json.dumps({"s": bound.status}) == '{"s": "bound"}' and repr(bound.status) == "'bound'"
+    assert bound.status in {"bound"} and f"{bound.status}" == "bound" and bound.headline().startswith("DORA BOUND")
+    assert Result("SARR", "refused", family=6).refused and Result("DORA", "refused").nak
+    for new, old in [("bound", "ack"), ("refused", "nak"), ("offered", "advertised"), ("answered", "reply"),
+                     ("answered", "replied"), ("answered", "ack"), ("timeout", "no reply")]:
+        status = Result("X", new).status
+        with pytest.warns(DeprecationWarning, match=f"status '{old}' is '{new}' now"):
+            assert status == old
+        with pytest.warns(DeprecationWarning):
+            assert not status != old
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Result("X", "bound").status != "refused" and Result("X", "refused").status != "ack"
+        assert Result("X", "offered").status != 4
+    with pytest.raises(ValueError, match="unknown status 'ack'"):
+        Result("DORA", "ack")   # the old words are read, never written
+    assert set(STATUSES) == {"offered", "bound", "answered", "refused", "malformed", "sent", "timeout",
+                             "interrupted"}

@@ -2,6 +2,7 @@
 
     sudo scapy-dhcp --iface IF          Scapy's shell (IPython) with the DHCP helpers and magics
     sudo scapy-dhcp --lab [dnsmasq|kea] the same against a lab made for the run, removed at exit
+                                        (--lab dnsmasq,kea: two servers on the link)
     sudo scapy-dhcp --lab-client udhcpc|dhcpcd   a lab with a real DHCP client instead: serve() to it
     sudo scapy-dhcp --iface IF -c CODE  run CODE with the same names, then exit
 
@@ -9,7 +10,8 @@ The shell and ``CODE`` see Scapy's names (as ``from scapy.all import *``), the
 helpers (``discover``, ``request``, ``dora``, ``release``, ``inform``,
 ``decline``, ``renew``, ``rebind``, ``sweep_lengths``, ``sweep_malformed``,
 ``load``, ``serve``, ``pkt_dump``, ``pkt_edit``, ``pkt_send``) and the session as
-``dhcp``. With ``-c`` the exit status is non-zero when the code raised.
+``dhcp``. With ``-c`` the exit status is non-zero when the code raised; ``CODE``
+may use IPython's syntax too (``-c '%dhcp_dora --hostname probe'``).
 Errors of scapy-dhcp's own are one line, never a traceback; so is running
 without root.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import traceback
@@ -43,14 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mac", help="the client MAC (default: the interface's)")
     p.add_argument("--state", metavar="FILE",
                    help="state file (default: $XDG_STATE_HOME/scapy-dhcp/state.json)")
-    p.add_argument("--lab", nargs="?", const="dnsmasq", choices=SERVER_KINDS,
-                   help="start a lab with a real DHCP server (default dnsmasq) and use it")
+    p.add_argument("--lab", nargs="?", const=["dnsmasq"], type=lab_kinds, metavar="KIND[,KIND]",
+                   help="start a lab with a real DHCP server (default dnsmasq) and use it; two kinds "
+                   f"(--lab dnsmasq,kea) put two servers on the link. Kinds: {', '.join(SERVER_KINDS)}")
     p.add_argument("--lab-client", choices=CLIENT_KINDS, metavar="udhcpc|dhcpcd",
                    help="start a lab with a real DHCP client (BusyBox udhcpc or dhcpcd) for serve() to answer")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for a reply (default 3)")
     p.add_argument("-c", dest="code", metavar="CODE", help="run CODE, then exit")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
+
+
+def lab_kinds(text: str) -> list[str]:
+    """``--lab``'s value: one server kind, or several separated by commas."""
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    wrong = [k for k in kinds if k not in SERVER_KINDS]
+    if wrong or not kinds:
+        raise argparse.ArgumentTypeError(f"{', '.join(wrong) or text!r} is not a lab server: "
+                                         f"choose from {', '.join(SERVER_KINDS)}")
+    return kinds
 
 
 def check_privileges() -> None:
@@ -101,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     old_check_ip = conf.checkIPaddr
     try:
         if args.lab or args.lab_client:
-            lab = Lab([args.lab] if args.lab else [], clients=[args.lab_client] if args.lab_client else []).start()
+            lab = Lab(args.lab or [], clients=[args.lab_client] if args.lab_client else []).start()
             session = DhcpSession(lab.iface, mac=args.mac, timeout=args.timeout,
                                   state_file=args.state or _lab_state_file())
             if lab.clients:
@@ -135,9 +149,27 @@ def _lab_state_file() -> str:
     return str(default_state_dir() / "lab" / "state.json")
 
 
+def ipython_code(code: str, ns: dict[str, Any]) -> str:
+    """``CODE`` as Python. Lines in IPython's syntax (``%dhcp_dora``, ``!ip addr``)
+    are turned into the calls IPython makes of them, on a shell made for the
+    run with the magics loaded into ``ns``; plain Python is left as it is."""
+    if not re.search(r"^\s*(?:[\w.,\s]+=\s*)?[%!]", code, re.M):   # "%magic", "r = %magic", "!cmd"
+        return code
+    from IPython.core.inputtransformer2 import TransformerManager
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from .shell import load
+
+    config = Config()
+    config.HistoryManager.enabled = False   # nothing written to the user's IPython history
+    load(InteractiveShell.instance(config=config, user_ns=ns))
+    return TransformerManager().transform_cell(code)
+
+
 def run_code(code: str, ns: dict[str, Any]) -> int:
     try:
-        exec(compile(code, "<-c>", "exec"), ns)
+        exec(compile(ipython_code(code, ns), "<-c>", "exec"), ns)
     except KeyboardInterrupt as exc:  # first: Interrupted is a DhcpError too
         return _fail(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
     except DhcpError as exc:

@@ -68,7 +68,7 @@ from labgrid.factory import target_factory
 from labgrid.step import step
 from labgrid.strategy.common import Strategy, StrategyError, never_retry
 
-from ..errors import UsageError
+from ..errors import UsageError, old_keyword
 from ..link.transport import Transport
 from ..session import DhcpSession
 
@@ -162,17 +162,20 @@ class Status(enum.Enum):
 @attr.s(eq=False)
 class DhcpAddressStrategy(Strategy):
     """Power-cycles the board and learns its address from its own DHCP: our
-    ``serve()`` answers it (only ``mac``, when given) and keeps serving while
-    the board is ``addressed``; ``address`` and ``lease`` say what it took."""
+    ``serve()`` answers it (only ``device_mac``, when given) and keeps serving
+    while the board is ``addressed``; ``address`` and ``lease`` say what it
+    took. (``mac:`` was ``device_mac:``'s name; it warns for one release.)"""
 
     bindings = {"power": "PowerProtocol", "dhcp": "ScapyDhcpDriver"}
     status = attr.ib(default=Status.unknown)
     timeout = attr.ib(default=60.0, validator=attr.validators.instance_of(float))
     pool = attr.ib(default=None, validator=attr.validators.optional(attr.validators.instance_of(str)))
+    device_mac = attr.ib(default=None, validator=attr.validators.optional(attr.validators.instance_of(str)))
     mac = attr.ib(default=None, validator=attr.validators.optional(attr.validators.instance_of(str)))
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        self.device_mac = old_keyword("DhcpAddressStrategy", "mac", "device_mac", self.mac, self.device_mac)
         self.server: Any = None
         self.lease: Any = None
 
@@ -196,9 +199,9 @@ class DhcpAddressStrategy(Strategy):
         self._stop_serving()
         self.power.off()
         if status == Status.addressed:
-            self.server = self.dhcp.serve(self.pool, macs=[self.mac] if self.mac else None)
+            self.server = self.dhcp.serve(self.pool, macs=[self.device_mac] if self.device_mac else None)
             self.power.on()
-            self.lease = self.server.wait_lease(mac=self.mac, timeout=self.timeout)
+            self.lease = self.server.wait_lease(device_mac=self.device_mac, timeout=self.timeout)
         self.status = status
 
     def _stop_serving(self) -> None:

@@ -5,7 +5,7 @@
     In [1]: %load_ext scapy_dhcp_ext
     In [2]: %dhcp_session --iface eth1
     In [3]: %dhcp_dora --hostname probe
-    Out[3]: DORA ACK xid 0x5eb73539 in 1.2 ms: 10.77.0.120 from 10.77.0.1, lease 3600 s
+    Out[3]: DORA BOUND xid 0x5eb73539 in 1.2 ms: 10.77.0.120 from 10.77.0.1, lease 3600 s
     In [4]: %dhcp_release
     In [5]: %config DhcpMagics.timeout = 10
     In [6]: %dhcp_discover

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
@@ -57,7 +59,10 @@ class PacketMagics(Magics):
     def pkt_edit(self, line: str = "") -> Any:
         """Edit a copy of a packet (default: the last sent): with assignments, no
         screen; without, the full-screen editor (in Jupyter: a prefilled cell)."""
-        words = parse_words(self.pkt_edit, line).words
+        try:   # not argparse's: "-DHCP.param_req_list" is a word here, not an option
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"bad arguments: {line!r} ({exc}); see %pkt_edit?") from None
         expr = words[0] if words and "=" not in words[0] and not words[0].startswith("-") else None
         assignments = words[1:] if expr else words
         pkt = self._eval(expr)

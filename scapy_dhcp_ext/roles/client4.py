@@ -219,8 +219,8 @@ class Client4(Role):
             if temporary:
                 self.transport.forget_arp(address)
         reply = ex.replies[-1] if ex.replies else None
-        status = "ack" if reply is not None and reply.message_type == ACK else (
-            "nak" if reply is not None else "timeout")
+        status = "answered" if reply is not None and reply.message_type == ACK else (
+            "refused" if reply is not None else "timeout")
         result = self._result("INFORM", ex, status)
         result.reply = reply
         return self._finish(result, ex, "ACK")
@@ -282,8 +282,8 @@ class Client4(Role):
         ex = self._exchange(operation, frame, timeout, 0.0, answers)
         reply = next((f for f in ex.replies if answers(f)), None) or next(
             (f for f in ex.replies if f.message_type in (ACK, NAK)), None)
-        status = "timeout" if reply is None else ("ack" if reply.message_type == ACK else "nak")
-        if status == "ack" and reply is not None and reply.malformed:
+        status = "timeout" if reply is None else ("bound" if reply.message_type == ACK else "refused")
+        if status == "bound" and reply is not None and reply.malformed:
             status = "malformed"  # a bogus ACK binds no lease: the frame is kept, with why
         result = self._result(operation, ex, status)
         result.reply = reply

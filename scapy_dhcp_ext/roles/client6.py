@@ -12,11 +12,11 @@ Every operation takes ``timeout=``, ``options=`` (more options: by name, by
 code, or raw bytes; see :func:`~scapy_dhcp_ext.wire.messages6.user_options`), ``relay=`` (a
 :class:`~scapy_dhcp_ext.wire.messages6.Relay6`, or set ``dhcp.v6.relay``) and returns a
 :class:`~scapy_dhcp_ext.roles.results4.Result` whose ``.lease`` is a
-:class:`~.results6.Lease6`. Status: advertised, bound (a REPLY that binds),
-refused (a REPLY whose status code says no: ``note`` says which), reply
-(RELEASE, DECLINE, CONFIRM, INFORMATION-REQUEST answered), malformed,
-timeout (``DhcpTimeout`` raised, its ``.result`` holds what was sent),
-interrupted. Retransmission follows RFC 8415 15 and 7.6.
+:class:`~.results6.Lease6`. Status (:class:`~.results4.Status`, the v4 words):
+offered, bound (a REPLY that binds), refused (a REPLY whose status code says
+no: ``note`` says which), answered (RELEASE, DECLINE, CONFIRM,
+INFORMATION-REQUEST answered), malformed, timeout (``DhcpTimeout`` raised,
+its ``.result`` holds what was sent), interrupted. Retransmission follows RFC 8415 15 and 7.6.
 
 RFCs: 8415 (client 18.2, DUIDs 11, IAID 12), 3646, 4649.
 """
@@ -79,7 +79,7 @@ class Client6(Client6Base):
         self._asked = (ia_na, ia_pd)
         # RFC 8415 18.2.9: an ADVERTISE that offers no address and no prefix is not requested.
         useful = [a for a in ads if a.address or a.prefix]
-        result = self._result("SOLICIT", ex, "advertised" if useful else "refused" if ads else "timeout")
+        result = self._result("SOLICIT", ex, "offered" if useful else "refused" if ads else "timeout")
         result.offers = list(ads)  # type: ignore[arg-type]
         if ads and not useful:
             result.note = "; ".join(sorted({a.frame.message or "nothing offered" for a in ads}))
@@ -113,7 +113,7 @@ class Client6(Client6Base):
         start = time.monotonic()
         first = self.solicit(ia_na=ia_na, ia_pd=ia_pd, rapid_commit=rapid_commit, timeout=timeout, window=window,
                              **kw)
-        if first.status != "advertised":   # a rapid-commit REPLY (bound, refused, malformed), or nothing offered
+        if first.status != "offered":   # a rapid-commit REPLY (bound, refused, malformed), or nothing offered
             first.operation = "SARR"
             if first.reply is not None:
                 first.note = "rapid commit" + ("; " + first.note if first.note else "")
@@ -214,7 +214,7 @@ class Client6(Client6Base):
                 timeout=self.timeout if timeout is None else timeout, window=window,
                 on_receive=lambda f, ours: ep.record("in" if ours else "ignored", f.raw, "SEND", txid))
             ex.replies, ex.ignored = got.replies, got.ignored
-        result = self._result("SEND", ex, "replied" if ex.replies else "no reply")
+        result = self._result("SEND", ex, "answered" if ex.replies else "timeout")
         result.xid = txid
         result.reply = ex.replies[-1] if ex.replies else None
         self.last = result

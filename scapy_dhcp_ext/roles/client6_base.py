@@ -258,7 +258,7 @@ class Client6Base(Role):
             self.txid = txid
         if reply is None:
             return self._finish(self._result(operation, ex, "timeout"), "REPLY")
-        status = "malformed" if reply.malformed else ("refused" if reply.status and reply.status[0] else "reply")
+        status = "malformed" if reply.malformed else ("refused" if reply.status and reply.status[0] else "answered")
         result = self._result(operation, ex, status)
         result.reply = reply  # type: ignore[assignment]
         if reply.status is not None:

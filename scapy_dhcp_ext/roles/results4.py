@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +16,51 @@ from ..wire import mac_str
 from ..wire.frames4 import Frame, parse_any
 
 MAX_LINES = 40  # frames shown in a result's text; a flood is summed up
+
+# The word each outcome had before v4 and v6 shared one vocabulary: they still
+# compare equal for one release, with a DeprecationWarning naming the new word.
+_OLD_WORDS = {"bound": ("ack",), "refused": ("nak",), "offered": ("advertised",),
+              "answered": ("ack", "reply", "replied"), "timeout": ("no reply",)}
+STATUSES = ("offered", "bound", "answered", "refused", "malformed", "sent", "timeout", "interrupted")
+
+
+class Status(str):
+    """The outcome of one operation, one word for v4 and v6 alike:
+
+    - ``offered``: an OFFER (v4) or a useful ADVERTISE (v6) came;
+    - ``bound``: an ACK or REPLY bound a lease;
+    - ``answered``: a reply that carries no lease (the ACK to an INFORM, the
+      REPLY to RELEASE, DECLINE, CONFIRM or INFORMATION-REQUEST, any reply to
+      ``send_packet``);
+    - ``refused``: a NAK, or a status code that says no;
+    - ``malformed``: a reply that binds nothing because it is broken (``note`` says why);
+    - ``sent``: nothing is expected back (RELEASE and DECLINE in v4);
+    - ``timeout``: nothing came; ``interrupted``: Ctrl-C.
+
+    It is a ``str``; the old words (ack, nak, advertised, reply, replied,
+    no reply) compare equal for one release and warn."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        if str.__eq__(self, other):
+            return True
+        if other in _OLD_WORDS.get(str(self), ()):
+            warnings.warn(f"status {other!r} is {str(self)!r} now; the old word goes in the next release",
+                          DeprecationWarning, stacklevel=2)
+            return True
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+    def __repr__(self) -> str:
+        return repr(str(self))
 
 
 @dataclass
@@ -107,9 +153,9 @@ class Offer:
 class Result:
     """The outcome of one operation (``discover``, ``request``, ``dora``, ...).
 
-    ``status`` is one of: offered, ack, nak, malformed (an ACK that binds no
-    lease: ``reply`` has it, ``note`` says why), sent, timeout, interrupted,
-    and for ``send_packet``: replied, no reply."""
+    ``status`` is a :class:`Status`: offered, bound, answered, refused,
+    malformed (a reply that binds no lease: ``reply`` has it, ``note`` says
+    why), sent, timeout or interrupted; the same words for v4 and v6."""
 
     operation: str
     status: str
@@ -125,6 +171,11 @@ class Result:
     steps: list[Result] = field(default_factory=list)
     family: int = 4   # 6: a DHCPv6 operation (its xid is a 24-bit transaction id)
 
+    def __post_init__(self) -> None:
+        if str(self.status) not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}: one of {', '.join(STATUSES)}")
+        self.status = Status(self.status)
+
     @property
     def xid_text(self) -> str:
         if self.xid is None:
@@ -133,11 +184,17 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("offered", "ack", "sent", "replied", "advertised", "bound", "reply")
+        return str(self.status) in ("offered", "bound", "answered", "sent")
+
+    @property
+    def refused(self) -> bool:
+        """A NAK (v4), or a status code that says no (v6)."""
+        return str(self.status) == "refused"
 
     @property
     def nak(self) -> bool:
-        return self.status == "nak"
+        """The v4 name of :attr:`refused`."""
+        return self.refused
 
     @property
     def interrupted(self) -> bool:

@@ -35,7 +35,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..errors import DhcpTimeout, UsageError
+from ..errors import DhcpTimeout, UsageError, old_keyword
 from ..state.history import History, HistoryEntry
 from ..wire import (
     ACK,
@@ -132,9 +132,11 @@ class DhcpServer:
         """Every request and reply, each with a note that says why (also in the journal)."""
         return list(self.history)
 
-    def wait_lease(self, mac: str | None = None, timeout: float = 30.0) -> ServerLease:
-        """The lease once a client (``mac``, or any) is bound: its ACK sent."""
-        want = mac_str(mac_bytes(mac)) if mac else None
+    def wait_lease(self, device_mac: str | None = None, timeout: float = 30.0, *,
+                   mac: str | None = None) -> ServerLease:
+        """The lease once a client (``device_mac``, or any) is bound: its ACK sent."""
+        device_mac = old_keyword("srv.wait_lease", "mac", "device_mac", mac, device_mac)
+        want = mac_str(mac_bytes(device_mac)) if device_mac else None
         deadline = time.monotonic() + timeout
 
         def found() -> ServerLease | None:
@@ -157,17 +159,19 @@ class DhcpServer:
                 self._waiting -= 1
         return lease
 
-    def nak(self, mac: str | None = None) -> None:
-        """The next REQUEST from ``mac`` (or from anyone) gets a NAK, and so does
+    def nak(self, device_mac: str | None = None, *, mac: str | None = None) -> None:
+        """The next REQUEST from ``device_mac`` (or from anyone) gets a NAK, and so does
         every one after it until that client starts over with a DISCOVER: dhcpcd,
         RENEWING, hears only unicast and misses the broadcast NAK that RFC 2131
         4.1 asks for, so it is its REBINDING that gets sent back."""
-        self._nak_next.add(mac_str(mac_bytes(mac)) if mac else "*")
+        device_mac = old_keyword("srv.nak", "mac", "device_mac", mac, device_mac)
+        self._nak_next.add(mac_str(mac_bytes(device_mac)) if device_mac else "*")
 
-    def forcerenew(self, mac: str | None = None) -> int:
+    def forcerenew(self, device_mac: str | None = None, *, mac: str | None = None) -> int:
         """RFC 3203: a FORCERENEW (unauthenticated) to each bound client, or to
-        ``mac``; returns how many went out."""
-        want = mac_str(mac_bytes(mac)) if mac else None
+        ``device_mac``; returns how many went out."""
+        device_mac = old_keyword("srv.forcerenew", "mac", "device_mac", mac, device_mac)
+        want = mac_str(mac_bytes(device_mac)) if device_mac else None
         sent = 0
         for lease in self.leases:
             if lease.state == "bound" and (want is None or lease.mac == want):

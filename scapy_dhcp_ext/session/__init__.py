@@ -80,7 +80,7 @@ class DhcpSession(Client4):
         else:
             ex = Exchange()
         ex.sent = sent
-        result = self._result("SEND", ex, "replied" if ex.replies else "no reply")
+        result = self._result("SEND", ex, "answered" if ex.replies else "timeout")
         result.xid = frame.xid
         result.reply = ex.replies[-1] if ex.replies else None
         self.last = result
