@@ -75,7 +75,7 @@ def test_release_frees_the_lease_on_the_server(lab, session):
 def test_inform_gets_options_and_no_lease(lab, session):
     lease = session.dora().lease
     r = session.inform()
-    assert r.status == "bound" and r.lease is None and r.reply.yiaddr == "0.0.0.0"
+    assert r.status == "answered" and r.lease is None and r.reply.yiaddr == "0.0.0.0"
     assert r.reply.routers == ["10.77.0.1"] and r.reply.dns_servers == ["10.77.0.1"]
     assert session.lease == lease and session.state == "BOUND"
 
