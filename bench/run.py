@@ -19,9 +19,11 @@ Rows (each target is in the table; the command exits non-zero if one is missed):
   lies, a DISCOVER probe after each case). Target: 10 s or less.
 - serve: ``serve()`` answering perfdhcp (a relay: giaddr set) from a
   namespace of its own, the rate rising until more than 1% is lost, against
-  Kea answering the same perfdhcp the same way, in a fresh lab of its own;
-  the two take turns, each in whichever of perfdhcp's thread modes lets it
-  answer more. Target: at least 2 times Kea's best drop-free rate.
+  Kea (its memfile lease file on) answering the same perfdhcp the same way,
+  in a fresh lab of its own; they take turns, each in whichever of
+  perfdhcp's thread modes lets it answer more. Two rows: ``serve()`` as users
+  run it, its state file on (a lease-file line per ACK), and with no state
+  file. Target: at least 2 times Kea's best drop-free rate.
 - sweep_replies: the whole hostile-reply catalog against BusyBox udhcpc
   (``-T 1``), the mean seconds per case against udhcpc's own retry interval
   plus 0.5 s. Target: no more.
@@ -307,14 +309,24 @@ def main() -> int:
     rows.append((f"load6() {ours6_detail} vs perfdhcp -6 {detail6}", f"{ours6:.0f}/s", f"{best6:.0f}/s",
                  ours6 / best6 if best6 else 0.0, 1.0))
 
-    # serve() and Kea, each in a lab of its own, answering the same perfdhcp in turns.
-    with Lab("kea", large_pool=True, extra=1) as kea_lab, Lab([], extra=1) as lab:
-        server_session = DhcpSession(lab.iface, state_file=False)
-        server_session.serve("10.77.0.0/16")
-        (kea_best, kea_detail), (ours_best, ours_detail) = servers_best([kea_lab, lab], args.load_seconds)
-        server_session.close()
-    rows.append((f"serve() {ours_detail} vs Kea {kea_detail}, perfdhcp drop-free", f"{ours_best:.0f}/s",
-                 f"{kea_best:.0f}/s", ours_best / kea_best if kea_best else 0.0, 2.0))
+    # serve() as users run it (its state file on: a lease-file line per ACK), serve() with no state,
+    # and Kea with its memfile lease file, each in a lab of its own, answering the same perfdhcp in turns.
+    with Lab("kea", large_pool=True, extra=1) as kea_lab, Lab([], extra=1) as on_lab, \
+            Lab([], extra=1) as off_lab, tempfile.TemporaryDirectory() as tmp:
+        durable = DhcpSession(on_lab.iface, state_file=str(Path(tmp) / "state.json"))
+        durable.serve("10.77.0.0/16")
+        bare = DhcpSession(off_lab.iface, state_file=False)
+        bare.serve("10.77.0.0/16")
+        (kea_best, kea_detail), (on_best, on_detail), (off_best, off_detail) = servers_best(
+            [kea_lab, on_lab, off_lab], args.load_seconds)
+        lease_lines = durable.server.keeper.file.lines
+        durable.close()
+        bare.close()
+    print(f"  serve() with its state: {lease_lines} lease-file lines at the end", file=sys.stderr)
+    rows.append((f"serve() state on {on_detail} vs Kea (lease file) {kea_detail}, drop-free", f"{on_best:.0f}/s",
+                 f"{kea_best:.0f}/s", on_best / kea_best if kea_best else 0.0, 2.0))
+    rows.append((f"serve() state off {off_detail} vs the same Kea", f"{off_best:.0f}/s",
+                 f"{kea_best:.0f}/s", off_best / kea_best if kea_best else 0.0, 2.0))
 
     with Lab([], clients=["udhcpc"]) as lab:
         client = lab.clients[0]

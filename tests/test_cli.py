@@ -40,7 +40,10 @@ def test_lab_client_serves_a_real_udhcpc_from_c(tmp_path, capsys):
                 "print('SERVED', lease.address, lease.mac, srv.pool.server_ip)\n"
                 "print('CLIENT', bound['ip'], lab.clients[0].mac, bound['serverid'])\n"
                 "print('RESTARTS', dhcp.restart_device == lab.clients[0].restart)\n"
-                "print('RENEWS', dhcp.renew_device == lab.clients[0].renew)")
+                "print('RENEWS', dhcp.renew_device == lab.clients[0].renew)\n"
+                "import pathlib\nprint('LEASEFILE', pathlib.Path(srv.keeper.file.path).name)")
+    lease_file = re.search(r"LEASEFILE (\S+)", out).group(1)
+    assert lease_file.startswith("leases4-") and not (tmp_path / lease_file).exists()   # the link went: its leases
     assert "RESTARTS True" in out   # check_client() starts the lab's client over when it must
     assert "RENEWS True" in out     # and sweep_replies() makes it renew
     served = re.search(r"SERVED (\S+) (\S+) (\S+)", out)

@@ -78,10 +78,32 @@ def test_discover_offers_a_free_address_and_the_same_one_again():
 
 def test_an_exhausted_pool_is_silence_with_a_message():
     t = table("10.0.0.100-10.0.0.101")
-    t.discover(Ask(A))
-    t.discover(Ask(B))
+    for mac in (A, B):
+        offer = t.discover(Ask(mac))
+        assert t.request(Ask(mac, server_id="10.0.0.1", requested=offer.address)).kind == "ACK"
     d = t.discover(Ask("02:00:00:00:00:0c"))
     assert d.kind == "" and "exhausted" in d.note and "02:00:00:00:00:0c" in d.note
+
+
+def test_pool_pressure_takes_back_the_oldest_offer_nobody_requested():
+    """A full pool of offers (a burst of new MACs) leaves room for the next client: the oldest offer that
+    was never requested goes back first, said in the decision's note; a binding is never taken back."""
+    clock = Clock()
+    t = table("10.0.0.100-10.0.0.103", clock)
+    first = t.discover(Ask(A))
+    t.request(Ask(A, server_id="10.0.0.1", requested=first.address))   # A is bound: never taken back
+    offers = []
+    for i in range(3):
+        clock.now += 1
+        offers.append(t.discover(Ask(f"02:00:00:00:01:{i:02x}")).address)
+    clock.now += 1
+    d = t.discover(Ask(B))
+    assert d.kind == "OFFER" and d.address == offers[0], d
+    assert d.note == f"pool full: took back {offers[0]}, offered to 02:00:00:00:01:00 3.0 s ago and never requested"
+    late = t.request(Ask("02:00:00:00:01:00", server_id="10.0.0.1", requested=offers[0]))
+    assert late.kind == "NAK"   # its offer went to B: it starts over
+    assert t.request(Ask(B, server_id="10.0.0.1", requested=d.address)).kind == "ACK"
+    assert {x.address: x.state for x in t}[first.address] == "bound"
 
 
 def test_request_in_each_state():
@@ -167,6 +189,23 @@ def test_relayed_requests_go_back_to_the_relay_with_option_82():
     nak = Ether(srv.handle(ask(REQUEST, giaddr="10.0.0.254", requested_address="10.0.0.140",
                                 server_id="10.0.0.1"))[0])
     assert options(bytes(nak))["message-type"] == 6 and nak[BOOTP].flags & 0x8000   # the relay broadcasts it
+
+
+@pytest.mark.parametrize("field, address", [("giaddr", "255.255.255.255"), ("giaddr", "10.0.0.255"),
+                                            ("giaddr", "127.0.0.1"), ("giaddr", "224.0.0.9"), ("giaddr", "0.0.0.7"),
+                                            ("giaddr", "10.0.0.1"), ("ciaddr", "255.255.255.255"),
+                                            ("ciaddr", "10.0.0.255"), ("ciaddr", "127.0.0.1"),
+                                            ("ciaddr", "239.1.1.1"), ("ciaddr", "10.0.0.1")])
+def test_no_reply_ever_goes_to_a_dangerous_destination(field, address):
+    """A relay or client address that is broadcast, multicast, loopback, the zero network or our own gets
+    nothing (not even a NAK), and the log says the request was malformed and why."""
+    srv, sock = server()
+    for msg, kw in ((DISCOVER, {}), (REQUEST, {"requested_address": "10.0.0.100", "server_id": "10.0.0.1"}),
+                    (INFORM, {})):
+        raw = ask(msg, **kw, **({"giaddr": address} if field == "giaddr" else {"ciaddr": address}))
+        assert srv.handle(raw) == [] and sock.sent == []
+        assert srv.log[-1].note.startswith(f"malformed, ignored: {field} {address} is "), srv.log[-1].note
+    assert srv.handle(ask(DISCOVER, giaddr="10.0.0.254")) != []   # a sane relay is answered
 
 
 def test_a_nak_is_broadcast_and_release_and_decline_get_no_reply():
@@ -343,13 +382,16 @@ def test_one_reader_serves_and_our_own_client_gets_a_lease_on_the_same_socket():
     assert not srv.running and s.transport.reader is None
 
 
-def test_forcerenew_goes_unicast_to_each_bound_client_and_the_log_is_in_the_journal(tmp_path):
+def test_forcerenew_goes_unicast_to_each_bound_client_and_the_log_is_in_the_capture_not_the_journal(tmp_path):
     import json
+
+    from scapy.utils import PcapNgReader
 
     sock = FakeSocket(lambda _f: [])
     ep = Endpoint(transport=Transport("fake0", sock=sock), mac="02:53:00:00:00:01",
                   state_file=str(tmp_path / "state.json"))
-    srv = DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.150"), lease_time=600)
+    srv = DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.150"), lease_time=600,
+                     capture=str(tmp_path / "serve.pcapng"))
     srv.handle(ask(DISCOVER))
     with pytest.raises(UsageError, match="holds no bound lease"):
         srv.forcerenew(A)
@@ -359,10 +401,14 @@ def test_forcerenew_goes_unicast_to_each_bound_client_and_the_log_is_in_the_jour
     assert options(sock.sent[-1])["message-type"] == 9 and fr[IP].dst == "10.0.0.100" and fr[Ether].dst == A
     assert srv.log[-1].note == "FORCERENEW to 10.0.0.100"
     ep.flush()
-    lines = [json.loads(x) for x in (tmp_path / "journal.jsonl").read_text().splitlines()]
-    served = [x for x in lines if x.get("op") == "SERVE"]
-    assert [x["dir"] for x in served] == ["in", "out", "in", "out", "out"]
-    assert served[0]["note"] == "OFFER 10.0.0.100" and bytes.fromhex(served[-1]["hex"]) == sock.sent[-1]
+    journal = tmp_path / "journal.jsonl"
+    lines = [json.loads(x) for x in journal.read_text().splitlines()] if journal.exists() else []
+    assert not [x for x in lines if x.get("op") == "SERVE"]   # frames are not state: not in the journal
+    with PcapNgReader(str(tmp_path / "serve.pcapng")) as reader:   # Scapy's reader, not our writer
+        frames = list(reader)
+    assert [f.comment.decode().split()[0] for f in frames] == ["in", "out", "in", "out", "out"]
+    assert frames[0].comment == b"in OFFER 10.0.0.100" and bytes(frames[-1]) == sock.sent[-1]
+    assert frames[-1].comment == b"out FORCERENEW to 10.0.0.100" and abs(frames[-1].time - srv.log[-1].time) < 1e-5
     with pytest.raises(DhcpTimeout, match="no lease bound for 02:00:00:00:00:0b"):
         srv.wait_lease(B, timeout=0.1)
     ep.close()

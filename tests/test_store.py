@@ -202,10 +202,14 @@ def test_held_lines_go_in_one_write_and_a_state_line_never_waits(tmp_path, monke
     store.close()
 
 
-def test_a_server_burst_is_journalled_whole(tmp_path):
-    """serve() holds journal lines while requests are queued and writes them
-    when its reader has drained the socket: every request and reply is in the
-    journal, in order, once the burst is answered (read back from the file)."""
+def test_a_server_burst_is_in_its_capture_and_its_lease_file_and_not_in_the_journal(tmp_path):
+    """serve() under a burst: every request and reply in its pcapng capture, in order (read back by
+    Scapy), one lease-file line per ACK (read back as CSV), and no frame of its in the session's journal,
+    which is for state."""
+    import csv
+
+    from scapy.utils import PcapNgReader
+
     from scapy_dhcp_ext.roles.leases4 import Pool
     from scapy_dhcp_ext.roles.server4 import DhcpServer
     from scapy_dhcp_ext.state.endpoint import Endpoint
@@ -214,22 +218,29 @@ def test_a_server_burst_is_journalled_whole(tmp_path):
     sock = FakeSocket(respond=lambda frame: [])
     ep = Endpoint(transport=Transport("fake0", sock=sock), mac="02:53:00:00:00:01",
                   state_file=tmp_path / "state.json")
-    srv = DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.199"), lease_time=600).start()
+    srv = DhcpServer(ep, Pool.parse("10.0.0.100-10.0.0.199"), lease_time=600,
+                     capture=str(tmp_path / "serve.pcapng")).start()
     try:
         macs = [f"02:00:00:00:01:{i:02x}" for i in range(40)]
         for i, mac in enumerate(macs):
             sock.inject(build_message(1, mac=mac, xid=1000 + i, opts=MessageOptions()))
-
-        def served() -> list[dict]:   # the file as it is (Store.tail() would release held lines itself)
-            path = ep.store.journal_path
-            text = path.read_text() if path.exists() else ""
-            return [r for r in map(json.loads, text.splitlines()) if r.get("op") == "SERVE"]
+        for i, mac in enumerate(macs):
+            sock.inject(build_message(3, mac=mac, xid=2000 + i, opts=MessageOptions(),
+                                      requested=f"10.0.0.{100 + i}", server_id="10.0.0.1"))
         deadline = time.monotonic() + 10
-        while len(served()) < 80 and time.monotonic() < deadline:
+        while len(srv.log) < 160 and time.monotonic() < deadline:
             time.sleep(0.05)
-        records = served()
-        assert [(r["dir"], r["xid"]) for r in records] == [(d, 1000 + i) for i in range(40) for d in ("in", "out")]
-        assert all(r["note"].startswith("OFFER 10.0.0.") for r in records if r["dir"] == "in")
     finally:
         srv.stop()
         ep.close()
+    with PcapNgReader(str(tmp_path / "serve.pcapng")) as reader:
+        frames = list(reader)
+    xids = [int.from_bytes(bytes(f)[46:50], "big") for f in frames]
+    assert xids == [x for i in range(40) for x in (1000 + i, 1000 + i)] + [
+        x for i in range(40) for x in (2000 + i, 2000 + i)]
+    assert frames[0].comment == b"in OFFER 10.0.0.100" and frames[-2].comment == b"in SELECTING: ACK 10.0.0.139"
+    with open(tmp_path / "leases4-fake0.csv", newline="") as fh:
+        rows = [r for r in csv.reader(fh) if not r[0].startswith("#")]
+    assert [(r[1], r[2], r[3]) for r in rows] == [("bound", f"10.0.0.{100 + i}", mac) for i, mac in enumerate(macs)]
+    journal = (tmp_path / "journal.jsonl").read_text()
+    assert '"op":"SERVE"' not in journal and '"state":' in journal

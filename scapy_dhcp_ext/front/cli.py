@@ -31,6 +31,7 @@ from ..errors import DhcpError, NoPrivileges
 from ..lab import CLIENT_KINDS, SERVER_KINDS, Lab, LabError
 from ..link.rawsocket import interface_mac
 from ..session import DhcpSession
+from ..state.leasefile import lease_file_path
 from .helpers import make_helpers
 
 PROG = "scapy-dhcp"
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             session.close()
         if lab is not None:
             lab.stop()
+            if session is not None and session.store is not None:   # the lab's link goes: so do its leases
+                lease_file_path(session.store.path, lab.iface).unlink(missing_ok=True)
 
     def on_signal(signum: int, _frame: Any) -> None:
         # SIGTERM or a closed terminal: the lab goes, whatever the shell is doing.

@@ -14,97 +14,15 @@ expire by the clock it is given::
 
 from __future__ import annotations
 
-import functools
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-LAB_NETWORK = "10.77.0.0/24"
+from .pool4 import LAB_NETWORK, Pool, _n, _s
+
+__all__ = ["LAB_NETWORK", "OFFER_HOLD", "Ask", "Decision", "LeaseTable", "Pool", "ServerLease"]
+
 OFFER_HOLD = 30.0   # seconds an offered address stays reserved for its client
-
-
-@dataclass
-class Pool:
-    """The addresses a server hands out, in one network, and its own address."""
-
-    first: int
-    last: int
-    network: ipaddress.IPv4Network
-    server_ip: str
-
-    @classmethod
-    def parse(cls, spec: str | None = None, *, server_ip: str | None = None,
-              iface_address: str | None = None) -> Pool:
-        """``spec`` is a range ``"10.0.0.100-10.0.0.199"`` or a network
-        ``"10.0.0.0/24"``; None takes the interface's network (``iface_address``
-        as ``"10.0.0.5/24"``), else the lab's 10.77.0.0/24. The server's address
-        is ``server_ip``, else the interface's own, else the network's first
-        host; it is never handed out."""
-        own = ipaddress.IPv4Interface(iface_address) if iface_address else None
-        try:
-            if spec is None:
-                network = own.network if own is not None else ipaddress.IPv4Network(LAB_NETWORK)
-                first, last = int(network.network_address) + 1, int(network.broadcast_address) - 1
-            elif "-" in spec:
-                a, b = (ipaddress.IPv4Address(x.strip()) for x in spec.split("-", 1))
-                if int(b) < int(a):
-                    raise ValueError(f"{spec}: the range ends before it starts")
-                if own is not None and a in own.network and b in own.network:
-                    network = own.network
-                else:
-                    prefix = 24
-                    while prefix > 8 and ipaddress.IPv4Network(f"{a}/{prefix}", strict=False) != \
-                            ipaddress.IPv4Network(f"{b}/{prefix}", strict=False):
-                        prefix -= 1
-                    network = ipaddress.IPv4Network(f"{a}/{prefix}", strict=False)
-                first, last = int(a), int(b)
-            else:
-                network = ipaddress.IPv4Network(spec, strict=False)
-                first, last = int(network.network_address) + 1, int(network.broadcast_address) - 1
-            if server_ip is None:
-                if own is not None and own.ip in network:
-                    server_ip = str(own.ip)
-                else:
-                    server_ip = str(ipaddress.IPv4Address(int(network.network_address) + 1))
-            elif ipaddress.IPv4Address(server_ip) not in network:
-                raise ValueError(f"server_ip {server_ip} is not in the pool's network {network}")
-        except ValueError as exc:
-            raise ValueError(f"pool {spec!r}: {exc}; give a range '10.0.0.100-10.0.0.199' "
-                             "or a network '10.0.0.0/24'") from None
-        server = int(ipaddress.IPv4Address(server_ip))
-        first += first == server   # the server's own address is never handed out
-        last -= last == server
-        if last < first:
-            raise ValueError(f"pool {spec!r} has no addresses to hand out")
-        return cls(first, last, network, server_ip)
-
-    def __post_init__(self) -> None:
-        # Plain integers: the rules run for every request, ipaddress is slow there.
-        self._server = _n(self.server_ip)
-        self._net = int(self.network.network_address)
-        self._mask = int(self.network.netmask)
-
-    @property
-    def size(self) -> int:
-        return self.last - self.first + 1 - (1 if self.first <= self._server <= self.last else 0)
-
-    def __contains__(self, address: object) -> bool:
-        try:
-            n = _n(str(address))
-        except OSError:
-            return False
-        return self.first <= n <= self.last and n != self._server
-
-    def on_network(self, address: str) -> bool:
-        try:
-            return _n(address) & self._mask == self._net
-        except OSError:
-            return False
-
-    def __str__(self) -> str:
-        return f"{ipaddress.IPv4Address(self.first)}-{ipaddress.IPv4Address(self.last)}"
 
 
 @dataclass
@@ -165,6 +83,9 @@ class LeaseTable:
     decline_hold: float | None = None   # seconds a declined address stays unusable (default: a lease time)
     by_address: dict[int, ServerLease] = field(default_factory=dict)
     by_client: dict[str, int] = field(default_factory=dict)
+    # Called with each lease whose binding changed (bound, released, declined, retired), before the
+    # reply goes: the server writes it to its lease file. Offers are not bindings: never passed.
+    on_change: Callable[[ServerLease], None] | None = None
     _cursor: int = 0
 
     def __iter__(self) -> Iterator[ServerLease]:
@@ -194,6 +115,48 @@ class LeaseTable:
         pool = self.pool
         return pool.first <= n <= pool.last and n != pool._server and not self._held(n, key)
 
+    def _changed(self, lease: ServerLease) -> None:
+        if self.on_change is not None and lease.state != "offered":
+            self.on_change(lease)
+
+    def restore(self, records: list[dict[str, Any]]) -> tuple[int, list[str]]:
+        """Takes back what a lease file holds (its last record per address:
+        state, address, mac, expires, client, hostname): bindings with their
+        ends, declined and retired addresses with their holds. Returns how many
+        were taken and why the others were not (outside this pool)."""
+        now, taken, left = self.clock(), 0, []
+        for rec in records:
+            address = rec["address"]
+            if address not in self.pool:
+                left.append(address)
+                continue
+            state = rec["state"] if rec["expires"] > now or rec["state"] == "released" else "expired"
+            n = _n(address)
+            lease = ServerLease(rec["mac"], address, rec["expires"], state, rec["client"], rec["hostname"])
+            self.by_address[n] = lease
+            if lease.client:
+                self.by_client[lease.client] = n
+            taken += 1
+        notes = [f"{len(left)} leases outside pool {self.pool} left out ({', '.join(left[:3])}"
+                 f"{', ...' if len(left) > 3 else ''})"] if left else []
+        return taken, notes
+
+    def _reclaim_offer(self, key: str) -> tuple[int, str] | None:
+        """Pool pressure: the oldest offer that nobody requested (a pure offer,
+        not a client's own binding offered again) goes back to the pool."""
+        now, oldest = self.clock(), None
+        for n, lease in self.by_address.items():
+            if lease.state == "offered" and lease.client != key and lease.expires <= now + OFFER_HOLD and (
+                    oldest is None or lease.expires < oldest[1].expires):
+                oldest = (n, lease)
+        if oldest is None:
+            return None
+        n, lease = oldest
+        age = now - (lease.expires - OFFER_HOLD)
+        lease.state, lease.expires = "released", now
+        return n, (f"pool full: took back {lease.address}, offered to {lease.mac} {age:.1f} s ago "
+                   "and never requested")
+
     def _allocate(self) -> int | None:
         span = self.pool.last - self.pool.first + 1
         for step in range(span):
@@ -208,7 +171,9 @@ class LeaseTable:
         if old is not None and old != n:
             previous = self.by_address.get(old)
             if previous is not None and previous.client == ask.key and previous.state in ("offered", "bound"):
-                previous.state = "released"
+                was_bound, previous.state = previous.state == "bound", "released"
+                if was_bound:
+                    self._changed(previous)
         lease = self.by_address.get(n)
         if lease is None or lease.client != ask.key:
             lease = ServerLease(ask.mac, _s(n), expires, state, ask.key, ask.hostname)
@@ -217,6 +182,7 @@ class LeaseTable:
             lease.mac, lease.state, lease.expires = ask.mac, state, expires
             lease.hostname = ask.hostname or lease.hostname
         self.by_client[ask.key] = n
+        self._changed(lease)
         return lease
 
     def mine(self, ask: Ask) -> ServerLease | None:
@@ -249,12 +215,16 @@ class LeaseTable:
             n = _n(mine.address)
         else:
             n = self._allocate()
+        note = ""
         if n is None:
-            return Decision("", note=f"pool {self.pool} is exhausted: all {self.pool.size} addresses are "
-                            f"offered, bound or declined; no OFFER for {ask.mac}")
+            reclaimed = self._reclaim_offer(ask.key)
+            if reclaimed is None:
+                return Decision("", note=f"pool {self.pool} is exhausted: all {self.pool.size} addresses are "
+                                f"bound, declined or offered to clients still due to request; no OFFER for {ask.mac}")
+            n, note = reclaimed
         expires = max(now + OFFER_HOLD, mine.expires if mine is not None and mine.state == "bound" else 0)
         lease = self._put(n, ask, "offered", expires)
-        return Decision("OFFER", lease.address, "", "", lease)
+        return Decision("OFFER", lease.address, note, "", lease)
 
     def request(self, ask: Ask) -> Decision:
         """4.3.2, by the client's state as the fields show it."""
@@ -271,6 +241,7 @@ class LeaseTable:
         if ask.server_id != self.pool.server_ip:
             if mine is not None and mine.state == "offered":
                 mine.state = "released"
+                self._changed(mine)
             return Decision("", note=f"the client chose server {ask.server_id}", state="SELECTING")
         address = ask.requested or ask.ciaddr
         if mine is not None and mine.address == address and mine.state in ("offered", "bound", "expired") \
@@ -316,11 +287,13 @@ class LeaseTable:
                 lease.state, lease.expires, lease.client = "retired", self.clock() + hold, ""
                 for key in [k for k, v in self.by_client.items() if v == n]:
                     del self.by_client[key]
+                self._changed(lease)
 
     def release(self, ask: Ask) -> str:
         mine = self.mine(ask)
         if mine is not None and mine.address == ask.ciaddr and mine.state in ("bound", "offered"):
             mine.state, mine.expires = "released", self.clock()
+            self._changed(mine)
             return f"{ask.ciaddr} released by {ask.mac}"
         return f"RELEASE of {ask.ciaddr} by {ask.mac}, which does not hold it: ignored"
 
@@ -330,17 +303,6 @@ class LeaseTable:
         if mine is not None and mine.address == address:
             mine.state = "declined"
             mine.expires = self.clock() + (self.decline_hold if self.decline_hold is not None else self.lease_time)
+            self._changed(mine)
             return f"{address} declined by {ask.mac}: not offered again until the hold ends"
         return f"DECLINE of {address or '(no option 50)'} by {ask.mac}, which was not offered it: ignored"
-
-
-@functools.lru_cache(maxsize=1 << 16)   # remembered: the rules ask it of every request
-def _n(address: str) -> int:
-    """An address as an integer; OSError when it is not one (socket.inet_aton's way)."""
-    if address.count(".") != 3:
-        raise OSError(f"not an IPv4 address: {address!r}")
-    return int.from_bytes(socket.inet_aton(address), "big")
-
-
-def _s(n: int) -> str:
-    return socket.inet_ntoa(n.to_bytes(4, "big"))

@@ -28,10 +28,12 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
           t1: int | None = None, t2: int | None = None, options: Any = None,
           server_ip: str | None = None, on_reply: Callable[[Any, Any], Any] | None = None,
           intercept: bool | str = False, macs: Iterable[str] | None = None, force: bool = False,
-          timeout: float = 1.0, probe_timeout: float | None = None) -> DhcpServer:
+          timeout: float = 1.0, probe_timeout: float | None = None, capture: str | None = None) -> DhcpServer:
     """Starts a DHCP server on the endpoint's interface (``current`` is the one
     already running there, if any); ``timeout`` is how long its DISCOVER waits for
-    another server's OFFER; see the module's docstring."""
+    another server's OFFER; ``capture`` a pcapng file for every frame it sees
+    and sends, each commented with why (a ring: see :mod:`~scapy_dhcp_ext.state.capture`);
+    see the module's docstring."""
     timeout = old_keyword("serve", "probe_timeout", "timeout", probe_timeout, timeout)
     if iface is not None and iface != endpoint.iface:
         raise UsageError(f"the session is on {endpoint.iface}; move it first: dhcp.use({iface!r})")
@@ -48,7 +50,7 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
     try:
         chosen = Pool.parse(pool, server_ip=server_ip, iface_address=own)
         server = DhcpServer(endpoint, chosen, lease_time=lease_time, t1=t1, t2=t2, options=options,
-                            on_reply=on_reply, intercept=intercept, macs=macs)
+                            on_reply=on_reply, intercept=intercept, macs=macs, capture=capture)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     xid = new_xid()

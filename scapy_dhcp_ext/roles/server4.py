@@ -36,6 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import DhcpTimeout, UsageError, old_keyword
+from ..state.capture import PcapngRing
 from ..state.history import History, HistoryEntry
 from ..wire import (
     ACK,
@@ -54,9 +55,11 @@ from ..wire import (
     new_xid,
 )
 from ..wire.frames4 import Frame, parse_frame
-from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, read_request
+from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_reject, read_request, unsafe_destination
+from .lease_keeper4 import LeaseKeeper
 from .leases4 import Ask, LeaseTable, Pool, ServerLease
-from .server_hooks4 import Held, normalise_replies, shift
+from .malformed4 import MalformedLog
+from .server_hooks4 import Held, HeldReplies, normalise_replies, shift
 
 if TYPE_CHECKING:
     from ..state.endpoint import Endpoint
@@ -66,13 +69,14 @@ NAMES = {OFFER: "OFFER", ACK: "ACK", NAK: "NAK"}
 KINDS = {name: code for code, name in NAMES.items()}
 
 
-class DhcpServer:
+class DhcpServer(HeldReplies):
     """A running server on an endpoint; see the module's docstring."""
 
     def __init__(self, endpoint: Endpoint, pool: Pool, *, lease_time: int = 3600, t1: int | None = None,
                  t2: int | None = None, options: Any = None,
                  on_reply: Callable[[Any, Any], Any] | None = None, intercept: bool | str = False,
-                 macs: Iterable[str] | None = None, clock: Callable[[], float] = time.time) -> None:
+                 macs: Iterable[str] | None = None, clock: Callable[[], float] = time.time,
+                 capture: str | None = None) -> None:
         self.endpoint = endpoint
         self.pool = pool
         self.lease_time = lease_time
@@ -85,8 +89,16 @@ class DhcpServer:
         # The catalog's hook (sweep_replies): bytes in, bytes (or several, or None) out; no Scapy on the path.
         self.mutate: Callable[[Frame, bytes], Any] | None = None
         self.observe: Callable[[Frame], None] | None = None   # sees every sane request first (the same thread)
-        self.history = History(endpoint.store, 10000)
+        # Every frame in memory (the last 10,000) and, if asked, in a pcapng ring; never in the state
+        # journal, which keeps what the session needs to come back (the leases: self.keeper).
+        self.history = History(None, 10000)
+        self.capture = PcapngRing(capture) if capture else None
+        if self.capture is not None:
+            ring = self.capture
+            self.history.tap = lambda e: ring.write(e.time, e.raw, f"{e.direction} {e.note}".strip())
+        self.keeper = LeaseKeeper.on(endpoint, self.table, self.history)   # None without a state file
         self.held: list[Held] = []
+        self.malformed = MalformedLog()
         self.requests = 0
         self.running = False
         self._nak_next: set[str] = set()
@@ -97,13 +109,11 @@ class DhcpServer:
     # -- life -------------------------------------------------------------
 
     def start(self) -> DhcpServer:
+        if self.keeper is not None:
+            self.keeper.restore()
         transport = self.endpoint.transport
         transport.answer_arp(self.pool.server_ip, self.endpoint.mac_bytes, pin=True)  # renewals come unicast
-        store = self.endpoint.store
-        # A burst of requests journals in one write: lines held while the socket
-        # has frames queued, written when the reader has drained it (Store.hold).
-        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error,
-                               on_drained=store.release if store is not None else None)
+        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
         self.running = True
         self.endpoint.sections["server"] = self.to_dict
         return self
@@ -118,6 +128,10 @@ class DhcpServer:
             if self.endpoint.store is not None:
                 self.endpoint.store.release()
             self.endpoint.save()
+            if self.keeper is not None:
+                self.keeper.close()
+            if self.capture is not None:
+                self.capture.close()
         return self
 
     # -- the handle -------------------------------------------------------
@@ -129,7 +143,7 @@ class DhcpServer:
 
     @property
     def log(self) -> list[HistoryEntry]:
-        """Every request and reply, each with a note that says why (also in the journal)."""
+        """Every request and reply (the last 10,000), each with a note that says why."""
         return list(self.history)
 
     def wait_lease(self, device_mac: str | None = None, timeout: float = 30.0, *,
@@ -184,34 +198,9 @@ class DhcpServer:
             raise UsageError(f"{want} holds no bound lease: srv.leases shows who does")
         return sent
 
-    def send_held(self, pkt: Any = None) -> Any:
-        """Lets the oldest held reply go, as it was or as ``pkt`` (edited)."""
-        if not self.held:
-            raise UsageError("no reply is held: serve(intercept=True) holds them")
-        held = self.held.pop(0)
-        raw = held.reply if pkt is None else (bytes(pkt) if not hasattr(pkt, "packet") else bytes(pkt.packet))
-        self.send(raw, "released from intercept")
-        return parse_frame(raw)
-
-    def wait_held(self, timeout: float = 10.0) -> Held:
-        """The oldest held reply, once there is one (``intercept=`` on)."""
-        deadline = time.monotonic() + timeout
-        while not self.held:
-            if time.monotonic() > deadline:
-                raise DhcpTimeout(f"no reply held within {timeout} s ({self.requests} requests seen)")
-            time.sleep(0.02)
-        return self.held[0]
-
-    def drop_held(self) -> int:
-        n, self.held = len(self.held), []
-        return n
-
     # -- serving (on the reader's thread) ----------------------------------
 
     def _on_request(self, raw: bytes, pending: bool = False) -> None:
-        store = self.endpoint.store
-        if store is not None:
-            store.hold()
         try:
             self.handle(raw, pending)
         except Exception as exc:  # a request, however odd, must not stop the server
@@ -226,13 +215,24 @@ class DhcpServer:
         with why, sends the replies and returns them. Never raises on bad bytes."""
         self.requests += 1
         now = time.time()
-        req = read_request(raw, now, pending) or parse_frame(finish_udp_checksum(raw) if pending else raw, now)
+        req = read_request(raw, now, pending)
+        if req is None:
+            kind = quick_reject(raw)   # garbage costs a few byte compares: a storm cannot make it deaf
+            if kind is not None:
+                if self.malformed.first(mac_str(raw[70:76]) if len(raw) >= 76 else "?", kind):
+                    f = parse_frame(raw, now)   # the first of its kind is read carefully and kept whole
+                    self._record_in(f, f"malformed, ignored: {'; '.join(f.problems) or kind}")
+                return []
+            req = parse_frame(finish_udp_checksum(raw) if pending else raw, now)
         problems = "; ".join(req.problems)
         mtype = req.message_type
         if req.op != 1 or req.xid is None or len(req.chaddr) != 6 or mtype is None:
-            why = problems or "no DHCP message type"
-            self._record_in(req, f"malformed, ignored: {why}")
-            return []
+            return self._ignore(req, problems or "no DHCP message type")
+        for name, address in (("giaddr", req.giaddr), ("ciaddr", req.ciaddr)):
+            unsafe = address != ZERO_IP and unsafe_destination(address, server_ip=self.pool.server_ip,
+                                                               network=self.pool.network)
+            if unsafe:
+                return self._ignore(req, f"{name} {address} is {unsafe}; no reply goes there")
         mac = mac_str(req.chaddr)
         if self.macs is not None and mac not in self.macs:
             self._record_in(req, f"{mac} is not in macs: ignored")
@@ -275,6 +275,16 @@ class DhcpServer:
                 with self._bound:
                     self._bound.notify_all()
         return out
+
+    def _ignore(self, req: Frame, why: str) -> list[bytes]:
+        """A malformed request: logged whole if it is the first of its kind from its client, else counted."""
+        if self.malformed.first(mac_str(req.chaddr[:6]) if len(req.chaddr) >= 6 else "?", why):
+            self._record_in(req, f"malformed, ignored: {why}")
+        return []
+
+    def malformed_counts(self) -> dict[tuple[str, str], int]:
+        """Malformed requests ignored, by (client MAC, kind); ``srv.log`` keeps the first of each whole."""
+        return dict(self.malformed.counts)
 
     def nak_frame(self, req: Frame, message: str = "") -> bytes:
         """A NAK to ``req``, addressed as RFC 2131 4.1 says, not sent."""
@@ -348,7 +358,7 @@ class DhcpServer:
         lines = [f"DhcpServer on {self.endpoint.iface} ({'running' if self.running else 'stopped'}): "
                  f"pool {self.pool} in {self.pool.network}, server {self.pool.server_ip}, "
                  f"lease {self.lease_time} s; answers {self.who()}",
-                 f"  {self.requests} requests; leases: "
+                 f"  {self.requests} requests ({self.malformed.summary()}); leases: "
                  + (", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none yet")]
         lines += [f"  {x!r}" for x in self.leases[-10:]]
         if self.held:

@@ -8,9 +8,11 @@ A reply held by ``intercept=True`` is a :class:`Held` until ``pkt_send()``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import DhcpTimeout, UsageError
 from ..wire import mac_str
 from ..wire.frames4 import Frame, parse_frame
 
@@ -55,3 +57,35 @@ def normalise_replies(got: Any, raw: bytes) -> list[tuple[float, bytes]]:
 
 def shift(delay: float, items: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
     return [(delay + d, b) for d, b in items]
+
+
+class HeldReplies:
+    """The server's side of ``intercept=True``: the replies it holds, let go one by one."""
+
+    held: list[Held]
+    requests: int
+
+    def send(self, raw: bytes, note: str = "", *, xid: int | None = None) -> None:
+        raise NotImplementedError
+
+    def send_held(self, pkt: Any = None) -> Any:
+        """Lets the oldest held reply go, as it was or as ``pkt`` (edited)."""
+        if not self.held:
+            raise UsageError("no reply is held: serve(intercept=True) holds them")
+        held = self.held.pop(0)
+        raw = held.reply if pkt is None else (bytes(pkt) if not hasattr(pkt, "packet") else bytes(pkt.packet))
+        self.send(raw, "released from intercept")
+        return parse_frame(raw)
+
+    def wait_held(self, timeout: float = 10.0) -> Held:
+        """The oldest held reply, once there is one (``intercept=`` on)."""
+        deadline = time.monotonic() + timeout
+        while not self.held:
+            if time.monotonic() > deadline:
+                raise DhcpTimeout(f"no reply held within {timeout} s ({self.requests} requests seen)")
+            time.sleep(0.02)
+        return self.held[0]
+
+    def drop_held(self) -> int:
+        n, self.held = len(self.held), []
+        return n

@@ -14,7 +14,7 @@ import collections
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..wire.frames4 import parse_any
 from .store import Store
@@ -52,12 +52,15 @@ class History:
         self.store = store
         self.entries: collections.deque[HistoryEntry] = collections.deque(maxlen=limit)
         self.recorded = 0   # frames recorded so far: where an operation began, for a partial result
+        self.tap: Callable[[HistoryEntry], None] | None = None   # sees each entry too (a capture file)
 
     def record(self, direction: str, raw: bytes, operation: str, iface: str | None, xid: int | None,
                note: str = "") -> HistoryEntry:
         self.recorded += 1
         entry = HistoryEntry(time.time(), direction, raw, operation, note)
         self.entries.append(entry)
+        if self.tap is not None:
+            self.tap(entry)
         if self.store is not None:
             self.journal(direction, raw, operation, iface, xid, note)
         return entry

@@ -125,6 +125,31 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def write_atomically(path: Path, data: bytes, tmp: Path) -> None:
+    """``path`` holds ``data`` or what it held before, never a part: written to
+    ``tmp``, fsynced, renamed over it, the folder fsynced (the rename survives a
+    power cut). OSError is raised with the old file in place and no ``tmp`` left."""
+    try:
+        _makedirs(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _chown(tmp)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_folder(path.parent)
+
+
 def _makedirs(folder: Path) -> None:
     missing = []
     p = folder
@@ -248,26 +273,7 @@ class Store:
                 self._file_saved = state["saved"]
 
     def _write_file(self, state: dict[str, Any]) -> None:
-        tmp = self._tmp
-        try:
-            _makedirs(self.path.parent)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                view = memoryview(json.dumps(state, indent=1, sort_keys=True).encode())
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            _chown(tmp)
-            os.replace(tmp, self.path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _fsync_folder(self.path.parent)
+        write_atomically(self.path, json.dumps(state, indent=1, sort_keys=True).encode(), self._tmp)
 
     def append(self, record: dict[str, Any]) -> None:
         """Adds one line to the journal. A full disk loses the line with a

@@ -128,6 +128,24 @@ def read_request(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame |
                  flags, raw[70:76], ip_text(ci), ip_text(yi), ip_text(si), ip_text(gi), options, list(options), [mt[0]])
 
 
+def quick_reject(raw: bytes) -> str | None:
+    """The kind of a request a server ignores whatever else it holds, read from
+    a few bytes, with no parse: cut before the options, not a BOOTREQUEST, a
+    hardware address that is not 6 bytes, no magic cookie. None: read it
+    carefully (:func:`~.frames4.parse_frame`), which answers a request that
+    still says what it wants."""
+    n = len(raw)
+    if n < 50:
+        return "cut before the xid"
+    if raw[42] != 1:
+        return "not a BOOTREQUEST (op)"
+    if raw[44] != 6:
+        return "hardware address not 6 bytes (hlen)"
+    if n < FRAME_OPTIONS or raw[278:282] != MAGIC_COOKIE:
+        return "no DHCP options (cut, or no magic cookie)"
+    return None
+
+
 @dataclass
 class ReplyOptions:
     """The options of every reply, encoded once: ``lease`` (51, 58, 59) for
@@ -177,6 +195,32 @@ class ReplyOptions:
                  + b"\x3a\x04" + struct.pack("!I", t1 & 0xFFFFFFFF)
                  + b"\x3b\x04" + struct.pack("!I", t2 & 0xFFFFFFFF))
         return cls(b"\x36\x04" + ipaddress.IPv4Address(server_ip).packed, lease, common)
+
+
+def unsafe_destination(address: str, *, server_ip: str, network: ipaddress.IPv4Network) -> str | None:
+    """Why a reply must never go to ``address`` (a request's giaddr or ciaddr),
+    or None when it may: a broadcast (limited or the network's), multicast,
+    loopback, the zero network, reserved (240.0.0.0/4) or the server's own."""
+    try:
+        n = int.from_bytes(ipaddress.IPv4Address(address).packed, "big")
+    except ValueError:
+        return "not an IPv4 address"
+    if n == 0xFFFFFFFF:
+        return "the limited broadcast address"
+    if address == server_ip:
+        return "the server's own address"
+    if n == int(network.broadcast_address) and network.prefixlen < 31:
+        return f"the broadcast address of {network}"
+    top = n >> 24
+    if top == 0:
+        return "in the zero network 0.0.0.0/8"
+    if top == 127:
+        return "a loopback address"
+    if 224 <= top < 240:
+        return "a multicast address"
+    if top >= 240:
+        return "a reserved address (240.0.0.0/4)"
+    return None
 
 
 def destination(request: Frame, msg_type: int, yiaddr: str) -> tuple[bytes, str, int, int]:

@@ -1,0 +1,174 @@
+"""A server's leases on disk: one short CSV line per change, like a lease file.
+
+``serve()`` keeps its lease table here (beside the state file, one file per
+interface: ``leases4-eth1.csv``) so that the next ``serve()`` on that
+interface, after ``srv.stop()``, a crash or ``kill -9``, knows every binding
+it made: a board that renews gets its address back, and no address is bound
+to two clients. A line is written (one ``write(2)``) before the reply that
+made it goes out, so a killed process loses nothing; ``fsync`` runs off the
+request path, in the store's flusher thread, in batches. Offers are never
+written: an offer does not survive a restart (RFC 2131 4.3.1 lets a server
+forget it), so a DORA costs one line, its ACK.
+
+The file reads as the changes in order; the last line for an address wins.
+When it holds four times more lines than the table has leases it is rewritten
+(a temporary file, fsynced, renamed over it), so it stays bounded. A line
+that cannot be read (torn by a crash, edited by hand) is skipped and counted;
+nothing is ever ``eval``'d.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import ipaddress
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .store import Flusher, _chown, _makedirs, write_atomically
+
+HEADER = "# scapy-dhcp leases4 v1: t,state,address,mac,expires,client,hostname\n"
+FIELDS = ("t", "state", "address", "mac", "expires", "client", "hostname")
+STATES = ("bound", "released", "declined", "retired", "expired")
+MIN_COMPACT = 4096   # lines before a rewrite is worth it
+_SPECIAL = re.compile(r'[,"\r\n]')
+
+
+def lease_file_path(state_path: Path, iface: str) -> Path:
+    """Where ``serve()`` on ``iface`` keeps its leases, beside the state file."""
+    safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", iface)
+    return state_path.with_name(f"leases4-{safe}.csv")
+
+
+class LeaseFile:
+    """Appends lease changes and reads them back; see the module's docstring."""
+
+    def __init__(self, path: Path, flusher: Flusher | None = None) -> None:
+        self.path = path
+        self.flusher = flusher or Flusher()
+        self.lines = 0          # lines in the file now (the header not counted)
+        self.skipped = 0        # lines load() could not read
+        self.error: str | None = None   # the last write that failed, in words
+        self._fd: int | None = None
+        self._sync_wanted = False
+
+    # -- reading -------------------------------------------------------------
+
+    def load(self) -> list[dict[str, Any]]:
+        """The last record of each address, in file order (skipped lines counted)."""
+        self.skipped, self.lines = 0, 0
+        last: dict[str, dict[str, Any]] = {}
+        try:
+            with open(self.path, encoding="utf-8", errors="replace", newline="") as fh:
+                for rec in self._records(fh):
+                    last.pop(rec["address"], None)   # re-inserted: the dict keeps the order of the last change
+                    last[rec["address"]] = rec
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.error = f"cannot read {self.path}: {exc.strerror or exc}"
+            return []
+        return list(last.values())
+
+    def _records(self, fh: Iterable[str]) -> Iterator[dict[str, Any]]:
+        for row in csv.reader(line for line in fh if not line.startswith("#")):
+            self.lines += 1
+            rec = _parse(row)
+            if rec is None:
+                self.skipped += 1
+            else:
+                yield rec
+
+    # -- writing -------------------------------------------------------------
+
+    def append(self, state: str, address: str, mac: str, expires: float, client: str = "",
+               hostname: str = "") -> None:
+        """One change, one line, one ``write(2)``; fsynced within 100 ms. A
+        full disk is kept in ``error``, never raised to the request path."""
+        line = _line(time.time(), state, address, mac, expires, client, hostname)
+        try:
+            fd = self._open()
+            data = line.encode()
+            if os.write(fd, data) < len(data):
+                raise OSError(28, "No space left on device")
+            self.lines += 1
+            if not self._sync_wanted:   # one fsync for every line written until the flusher runs
+                self._sync_wanted = True
+                self.flusher.want(f"leases {self.path}", functools.partial(self._sync, fd))
+        except OSError as exc:
+            self.error = f"lease file {self.path}: {exc.strerror or exc}"
+
+    def _sync(self, fd: int) -> None:
+        self._sync_wanted = False
+        if fd == self._fd:
+            os.fsync(fd)
+
+    def rewrite(self, records: Iterable[tuple[str, str, str, float, str, str]]) -> None:
+        """The file as ``records`` (state, address, mac, expires, client,
+        hostname) say, atomically: a temporary file, fsynced, renamed."""
+        now = time.time()
+        body = [_line(now, *r) for r in records]
+        self.close()   # the next append opens the new file
+        try:
+            write_atomically(self.path, (HEADER + "".join(body)).encode(),
+                             self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp"))
+        except OSError as exc:
+            self.error = f"lease file {self.path}: {exc.strerror or exc}"
+            return
+        self.lines = len(body)
+
+    def wants_rewrite(self, live: int) -> bool:
+        return self.lines > max(MIN_COMPACT, 4 * live)
+
+    def _open(self) -> int:
+        if self._fd is None:
+            _makedirs(self.path.parent)
+            new = not self.path.exists()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            if new:
+                os.write(self._fd, HEADER.encode())
+                _chown(self.path)
+        return self._fd
+
+    def flush(self) -> None:
+        self.flusher.flush()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            os.close(fd)
+
+
+def _line(t: float, state: str, address: str, mac: str, expires: float, client: str, hostname: str) -> str:
+    if not _SPECIAL.search(hostname):   # the usual line needs no quoting: no csv module on the request path
+        return f"{t:.3f},{state},{address},{mac},{expires:.3f},{client},{hostname}\n"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(
+        [f"{t:.3f}", state, address, mac, f"{expires:.3f}", client, hostname.replace("\n", " ")[:255]])
+    return out.getvalue()
+
+
+def _parse(row: list[str]) -> dict[str, Any] | None:
+    if len(row) != len(FIELDS) or row[1] not in STATES:
+        return None
+    try:
+        t, expires = float(row[0]), float(row[4])
+    except ValueError:
+        return None
+    address, mac = row[2], row[3]
+    try:
+        address = str(ipaddress.IPv4Address(address))
+    except ValueError:
+        return None
+    if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac):
+        return None
+    return {"t": t, "state": row[1], "address": address, "mac": mac, "expires": expires, "client": row[5],
+            "hostname": row[6]}
