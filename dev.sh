@@ -3,6 +3,7 @@
 #   ./dev.sh lab [dnsmasq|kea|kea6|dnsmasq6]   install what is needed, open the shell against a lab
 #   ./dev.sh test [PYTEST ARGS]  install what is needed, run the whole test suite
 #   ./dev.sh bench               install what is needed, run the benchmark
+#   ./dev.sh soak [MINUTES]      serve() under perfdhcp and garbage for minutes (default 10), watched
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
 #   ./dev.sh notebooks           run the example notebooks and write their outputs back
 #   ./dev.sh install [EXTRAS]    only install (apt packages, .venv, the scapy-dhcp command); it leaves
@@ -252,6 +253,7 @@ case "$cmd" in
     [ $# -gt 0 ] || unit_as_nobody ;;
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
   fuzz)    install fuzz test; exec "$venv/bin/python" -m tests.support.fuzz "$@" ;;
+  soak)    install soak test; exec "$venv/bin/python" bench/soak.py "$@" ;;
   notebooks) install notebooks test; exec "$venv/bin/python" -m tests.support.run_notebooks ;;
   fresh)   fresh "$@" ;;
   install-check)   # what ./dev.sh install leaves enabled that was not: nothing (./dev.sh fresh SUITE install-check)

@@ -23,7 +23,10 @@ Rows (each target is in the table; the command exits non-zero if one is missed):
   in a fresh lab of its own; they take turns, each in whichever of
   perfdhcp's thread modes lets it answer more. Two rows: ``serve()`` as users
   run it, its state file on (a lease-file line per ACK), and with no state
-  file. Target: at least 2 times Kea's best drop-free rate.
+  file. Target: at least 2 times Kea's best drop-free rate. And a third row:
+  ``serve()`` (state on) while a quarter of the requests are malformed (a
+  dozen kinds, from a second namespace, at a third of its clean rate)
+  against its clean rate. Target: at least 0.9 times.
 - sweep_replies: the whole hostile-reply catalog against BusyBox udhcpc
   (``-T 1``), the mean seconds per case against udhcpc's own retry interval
   plus 0.5 s. Target: no more.
@@ -39,7 +42,9 @@ Rows (each target is in the table; the command exits non-zero if one is missed):
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -311,7 +316,7 @@ def main() -> int:
 
     # serve() as users run it (its state file on: a lease-file line per ACK), serve() with no state,
     # and Kea with its memfile lease file, each in a lab of its own, answering the same perfdhcp in turns.
-    with Lab("kea", large_pool=True, extra=1) as kea_lab, Lab([], extra=1) as on_lab, \
+    with Lab("kea", large_pool=True, extra=1) as kea_lab, Lab([], extra=2) as on_lab, \
             Lab([], extra=1) as off_lab, tempfile.TemporaryDirectory() as tmp:
         durable = DhcpSession(on_lab.iface, state_file=str(Path(tmp) / "state.json"))
         durable.serve("10.77.0.0/16")
@@ -319,14 +324,31 @@ def main() -> int:
         bare.serve("10.77.0.0/16")
         (kea_best, kea_detail), (on_best, on_detail), (off_best, off_detail) = servers_best(
             [kea_lab, on_lab, off_lab], args.load_seconds)
+        # The same serve() with a quarter of the requests malformed: garbage of a dozen kinds from the
+        # lab's second namespace at a third of the clean rate, while perfdhcp climbs again.
+        garbage_rate = int(on_best / 3)
+        garbage = subprocess.Popen(["ip", "netns", "exec", on_lab.extra_netns[1], sys.executable, "-m",
+                                    "tests.support.storm", "eth0", str(garbage_rate * 3600), "0", "0",
+                                    str(garbage_rate)], stdout=subprocess.DEVNULL, cwd=Path(__file__).parents[1],
+                                   env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+        try:
+            dirty_best, dirty_detail = perfdhcp_best(on_lab, args.load_seconds, SERVE_RATES,
+                                                     netns=on_lab.extra_netns[0], mode=on_detail.split()[-1])
+        finally:
+            garbage.kill()
+            garbage.wait()
+        ignored = sum(durable.server.malformed_counts().values())
         lease_lines = durable.server.keeper.file.lines
         durable.close()
         bare.close()
-    print(f"  serve() with its state: {lease_lines} lease-file lines at the end", file=sys.stderr)
+    print(f"  serve() with its state: {lease_lines} lease-file lines at the end; {ignored} malformed requests "
+          f"ignored while garbage ran at {garbage_rate}/s", file=sys.stderr)
     rows.append((f"serve() state on {on_detail} vs Kea (lease file) {kea_detail}, drop-free", f"{on_best:.0f}/s",
                  f"{kea_best:.0f}/s", on_best / kea_best if kea_best else 0.0, 2.0))
     rows.append((f"serve() state off {off_detail} vs the same Kea", f"{off_best:.0f}/s",
                  f"{kea_best:.0f}/s", off_best / kea_best if kea_best else 0.0, 2.0))
+    rows.append((f"serve() {dirty_detail}, 1/4 malformed ({garbage_rate}/s) vs clean", f"{dirty_best:.0f}/s",
+                 f"{on_best:.0f}/s", dirty_best / on_best if on_best else 0.0, 0.9))
 
     with Lab([], clients=["udhcpc"]) as lab:
         client = lab.clients[0]

@@ -34,6 +34,13 @@ def frames(cap, mac):
     return out
 
 
+def doubling(gaps: list[float]) -> bool:
+    """RFC 2131 4.1 read from tshark's times: two intervals or more, each twice the one before
+    (64 s at most), the first 4, 8, 16 or 32 s, each +/- 1 s (with 0.1 s for the capture)."""
+    return len(gaps) >= 2 and any(all(abs(g - min(first * 2 ** i, 64)) <= 1.1 for i, g in enumerate(gaps))
+                                  for first in (4, 8, 16, 32))
+
+
 def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, bool]:
     """What tshark and the client's own events say of each rule: True when kept."""
     requests = [(t, k, r) for t, k, r in fr if r["dhcp.type"] == "1"]
@@ -68,7 +75,7 @@ def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, 
     after_lease = [r for t, k, r in requests if k == "DISCOVER" and t > bound + lease]
     other = {r["dhcp.ip.your"] for r in other_rows if r["dhcp.option.dhcp"] == "2"}
     return {
-        "retransmit-backoff": len(gaps) == 3 and all(abs(g - w) <= 1.1 for g, w in zip(gaps, (4, 8, 16))),
+        "retransmit-backoff": doubling(gaps),
         "request-selecting-has-server-id-and-address": selecting["dhcp.option.dhcp_server_id"] == "10.77.0.1"
         and bool(selecting["dhcp.option.requested_ip_address"]),
         "xid-stable-in-transaction": selecting["dhcp.id"] == offer_before["dhcp.id"],
@@ -165,7 +172,8 @@ def test_a_broken_client_earns_exactly_the_fails_it_was_built_for(make_lab, tmp_
             report = s.check_client(device_mac=mac, restart=device.restart, lease_time=12, progress=False)
     assert {r.id for r in report.failed} == BROKEN, report
     backoff = report["retransmit-backoff"]
-    assert backoff.verdict == "warn" and re.search(r"intervals (1\.9|2\.[0-4]) s", backoff.why), backoff
+    assert backoff.verdict == "warn", backoff
+    assert re.search(r"intervals (1\.9|2\.[0-4]), (1\.9|2\.[0-4]) s: a fixed interval", backoff.why), backoff
     assert report["client-id-stable"].verdict == "pass" and device.restarts >= 1
 
 
@@ -206,3 +214,39 @@ def test_the_check_magic_for_a_client_with_restart_json_and_pcap(make_lab, tmp_p
         assert f"{i} (RFC " in comments and "): pass;" in comments
     events = [e["event"] for e in board.events()]
     assert "bound" in events and "nak" in events[events.index("bound"):]   # udhcpc's own: bound, then NAKed
+
+
+def test_joining_dhcpcd_midway_through_its_discovers_passes_its_backoff(make_lab):
+    """Issue 25: a board is usually DISCOVERing already when the check starts. Started after dhcpcd's
+    first DISCOVER (seen by a plain socket, not our reader), with no restart=, the check judges the
+    schedule from where it joined: dhcpcd's doubling passes. tshark's times are the oracle."""
+    import socket
+    import time
+
+    lab = make_lab([], clients=["dhcpcd"])
+    client = lab.clients[0]
+    mac = bytes.fromhex(client.mac.replace(":", ""))
+    with Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)) as sock:
+            sock.bind((lab.iface, 0))
+            sock.settimeout(1.0)
+            deadline, first = time.monotonic() + 30, None
+            while first is None and time.monotonic() < deadline:
+                try:
+                    frame = sock.recv(2048)
+                except TimeoutError:
+                    continue
+                if len(frame) > 285 and frame[70:76] == mac and b"\x35\x01\x01" in frame[282:]:
+                    first = time.time()
+        assert first is not None, "dhcpcd sent no DISCOVER within 30 s"
+        with DhcpSession(lab.iface, state_file=False) as s:
+            report = s.check_client(only=["retransmit-backoff"], device_mac=client.mac, progress=False)
+    backoff = report["retransmit-backoff"]
+    wire = frames(cap, client.mac)
+    offered = next((t for t, k, _r in wire if k == "OFFER"), float("inf"))
+    discovers = [t for t, k, _r in wire if k == "DISCOVER" and t < offered]
+    gaps = [b - a for a, b in zip(discovers, discovers[1:])]
+    judged = min(t for _d, raw, t in backoff.frames if parse_frame(raw).type_name == "DISCOVER")
+    assert judged - discovers[0] > 2.0, (discovers, judged)   # it joined after dhcpcd's first DISCOVER
+    assert doubling(gaps) and backoff.verdict == "pass", (gaps, backoff)
+    assert re.search(r"seen from its (8|16|32) s step on", backoff.why), backoff   # where it joined, said

@@ -247,3 +247,28 @@ def test_the_server_catalog_runs_in_its_order():
     assert ids[0] == "offer-has-server-id" and ids[-1] == "survives-malformed"
     destructive = [k for k, c in enumerate(SERVER_CHECKS) if c.destructive]
     assert destructive == list(range(len(ids) - 1 - len(destructive), len(ids) - 1))
+
+
+@pytest.mark.parametrize("gaps, waited, kept, says", [
+    ([4.1, 7.9, 16.2], None, True, "RFC 2131's doubling"),
+    ([3.5, 7.7, 16.3], None, True, "RFC 2131's doubling"),                 # dhcpcd, its first DISCOVER seen
+    ([7.7, 16.0, 31.5], None, True, "seen from its 8 s step on"),          # joined midway: the same schedule
+    ([64.3, 63.8], None, True, "seen from its 64 s step on"),              # at the cap
+    ([2.0, 4.1, 8.0], None, False, "doubling, but from 2 s"),               # an embedded stack's 2, 4, 8
+    ([1.0, 1.0], None, False, "a fixed interval"),                           # udhcpc -T 1
+    ([60.0, 60.2], None, False, "a fixed interval"),                         # a 60 s cap
+    ([4.0, 12.0], None, False, "expected 8 +/- 1 s"),
+    ([3.5], 9.0, False, "then no retransmission within 9.0 s"),
+    ([7.7, 16.1], None, True, "seen from its 8 s step on"),
+    ([], 66.5, False, "no retransmission within 66.5 s"),
+])
+def test_retransmissions_are_judged_from_any_step_of_the_schedule(gaps, waited, kept, says):
+    from scapy_dhcp_ext.workloads.backoff4 import enough, judge, next_within
+
+    got = judge(gaps, waited)
+    assert got[0] is kept and says in got[1] and got[1].startswith("intervals "), got
+    if waited is None:
+        assert enough(gaps)   # each of these settles the verdict without another wait
+    assert next_within([3.5, 7.7]) == 18.5 and next_within([15.1]) == 34.5   # the schedule's next step, +1 s, +1.5
+    assert next_within([40.0]) == 66.5 and next_within([]) == 66.5
+    assert enough([3.5, 7.7]) and not enough([4.0])   # two intervals show a doubling; one does not: wait on

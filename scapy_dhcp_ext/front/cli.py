@@ -19,6 +19,7 @@ without root.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         if lab is not None:
             lab.stop()
             if session is not None and session.store is not None:   # the lab's link goes: so do its leases
-                lease_file_path(session.store.path, lab.iface).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):   # --state /dev/null, a read-only folder: nothing to remove
+                    lease_file_path(session.store.path, lab.iface).unlink(missing_ok=True)
 
     def on_signal(signum: int, _frame: Any) -> None:
         # SIGTERM or a closed terminal: the lab goes, whatever the shell is doing.

@@ -282,6 +282,15 @@ class DhcpServer(HeldReplies):
             self._record_in(req, f"malformed, ignored: {why}")
         return []
 
+    def attach(self, observe: Callable[[Frame], None] | None, mutate: Callable[[Frame, bytes], Any] | None) -> None:
+        """A workload's hooks on the request path (the reader's thread): ``observe(request)``
+        sees each sane request first; ``mutate(request, reply)`` returns what to send instead
+        (see :mod:`.server_hooks4`). :meth:`detach` takes them off."""
+        self.observe, self.mutate = observe, mutate
+
+    def detach(self) -> None:
+        self.observe = self.mutate = None
+
     def malformed_counts(self) -> dict[tuple[str, str], int]:
         """Malformed requests ignored, by (client MAC, kind); ``srv.log`` keeps the first of each whole."""
         return dict(self.malformed.counts)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .store import Flusher, _chown, _makedirs, write_atomically
+from .files import Flusher, _chown, _makedirs, write_atomically
 
 HEADER = "# scapy-dhcp leases4 v1: t,state,address,mac,expires,client,hostname\n"
 FIELDS = ("t", "state", "address", "mac", "expires", "client", "hostname")

@@ -30,14 +30,13 @@ from ..wire import (
     patch_checksums,
 )
 from ..wire.frames4 import Frame, parse_frame
+from . import backoff4
 from .checks import NoEvidence, Recorder
 
 if TYPE_CHECKING:
     from ..roles.server4 import DhcpServer
     from .host import Host
 
-BACKOFF = (4.0, 8.0, 16.0)     # RFC 2131 4.1: the first retransmissions, each +/- 1 s
-SLACK = 1.1                    # that 1 s, plus what our own timestamps (taken on receipt) may add
 IN_USE_MAC = "02:00:5e:de:c1:1e"  # the other host that holds the address offered first
 OTHER_MAC = "02:00:5e:0f:0f:0f"   # whom the foreign-chaddr OFFER is for
 
@@ -76,7 +75,7 @@ class ClientProbe:
         self.recorder = Recorder()
         net = server.pool.network
         self.foreign_ip = str(net.broadcast_address - 2)
-        server.observe, server.mutate = self._observe, self._mutate
+        server.attach(self._observe, self._mutate)
 
     # -- the server's thread ------------------------------------------------
 
@@ -214,10 +213,13 @@ class ClientProbe:
 # -- the phases ----------------------------------------------------------------
 
 def silence_phase(t: ClientProbe) -> Phase:
+    """DISCOVERs unanswered (REQUESTs NAKed) until the retransmissions settle a verdict (:mod:`.backoff4`)."""
     def run(p: Phase) -> None:
         discovers: list[Frame] = []
         done = threading.Event()
 
+        def gaps() -> list[float]:
+            return [b.time - a.time for a, b in zip(discovers, discovers[1:])]
         def policy(req: Frame, raw: bytes) -> Any:
             if done.is_set():
                 return t.bind_policy(req, raw)   # the verdict is in: the next phase binds it
@@ -226,20 +228,24 @@ def silence_phase(t: ClientProbe) -> Phase:
             if req.message_type != DISCOVER:
                 return None
             discovers.append(req)
-            if len(discovers) > 1:
-                k = len(discovers) - 2
-                gap = req.time - discovers[-2].time
-                if abs(gap - BACKOFF[k]) > SLACK or k == len(BACKOFF) - 1:
-                    done.set()
-                    return t.bind_policy(req, raw)
+            if backoff4.enough(gaps()):
+                done.set()
+                return t.bind_policy(req, raw)
             return None
 
         t.set_policy(policy)
-        t.first_discover(p.start)
+        first = t.first_discover(p.start)
+        restarted = t.restart is None or first.time > p.start + 0.2   # first_discover() started it over
         while not done.is_set():
             last = discovers[-1].time if discovers else time.time()
-            k = max(0, len(discovers) - 1)
-            if time.time() > last + BACKOFF[min(k, 2)] + 1.5:
+            seen = gaps()
+            if not seen and not restarted and time.time() > last + 5.5:
+                restarted = True   # joined late in a long schedule: start it over rather than wait up to 64 s
+                discovers.clear()
+                t.restart()   # type: ignore[misc]
+                continue
+            if time.time() > last + backoff4.next_within(seen):
+                p.facts["waited"] = time.time() - last
                 done.set()   # no retransmission in time: that is the verdict
                 break
             time.sleep(0.05)

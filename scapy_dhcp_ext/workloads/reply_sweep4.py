@@ -314,11 +314,11 @@ def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: l
     sweeper = ReplySweeper(session, server, report, mac=mac_bytes(mac) if mac else None, probe=probe,
                            restart=restart, renew=renew, retry=retry, margin=margin,
                            comeback=comeback if comeback is not None else lease_time + 10.0, progress=progress)
-    server.observe, server.mutate = sweeper.observe, sweeper.on_reply
+    server.attach(sweeper.observe, sweeper.on_reply)
     try:
         sweeper.run()
     finally:
-        server.observe = server.mutate = None
+        server.detach()
         if own:
             server.stop()
         session.last = report

@@ -55,7 +55,7 @@ def main() -> None:
             srv.send(build_reply(req, ACK, srv.opts, server_mac=session.endpoint.mac_bytes,
                                  server_ip=srv.pool.server_ip, yiaddr=req._addr(50) or ZERO_IP), "broken: ACK anyway")
 
-    srv.mutate, srv.observe = mutate, observe
+    srv.attach(observe, mutate)
     ready.write_text("ready")
     while True:
         time.sleep(3600)

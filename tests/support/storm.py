@@ -3,13 +3,16 @@ dozen kinds sent as fast as the socket takes them, then DISCOVERs from new
 clients, and the OFFERs that come back counted. A plain AF_PACKET socket and
 Scapy (not the project's builder or parser) do all of it.
 
-    ip netns exec NS python -m tests.support.storm IFACE MALFORMED DISCOVERS WAIT
+    ip netns exec NS python -m tests.support.storm IFACE MALFORMED DISCOVERS WAIT [RATE]
 
 prints one JSON line: how many of each were sent and how many DISCOVERs got an OFFER.
+With RATE (frames a second) the malformed requests are paced instead (the soak's
+background garbage), cycling through at most 5,000 distinct ones.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import select
@@ -75,9 +78,11 @@ def reaches_a_server(frame: bytes) -> bool:
 
 def main() -> int:
     iface, n_bad, n_good, wait = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     rng = random.Random(2131)
     stormers = [bytes([0x02, 0x5e, 0x00, 0x00, 0x00, k]) for k in range(50)]
-    bad = [malformed(rng, rng.choice(stormers), rng.getrandbits(32)) for _ in range(n_bad)]
+    distinct = [malformed(rng, rng.choice(stormers), rng.getrandbits(32)) for _ in range(min(n_bad, 5000))]
+
     clients = [bytes([0x02, 0x5f, 0x00, 0x00, k >> 8, k & 0xFF]) for k in range(n_good)]
     xids = {rng.getrandbits(32): mac for mac in clients}
     good = [scapy_discover(mac, xid) for xid, mac in xids.items()]
@@ -86,7 +91,12 @@ def main() -> int:
         sock.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: our side keeps every reply
         sock.bind((iface, 0))
         start = time.monotonic()
-        for frame in bad + good:
+        frames = itertools.chain((distinct[k % len(distinct)] for k in range(n_bad)), good)
+        for k, frame in enumerate(frames):
+            if rate and k < n_bad and k % 10 == 0:   # paced: ten at a time, on schedule
+                ahead = start + k / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
             while True:
                 try:
                     sock.send(frame)
@@ -102,7 +112,9 @@ def main() -> int:
             if reply is not None and reply[2] == "OFFER" and xids.get(reply[0]) == reply[1]:
                 offered.add(reply[0])
     print(json.dumps({"malformed": n_bad, "discovers": n_good, "offers": len(offered),
-                      "reaching": sum(reaches_a_server(f) for f in bad), "sent_in": round(sent_in, 3)}))
+                      "reaching": sum(reaches_a_server(f) for f in distinct) * (n_bad // max(1, len(distinct)))
+                      + sum(reaches_a_server(f) for f in distinct[:n_bad % max(1, len(distinct))]),
+                      "sent_in": round(sent_in, 3)}))
     return 0
 
 

@@ -1,0 +1,174 @@
+"""The server's soak: ``serve()`` as users run it (its state file on) under
+perfdhcp for minutes, with malformed requests mixed in, watched from outside.
+
+    ./dev.sh soak [MINUTES]       (as root; default 10)
+
+perfdhcp (2,000 clients, from a namespace of the lab) runs at 80% of the clean
+rate measured first; a second namespace sends malformed requests of a dozen
+kinds at 5% of all requests; a third records every ACK on the wire with a
+plain socket (offsets read by hand, not our parser). It checks, and prints:
+
+- RSS of the serving process, sampled each 10 s: the last sample within 10% of
+  the one taken when the warm-up ended (the second minute);
+- what the server keeps stays bounded: its lease file (rewritten as it grows),
+  its log (the last 10,000 frames), its malformed counts (by client and kind),
+  the state journal (no frames in it);
+- no internal error in ``srv.log``;
+- no address bound to two clients: in the lease table, and in the ACKs on the wire.
+
+Exits non-zero if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import perfdhcp_best  # noqa: E402
+from scapy_dhcp_ext import DhcpSession  # noqa: E402
+from scapy_dhcp_ext.lab import Lab  # noqa: E402
+
+ACK_RECORDER = r"""
+import socket, struct, sys, time
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+sock.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)
+sock.bind(("eth0", 0))
+sock.settimeout(0.5)
+end = time.monotonic() + float(sys.argv[1])
+seen = {}
+while time.monotonic() < end:
+    try:
+        f = sock.recv(2048)
+    except socket.timeout:
+        continue
+    if len(f) < 286 or f[23] != 17 or f[36:38] not in (b"\x00\x43", b"\x00\x44") or f[42] != 2:
+        continue
+    i = 282
+    kind = None
+    while i + 1 < len(f) and f[i] != 255:
+        if f[i] == 0:
+            i += 1
+            continue
+        if f[i] == 53 and f[i + 1] == 1:
+            kind = f[i + 2]
+            break
+        i += 2 + f[i + 1]
+    if kind == 5:
+        seen.setdefault(socket.inet_ntoa(f[58:62]), set()).add(f[70:76].hex())
+print(len(seen), sum(1 for m in seen.values() if len(m) > 1))
+for address, macs in seen.items():
+    if len(macs) > 1:
+        print(address, *sorted(macs))
+"""
+
+
+def rss_kib() -> int:
+    return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("minutes", nargs="?", type=float, default=10.0)
+    args = parser.parse_args()
+    seconds = int(args.minutes * 60)
+    failures: list[str] = []
+    with Lab([], extra=3) as lab, tempfile.TemporaryDirectory() as tmp:
+        perf_ns, storm_ns, watch_ns = lab.extra_netns
+        session = DhcpSession(lab.iface, state_file=str(Path(tmp) / "state.json"))
+        srv = session.serve("10.77.0.0/16")
+        clean, detail = perfdhcp_best(lab, 4, [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000],
+                                      refine=2, netns=perf_ns, mode="single")
+        rate = int(clean * 0.8)
+        bad_rate = max(1, int(rate * 0.05 / 0.95))
+        print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}); perfdhcp at {rate}/s, "
+              f"malformed at {bad_rate}/s", file=sys.stderr)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        watch = subprocess.Popen(["ip", "netns", "exec", watch_ns, sys.executable, "-c", ACK_RECORDER,
+                                  str(seconds + 5)], stdout=subprocess.PIPE, text=True)
+        storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
+                                  "eth0", str(bad_rate * seconds), "0", "0", str(bad_rate)],
+                                 stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        perf = subprocess.Popen(["ip", "netns", "exec", perf_ns, "perfdhcp", "-4", "-l", "eth0", "-g", "single",
+                                 "-r", str(rate), "-R", "2000", "-p", str(seconds)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        samples: list[tuple[float, int]] = []
+        start = time.monotonic()
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(10):
+                samples.append((time.monotonic() - start, rss_kib()))
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        perf_out, _ = perf.communicate(timeout=seconds + 120)
+        stop.set()
+        storm_out, _ = storm.communicate(timeout=120)
+        watch_out, _ = watch.communicate(timeout=120)
+        sent = [int(x) for x in re.findall(r"sent packets: (\d+)", perf_out)]
+        received = [int(x) for x in re.findall(r"received packets: (\d+)", perf_out)]
+        lost = 1 - received[-1] / sent[0] if sent and received and sent[0] else 1.0
+        achieved = float(re.search(r"Rate: ([\d.]+)", perf_out).group(1)) if "Rate:" in perf_out else 0.0
+
+        warm = next((kib for t, kib in samples if t >= 120), samples[0][1] if samples else 0)
+        last = samples[-1][1] if samples else 0
+        growth = (last - warm) / warm if warm else 1.0
+        errors = [h.note for h in srv.log if "internal error" in h.note]
+        bound: dict[str, set[str]] = {}
+        for lease in srv.leases:
+            if lease.state == "bound":
+                bound.setdefault(lease.address, set()).add(lease.mac)
+        table_twice = sum(1 for macs in bound.values() if len(macs) > 1)
+        acked, wire_twice = (int(x) for x in watch_out.split()[:2])
+        lease_lines = srv.keeper.file.lines if srv.keeper is not None else 0
+        lease_file_bytes = srv.keeper.file.path.stat().st_size if srv.keeper is not None else 0
+        journal = Path(tmp) / "journal.jsonl"
+        journal_bytes = journal.stat().st_size if journal.exists() else 0
+        storm_sent = json.loads(storm_out.strip().splitlines()[-1])["malformed"] if storm_out.strip() else 0
+        counts = srv.malformed_counts()
+        srv.stop()
+        session.close()
+
+    rows = [("perfdhcp", f"{achieved:.0f}/s achieved of {rate}/s asked, {lost:.2%} lost, {seconds} s"),
+            ("malformed sent", f"{storm_sent} ({bad_rate}/s); {sum(counts.values())} ignored and counted, "
+                               f"{len(counts)} kinds kept whole in srv.log"),
+            ("RSS", f"{warm / 1024:.1f} MiB after warm-up, {last / 1024:.1f} MiB at the end ({growth:+.1%})"),
+            ("lease file", f"{lease_lines} lines, {lease_file_bytes // 1024} KiB (rewritten as it grows)"),
+            ("state journal", f"{journal_bytes // 1024} KiB (no frames)"),
+            ("srv.log", f"{len(srv.log)} frames kept in memory (the last 10,000)"),
+            ("internal errors", str(len(errors))),
+            ("bound twice", f"{table_twice} in the lease table ({len(bound)} bound); "
+                            f"{wire_twice} on the wire ({acked} addresses ACKed)")]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:{width}}  {value}")
+    if abs(growth) > 0.10:
+        failures.append(f"RSS moved {growth:+.1%} after the warm-up (at most 10%)")
+    if errors:
+        failures.append(f"{len(errors)} internal errors: {errors[:3]}")
+    if table_twice or wire_twice:
+        failures.append(f"addresses bound to two clients: {table_twice} in the table, {wire_twice} on the wire")
+    if lost > 0.05:
+        failures.append(f"perfdhcp lost {lost:.2%} at 80% of the clean rate")
+    if lease_lines > max(4096, 4 * len(bound)) + 1:
+        failures.append(f"the lease file holds {lease_lines} lines for {len(bound)} leases: not bounded")
+    if journal_bytes > 1 << 20:
+        failures.append(f"the state journal grew to {journal_bytes} bytes")
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    print("soak: " + ("passed" if not failures else f"{len(failures)} failed"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
