@@ -25,8 +25,10 @@ class Clock:
         return self.now
 
 
-def rows(path) -> list[list[str]]:
-    """The file as csv reads it (not our parser)."""
+def rows(path, lease_file: LeaseFile | None = None) -> list[list[str]]:
+    """The file as csv reads it (not our parser), once what was queued is written."""
+    if lease_file is not None:
+        lease_file.flush()
     with open(path, newline="") as fh:
         return [r for r in csv.reader(line for line in fh if not line.startswith("#"))]
 
@@ -54,11 +56,11 @@ def test_one_line_per_binding_change_and_none_for_an_offer(tmp_path):
     k, table = keeper(tmp_path, clock)
     path = k.file.path
     table.discover(Ask(A))
-    assert rows(path) == []                      # an offer is not written
+    assert rows(path, k.file) == []                      # an offer is not written
     address = dora(table, A, hostname="board, 1")
     table.decline(Ask(B, requested=dora(table, B)))
     table.release(Ask(A, ciaddr=address))
-    got = rows(path)
+    got = rows(path, k.file)
     assert [(r[1], r[2], r[3]) for r in got] == [("bound", address, A), ("bound", "10.0.0.101", B),
                                                   ("declined", "10.0.0.101", B), ("released", address, A)]
     assert got[0][6] == "board, 1" and float(got[0][4]) == clock.now + 600
@@ -112,7 +114,7 @@ def test_outside_the_pool_is_left_out_and_the_file_is_rewritten_bounded(tmp_path
     address = dora(other, B)
     for _ in range(5000):
         other.request(Ask(B, ciaddr=address, unicast=True))
-    assert k2.file.lines < 4200 and len(rows(k2.file.path)) == k2.file.lines
+    assert k2.file.lines < 4200 and len(rows(k2.file.path, k2.file)) == k2.file.lines
 
 
 @pytest.mark.parametrize("address, why", [

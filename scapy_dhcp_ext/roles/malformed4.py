@@ -1,5 +1,6 @@
 """The server's account of malformed requests: counts per client and kind, and
-the first frame of each kind kept whole in ``srv.log``.
+the first frame of each kind kept whole in ``srv.log``; and the addresses a
+reply must never go to.
 
 A device that sends garbage at line rate must not fill the log (or the
 server's time): a storm of 3,000 frames from one board is a few lines, each
@@ -8,7 +9,11 @@ with the careful reader's words for the first frame of its kind, and a count.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+
+from ..wire import ZERO_IP
+from ..wire.replies4 import unsafe_destination
 
 
 class MalformedLog:
@@ -39,3 +44,25 @@ def kind_of(why: str) -> str:
     clause: "frame is 93 bytes (...)" and "frame is 120 bytes (...)" are one kind,
     "option 53 has length 0" and "option 12 has length 0" are two."""
     return re.sub(r"(?<!option )\d+", "N", why.split(";")[0].split(" (")[0])[:80]
+
+
+class Destinations:
+    """Why no reply may go where a request's giaddr or ciaddr says (see
+    :func:`~scapy_dhcp_ext.wire.replies4.unsafe_destination`), each address
+    judged once: a relay or a renewing client asks it of every request."""
+
+    def __init__(self, server_ip: str, network: ipaddress.IPv4Network) -> None:
+        self.server_ip, self.network = server_ip, network
+        self._seen: dict[str, str | None] = {}
+
+    def why(self, giaddr: str, ciaddr: str) -> str | None:
+        for name, address in (("giaddr", giaddr), ("ciaddr", ciaddr)):
+            if address != ZERO_IP:
+                if address not in self._seen:
+                    if len(self._seen) > 4096:
+                        self._seen.clear()
+                    self._seen[address] = unsafe_destination(address, server_ip=self.server_ip,
+                                                             network=self.network)
+                if self._seen[address]:
+                    return f"{name} {address} is {self._seen[address]}; no reply goes there"
+        return None

@@ -55,10 +55,10 @@ from ..wire import (
     new_xid,
 )
 from ..wire.frames4 import Frame, parse_frame
-from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_reject, read_request, unsafe_destination
+from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_reject, read_request
 from .lease_keeper4 import LeaseKeeper
 from .leases4 import Ask, LeaseTable, Pool, ServerLease
-from .malformed4 import MalformedLog
+from .malformed4 import Destinations, MalformedLog
 from .server_hooks4 import Held, HeldReplies, normalise_replies, shift
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ class DhcpServer(HeldReplies):
         self.keeper = LeaseKeeper.on(endpoint, self.table, self.history)   # None without a state file
         self.held: list[Held] = []
         self.malformed = MalformedLog()
+        self.destinations = Destinations(pool.server_ip, pool.network)
         self.requests = 0
         self.running = False
         self._nak_next: set[str] = set()
@@ -228,11 +229,10 @@ class DhcpServer(HeldReplies):
         mtype = req.message_type
         if req.op != 1 or req.xid is None or len(req.chaddr) != 6 or mtype is None:
             return self._ignore(req, problems or "no DHCP message type")
-        for name, address in (("giaddr", req.giaddr), ("ciaddr", req.ciaddr)):
-            unsafe = address != ZERO_IP and unsafe_destination(address, server_ip=self.pool.server_ip,
-                                                               network=self.pool.network)
+        if req.giaddr != ZERO_IP or req.ciaddr != ZERO_IP:
+            unsafe = self.destinations.why(req.giaddr, req.ciaddr)
             if unsafe:
-                return self._ignore(req, f"{name} {address} is {unsafe}; no reply goes there")
+                return self._ignore(req, unsafe)
         mac = mac_str(req.chaddr)
         if self.macs is not None and mac not in self.macs:
             self._record_in(req, f"{mac} is not in macs: ignored")

@@ -4,9 +4,12 @@
 interface: ``leases4-eth1.csv``) so that the next ``serve()`` on that
 interface, after ``srv.stop()``, a crash or ``kill -9``, knows every binding
 it made: a board that renews gets its address back, and no address is bound
-to two clients. A line is written (one ``write(2)``) before the reply that
-made it goes out, so a killed process loses nothing; ``fsync`` runs off the
-request path, in the store's flusher thread, in batches. Offers are never
+to two clients. A change is queued before the reply that made it goes out
+and written (one ``write(2)`` for what queued meanwhile) by a writer thread
+of the file's own at once, so that a write that blocks (a page under
+writeback) never holds up a request; a process killed loses at most the
+lines of its last few milliseconds. ``fsync`` runs in the store's flusher
+thread, in batches. Offers are never
 written: an offer does not survive a restart (RFC 2131 4.3.1 lets a server
 forget it), so a DORA costs one line, its ACK.
 
@@ -19,12 +22,14 @@ nothing is ever ``eval``'d.
 
 from __future__ import annotations
 
+import collections
 import csv
 import functools
 import io
 import ipaddress
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -50,11 +55,15 @@ class LeaseFile:
     def __init__(self, path: Path, flusher: Flusher | None = None) -> None:
         self.path = path
         self.flusher = flusher or Flusher()
-        self.lines = 0          # lines in the file now (the header not counted)
+        self.lines = 0          # lines in the file (the header not counted), those queued included
         self.skipped = 0        # lines load() could not read
         self.error: str | None = None   # the last write that failed, in words
         self._fd: int | None = None
-        self._sync_wanted = False
+        self._queue: collections.deque[str | list[str]] = collections.deque()   # a line, or a whole new file
+        self._wake = threading.Event()
+        self._queued = self._done = 0   # items queued (the request path) and written (the writer thread)
+        self._writer: threading.Thread | None = None
+        self._stop = False
 
     # -- reading -------------------------------------------------------------
 
@@ -83,46 +92,102 @@ class LeaseFile:
             else:
                 yield rec
 
-    # -- writing -------------------------------------------------------------
+    # -- writing (the request path only queues; the writer thread writes) -----
 
     def append(self, state: str, address: str, mac: str, expires: float, client: str = "",
                hostname: str = "") -> None:
-        """One change, one line, one ``write(2)``; fsynced within 100 ms. A
-        full disk is kept in ``error``, never raised to the request path."""
-        line = _line(time.time(), state, address, mac, expires, client, hostname)
-        try:
-            fd = self._open()
-            data = line.encode()
-            if os.write(fd, data) < len(data):
-                raise OSError(28, "No space left on device")
-            self.lines += 1
-            if not self._sync_wanted:   # one fsync for every line written until the flusher runs
-                self._sync_wanted = True
-                self.flusher.want(f"leases {self.path}", functools.partial(self._sync, fd))
-        except OSError as exc:
-            self.error = f"lease file {self.path}: {exc.strerror or exc}"
-
-    def _sync(self, fd: int) -> None:
-        self._sync_wanted = False
-        if fd == self._fd:
-            os.fsync(fd)
+        """One change, one line: queued here, written by the writer thread at
+        once (one ``write(2)`` for what queued meanwhile), fsynced within 100 ms.
+        A write that blocks (a page under writeback) blocks that thread, never
+        the request path; a full disk is kept in ``error``, never raised."""
+        self._queue.append(_line(time.time(), state, address, mac, expires, client, hostname))
+        self.lines += 1
+        self._kick()
 
     def rewrite(self, records: Iterable[tuple[str, str, str, float, str, str]]) -> None:
         """The file as ``records`` (state, address, mac, expires, client,
-        hostname) say, atomically: a temporary file, fsynced, renamed."""
+        hostname) say, written by the writer thread in its turn, atomically (a
+        temporary file, fsynced, renamed): the lines queued before it are in
+        the records already; those after it go to the new file."""
         now = time.time()
         body = [_line(now, *r) for r in records]
-        self.close()   # the next append opens the new file
+        self._queue.append(body)
+        self.lines = len(body)
+        self._kick()
+
+    def wants_rewrite(self, live: int) -> bool:
+        return self.lines > max(MIN_COMPACT, 4 * live)
+
+    def flush(self) -> None:
+        """Returns once every line queued so far is written, and fsynced."""
+        want, deadline = self._queued, time.monotonic() + 10.0
+        while self._done < want and time.monotonic() < deadline:
+            time.sleep(0.001)
+        self.flusher.flush()
+
+    def close(self) -> None:
+        """Writes what is queued, stops the writer thread, fsyncs and closes the file."""
+        if self._writer is not None:
+            self._stop = True
+            self._wake.set()
+            self._writer.join(10.0)
+            self._writer, self._stop = None, False
+        self._drain()
+        self._close_fd()
+
+    def _kick(self) -> None:
+        self._queued += 1
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._run, name="scapy-dhcp leases", daemon=True)
+            self._writer.start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait()
+            time.sleep(0.005)   # what else a burst queues meanwhile goes in the same write(2)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        lines: list[str] = []
+        taken = 0
+        while self._queue:
+            item = self._queue.popleft()
+            taken += 1
+            if isinstance(item, list):   # a new file: what is queued before it is in it
+                lines = []
+                self._replace(item)
+            else:
+                lines.append(item)
+        if lines:
+            self._write("".join(lines).encode())
+        self._done += taken
+
+    def _write(self, data: bytes) -> None:
+        try:
+            fd = self._open()
+            if os.write(fd, data) < len(data):
+                raise OSError(28, "No space left on device")
+            self.flusher.want(f"leases {self.path}", functools.partial(self._sync, fd))
+        except OSError as exc:
+            self.error = f"lease file {self.path}: {exc.strerror or exc}"
+
+    def _replace(self, body: list[str]) -> None:
+        self._close_fd()   # the next write opens the new file
         try:
             write_atomically(self.path, (HEADER + "".join(body)).encode(),
                              self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp"))
         except OSError as exc:
             self.error = f"lease file {self.path}: {exc.strerror or exc}"
-            return
-        self.lines = len(body)
 
-    def wants_rewrite(self, live: int) -> bool:
-        return self.lines > max(MIN_COMPACT, 4 * live)
+    def _sync(self, fd: int) -> None:
+        if fd == self._fd:
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass   # closed meanwhile: closing fsynced it
 
     def _open(self) -> int:
         if self._fd is None:
@@ -134,10 +199,7 @@ class LeaseFile:
                 _chown(self.path)
         return self._fd
 
-    def flush(self) -> None:
-        self.flusher.flush()
-
-    def close(self) -> None:
+    def _close_fd(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
             try:
