@@ -3,10 +3,11 @@ perfdhcp for minutes, with malformed requests mixed in, watched from outside.
 
     ./dev.sh soak [MINUTES]       (as root; default 10)
 
-perfdhcp (2,000 clients, from a namespace of the lab) runs at 80% of the clean
-rate measured first; a second namespace sends malformed requests of a dozen
-kinds at 5% of all requests; a third records every ACK on the wire with a
-plain socket (offsets read by hand, not our parser). It checks, and prints:
+perfdhcp (2,000 clients, as a relay from a namespace of the lab) runs at 80%
+of the clean rate measured first, with the rest already running: a second
+namespace sends malformed requests of a dozen kinds at 5% of all requests,
+and a plain socket beside perfdhcp records every ACK sent to it (offsets read
+by hand, not our parser). It checks, and prints:
 
 - RSS of the serving process, sampled each 10 s: the last sample within 10% of
   the one taken when the warm-up ended (the second minute);
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,32 +42,34 @@ from scapy_dhcp_ext import DhcpSession  # noqa: E402
 from scapy_dhcp_ext.lab import Lab  # noqa: E402
 
 ACK_RECORDER = r"""
-import socket, struct, sys, time
+import socket, sys, time
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
 sock.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)
 sock.bind(("eth0", 0))
 sock.settimeout(0.5)
 end = time.monotonic() + float(sys.argv[1])
 seen = {}
-while time.monotonic() < end:
-    try:
-        f = sock.recv(2048)
-    except socket.timeout:
-        continue
-    if len(f) < 286 or f[23] != 17 or f[36:38] not in (b"\x00\x43", b"\x00\x44") or f[42] != 2:
-        continue
-    i = 282
-    kind = None
-    while i + 1 < len(f) and f[i] != 255:
-        if f[i] == 0:
-            i += 1
+try:
+    while time.monotonic() < end:
+        try:
+            f = sock.recv(2048)
+        except socket.timeout:
             continue
-        if f[i] == 53 and f[i + 1] == 1:
-            kind = f[i + 2]
-            break
-        i += 2 + f[i + 1]
-    if kind == 5:
-        seen.setdefault(socket.inet_ntoa(f[58:62]), set()).add(f[70:76].hex())
+        if len(f) < 286 or f[23] != 17 or f[36:38] not in (b"\x00\x43", b"\x00\x44") or f[42] != 2:
+            continue
+        i, kind = 282, None
+        while i + 2 < len(f) and f[i] != 255:
+            if f[i] == 0:
+                i += 1
+                continue
+            if f[i] == 53 and f[i + 1] == 1:
+                kind = f[i + 2]
+                break
+            i += 2 + f[i + 1]
+        if kind == 5:
+            seen.setdefault(socket.inet_ntoa(f[58:62]), set()).add(f[70:76].hex())
+except KeyboardInterrupt:
+    pass
 print(len(seen), sum(1 for m in seen.values() if len(m) > 1))
 for address, macs in seen.items():
     if len(macs) > 1:
@@ -83,22 +87,29 @@ def main() -> int:
     args = parser.parse_args()
     seconds = int(args.minutes * 60)
     failures: list[str] = []
-    with Lab([], extra=3) as lab, tempfile.TemporaryDirectory() as tmp:
-        perf_ns, storm_ns, watch_ns = lab.extra_netns
+    with Lab([], extra=2) as lab, tempfile.TemporaryDirectory() as tmp:
+        perf_ns, storm_ns = lab.extra_netns
         session = DhcpSession(lab.iface, state_file=str(Path(tmp) / "state.json"))
         srv = session.serve("10.77.0.0/16")
+        # The watcher and the garbage run from the start: the clean rate is measured beside them.
+        bad_rate = 600
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        watch = subprocess.Popen(["ip", "netns", "exec", perf_ns, sys.executable, "-c", ACK_RECORDER,
+                                  str(seconds + 300)], stdout=subprocess.PIPE, text=True)
+        storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
+                                  "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
+                                 stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         clean, detail = perfdhcp_best(lab, 4, [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000],
                                       refine=2, netns=perf_ns, mode="single")
         rate = int(clean * 0.8)
-        bad_rate = max(1, int(rate * 0.05 / 0.95))
-        print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}); perfdhcp at {rate}/s, "
-              f"malformed at {bad_rate}/s", file=sys.stderr)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        watch = subprocess.Popen(["ip", "netns", "exec", watch_ns, sys.executable, "-c", ACK_RECORDER,
-                                  str(seconds + 5)], stdout=subprocess.PIPE, text=True)
+        storm.send_signal(signal.SIGINT)   # the garbage again, now at 5% of all requests
+        calibration_garbage = json.loads(storm.communicate(timeout=60)[0].strip().splitlines()[-1])["malformed"]
+        bad_rate = max(1, round(rate * 0.05 / 0.95))
         storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
-                                  "eth0", str(bad_rate * seconds), "0", "0", str(bad_rate)],
+                                  "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
                                  stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}) beside the garbage; perfdhcp "
+              f"at {rate}/s, malformed at {bad_rate}/s ({bad_rate / (rate + bad_rate):.1%})", file=sys.stderr)
         perf = subprocess.Popen(["ip", "netns", "exec", perf_ns, "perfdhcp", "-4", "-l", "eth0", "-g", "single",
                                  "-r", str(rate), "-R", "2000", "-p", str(seconds)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -113,6 +124,8 @@ def main() -> int:
         sampler.start()
         perf_out, _ = perf.communicate(timeout=seconds + 120)
         stop.set()
+        for proc in (storm, watch):   # both outlive perfdhcp by design: a SIGINT ends each with its count
+            proc.send_signal(signal.SIGINT)
         storm_out, _ = storm.communicate(timeout=120)
         watch_out, _ = watch.communicate(timeout=120)
         sent = [int(x) for x in re.findall(r"sent packets: (\d+)", perf_out)]
@@ -135,12 +148,15 @@ def main() -> int:
         journal = Path(tmp) / "journal.jsonl"
         journal_bytes = journal.stat().st_size if journal.exists() else 0
         storm_sent = json.loads(storm_out.strip().splitlines()[-1])["malformed"] if storm_out.strip() else 0
+        storm_sent += calibration_garbage
         counts = srv.malformed_counts()
         srv.stop()
         session.close()
 
-    rows = [("perfdhcp", f"{achieved:.0f}/s achieved of {rate}/s asked, {lost:.2%} lost, {seconds} s"),
-            ("malformed sent", f"{storm_sent} ({bad_rate}/s); {sum(counts.values())} ignored and counted, "
+    rows = [("perfdhcp", f"{achieved:.0f}/s achieved of {rate}/s asked (80% of {clean:.0f}/s), {lost:.2%} lost, "
+                         f"{seconds} s"),
+            ("malformed sent", f"{storm_sent} (600/s while calibrating, then {bad_rate}/s); "
+                               f"{sum(counts.values())} ignored and counted, "
                                f"{len(counts)} kinds kept whole in srv.log"),
             ("RSS", f"{warm / 1024:.1f} MiB after warm-up, {last / 1024:.1f} MiB at the end ({growth:+.1%})"),
             ("lease file", f"{lease_lines} lines, {lease_file_bytes // 1024} KiB (rewritten as it grows)"),

@@ -55,7 +55,7 @@ def malformed(rng: random.Random, mac: bytes, xid: int) -> bytes:
     if kind == 8:
         return good[:43] + b"\x00\x00" + good[45:]                     # htype 0, hlen 0
     if kind == 9:   # overload: sname and file said to hold options, holding garbage, no 53 in the main field
-        return _request(mac, xid, [("overload", 3), "end"], sname=bytes(rng.randrange(256) for _ in range(64)),
+        return _request(mac, xid, [(52, b"\x03"), "end"], sname=bytes(rng.randrange(256) for _ in range(64)),
                         file=bytes(rng.randrange(256) for _ in range(128)))
     if kind == 10:
         return _request(mac, xid, [("message-type", "discover"), "end"], giaddr="255.255.255.255")
@@ -92,17 +92,23 @@ def main() -> int:
         sock.bind((iface, 0))
         start = time.monotonic()
         frames = itertools.chain((distinct[k % len(distinct)] for k in range(n_bad)), good)
-        for k, frame in enumerate(frames):
-            if rate and k < n_bad and k % 10 == 0:   # paced: ten at a time, on schedule
-                ahead = start + k / rate - time.monotonic()
-                if ahead > 0:
-                    time.sleep(ahead)
-            while True:
-                try:
-                    sock.send(frame)
-                    break
-                except OSError:   # ENOBUFS: the queue is full for a moment; line rate is what it takes
-                    time.sleep(0.0001)
+        sent = 0
+        try:
+            for k, frame in enumerate(frames):
+                if rate and k < n_bad and k % 10 == 0:   # paced: ten at a time, on schedule
+                    ahead = start + k / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+                while True:
+                    try:
+                        sock.send(frame)
+                        break
+                    except OSError:   # ENOBUFS: the queue is full for a moment; line rate is what it takes
+                        time.sleep(0.0001)
+                sent += 1
+        except KeyboardInterrupt:   # the soak stops it so: it says what it sent
+            n_bad, good = min(n_bad, sent), []
+            xids.clear()
         sent_in = time.monotonic() - start
         deadline = time.monotonic() + wait
         while len(offered) < len(xids) and (left := deadline - time.monotonic()) > 0:
