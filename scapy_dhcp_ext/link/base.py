@@ -122,8 +122,7 @@ class LinkSocket:
     # -- a server's reader ---------------------------------------------------
 
     def start_reader(self, on_request: Callable[[bytes, bool], None], local_mac: Callable[[], bytes],
-                     on_error: Callable[[str], None] | None = None,
-                     on_drained: Callable[[], None] | None = None) -> Reader:
+                     on_error: Callable[[str], None] | None = None) -> Reader:
         """Starts the background reader (see :mod:`.reader`): requests to port 67
         go to ``on_request(raw, pending)`` on its thread (``pending``: the UDP
         checksum is still to be finished, see :meth:`_recv_pending`); the client
@@ -137,8 +136,7 @@ class LinkSocket:
             attach_filter(sock, self.SERVE_FILTER)
         self.reader = Reader(sock.fileno(), self._recv_pending, on_request, finish=self._finish_checksum,
                              answer_arp=lambda raw: self._handle_neighbour(raw, consume_replies=False),
-                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs,
-                             on_drained=on_drained)
+                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs)
         self.reader.start()
         return self.reader
 

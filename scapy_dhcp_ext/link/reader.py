@@ -53,8 +53,7 @@ class Reader:
     def __init__(self, fileno: int, read: Callable[[float], tuple[bytes, bool] | None],
                  on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes],
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
-                 on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
-                 on_drained: Callable[[], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None) -> None:
         self._fileno = fileno
         self._read = read
         self._finish = finish
@@ -63,7 +62,6 @@ class Reader:
         self.local_mac = local_mac
         self.also_local = also_local if also_local is not None else set()   # more client MACs of ours
         self.on_error = on_error or (lambda _m: None)
-        self.on_drained = on_drained   # called each time the reader has nothing left and waits
         self.inbox: collections.deque[bytes] = collections.deque(maxlen=INBOX_LIMIT)
         self._cond = threading.Condition()
         self._local: collections.deque[bytes] = collections.deque()
@@ -123,8 +121,6 @@ class Reader:
             call()
         while self._local:
             self.on_request(self._local.popleft(), False)
-        if self.on_drained is not None:
-            self.on_drained()
         wait = min(0.5, self._timers[0][0] - now) if self._timers else 0.5
         ready = select.select([self._fileno, self._wake_r], [], [], max(0.0, wait))[0]
         if self._wake_r in ready:

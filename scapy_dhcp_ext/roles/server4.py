@@ -126,8 +126,6 @@ class DhcpServer(HeldReplies):
             transport = self.endpoint.transport
             transport.stop_reader()
             transport.forget_arp(self.pool.server_ip)
-            if self.endpoint.store is not None:
-                self.endpoint.store.release()
             self.endpoint.save()
             if self.keeper is not None:
                 self.keeper.close()
