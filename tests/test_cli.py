@@ -288,3 +288,12 @@ def test_a_person_at_the_prompt_of_the_v6_lab(tmp_path):
     child.close()
     assert child.exitstatus == 0
     lab_is_gone(lab_id)
+
+
+def test_a_lab_client_that_is_not_one_is_argparses_one_line(capsys):
+    for spec, said in (("dhclient", "unknown client 'dhclient': choose from udhcpc, dhcpcd, embedded"),
+                       ("embedded:crash-on-everything", "unknown option 'crash-on-everything' for the embedded")):
+        with pytest.raises(SystemExit) as exited:
+            main(["--lab-client", spec, "-c", "pass"])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and said in err and "Traceback" not in err, err

@@ -198,13 +198,21 @@ def test_relayed_requests_go_back_to_the_relay_with_option_82():
                                             ("ciaddr", "239.1.1.1"), ("ciaddr", "10.0.0.1")])
 def test_no_reply_ever_goes_to_a_dangerous_destination(field, address):
     """A relay or client address that is broadcast, multicast, loopback, the zero network or our own gets
-    nothing (not even a NAK), and the log says the request was malformed and why."""
+    nothing, and the log says the request was malformed and why; but a client that REQUESTs (renews)
+    from such an address gets a NAK, broadcast (never to the address), so that it starts over."""
     srv, sock = server()
     for msg, kw in ((DISCOVER, {}), (REQUEST, {"requested_address": "10.0.0.100", "server_id": "10.0.0.1"}),
                     (INFORM, {})):
         raw = ask(msg, **kw, **({"giaddr": address} if field == "giaddr" else {"ciaddr": address}))
+        if msg == REQUEST and field == "ciaddr":
+            nak = Ether(srv.handle(raw)[0])
+            assert options(bytes(nak))["message-type"] == 6 and nak[IP].dst == "255.255.255.255"
+            assert nak.dst == "ff:ff:ff:ff:ff:ff" and srv.log[-2].note.startswith(f"NAK, broadcast: ciaddr {address}")
+            sock.sent.clear()
+            continue
         assert srv.handle(raw) == [] and sock.sent == []
-        assert srv.log[-1].note.startswith(f"malformed, ignored: {field} {address} is "), srv.log[-1].note
+        notes = [h.note for h in srv.log if h.note.startswith("malformed")]   # the first of its kind, whole
+        assert notes[-1].startswith(f"malformed, ignored: {field} {address} is "), notes
     assert srv.handle(ask(DISCOVER, giaddr="10.0.0.254")) != []   # a sane relay is answered
 
 

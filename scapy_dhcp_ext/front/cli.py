@@ -3,7 +3,8 @@
     sudo scapy-dhcp --iface IF          Scapy's shell (IPython) with the DHCP helpers and magics
     sudo scapy-dhcp --lab [dnsmasq|kea] the same against a lab made for the run, removed at exit
                                         (--lab dnsmasq,kea: two servers on the link)
-    sudo scapy-dhcp --lab-client udhcpc|dhcpcd   a lab with a real DHCP client instead: serve() to it
+    sudo scapy-dhcp --lab-client KIND[:OPTIONS]  a lab with a DHCP client instead (udhcpc, dhcpcd,
+                                        udhcpc:shipped, dhcpcd:shipped, embedded): serve() to it
     sudo scapy-dhcp --iface IF -c CODE  run CODE with the same names, then exit
 
 The shell and ``CODE`` see Scapy's names (as ``from scapy.all import *``), the
@@ -29,7 +30,8 @@ from typing import Any, Sequence
 
 from .._version import __version__
 from ..errors import DhcpError, NoPrivileges
-from ..lab import CLIENT_KINDS, SERVER_KINDS, Lab, LabError
+from ..lab import SERVER_KINDS, Lab, LabError
+from ..lab.clients import parse_spec
 from ..link.rawsocket import interface_mac
 from ..session import DhcpSession
 from ..state.leasefile import lease_file_path
@@ -51,12 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lab", nargs="?", const=["dnsmasq"], type=lab_kinds, metavar="KIND[,KIND]",
                    help="start a lab with a real DHCP server (default dnsmasq) and use it; two kinds "
                    f"(--lab dnsmasq,kea) put two servers on the link. Kinds: {', '.join(SERVER_KINDS)}")
-    p.add_argument("--lab-client", choices=CLIENT_KINDS, metavar="udhcpc|dhcpcd",
-                   help="start a lab with a real DHCP client (BusyBox udhcpc or dhcpcd) for serve() to answer")
+    p.add_argument("--lab-client", type=client_spec, metavar="KIND[:OPTIONS]",
+                   help="start a lab with a DHCP client for serve() to answer: udhcpc or dhcpcd as the lab runs them "
+                   "(fast, no ARP probing), udhcpc:shipped or dhcpcd:shipped as Debian runs them (ARP probing on, "
+                   "default timers), or embedded (the project's embedded-style client; options in docs/lab.md)")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for a reply (default 3)")
     p.add_argument("-c", dest="code", metavar="CODE", help="run CODE, then exit")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
+
+
+def client_spec(text: str) -> str:
+    """``--lab-client``'s value: a client kind and its options (see :mod:`scapy_dhcp_ext.lab.clients`)."""
+    try:
+        parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def lab_kinds(text: str) -> list[str]:

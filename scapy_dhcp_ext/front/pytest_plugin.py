@@ -58,14 +58,30 @@ class DhcpCheckWarning(UserWarning):
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("scapy-dhcp", "DHCP bring-up checks (scapy-dhcp)")
     group.addoption("--dhcp-iface", metavar="IF", help="the interface the device under test is on")
-    group.addoption("--dhcp-lab", choices=LAB_KINDS, metavar="|".join(LAB_KINDS),
-                    help="a lab for the run, with this real server or client (needs root), removed at the end")
+    group.addoption("--dhcp-lab", type=_lab_kind, metavar="|".join(LAB_KINDS),
+                    help="a lab for the run, with this real server or client (needs root), removed at the end; a "
+                    "client may take options: udhcpc:shipped, dhcpcd:shipped, embedded:OPTIONS")
     group.addoption("--dhcp-conformance", choices=("server", "client"),
                     help="one test item per check of check_server() or check_client()")
     group.addoption("--dhcp-destructive", action="store_true",
                     help="server conformance: also the checks that RELEASE and DECLINE")
     group.addoption("--dhcp-evidence", metavar="DIR",
                     help="where failing checks' frames go as pcapng (default: beside --junitxml, else .)")
+
+
+def _lab_kind(text: str) -> str:
+    """``--dhcp-lab``'s value: a server kind, or a client kind with its options."""
+    import argparse
+
+    from ..lab.clients import parse_spec
+
+    if text in SERVER_KINDS:
+        return text
+    try:
+        parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or a server: {', '.join(SERVER_KINDS)})") from None
+    return text
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,19 +14,33 @@ value hex-encoded, so that a hostile server's bytes (newlines, shell
 metacharacters) arrive as they were sent. The script also configures the
 address, as the client's own script would, so that renewals go out unicast.
 
-- ``udhcpc`` (BusyBox): ``-T 1``, one second between tries; its events are
-  udhcpc's own words.
-- ``dhcpcd``: IPv4 only, no ARP probe (a probe costs seconds), no IPv4LL, its
-  run and database folders private to the lab (a tmpfs in the client's mount
-  namespace, the lease folder bound to the lab's so that ``lease_file()``
-  reads it). Its reasons (BOUND, RENEW, NAK, ...) are given in lower case,
-  and its ``new_*`` values under udhcpc's names (ip, lease, serverid, ...).
+A client is named ``KIND`` or ``KIND:OPTIONS`` (``udhcpc:shipped``,
+``embedded:crash-on=option-overrun,no-arp-probe``):
+
+- ``udhcpc`` (BusyBox): ``-T 1``, one second between tries, no ARP check (the
+  lab's fast mode); ``udhcpc:shipped`` as Debian runs it: ``-a`` (it ARP-checks
+  the address it is given) and its default timing (3 tries 3 s apart, then
+  20 s). Its events are udhcpc's own words.
+- ``dhcpcd``: IPv4 only, no ARP probe (``-A``: a probe costs seconds), no IPv4LL,
+  its run and database folders private to the lab (a tmpfs in the client's
+  mount namespace, the lease folder bound to the lab's so that ``lease_file()``
+  reads it). ``dhcpcd:shipped`` probes with ARP, as it does by default. Its
+  reasons (BOUND, RENEW, NAK, ...) are given in lower case, and its ``new_*``
+  values under udhcpc's names (ip, lease, serverid, ...).
+- ``embedded``: the project's embedded-style client (:mod:`.embedded_client`,
+  standard library only): ARP probing on, back-off 2, 4, 8, 16, 32, 60 s with
+  one xid, renewals with its DORA's xid. Its options are the program's, less
+  the dashes: ``no-arp-probe``, ``schedule=2/4/8``, ``unicast-only``,
+  ``decline-no-server-id``, ``new-xid-on-renew``, ``crash-on=KIND/KIND``. It
+  logs what it did and why (``probe``, ``announce``, ``ignored``, ``dropped``,
+  ``crash``, ...) beside the usual ``bound``, ``nak``, ``renew``.
 """
 
 from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +48,8 @@ from pathlib import Path
 from ..wire import Bootp, ip_str, read_options
 from .common import LabError, require, terminate
 
-CLIENT_KINDS = ("udhcpc", "dhcpcd")
+CLIENT_KINDS = ("udhcpc", "dhcpcd", "embedded")
+EMBEDDED_OPTIONS = ("no-arp-probe", "schedule", "unicast-only", "decline-no-server-id", "new-xid-on-renew", "crash-on")
 FIELDS = ("ip", "mask", "subnet", "router", "dns", "domain", "lease", "serverid", "message", "hostname")
 
 # The hook's one job: a line per event, every value hex-encoded, in one write
@@ -74,15 +89,34 @@ mask="${{new_subnet_cidr-}}"
 """
 
 
-def client_command(kind: str, workdir: Path) -> list[str]:
-    """The command line that runs this client on ``eth0`` of its namespace."""
+def parse_spec(spec: str) -> tuple[str, list[str]]:
+    """``KIND[:OPTION,OPTION=VALUE]`` as (kind, options); ValueError names what is wrong."""
+    kind, _, rest = spec.partition(":")
+    options = [o for o in rest.split(",") if o]
+    if kind not in CLIENT_KINDS:
+        raise ValueError(f"unknown client {kind!r}: choose from {', '.join(CLIENT_KINDS)}")
+    known = EMBEDDED_OPTIONS if kind == "embedded" else ("shipped",)
+    for option in options:
+        if option.partition("=")[0] not in known:
+            raise ValueError(f"unknown option {option!r} for the {kind} client: choose from {', '.join(known)}")
+    return kind, options
+
+
+def client_command(spec: str, workdir: Path, mac: str = "") -> list[str]:
+    """The command line that runs this client (``KIND[:OPTIONS]``) on ``eth0`` of its namespace."""
+    kind, options = parse_spec(spec)
     events = workdir / "events"
+    if kind == "embedded":
+        program = Path(__file__).with_name("embedded_client.py")
+        flags = ["--" + o.partition("=")[0] + ("=" + o.partition("=")[2].replace("/", ",") if "=" in o else "")
+                 for o in options]
+        return [sys.executable, "-I", str(program), "eth0", mac, str(events), *flags]
     if kind == "udhcpc":
         script = workdir / "udhcpc.sh"
         script.write_text(UDHCPC_SCRIPT.replace("@EVENTS@", str(events)))
         script.chmod(0o755)
-        return [require("busybox", "busybox"), "udhcpc", "-i", "eth0",
-                "-f", "-s", str(script), "-T", "1", "-t", "1000000", "-A", "1"]
+        timing = ["-a"] if "shipped" in options else ["-T", "1", "-t", "1000000", "-A", "1"]
+        return [require("busybox", "busybox"), "udhcpc", "-i", "eth0", "-f", "-s", str(script), *timing]
     if kind == "dhcpcd":
         script = workdir / "dhcpcd.sh"
         script.write_text(DHCPCD_SCRIPT.replace("@EVENTS@", str(events)))  # dhcpcd clears the environment
@@ -94,12 +128,13 @@ def client_command(kind: str, workdir: Path) -> list[str]:
         # lease folder is the lab's, so that its lease file can be read from outside.
         db = workdir / "db"
         db.mkdir(exist_ok=True)
+        no_arp = "" if "shipped" in options else "-A "
         setup = ("mkdir -p /run/dhcpcd /var/lib/dhcpcd && mount -t tmpfs tmpfs /run/dhcpcd && "
                  f"mount --bind {db} /var/lib/dhcpcd; "
-                 f'exec {dhcpcd} -B -4 -A -L -t 0 -f {config} '
+                 f'exec {dhcpcd} -B -4 {no_arp}-L -t 0 -f {config} '
                  f'-c {script} eth0')
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", setup]
-    raise ValueError(f"unknown client {kind!r}: choose from {', '.join(CLIENT_KINDS)}")
+    raise AssertionError(kind)
 
 
 @dataclass
@@ -112,6 +147,7 @@ class Client:
     workdir: Path
     argv: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
+    spec: str = ""    # as asked for: "udhcpc:shipped", "embedded:crash-on=option-overrun"
 
     @property
     def log(self) -> str:

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .clients import CLIENT_KINDS, Client, client_command
+from .clients import Client, client_command, parse_spec
 from .common import PREFIX, LabError, cleanup_stale, remove_lab, require, run, terminate
 from .servers import SERVER_KINDS, SUBNET6, V6_KINDS, Server, ServerLauncher
 
@@ -46,8 +46,7 @@ class Lab(ServerLauncher):
                 raise ValueError(f"unknown server {kind!r}: choose from {', '.join(SERVER_KINDS)}")
         self.client_kinds = [clients] if isinstance(clients, str) else list(clients)
         for kind in self.client_kinds:
-            if kind not in CLIENT_KINDS:
-                raise ValueError(f"unknown client {kind!r}: choose from {', '.join(CLIENT_KINDS)}")
+            parse_spec(kind)   # a ValueError that names what is wrong, before anything starts
         self.clients: list[Client] = []
         self.kinds = kinds
         self.subnet = subnet
@@ -164,7 +163,7 @@ class Lab(ServerLauncher):
         assert self.workdir is not None
         workdir = self.workdir / f"dev{k}"
         workdir.mkdir()
-        client = Client(kind, netns, mac, workdir, client_command(kind, workdir))
+        client = Client(parse_spec(kind)[0], netns, mac, workdir, client_command(kind, workdir, mac), spec=kind)
         client.start()
         return client
 

@@ -62,6 +62,7 @@ class Reader:
         self.local_mac = local_mac
         self.also_local = also_local if also_local is not None else set()   # more client MACs of ours
         self.on_error = on_error or (lambda _m: None)
+        self.tap: Callable[[bytes], None] | None = None   # sees every frame read (a workload's liveness model)
         self.inbox: collections.deque[bytes] = collections.deque(maxlen=INBOX_LIMIT)
         self._cond = threading.Condition()
         self._local: collections.deque[bytes] = collections.deque()
@@ -139,7 +140,10 @@ class Reader:
 
     def _dispatch(self, raw: bytes, pending: bool = False) -> None:
         """A request goes to the server as it came (it finishes a pending
-        checksum as it reads); anything else is finished here first."""
+        checksum as it reads); anything else is finished here first. The
+        ``tap``, when set, sees each frame first, as it came."""
+        if self.tap is not None:
+            self.tap(raw)
         if is_bootrequest(raw):
             self.on_request(raw, pending)
             return

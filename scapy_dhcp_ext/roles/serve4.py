@@ -28,12 +28,14 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
           t1: int | None = None, t2: int | None = None, options: Any = None,
           server_ip: str | None = None, on_reply: Callable[[Any, Any], Any] | None = None,
           intercept: bool | str = False, macs: Iterable[str] | None = None, force: bool = False,
-          timeout: float = 1.0, probe_timeout: float | None = None, capture: str | None = None) -> DhcpServer:
+          timeout: float = 1.0, probe_timeout: float | None = None, capture: str | None = None,
+          before_start: Callable[[DhcpServer], Any] | None = None) -> DhcpServer:
     """Starts a DHCP server on the endpoint's interface (``current`` is the one
     already running there, if any); ``timeout`` is how long its DISCOVER waits for
     another server's OFFER; ``capture`` a pcapng file for every frame it sees
     and sends, each commented with why (a ring: see :mod:`~scapy_dhcp_ext.state.capture`);
-    see the module's docstring."""
+    ``before_start(server)`` runs before the first request is read (a workload
+    attaches its hooks there: :meth:`DhcpServer.attach`); see the module's docstring."""
     timeout = old_keyword("serve", "probe_timeout", "timeout", probe_timeout, timeout)
     if iface is not None and iface != endpoint.iface:
         raise UsageError(f"the session is on {endpoint.iface}; move it first: dhcp.use({iface!r})")
@@ -63,4 +65,6 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
             raise RogueServer(f"another DHCP server answers on {name}: {who}; serve() will not start beside "
                               "it (serve(force=True) to start anyway)")
         endpoint.messages.append(f"serving beside another server on {name}: {who}")
+    if before_start is not None:
+        before_start(server)
     return server.start()

@@ -89,6 +89,7 @@ class DhcpServer(HeldReplies):
         # The catalog's hook (sweep_replies): bytes in, bytes (or several, or None) out; no Scapy on the path.
         self.mutate: Callable[[Frame, bytes], Any] | None = None
         self.observe: Callable[[Frame], None] | None = None   # sees every sane request first (the same thread)
+        self.tap: Callable[[bytes], None] | None = None       # sees every frame read
         # Every frame in memory (the last 10,000) and, if asked, in a pcapng ring; never in the state
         # journal, which keeps what the session needs to come back (the leases: self.keeper).
         self.history = History(None, 10000)
@@ -114,8 +115,8 @@ class DhcpServer(HeldReplies):
             self.keeper.restore()
         transport = self.endpoint.transport
         transport.answer_arp(self.pool.server_ip, self.endpoint.mac_bytes, pin=True)  # renewals come unicast
-        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
-        self.running = True
+        reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
+        reader.tap, self.running = self.tap, True
         self.endpoint.sections["server"] = self.to_dict
         return self
 
@@ -123,9 +124,8 @@ class DhcpServer(HeldReplies):
         """Stops answering; the leases and the log stay readable."""
         if self.running:
             self.running = False
-            transport = self.endpoint.transport
-            transport.stop_reader()
-            transport.forget_arp(self.pool.server_ip)
+            self.endpoint.transport.stop_reader()
+            self.endpoint.transport.forget_arp(self.pool.server_ip)
             self.endpoint.save()
             if self.keeper is not None:
                 self.keeper.close()
@@ -227,10 +227,9 @@ class DhcpServer(HeldReplies):
         mtype = req.message_type
         if req.op != 1 or req.xid is None or len(req.chaddr) != 6 or mtype is None:
             return self._ignore(req, problems or "no DHCP message type")
-        if req.giaddr != ZERO_IP or req.ciaddr != ZERO_IP:
-            unsafe = self.destinations.why(req.giaddr, req.ciaddr)
-            if unsafe:
-                return self._ignore(req, unsafe)
+        unsafe = self.destinations.why(req.giaddr, req.ciaddr) if req.giaddr != ZERO_IP or req.ciaddr != ZERO_IP else ""
+        if unsafe and not (mtype == REQUEST and req.giaddr == ZERO_IP):   # a NAK is broadcast: that one may go
+            return self._ignore(req, unsafe)
         mac = mac_str(req.chaddr)
         if self.macs is not None and mac not in self.macs:
             self._record_in(req, f"{mac} is not in macs: ignored")
@@ -244,9 +243,11 @@ class DhcpServer(HeldReplies):
             self._nak_next.discard("*")
             d = self.table.discover(ask)
         elif mtype == REQUEST:
-            if mac in self._nak_next or "*" in self._nak_next:
-                self._record_in(req, prefix + "NAK: asked for with srv.nak(), until it starts over")
-                return self._reply(req, NAK, ZERO_IP, message="NAK asked for by the user")
+            if unsafe or mac in self._nak_next or "*" in self._nak_next:
+                self._record_in(req, prefix + (f"NAK, broadcast: {unsafe.split(';')[0]}" if unsafe else
+                                               "NAK: asked for with srv.nak(), until it starts over"))
+                return self._reply(req, NAK, ZERO_IP, message="no client may hold ciaddr" if unsafe else
+                                   "NAK asked for by the user")
             d = self.table.request(ask)
         elif mtype == INFORM:
             self._record_in(req, prefix + "INFORM: ACK with no lease time")
@@ -280,14 +281,19 @@ class DhcpServer(HeldReplies):
             self._record_in(req, f"malformed, ignored: {why}")
         return []
 
-    def attach(self, observe: Callable[[Frame], None] | None, mutate: Callable[[Frame, bytes], Any] | None) -> None:
+    def attach(self, observe: Callable[[Frame], None] | None, mutate: Callable[[Frame, bytes], Any] | None,
+               tap: Callable[[bytes], None] | None = None) -> None:
         """A workload's hooks on the request path (the reader's thread): ``observe(request)``
         sees each sane request first; ``mutate(request, reply)`` returns what to send instead
-        (see :mod:`.server_hooks4`). :meth:`detach` takes them off."""
-        self.observe, self.mutate = observe, mutate
+        (see :mod:`.server_hooks4`); ``tap(raw)`` sees every frame read, ARP and ICMP too
+        (a liveness model). :meth:`detach` takes them off."""
+        self.observe, self.mutate, self.tap = observe, mutate, tap
+        reader = self.endpoint.transport.reader
+        if reader is not None:
+            reader.tap = tap
 
     def detach(self) -> None:
-        self.observe = self.mutate = None
+        self.attach(None, None)
 
     def malformed_counts(self) -> dict[tuple[str, str], int]:
         """Malformed requests ignored, by (client MAC, kind); ``srv.log`` keeps the first of each whole."""

@@ -100,6 +100,10 @@ class Frame:
         v = self.options.get(code)
         return ip_str(v[:4]) if v is not None and len(v) >= 4 else None
 
+    @property
+    def requested(self) -> str | None:   # option 50, the address the client asks for
+        return self._addr(50)
+
     def _u32(self, code: int) -> int | None:
         v = self.options.get(code)
         return struct.unpack("!I", v[:4])[0] if v is not None and len(v) >= 4 else None

@@ -10,8 +10,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..wire import ACK, DISCOVER, OFFER, REQUEST, ZERO_IP, mac_str
+from ..wire import ACK, DECLINE, DISCOVER, OFFER, REQUEST, ZERO_IP, mac_str
 from ..wire.frames4 import Frame, parse_frame
+from .liveness import Liveness
 from .reply_cases4 import Ctx, ReplyCase
 from .reply_report import ReplyReport, ReplyRow
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .host import Host
 
 Probe = Any   # "traffic", "arp", "icmp" or a callable returning whether the device lives
+FORCERENEW_WITHIN = 2.0   # seconds: a client that takes a FORCERENEW renews within this (RFC 3203 5: at once)
 
 
 class ReplyMachine:
@@ -49,18 +51,59 @@ class ReplyMachine:
         self.renewed = False              # renew() called for this case
         self.attempts: dict[str, int] = {}
         self.ctx = Ctx(server.pool.server_ip, mac or b"")
+        self.life = Liveness(mac)         # every frame from the device, as evidence (fed by tap)
+        self.seen: dict[bytes, int] = {}  # DHCP messages per MAC, until the device is chosen
+        self.early: dict[bytes, list[float]] = {}   # their DISCOVERs' times
+        self.heard = 0.0                  # when any candidate last sent DHCP
+        self.last_discover: float | None = None
+        self.last_xid: int | None = None
+        self.gap_before: float | None = None   # the case's DISCOVER since the one before it, the same xid
+        self.naks = 0                     # REQUESTs sent back to DISCOVER while measuring
+        self.sent_at: float | None = None     # when the case's own reply went
+        self.nak_at = 0.0                     # when a request between cases last got a NAK
+
+    def ours(self) -> set[bytes]:
+        """Our own MACs: never the device under test."""
+        endpoint = self.session.endpoint
+        return {endpoint.mac_bytes, *endpoint.transport.local_macs}
+
+    def choose(self, req: Frame) -> bool:
+        """Whether ``req`` comes from the device: ``mac=`` when given, else the
+        first MAC (not ours) that sends DHCP twice, and no other after it."""
+        if self.target is None and req.chaddr not in self.ours():
+            self.heard = time.monotonic()
+            self.seen[req.chaddr] = self.seen.get(req.chaddr, 0) + 1
+            if req.message_type == DISCOVER:
+                self.early.setdefault(req.chaddr, []).append(self.heard)
+            if self.seen[req.chaddr] >= 2:
+                self.target = req.chaddr
+                self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
+                self.life.follow(req.chaddr)
+                self.discovers = self.early.get(req.chaddr, [])[:-1] if req.message_type == DISCOVER else \
+                    self.early.get(req.chaddr, [])   # the one in hand is counted as it goes on
+        return req.chaddr == self.target
+
+    def tap(self, raw: bytes) -> None:
+        """Every frame read (the reader's thread): the device's are signs of life;
+        its ARP and ICMP go into the case's frames too, as evidence."""
+        sign = self.life.feed(raw)
+        if sign is not None and not sign.dhcp and sign.kind != "frame":
+            row = self.row
+            if row is not None and self.mode in ("sent", "quiet"):
+                row.frames.append(("in", raw, time.time()))
 
     # -- the server's hooks (the reader's thread) ---------------------------
 
     def observe(self, req: Frame) -> None:
         mt = req.message_type
-        if self.target is None and mt == DISCOVER:
-            self.target = req.chaddr
-            self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
-        if req.chaddr != self.target:
+        if not self.choose(req):
             return
         with self.cond:
             now = time.monotonic()
+            if mt == DISCOVER:   # a retransmission (the same xid) shows where it is in its back-off
+                again = self.last_discover is not None and req.xid == self.last_xid
+                self.gap_before = now - self.last_discover if again and self.last_discover is not None else None
+                self.last_discover, self.last_xid = now, req.xid
             if self.mode == "measure":
                 if mt == DISCOVER:
                     self.discovers.append(now)
@@ -69,8 +112,10 @@ class ReplyMachine:
                     self._set("wait")
                 else:
                     return
-            if self.row is not None and self.mode in ("sent", "offered", "bound"):
+            if self.row is not None and self.mode in ("sent", "offered", "bound", "quiet"):
                 self.row.frames.append(("in", req.raw, time.time()))
+            if self.mode == "quiet":
+                self._quiet_ends(req.type_name)
             if self.mode == "sent":
                 self._after_hostile(req)
             if self.mode == "wait" and mt == DISCOVER and self.report.remaining and not self._restart_due():
@@ -92,24 +137,47 @@ class ReplyMachine:
         elif phase == "ack" and mt in (DISCOVER, REQUEST):
             self._verdict("rejected", f"it ignored the ACK and sent a {req.type_name}")
             self.quiet = mt == REQUEST
+        elif phase == "ack" and mt == DECLINE:
+            self._verdict("rejected", "it DECLINEd the address it was given")
         elif phase == "renew" and mt == DISCOVER:
             self._verdict("accepted", "it took the NAK and started over")
         elif phase == "renew" and mt == REQUEST:
             self._verdict("rejected", "it ignored the NAK and asked again")
             self.quiet = True
-        elif phase == "bound" and mt == REQUEST:
-            self._verdict("accepted", "it renewed on the FORCERENEW")
+        elif phase == "bound" and mt in (REQUEST, DISCOVER):
+            # RFC 3203: a client that takes a FORCERENEW renews at once; later, it is its own T1.
+            after = time.monotonic() - (self.sent_at or self.since)
+            if after <= FORCERENEW_WITHIN + self.margin:
+                how = "renewed" if mt == REQUEST else "started over"
+                self._verdict("accepted", f"it {how} on the FORCERENEW, {after:.1f} s after it")
+            else:
+                self._verdict("ignored", f"it ignored the FORCERENEW: its {req.type_name} came {after:.1f} s "
+                              "later, on its own schedule")
+            self.quiet = mt == REQUEST
+
+    def _quiet_ends(self, kind: str) -> None:
+        """A request (``kind``: its name) after the device went quiet following the
+        case: bound, perhaps to a bogus address, it renews; or it starts over."""
+        assert self.case is not None
+        waited = time.monotonic() - (self.sent_at or self.since)
+        took = "the lease" if self.case.phase == "ack" else "nothing from the FORCERENEW"
+        if kind == "REQUEST":
+            verdict = "accepted" if self.case.phase == "ack" else "ignored"
+            asked = " (asked to, with renew())" if self.renewed else ""
+            self._verdict(verdict, f"it took {took}: quiet (bound), then renewed {waited:.1f} s later{asked}")
             self.quiet = True
-        elif phase == "bound" and mt == DISCOVER:
-            self._verdict("accepted", "it started over on the FORCERENEW")
+        else:
+            self._verdict("inconclusive", f"quiet for {waited:.1f} s, then a {kind}: it may have used the "
+                          "lease and let it go, or started over")
 
     def on_reply(self, req: Frame, raw: bytes) -> Any:
-        if req.chaddr != self.target:
+        if req.chaddr != self.target and not (self.target is None and self.mode == "measure"):
             return raw
         with self.cond:
             mode, case = self.mode, self.case
             if mode == "measure":   # DISCOVERs unanswered, so that it retries and shows its interval;
-                if req.message_type == REQUEST:   # a bound client is sent back to DISCOVER
+                if req.message_type == REQUEST:   # a bound client (any, until one is chosen) starts over
+                    self.naks += 1
                     return self.server.nak_frame(req, "start over")
                 return None
             if mode == "offer-pending" and case is not None and _kind(raw) == OFFER:
@@ -128,6 +196,7 @@ class ReplyMachine:
                 return self._hostile([self.server.nak_frame(req, "renewal refused (sweep_replies)")])
             if req.message_type == REQUEST and not self._restart_due():
                 # Between cases (a renewal; an INIT-REBOOT after a restart): back to DISCOVER for the next.
+                self.nak_at = time.monotonic()   # it comes back after its own pause (udhcpc: 3 s)
                 return self.server.nak_frame(req, "start over")
             return None   # a client about to be restarted gets nothing that would move it on first
 
@@ -148,6 +217,7 @@ class ReplyMachine:
         self.case, self.xid, self.quiet = case, req.xid, False
         self.renewed = False
         self.restarts = 0
+        self.sent_at = None
         self.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
         self.row.frames.append(("in", req.raw, time.time()))
         self._set("offer-pending" if case.phase == "offer" else "offered")
@@ -163,6 +233,7 @@ class ReplyMachine:
         if self.row is not None and len(frames) > 5:
             self.row.note = f"{len(frames)} frames sent; the first 5 kept"
         self._set("sent")
+        self.sent_at = self.since
         self.cond.notify_all()
 
     def _out(self, raw: bytes, hostile: bool = False) -> None:
@@ -170,16 +241,19 @@ class ReplyMachine:
             self.row.frames.append(("hostile" if hostile else "out", raw, time.time()))
 
     def _verdict(self, verdict: str, why: str) -> None:
+        """The case's verdict, its ``why`` followed by what the device did meanwhile (the evidence)."""
         row = self.row
         if row is None:
             return
-        row.verdict, row.why = verdict, why
+        origin = self.sent_at or self.since
+        signs = self.life.after(origin)
+        row.verdict, row.why = verdict, why + (f" ({self.life.words(signs, origin)})" if signs else "")
         row.seconds = time.time() - row.started
         self.report.rows.append(row)
         self.report.remaining.pop(0)
         if verdict == "dead" and self.report.killer is None:
             self.report.killer = row
-        self.row, self.case = None, None
+        self.row, self.case, self.renewed = None, None, False
         self._set("wait")
 
 

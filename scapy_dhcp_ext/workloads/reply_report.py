@@ -41,7 +41,8 @@ class ReplyRow:
 
     @property
     def unexpected(self) -> bool:
-        return bool(self.expect) and self.verdict in ("accepted", "rejected") and self.verdict != self.expect
+        taken = "rejected" if self.verdict == "ignored" else self.verdict   # ignoring a reply is rejecting it
+        return bool(self.expect) and taken in ("accepted", "rejected") and taken != self.expect
 
     def cells(self) -> list[str]:
         return [self.phase, self.verdict, self.cite, self.why + (" !" if self.unexpected else "")]
@@ -108,7 +109,9 @@ class ReplyReport(Report):
         return [("cite", row.cite), ("phase", row.phase), ("verdict", row.verdict), ("expect", row.expect)]
 
     def comment(self, row: Any, direction: str) -> str:
-        return f"{row.name} ({row.cite}): {row.verdict}; {ROLES[direction]}"
+        """The case, its verdict and the frame's role; the case's own frame says why, in the row's words."""
+        why = f" ({row.why})" if direction == "hostile" and row.why else ""
+        return f"{row.name} ({row.cite}): {row.verdict}; {ROLES[direction]}{why}"
 
     def plot(self, path: str | None = None) -> Any:
         """One bar per case, its length the seconds it took, coloured by verdict,

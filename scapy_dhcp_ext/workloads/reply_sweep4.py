@@ -13,10 +13,22 @@ reply replaces the right OFFER or ACK for the device's next transaction, and
 every request the device sends afterwards is the evidence. Verdicts:
 
 - ``accepted``: it went on: a REQUEST after an OFFER case; for an ACK case, it
-  stopped asking and the probe finds it alive (it uses the lease);
-- ``rejected``: it ignored the reply and kept asking (or stayed alive and quiet);
-- ``dead``: it stopped asking within its retry interval plus ``margin``, and
-  the probe fails.
+  uses the address (announces it, answers ARP) or, quiet, renews it later;
+- ``rejected``: it dropped or refused the reply and carried on (asked again,
+  DECLINEd), or stayed alive and quiet;
+- ``ignored``: a message it let pass with no effect (a FORCERENEW it did not act on);
+- ``inconclusive``: the evidence cannot tell (quiet on a lease too long to wait out);
+- ``dead``: it did nothing at all for its retry interval (as it backs off) plus
+  ``margin``, or after an ACK case past T2 of the lease it was given, and the
+  probe fails.
+
+Everything the device does counts as a sign of life (:mod:`.liveness`): DHCP,
+ARP probes and announcements (RFC 5227), ARP replies, ICMP. Each ``why`` ends
+with what it did meanwhile, in words ("ARP probes for 10.77.0.23 at +0.4,
++1.9, +3.3 s; ..."). The device is ``device_mac``, or the first MAC that sends
+DHCP twice (never ours); whatever state it is in when the sweep starts (bound,
+renewing, midway through its DISCOVERs), its REQUESTs get a NAK until it
+DISCOVERs, and ``restart`` (or ``renew``) brings a quiet one back.
 
 Between cases the device must come back to DISCOVER: the first DISCOVER
 after a case starts the next one, every other REQUEST gets a NAK (so a bound
@@ -37,36 +49,23 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import UsageError, old_keyword
 from ..roles.results4 import progress_bar
 from ..state.signals import stop_on_ctrl_c
-from ..wire import (
-    ARP_REQUEST,
-    ZERO_IP,
-    arp_frame,
-    icmp_echo_frame,
-    ip_bytes,
-    is_arp_reply_from,
-    is_icmp_echo_reply,
-    mac_bytes,
-    mac_str,
-)
-from ..wire.frames4 import parse_frame
+from ..wire import mac_bytes, mac_str
 from .catalog import choose
 from .reply_cases4 import select
-from .reply_machine4 import Probe, ReplyMachine
+from .reply_evidence4 import Evidence
+from .reply_machine4 import FORCERENEW_WITHIN, Probe
 from .reply_report import ReplyReport, ReplyRow
 
 if TYPE_CHECKING:
+    from ..roles.server4 import DhcpServer
     from .host import Host
 
 
 
-class ReplySweeper(ReplyMachine):
+class ReplySweeper(Evidence):
     """One sweep: the machine (:class:`~.reply_machine4.ReplyMachine`) moved by the
-    device's requests, and the caller's thread that waits, times the silences,
-    and calls the probe and ``restart``."""
-
-    def window(self) -> float:
-        """How long silence may last before the probe decides: its retry interval plus the margin."""
-        return (self.retry or 1.0) + self.margin
+    device's requests, and the caller's thread that waits, times the silences
+    (:class:`~.reply_evidence4.Evidence`), and calls the probe and ``restart``."""
 
     def run(self) -> ReplyReport:
         report = self.report
@@ -115,23 +114,25 @@ class ReplySweeper(ReplyMachine):
             self.cond.wait(0.05)
             mode, since, now = self.mode, self.since, time.monotonic()
             quiet, case = self.quiet, self.case
+            last = max(since, self.life.last(since) or since)   # silence counts from its last sign of life
         if mode == "measure":
-            limit = max(self.comeback, 70.0)
-            if not self.discovers and self.restart is not None and not self.restarts and now - since > 2.0:
-                self._restart("measure")   # a bound client asks for nothing: bring it back
-            elif now - since > limit:
-                self._stop(f"no DISCOVER came twice within {limit:.0f} s: is a DHCP client on the link?")
+            self._measure(now, since, last)
             return
         if mode == "wait":
             # Quiet (bound, or waiting on a reply it will not get), or silent past its retry: restart()
             # brings it back, three times in a row at most; without one it comes back on its own or not.
-            if self.restart is not None and self.restarts < 3 and (quiet or now - since > self.window()):
+            if self.restart is not None and self.restarts < 3 and (quiet or now - last > self.window()):
                 self._restart()
-            elif now - since > self.comeback:
-                self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case")
+            elif self.restart is None and self.renew is not None and not self.renewed and \
+                    (quiet or now - last > self.window()):
+                self.renewed = True   # bound and quiet: renew() makes it ask now, and the NAK sends it back
+                self.renew()
+            elif now - max(since, self.nak_at) > self.comeback:
+                self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case "
+                           f"({self.life.summary()})")
             return
         if mode == "bound" and case is not None:
-            if case.phase == "bound" and now - since > 0.2:
+            if case.phase == "bound" and self._settled(now - since):
                 self._forcerenew()
             elif case.phase == "renew" and self.renew is not None and not self.renewed:
                 if self._settled(now - since):
@@ -142,37 +143,73 @@ class ReplySweeper(ReplyMachine):
                             else f"no renewal came (the server's leases are {self.server.lease_time} s: pass "
                                  "renew=, or stop your server and let the sweep serve short ones)")
             return
-        if mode in ("offer-pending", "offered", "ack-pending", "bound-pending") and now - since > self.window():
+        if mode in ("offer-pending", "offered", "ack-pending", "bound-pending") and now - last > self.window():
             self._again(f"it did not go on after our valid {'OFFER' if mode == 'offered' else 'reply'}")
             return
-        if mode == "sent" and case is not None and case.phase in ("ack", "offer"):
+        if mode in ("sent", "quiet") and case is not None and case.phase in ("ack", "offer"):
             self._uses_address(case.phase)
+        if mode == "quiet":   # its requests may not reach the server's hooks (a bogus ciaddr): its signs do
+            dhcp = [x for x in self.life.after(since) if x.dhcp]
+            if dhcp:
+                with self.cond:
+                    if self.mode == "quiet" and self.since == since:
+                        self._quiet_ends(dhcp[0].kind)
+                return
+        if mode == "quiet" and self.renew is not None and not self.renewed and now - since > self.margin:
+            self.renewed = True   # bound and quiet, perhaps: renew() makes a bound client say so now
+            self.renew()
+        if mode == "quiet" and now - since > self.quiet_for:
+            self._still_quiet(now - (self.sent_at or since))
+            return
         # After a NAK a client may pause before it starts over (udhcpc: 3 s): the renew case waits longer.
         limit = self.comeback if case is not None and case.phase == "renew" else self.window()
-        if mode == "sent" and now - since > limit:
+        if case is not None and case.phase == "bound":   # a bound client retransmits nothing: it acts at once
+            limit = FORCERENEW_WITHIN + self.margin
+        address = self._address() if case is not None and case.phase == "ack" else None
+        if address is not None and self.life.probes(address, self.sent_at or since):
+            limit = max(limit, self.probing_window())   # RFC 5227: it checks the address before it uses it
+        if mode == "sent" and now - last > limit:
             self._silent("silent")
 
-    def _settled(self, waited: float) -> bool:
-        """Whether the device has taken our ACK, so that renew() finds it bound:
-        udhcpc reads a signal before the packet that came with it, and a renew
-        asked for while it is still REQUESTING sends it back to DISCOVER. It
-        answers ARP for the address once its script has configured it; a device
-        that never answers ARP is renewed after 2 s anyway."""
-        address = self._address()
-        return waited > 2.0 or (address is not None and self._ping(address, "arp", wait=0.1))
+    def _measure(self, now: float, since: float, last: float) -> None:
+        """Before the first case: the device is chosen and its retry interval measured.
+        A quiet one (bound) is restarted, or asked to renew (its REQUEST gets a NAK)."""
+        limit = max(self.comeback, 70.0)
+        if not self.discovers and now - since > 2.0 and now - max(last, self.heard) > 2.0:
+            if self.restart is not None and not self.restarts:
+                self._restart("measure")   # a bound client asks for nothing: bring it back
+                return
+            if self.renew is not None and not self.renewed and self.target is not None:
+                self.renewed = True
+                self.renew()
+                return
+        if now - since > limit:
+            if self.target is None:
+                once = ", ".join(mac_str(m) for m in self.seen) or "none"
+                self._stop(f"no client sent DHCP twice within {limit:.0f} s (seen once: {once}): "
+                           "is a DHCP client on the link?")
+            else:
+                naks = f"; NAKed {self.naks} REQUEST(s), no DISCOVER followed" if self.naks else ""
+                self._stop(f"no DISCOVER came twice within {limit:.0f} s from the device, "
+                           f"{self.life.summary()}{naks}")
 
-    def _uses_address(self, phase: str) -> None:
-        """A device that answers ARP for the address took the lease, which
-        settles the case at once (no need to wait out the silence). After an
-        OFFER that is a client taking it as a BOOTP reply (dhcpcd does, with
-        no option 53)."""
-        address = self._address()
-        if address is not None and self._ping(address, "arp", wait=0.1):
-            with self.cond:
-                if self.mode == "sent" and self.case is not None and self.case.phase == phase:
-                    how = "the lease" if phase == "ack" else "the offer as a lease (BOOTP), with no REQUEST"
-                    self._verdict("accepted", f"it answers ARP for {address}: it took {how}")
-                    self.quiet = True
+    def _still_quiet(self, waited: float) -> None:
+        """Quiet past T2 of the lease the case gave it: the probe decides."""
+        alive = self._alive()
+        with self.cond:
+            if self.case is None or self.mode != "quiet":
+                return
+            if alive:
+                bound = self.case.phase == "bound"
+                self._verdict("ignored" if bound else "accepted",
+                              f"quiet for {waited:.1f} s and the probe finds it alive: it "
+                              + ("ignored the FORCERENEW" if bound else "took the lease"))
+            else:
+                self._verdict("dead", f"silent for {waited:.1f} s after the case, past T2 of its lease, "
+                              "and the probe failed")
+            self.quiet = True
+        if not alive and self.restart is None:
+            self._stop("the device died; restart= would bring it back for the rest")
 
     def _again(self, why: str) -> None:
         """The case did not get to its hostile reply: once more from a fresh start, then skipped."""
@@ -189,62 +226,35 @@ class ReplySweeper(ReplyMachine):
             self.quiet = True
 
     def _silent(self, what: str) -> None:
-        """Silence past the window: the probe decides between alive and dead."""
+        """Silence past the window: the probe decides between alive and dead; a
+        device given a lease (an ACK case, a FORCERENEW) may be bound and quiet
+        until T2, and is waited for that long first."""
         alive = self._alive()
+        wait = self.lease_wait() if not alive else None
         with self.cond:
             case = self.case
-            if case is None or self.mode in ("wait", "idle"):
+            if case is None or self.mode != "sent":
                 return   # a request came meanwhile and decided
-            if not alive:
-                self._verdict("dead", f"{what} for {self.window():.1f} s and the probe failed")
-            elif self.mode == "sent" and case.phase == "ack":
+            origin = self.sent_at or self.since
+            if alive and case.phase == "bound":
+                self._verdict("ignored", "it ignored the FORCERENEW: still bound, and alive")
+            elif alive and case.phase == "ack":
                 self._verdict("accepted", "it stopped asking and is alive: it took the lease")
-            else:
+            elif alive:
                 self._verdict("rejected", f"{what}, and is alive")
+            elif case.phase in ("ack", "bound") and wait is not None:
+                self.quiet_for = max(0.0, wait - (time.monotonic() - origin))
+                self._set("quiet")   # bound and quiet, perhaps: it renews by T2 or it is dead
+                return
+            elif case.phase in ("ack", "bound"):
+                self._verdict("inconclusive", f"{what} and the probe failed, but it may be bound on the case's "
+                              "lease, too long to wait out")
+            else:
+                self._verdict("dead", f"{what} for {self.window():.1f} s and the probe failed")
             self.quiet = True
-            killed = not alive
+            killed = self.report.killer is not None and self.report.rows[-1] is self.report.killer
         if killed and self.restart is None:
             self._stop("the device died; restart= would bring it back for the rest")
-
-    def _alive(self) -> bool:
-        probe = self.probe
-        if callable(probe):
-            try:
-                return bool(probe())
-            except Exception as exc:
-                with self.cond:
-                    if self.row is not None:
-                        self.row.note = f"the probe raised {type(exc).__name__}: {exc}"
-                return False
-        address = self._address()
-        if probe == "traffic" and (self.mode != "sent" or self.case is None or self.case.phase != "ack"):
-            return False
-        if address is None:
-            return False
-        return self._ping(address, "icmp" if probe == "icmp" else "arp")
-
-    def _address(self) -> str | None:
-        """The address the device was given in this case (the last yiaddr we sent it)."""
-        row = self.row
-        for direction, raw, _t in reversed(row.frames if row else []):
-            if direction != "in":
-                y = parse_frame(raw).yiaddr
-                if y not in (ZERO_IP, "255.255.255.255") and not y.startswith(("127.", "224.")):
-                    return y
-        return None
-
-    def _ping(self, address: str, how: str, wait: float = 1.0) -> bool:
-        ep, server_ip = self.session.endpoint, self.server.pool.server_ip
-        target = mac_bytes(mac_str(self.target)) if self.target else b"\xff" * 6
-        ident = secrets.randbits(16)
-        if how == "arp":
-            frame = arp_frame(ARP_REQUEST, sha=ep.mac_bytes, spa=ip_bytes(server_ip), tha=bytes(6),
-                              tpa=ip_bytes(address))
-        else:
-            frame = icmp_echo_frame(src_mac=ep.mac_bytes, dst_mac=target, src=server_ip, dst=address, ident=ident)
-        address_b = ip_bytes(address)
-        return ep.transport.probe(frame, lambda f: is_arp_reply_from(f.raw, address_b) if how == "arp"
-                                  else is_icmp_echo_reply(f.raw, ident), wait=min(wait, self.window())) is not None
 
     def _restart(self, mode: str = "wait") -> None:
         assert self.restart is not None
@@ -262,6 +272,7 @@ class ReplySweeper(ReplyMachine):
             if self.row is None or self.target is None:
                 return
             self._set("sent")
+            self.sent_at = self.since
         lease = next((x for x in self.server.leases if x.mac == mac_str(self.target) and x.state == "bound"), None)
         if lease is None:
             with self.cond:
@@ -309,12 +320,21 @@ def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: l
         retry = report.retry
     running = session.server if session.server is not None and session.server.running else None
     own = running is None
-    server = running if running is not None else session.serve(lease_time=lease_time, macs=[mac] if mac else None,
-                                                                **serve_kw)
-    sweeper = ReplySweeper(session, server, report, mac=mac_bytes(mac) if mac else None, probe=probe,
-                           restart=restart, renew=renew, retry=retry, margin=margin,
-                           comeback=comeback if comeback is not None else lease_time + 10.0, progress=progress)
-    server.attach(sweeper.observe, sweeper.on_reply)
+    made: list[ReplySweeper] = []
+
+    def hook(server: DhcpServer) -> None:   # before the server reads a request: none is answered unseen
+        made.append(ReplySweeper(session, server, report, mac=mac_bytes(mac) if mac else None, probe=probe,
+                                 restart=restart, renew=renew, retry=retry, margin=margin,
+                                 comeback=comeback if comeback is not None else lease_time + 10.0,
+                                 progress=progress))
+        server.attach(made[0].observe, made[0].on_reply, made[0].tap)
+
+    if running is None:
+        server = session.serve(lease_time=lease_time, macs=[mac] if mac else None, before_start=hook, **serve_kw)
+    else:
+        server = running
+        hook(server)
+    sweeper = made[0]
     try:
         sweeper.run()
     finally:

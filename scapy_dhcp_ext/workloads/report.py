@@ -34,7 +34,7 @@ from ..wire.frames4 import parse_any
 
 # Colours by verdict, one table for every report (a word means one thing everywhere).
 COLOURS = {"pass": "#2b8a3e", "accepted": "#2b8a3e", "answered": "#2b8a3e", "ok": "#2b8a3e",
-           "warn": "#f08c00", "rejected": "#1c7ed6", "fail": "#e03131", "dead": "#e03131",
+           "warn": "#f08c00", "rejected": "#1c7ed6", "ignored": "#74c0fc", "fail": "#e03131", "dead": "#e03131",
            "dropped": "#e03131", "inconclusive": "#ae3ec9", "n/a": "#868e96", "skipped": "#868e96",
            "no reply": "#adb5bd", "not run": "#ced4da"}
 ROLES = {"out": "ours", "in": "the device's", "hostile": "the case's reply"}

@@ -1,0 +1,178 @@
+"""The liveness model: everything a live device does, kept as evidence.
+
+A device under test shows it lives by more than its DHCP requests. After an
+ACK an RFC 5227 stack probes the address with ARP for seconds (sender IP
+0.0.0.0), then announces it; a configured one answers ARP and pings; a bound
+one says nothing until T1. So every frame from the device's MAC is a sign
+of life, and the sweeps and checks judge silence from the last one:
+
+    >>> life = Liveness(mac)          # fed by the link's tap, on the reader's thread
+    >>> life.feed(raw)                # each frame from the device (others are ignored)
+    >>> life.last()                   # when it last did anything
+    >>> life.words(life.after(t0), t0)
+    'ARP probes for 10.77.0.23 at +1.1, +2.3, +3.9 s; ARP announcement of 10.77.0.23 at +5.9 s'
+
+RFC 5227's timing (2.1.1): PROBE_WAIT 1 s, then PROBE_NUM 3 probes PROBE_MIN 1
+to PROBE_MAX 2 s apart, ANNOUNCE_WAIT 2 s, then ANNOUNCE_NUM 2 announcements
+ANNOUNCE_INTERVAL 2 s apart: about 9 s from the ACK to the last announcement.
+Pure: no I/O; the clock is passed in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from ..wire import (
+    ARP_LEN,
+    ARP_OPER,
+    ARP_SPA,
+    ARP_TPA,
+    ETH_SRC,
+    ETH_TYPE,
+    FRAME_OPTIONS,
+    IP_PROTO,
+    IP_SRC,
+    IPPROTO_ICMP,
+    ip_str,
+)
+from ..wire.frames4 import parse_frame
+
+PROBE_WAIT, PROBE_MAX, ANNOUNCE_WAIT, ANNOUNCE_INTERVAL = 1.0, 2.0, 2.0, 2.0
+PROBE_PHASE = PROBE_WAIT + 3 * PROBE_MAX + ANNOUNCE_WAIT   # 9 s: the ACK to the first announcement, at the latest
+KEEP = 4096
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One thing the device did: ``kind`` (a DHCP message's name, ``arp-probe``,
+    ``arp-announce``, ``arp-reply``, ``arp-request``, ``icmp`` or ``frame``), the
+    address it concerns ("" when none), and when (the model's clock)."""
+
+    t: float
+    kind: str
+    address: str = ""
+
+    @property
+    def dhcp(self) -> bool:
+        return self.kind.isupper()
+
+    def phrase(self) -> str:
+        return {"arp-probe": "ARP probes for {a}", "arp-announce": "ARP announcements of {a}",
+                "arp-reply": "ARP replies for {a}", "arp-request": "ARP requests from {a}",
+                "icmp": "ICMP from {a}", "frame": "other frames"}.get(
+            self.kind, self.kind + "s" + (" for {a}" if self.address else "")).format(a=self.address)
+
+
+def classify(raw: bytes, t: float) -> Sign:
+    """What a frame from the device is, as a sign of life."""
+    kind = raw[ETH_TYPE:ETH_TYPE + 2]
+    if kind == b"\x08\x06" and len(raw) >= ARP_LEN:
+        spa, tpa = raw[ARP_SPA:ARP_SPA + 4], raw[ARP_TPA:ARP_TPA + 4]
+        if raw[ARP_OPER:ARP_OPER + 2] == b"\x00\x02":
+            return Sign(t, "arp-reply", ip_str(spa))
+        if spa == bytes(4):
+            return Sign(t, "arp-probe", ip_str(tpa))
+        return Sign(t, "arp-announce" if spa == tpa else "arp-request", ip_str(spa))
+    if kind == b"\x08\x00" and len(raw) > IP_PROTO:
+        if raw[IP_PROTO] == IPPROTO_ICMP:
+            return Sign(t, "icmp", ip_str(raw[IP_SRC:IP_SRC + 4]))
+        if len(raw) >= FRAME_OPTIONS:
+            frame = parse_frame(raw)
+            if frame.op == 1 and frame.message_type is not None:
+                address = frame.ciaddr if frame.ciaddr != "0.0.0.0" else (frame.requested or "")
+                return Sign(t, frame.type_name, address)
+    return Sign(t, "frame")
+
+
+class Liveness:
+    """The signs of life of the device ``mac`` (None: of the first MAC fed, set
+    later with :meth:`follow`), oldest first, the last 4096 kept."""
+
+    def __init__(self, mac: bytes | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.mac = mac
+        self.clock = clock
+        self._signs: deque[Sign] = deque(maxlen=KEEP)
+        self._lock = threading.Lock()
+
+    def follow(self, mac: bytes) -> None:
+        """The device is ``mac`` from now on: what others did is forgotten."""
+        with self._lock:
+            if mac != self.mac:
+                self.mac = mac
+                self._signs.clear()
+
+    def feed(self, raw: bytes) -> Sign | None:
+        """A frame seen on the link: kept if it comes from the device."""
+        if self.mac is None or raw[ETH_SRC:ETH_SRC + 6] != self.mac:
+            return None
+        sign = classify(raw, self.clock())
+        with self._lock:
+            self._signs.append(sign)
+        return sign
+
+    def after(self, t: float) -> list[Sign]:
+        with self._lock:
+            return [s for s in self._signs if s.t > t]
+
+    def last(self, since: float = 0.0) -> float | None:
+        """When the device last did anything (after ``since``), or None."""
+        with self._lock:
+            return self._signs[-1].t if self._signs and self._signs[-1].t > since else None
+
+    def probes(self, address: str, since: float) -> list[Sign]:
+        """Its ARP probes for ``address`` since then (RFC 5227: it is checking the address before use)."""
+        return [s for s in self.after(since) if s.kind == "arp-probe" and s.address == address]
+
+    def holds(self, address: str, since: float) -> Sign | None:
+        """The first sign since then that it uses ``address``: it announced it, answered
+        ARP for it, asked ARP from it or sent ICMP from it."""
+        return next((s for s in self.after(since) if s.address == address and s.kind in (
+            "arp-announce", "arp-reply", "arp-request", "icmp")), None)
+
+    def probing_until(self, address: str, since: float) -> float | None:
+        """While it probes ``address``: when its probe phase may end at the latest
+        (the last probe plus PROBE_MAX and ANNOUNCE_WAIT); None when it is not probing."""
+        seen = self.probes(address, since)
+        return seen[-1].t + PROBE_MAX + ANNOUNCE_WAIT if seen else None
+
+    @staticmethod
+    def words(signs: list[Sign], origin: float, *, ago: bool = False) -> str:
+        """The signs in words, grouped by what they were, times from ``origin``:
+        "ARP probes for 10.77.0.23 at +1.1, +2.3, +3.9 s; DISCOVERs at +8.0 s"
+        (``ago``: "... 3.9, 2.3 s ago", ``origin`` being now)."""
+        groups: dict[str, list[float]] = {}
+        for s in signs:
+            groups.setdefault(s.phrase(), []).append(origin - s.t if ago else s.t - origin)
+        parts = []
+        for phrase, times in groups.items():
+            shown = ", ".join(f"{x:.1f}" if ago else f"+{x:.1f}" for x in times[:6])
+            more = f" and {len(times) - 6} more" if len(times) > 6 else ""
+            parts.append(f"{phrase} {shown}{more} s ago" if ago else f"{phrase} at {shown}{more} s")
+        return "; ".join(parts) or "nothing"
+
+    def summary(self, now: float | None = None) -> str:
+        """What the device has been doing, in one line, for a message when the
+        expected did not come ("10.77.0.23 from 02:...: REQUESTs every 10.0 s (renewing), ...")."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            signs = list(self._signs)
+        if self.mac is None or not signs:
+            return "nothing from the device"
+        who = ":".join(f"{b:02x}" for b in self.mac)
+        dhcp = [s for s in signs if s.dhcp]
+        parts = []
+        for kind in dict.fromkeys(s.kind for s in dhcp):
+            same = [s for s in dhcp if s.kind == kind]
+            gaps = [b.t - a.t for a, b in zip(same, same[1:])]
+            every = f" every {sum(gaps) / len(gaps):.1f} s" if gaps else ""
+            held = {s.address for s in same if s.address}
+            for_what = f" for {', '.join(sorted(held))}" if held else ""
+            parts.append(f"{len(same)} {kind}{'s' if len(same) > 1 else ''}{for_what}{every}")
+        other = [s for s in signs if not s.dhcp]
+        if other:
+            parts.append(self.words(other[-6:], now, ago=True))
+        return f"{who}: " + "; ".join(parts) + f"; last {now - signs[-1].t:.1f} s ago"

@@ -1,0 +1,95 @@
+"""The liveness model, pure: frames in, signs of life and words out. The
+frames are built here byte by byte (not with the package's builders), so a
+wrong offset in either shows."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from scapy_dhcp_ext.lab.clients import client_command, parse_spec
+from scapy_dhcp_ext.workloads.liveness import PROBE_PHASE, Liveness, classify
+
+DEV = bytes.fromhex("025c00000001")
+OTHER = bytes.fromhex("025c00000002")
+
+
+def ip(text: str) -> bytes:
+    return bytes(int(x) for x in text.split("."))
+
+
+def arp(op: int, sha: bytes, spa: str, tpa: str) -> bytes:
+    return b"\xff" * 6 + sha + b"\x08\x06" + struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sha, ip(spa),
+                                                         bytes(6), ip(tpa))
+
+
+def dhcp(kind: int, src: bytes, ciaddr: str = "0.0.0.0") -> bytes:
+    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, 7, 0, 0, ip(ciaddr), bytes(4), bytes(4),
+                        bytes(4), src, b"", b"") + b"\x63\x82\x53\x63" + bytes([53, 1, kind, 255])
+    udp = struct.pack("!HHHH", 68, 67, 8 + len(bootp), 0) + bootp
+    head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, ip(ciaddr), b"\xff" * 4)
+    return b"\xff" * 6 + src + b"\x08\x00" + head + udp
+
+
+def test_each_kind_of_frame_is_the_sign_it_is():
+    assert classify(arp(1, DEV, "0.0.0.0", "10.77.0.23"), 1.0).kind == "arp-probe"          # RFC 5227 probe
+    assert classify(arp(1, DEV, "0.0.0.0", "10.77.0.23"), 1.0).address == "10.77.0.23"
+    assert classify(arp(1, DEV, "10.77.0.23", "10.77.0.23"), 1.0).kind == "arp-announce"
+    assert classify(arp(2, DEV, "10.77.0.23", "10.77.0.1"), 1.0).kind == "arp-reply"
+    assert classify(arp(1, DEV, "10.77.0.23", "10.77.0.1"), 1.0).kind == "arp-request"
+    sign = classify(dhcp(3, DEV, "10.77.0.23"), 1.0)
+    assert (sign.kind, sign.address, sign.dhcp) == ("REQUEST", "10.77.0.23", True)
+    assert classify(b"\xff" * 6 + DEV + b"\x86\xdd" + bytes(60), 1.0).kind == "frame"
+
+
+def test_only_the_device_counts_and_silence_is_timed_from_its_last_sign():
+    now = [0.0]
+    life = Liveness(DEV, clock=lambda: now[0])
+    assert life.feed(arp(1, OTHER, "0.0.0.0", "10.77.0.23")) is None     # another host: not a sign
+    now[0] = 1.2
+    life.feed(arp(1, DEV, "0.0.0.0", "10.77.0.23"))
+    now[0] = 2.9
+    life.feed(arp(1, DEV, "0.0.0.0", "10.77.0.23"))
+    assert life.last() == 2.9 and life.last(since=3.0) is None
+    assert [s.t for s in life.probes("10.77.0.23", 0.0)] == [1.2, 2.9]
+    assert life.probing_until("10.77.0.23", 0.0) == pytest.approx(2.9 + 4.0)   # PROBE_MAX + ANNOUNCE_WAIT
+    assert life.holds("10.77.0.23", 0.0) is None                       # probing is not using it
+    now[0] = 7.0
+    life.feed(arp(1, DEV, "10.77.0.23", "10.77.0.23"))
+    assert life.holds("10.77.0.23", 0.0).kind == "arp-announce"
+    assert life.words(life.after(0.0), 0.0) == ("ARP probes for 10.77.0.23 at +1.2, +2.9 s; "
+                                                 "ARP announcements of 10.77.0.23 at +7.0 s")
+    assert 8.0 <= PROBE_PHASE <= 10.0   # RFC 5227: about 9 s from the ACK to the announcement
+
+
+def test_the_summary_says_what_the_device_was_doing():
+    now = [0.0]
+    life = Liveness(None, clock=lambda: now[0])
+    assert life.summary() == "nothing from the device"
+    life.follow(DEV)
+    for t in (0.0, 10.0, 20.0):
+        now[0] = t
+        life.feed(dhcp(3, DEV, "10.77.0.23"))
+    now[0] = 21.0
+    text = life.summary()
+    assert text.startswith("02:5c:00:00:00:01: 3 REQUESTs for 10.77.0.23 every 10.0 s"), text
+    assert text.endswith("last 1.0 s ago")
+    life.follow(OTHER)
+    assert life.summary() == "nothing from the device"   # what another MAC did is forgotten
+
+
+def test_client_specs_name_what_is_wrong(tmp_path):
+    assert parse_spec("udhcpc:shipped") == ("udhcpc", ["shipped"])
+    assert parse_spec("embedded:crash-on=option-overrun,no-arp-probe") == (
+        "embedded", ["crash-on=option-overrun", "no-arp-probe"])
+    with pytest.raises(ValueError, match="unknown client 'dhclient'"):
+        parse_spec("dhclient")
+    with pytest.raises(ValueError, match="unknown option 'fast' for the udhcpc client"):
+        parse_spec("udhcpc:fast")
+    argv = client_command("udhcpc:shipped", tmp_path)
+    assert "-a" in argv and "-T" not in argv                      # ARP check on, its default timers
+    assert "-A" not in " ".join(client_command("dhcpcd:shipped", tmp_path)).split()
+    assert " -A " in " ".join(client_command("dhcpcd", tmp_path))  # the lab's fast mode: no ARP probe
+    argv = client_command("embedded:schedule=2/4,crash-on=no-end", tmp_path, "02:5c:00:00:00:01")
+    assert argv[-2:] == ["--schedule=2,4", "--crash-on=no-end"] and "02:5c:00:00:00:01" in argv
