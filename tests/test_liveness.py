@@ -93,3 +93,16 @@ def test_client_specs_name_what_is_wrong(tmp_path):
     assert " -A " in " ".join(client_command("dhcpcd", tmp_path))  # the lab's fast mode: no ARP probe
     argv = client_command("embedded:schedule=2/4,crash-on=no-end", tmp_path, "02:5c:00:00:00:01")
     assert argv[-2:] == ["--schedule=2,4", "--crash-on=no-end"] and "02:5c:00:00:00:01" in argv
+
+
+def test_the_device_is_the_first_mac_that_sends_dhcp_twice_never_ours_and_no_other_after_it():
+    from scapy_dhcp_ext.workloads.liveness import Chooser
+
+    ours = bytes.fromhex("020000000001")
+    chooser = Chooser(None, lambda: {ours})
+    assert chooser.see(ours, "a") == [] and chooser.see(ours, "b") == [] and chooser.target is None
+    assert chooser.see(OTHER, "o1") == [] and chooser.see(DEV, "d1") == []
+    assert chooser.see(DEV, "d2") == ["d1", "d2"] and chooser.target == DEV   # both its messages, in order
+    assert chooser.see(OTHER, "o2") == [] and chooser.see(DEV, "d3") == ["d3"]
+    given = Chooser(OTHER, lambda: {ours})
+    assert given.see(DEV, "x") == [] and given.see(OTHER, "y") == ["y"]

@@ -131,3 +131,23 @@ def test_without_restart_a_bound_device_is_naked_back_to_discover_on_a_busy_mach
     assert client.alive() and client.proc.pid == pid                   # never restarted
     assert client.events()[bound]["event"] == "nak", client.events()[bound:bound + 3]   # its renewal: a NAK first
     assert report["yiaddr-zero"].verdict == "accepted" and report["forcerenew-unauthenticated"].verdict == "ignored"
+
+
+@pytest.mark.parametrize("spec", ["udhcpc:shipped", "dhcpcd:shipped"])
+def test_clients_as_debian_ships_them_probing_with_arp_get_the_verdicts_their_events_show(make_lab, spec):
+    """udhcpc -a and dhcpcd with its ARP probing on, default timers: a case of each
+    phase and each verdict, every one checked against what the client reported."""
+    lab = make_lab([], clients=[spec])
+    client = lab.clients[0]
+    cases = ["opt1-mask-len-3", "xid-mismatch", "forcerenew-unauthenticated", "yiaddr-zero", "bad-udp-checksum"]
+    with DhcpSession(lab.iface, state_file=False) as s:
+        report = s.sweep_replies(cases, restart=client.restart, progress=False)
+    assert report.complete and not report.failed and report.killer is None, report
+    assert "ARP probes for" in report["opt1-mask-len-3"].why, report["opt1-mask-len-3"]   # it probed, and lived
+    assert report["forcerenew-unauthenticated"].verdict == "ignored"   # neither takes an unauthenticated one
+    for row in report.rows:
+        seen = [e["event"] for e in during(client, row, report)]
+        if row.phase == "offer":
+            assert row.verdict == "rejected" and "bound" not in seen, (row.name, row.why, seen)
+        if row.phase == "ack":
+            assert ("bound" in seen) == (row.verdict == "accepted"), (row.name, row.verdict, row.why, seen)

@@ -63,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "client may take options: udhcpc:shipped, dhcpcd:shipped, embedded:OPTIONS")
     group.addoption("--dhcp-conformance", choices=("server", "client"),
                     help="one test item per check of check_server() or check_client()")
+    group.addoption("--dhcp-device-mac", metavar="MAC",
+                    help="client conformance: the device under test (default: the first MAC that sends DHCP twice)")
     group.addoption("--dhcp-destructive", action="store_true",
                     help="server conformance: also the checks that RELEASE and DECLINE")
     group.addoption("--dhcp-evidence", metavar="DIR",
@@ -227,7 +229,8 @@ class Conformance:
                 self.report = session.check_server(
                     only=ids, destructive=self.config.getoption("dhcp_destructive"), progress=False)
             else:
-                self.report = session.check_client(only=ids, progress=False)   # restarts a lab client
+                self.report = session.check_client(only=ids, progress=False,   # restarts a lab client
+                                                   device_mac=self.config.getoption("dhcp_device_mac"))
         except DhcpError as exc:
             self.error = str(exc)
         finally:

@@ -1,8 +1,6 @@
-"""The server side of ``check_client()``: hooks on a running ``serve()`` that
-record what the client sends and answer as the current phase says, and the
-phases themselves (see :mod:`.client_checks4`). Each phase's policy hands the
-client over to the next one's without a gap, so no retransmission is waited
-out that the checks do not need."""
+"""The server side of ``check_client()``: hooks on a running ``serve()`` that record what the client
+sends and answer as the current phase says, and the phases (see :mod:`.client_checks4`). Each phase's
+policy hands the client over to the next one's without a gap: no retransmission is waited out needlessly."""
 
 from __future__ import annotations
 
@@ -32,13 +30,14 @@ from ..wire import (
 from ..wire.frames4 import Frame, parse_frame
 from . import backoff4
 from .checks import NoEvidence, Recorder
+from .liveness import Chooser
 
 if TYPE_CHECKING:
     from ..roles.server4 import DhcpServer
     from .host import Host
 
-IN_USE_MAC = "02:00:5e:de:c1:1e"  # the other host that holds the address offered first
-OTHER_MAC = "02:00:5e:0f:0f:0f"   # whom the foreign-chaddr OFFER is for
+# The other host that holds the address offered first; whom the foreign-chaddr OFFER is for.
+IN_USE_MAC, OTHER_MAC = "02:00:5e:de:c1:1e", "02:00:5e:0f:0f:0f"
 
 
 @dataclass
@@ -53,13 +52,14 @@ class Phase:
 
 
 class ClientProbe:
-    """The server side of the checks: hooks on a running ``serve()`` that
-    record the client's requests and answer as the current phase says."""
+    """The server side of the checks: hooks on ``serve()`` that record the client's requests and answer."""
 
     def __init__(self, session: Host, server: DhcpServer, *, mac: str | None, restart: Callable[[], Any] | None,
                  lease_time: int, t1: int, t2: int, wait: float, decline: bool) -> None:
         self.session, self.server = session, server
         self.target = mac_bytes(mac) if mac else None
+        ep = session.endpoint
+        self.chooser = Chooser(self.target, lambda: {ep.mac_bytes, *ep.transport.local_macs})
         self.restart = restart
         self.lease_time, self.t1, self.t2 = lease_time, t1, t2
         self.wait = wait
@@ -81,10 +81,10 @@ class ClientProbe:
 
     def _observe(self, req: Frame) -> None:
         with self.cond:
-            if self.target is None and req.message_type == DISCOVER:
-                self.target = req.chaddr
-            if req.chaddr == self.target:
-                self.timeline.append(req)
+            got = self.chooser.see(req.chaddr, req)   # the device: mac=, or the first MAC to send DHCP twice
+            if got:
+                self.target = self.chooser.target
+                self.timeline.extend(got)
                 self.cond.notify_all()
 
     def _mutate(self, req: Frame, raw: bytes) -> Any:

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from ..wire import (
     ARP_LEN,
@@ -176,3 +176,26 @@ class Liveness:
         if other:
             parts.append(self.words(other[-6:], now, ago=True))
         return f"{who}: " + "; ".join(parts) + f"; last {now - signs[-1].t:.1f} s ago"
+
+
+class Chooser:
+    """The device under test: ``mac`` when given; else the first MAC, never one of
+    ``ours()``, that sends DHCP twice, and no other after it."""
+
+    def __init__(self, mac: bytes | None, ours: Callable[[], set[bytes]]) -> None:
+        self.target = mac
+        self.ours = ours
+        self._early: dict[bytes, list[Any]] = {}
+
+    def see(self, mac: bytes, item: Any) -> list[Any]:
+        """What of the device's this brings: ``[item]`` when it comes from the device,
+        all the chosen MAC sent so far when this message chooses it, else nothing."""
+        if self.target is None and mac not in self.ours():
+            early = self._early.setdefault(mac, [])
+            early.append(item)
+            if len(early) < 2:
+                return []
+            self.target = mac
+            self._early.clear()
+            return early
+        return [item] if mac == self.target else []
