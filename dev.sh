@@ -4,6 +4,7 @@
 #   ./dev.sh test [PYTEST ARGS]  install what is needed, run the whole test suite
 #   ./dev.sh bench               install what is needed, run the benchmark
 #   ./dev.sh soak [MINUTES]      serve() under perfdhcp and garbage for minutes (default 10), watched
+#   ./dev.sh soak-verdicts [--runs N]  sweep_replies() 2N times (idle, busy) per lab client: flips printed
 #   ./dev.sh fuzz [N]            the longer fuzz run of the reply parser (default 100000 inputs)
 #   ./dev.sh notebooks           run the example notebooks and write their outputs back
 #   ./dev.sh install [EXTRAS]    only install (apt packages, .venv, the scapy-dhcp command); it leaves
@@ -254,6 +255,7 @@ case "$cmd" in
   bench)   install bench test; exec "$venv/bin/python" bench/run.py "$@" ;;
   fuzz)    install fuzz test; exec "$venv/bin/python" -m tests.support.fuzz "$@" ;;
   soak)    install soak test; exec "$venv/bin/python" bench/soak.py "$@" ;;
+  soak-verdicts) install soak-verdicts test; exec "$venv/bin/python" bench/verdict_soak.py "$@" ;;
   notebooks) install notebooks test; exec "$venv/bin/python" -m tests.support.run_notebooks ;;
   fresh)   fresh "$@" ;;
   install-check)   # what ./dev.sh install leaves enabled that was not: nothing (./dev.sh fresh SUITE install-check)

@@ -1,0 +1,96 @@
+"""The verdict soak: the same ``sweep_replies()`` runs, idle and with two
+CPU-bound processes, against udhcpc, dhcpcd and the embedded-style client;
+every verdict that flips between runs is printed. A flip is a bug: the waits
+derive from what the device did, never from fixed sleeps.
+
+    ./dev.sh soak-verdicts [--runs 3] [--clients udhcpc,dhcpcd,embedded] [--cases all|NAME,NAME]
+
+Each run is a fresh lab with the client (as the lab runs it; add
+``udhcpc:shipped`` or ``dhcpcd:shipped`` for the clients as Debian ships them),
+the sweep with the default probe (the device's own traffic) and the client's
+``restart``. Besides the flips it checks each ``dead`` against the device: a
+process that was still running when the sweep restarted it was not dead, and
+the embedded client's log says when it crashed. Exits non-zero on a flip or a
+wrong ``dead``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scapy_dhcp_ext import DhcpSession  # noqa: E402
+from scapy_dhcp_ext.lab import Lab  # noqa: E402
+
+
+def one_run(spec: str, cases: list[str] | None, busy: bool) -> tuple[dict[str, str], list[str], float]:
+    """(verdict per case, wrong deads, seconds) of one sweep against a fresh lab client."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
+    wrong: list[str] = []
+    start = time.monotonic()
+    try:
+        with Lab([], clients=[spec]) as lab:
+            client = lab.clients[0]
+            alive_at_restart: list[tuple[float, bool]] = []
+
+            def restart() -> None:
+                alive_at_restart.append((time.time(), client.alive()))
+                client.restart()
+
+            with DhcpSession(lab.iface, state_file=False) as s:
+                report = s.sweep_replies(cases, restart=restart, progress=False)
+            crashes = [float(e["t"]) for e in client.events() if e["event"] == "crash"]
+            for row in report.rows:
+                if row.verdict != "dead":
+                    continue
+                end = row.started + row.seconds
+                died = any(row.started <= t <= end for t in crashes)
+                running = [ok for t, ok in alive_at_restart if t >= end][:1]
+                if not died and (running == [True] or (not running and client.alive())):
+                    wrong.append(f"{row.name}: {row.why}")
+            return report.verdicts(), wrong, time.monotonic() - start
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3, help="runs idle and runs busy, each (default 3)")
+    p.add_argument("--clients", default="udhcpc,dhcpcd,embedded")
+    p.add_argument("--cases", default="all", help="all, or case names separated by commas")
+    args = p.parse_args(argv)
+    cases = None if args.cases == "all" else args.cases.split(",")
+    bad = 0
+    for spec in args.clients.split(","):
+        runs: list[tuple[str, dict[str, str]]] = []
+        for n in range(args.runs):
+            for busy in (False, True):
+                verdicts, wrong, took = one_run(spec, cases, busy)
+                label = f"{'busy' if busy else 'idle'} {n + 1}"
+                runs.append((label, verdicts))
+                counts = {v: list(verdicts.values()).count(v) for v in sorted(set(verdicts.values()))}
+                print(f"{spec:16} {label:7} {len(verdicts)} cases in {took:5.0f} s: {counts}", flush=True)
+                for w in wrong:
+                    print(f"  WRONG dead (the device lived): {w}")
+                bad += len(wrong)
+        names = sorted({name for _label, v in runs for name in v})
+        flips = [(name, {label: v.get(name, "not run") for label, v in runs}) for name in names
+                 if len({v.get(name, "not run") for _label, v in runs}) > 1]
+        for name, seen in flips:
+            print(f"  FLIP {spec} {name}: " + ", ".join(f"{label} {v}" for label, v in seen.items()))
+        print(f"{spec}: {len(runs)} runs of {len(names)} cases, {len(flips)} flipped", flush=True)
+        bad += len(flips)
+    print("verdict soak: " + ("passed" if not bad else f"FAILED ({bad} flips or wrong deads)"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
