@@ -245,7 +245,7 @@ case "$cmd" in
   test)
     install test test
     set +e
-    "$venv/bin/python" -m pytest "$@"
+    "$venv/bin/python" -m pytest --durations=15 "$@"
     rc=$?
     set -e
     [ "$rc" = 5 ] && { say "pytest collected no tests"; exit 1; }

@@ -106,3 +106,16 @@ def test_the_device_is_the_first_mac_that_sends_dhcp_twice_never_ours_and_no_oth
     assert chooser.see(OTHER, "o2") == [] and chooser.see(DEV, "d3") == ["d3"]
     given = Chooser(OTHER, lambda: {ours})
     assert given.see(DEV, "x") == [] and given.see(OTHER, "y") == ["y"]
+
+
+def test_the_retry_interval_is_measured_between_retransmissions_of_one_xid():
+    from scapy_dhcp_ext.workloads.reply_machine4 import measured
+
+    assert measured([]) is None and measured([(0.0, 1)]) is None
+    assert measured([(0.0, 1), (3.0, 1)]) == 3.0
+    # A restarted client: its old DISCOVER and its new one 0.1 s apart are no interval.
+    assert measured([(0.0, 1), (0.1, 2)]) is None and measured([(0.0, 1), (0.1, 2), (3.1, 2)]) == 3.0
+    # A client that draws a new xid each time: the last gap, once four came; never under 0.5 s.
+    assert measured([(0.0, 1), (1.0, 2), (2.0, 3)]) is None
+    assert measured([(0.0, 1), (1.0, 2), (2.0, 3), (3.0, 4)]) == 1.0
+    assert measured([(0.0, 1), (0.1, 1)]) == 0.5

@@ -139,9 +139,10 @@ def test_clients_as_debian_ships_them_probing_with_arp_get_the_verdicts_their_ev
     phase and each verdict, every one checked against what the client reported."""
     lab = make_lab([], clients=[spec])
     client = lab.clients[0]
-    cases = ["opt1-mask-len-3", "xid-mismatch", "forcerenew-unauthenticated", "yiaddr-zero", "bad-udp-checksum"]
+    cases = ["opt1-mask-len-3", "xid-mismatch", "forcerenew-unauthenticated", "yiaddr-zero"]
     with DhcpSession(lab.iface, state_file=False) as s:
         report = s.sweep_replies(cases, restart=client.restart, progress=False)
+    assert 1.0 <= report.retry <= 5.5, report.retry   # udhcpc: 3 s, dhcpcd: 4 +/- 1 (never a restart's gap)
     assert report.complete and not report.failed and report.killer is None, report
     assert "ARP probes for" in report["opt1-mask-len-3"].why, report["opt1-mask-len-3"]   # it probed, and lived
     assert report["forcerenew-unauthenticated"].verdict == "ignored"   # neither takes an unauthenticated one

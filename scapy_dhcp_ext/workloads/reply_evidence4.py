@@ -78,7 +78,7 @@ class Evidence(ReplyMachine):
         """A device that uses the address (it announced it, answers ARP for it) took
         the lease, which settles the case at once. After an OFFER that is a client
         taking it as a BOOTP reply (dhcpcd does, with no option 53). Our ARP asks at
-        most once a second, and not while the device is still probing."""
+        most four times a second, and not while the device is still probing."""
         address = self._address()
         if address is None:
             return
@@ -86,7 +86,7 @@ class Evidence(ReplyMachine):
         held = self.life.holds(address, since) is not None
         now = time.monotonic()
         probing = self.life.probing_until(address, since)
-        if not held and now - self.pinged >= 1.0 and (probing is None or now > probing):
+        if not held and now - self.pinged >= 0.25 and (probing is None or now > probing):
             self.pinged = now
             held = self._ping(address, "arp", wait=0.1)
         if not held:

@@ -41,7 +41,7 @@ class ReplyMachine:
         self.progress = progress
         self.cond = threading.Condition()
         self.mode = "measure" if retry is None else "wait"
-        self.discovers: list[float] = []
+        self.discovers: list[tuple[float, int | None]] = []   # while measuring: (time, xid) of each DISCOVER
         self.row: ReplyRow | None = None
         self.case: ReplyCase | None = None
         self.xid: int | None = None
@@ -53,7 +53,7 @@ class ReplyMachine:
         self.ctx = Ctx(server.pool.server_ip, mac or b"")
         self.life = Liveness(mac)         # every frame from the device, as evidence (fed by tap)
         self.seen: dict[bytes, int] = {}  # DHCP messages per MAC, until the device is chosen
-        self.early: dict[bytes, list[float]] = {}   # their DISCOVERs' times
+        self.early: dict[bytes, list[tuple[float, int | None]]] = {}   # their DISCOVERs (time, xid)
         self.heard = 0.0                  # when any candidate last sent DHCP
         self.last_discover: float | None = None
         self.last_xid: int | None = None
@@ -74,7 +74,7 @@ class ReplyMachine:
             self.heard = time.monotonic()
             self.seen[req.chaddr] = self.seen.get(req.chaddr, 0) + 1
             if req.message_type == DISCOVER:
-                self.early.setdefault(req.chaddr, []).append(self.heard)
+                self.early.setdefault(req.chaddr, []).append((self.heard, req.xid))
             if self.seen[req.chaddr] >= 2:
                 self.target = req.chaddr
                 self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
@@ -106,12 +106,12 @@ class ReplyMachine:
                 self.last_discover, self.last_xid = now, req.xid
             if self.mode == "measure":
                 if mt == DISCOVER:
-                    self.discovers.append(now)
-                if len(self.discovers) >= 2:
-                    self.retry = max(0.2, self.discovers[-1] - self.discovers[-2])
-                    self._set("wait")
-                else:
+                    self.discovers.append((now, req.xid))
+                retry = measured(self.discovers)
+                if retry is None:
                     return
+                self.retry = retry
+                self._set("wait")
             if self.row is not None and self.mode in ("sent", "offered", "bound", "quiet"):
                 self.row.frames.append(("in", req.raw, time.time()))
             if self.mode == "quiet":
@@ -259,3 +259,14 @@ class ReplyMachine:
 
 def _kind(raw: bytes) -> int | None:
     return parse_frame(raw).message_type
+
+
+def measured(discovers: list[tuple[float, int | None]]) -> float | None:
+    """The retry interval from (time, xid) of DISCOVERs: between two with the same xid (a
+    retransmission; a restarted client's first DISCOVER follows its old one at any gap), or,
+    for a client that changes xid each time, the last gap once four came; None until then."""
+    if not discovers:
+        return None
+    same = [t for t, x in discovers if x == discovers[-1][1]]
+    times = same if len(same) >= 2 else [t for t, _x in discovers] if len(discovers) >= 4 else []
+    return max(0.5, times[-1] - times[-2]) if len(times) >= 2 else None
