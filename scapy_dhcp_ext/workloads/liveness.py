@@ -199,3 +199,7 @@ class Chooser:
             self._early.clear()
             return early
         return [item] if mac == self.target else []
+
+    def candidates(self) -> list[bytes]:
+        """The MACs heard once while none was chosen."""
+        return list(self._early)

@@ -16,21 +16,11 @@ to renew at once instead.
 
 from __future__ import annotations
 
-import secrets
 import time
 
-from ..wire import (
-    ARP_REQUEST,
-    ZERO_IP,
-    arp_frame,
-    icmp_echo_frame,
-    ip_bytes,
-    is_arp_reply_from,
-    is_icmp_echo_reply,
-    mac_bytes,
-    mac_str,
-)
+from ..wire import ZERO_IP, mac_str
 from ..wire.frames4 import parse_frame
+from ..wire.probes4 import probe_frame
 from .liveness import ANNOUNCE_WAIT, PROBE_MAX
 from .reply_machine4 import ReplyMachine
 
@@ -154,14 +144,7 @@ class Evidence(ReplyMachine):
         return None
 
     def _ping(self, address: str, how: str, wait: float = 1.0) -> bool:
-        ep, server_ip = self.session.endpoint, self.server.pool.server_ip
-        target = mac_bytes(mac_str(self.target)) if self.target else b"\xff" * 6
-        ident = secrets.randbits(16)
-        if how == "arp":
-            frame = arp_frame(ARP_REQUEST, sha=ep.mac_bytes, spa=ip_bytes(server_ip), tha=bytes(6),
-                              tpa=ip_bytes(address))
-        else:
-            frame = icmp_echo_frame(src_mac=ep.mac_bytes, dst_mac=target, src=server_ip, dst=address, ident=ident)
-        address_b = ip_bytes(address)
-        return ep.transport.probe(frame, lambda f: is_arp_reply_from(f.raw, address_b) if how == "arp"
-                                  else is_icmp_echo_reply(f.raw, ident), wait=min(wait, self.window())) is not None
+        ep = self.session.endpoint
+        frame, answers = probe_frame(how, src_mac=ep.mac_bytes, src_ip=self.server.pool.server_ip, target=address,
+                                     dst_mac=self.target or b"\xff" * 6)
+        return ep.transport.probe(frame, answers, wait=min(wait, self.window())) is not None

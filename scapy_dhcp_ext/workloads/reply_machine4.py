@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..wire import ACK, DECLINE, DISCOVER, OFFER, REQUEST, ZERO_IP, mac_str
 from ..wire.frames4 import Frame, parse_frame
-from .liveness import Liveness
+from .liveness import Chooser, Liveness
 from .reply_cases4 import Ctx, ReplyCase
 from .reply_report import ReplyReport, ReplyRow
 
@@ -52,8 +52,7 @@ class ReplyMachine:
         self.attempts: dict[str, int] = {}
         self.ctx = Ctx(server.pool.server_ip, mac or b"")
         self.life = Liveness(mac)         # every frame from the device, as evidence (fed by tap)
-        self.seen: dict[bytes, int] = {}  # DHCP messages per MAC, until the device is chosen
-        self.early: dict[bytes, list[tuple[float, int | None]]] = {}   # their DISCOVERs (time, xid)
+        self.chooser = Chooser(mac, self.ours)
         self.heard = 0.0                  # when any candidate last sent DHCP
         self.last_discover: float | None = None
         self.last_xid: int | None = None
@@ -68,20 +67,18 @@ class ReplyMachine:
         return {endpoint.mac_bytes, *endpoint.transport.local_macs}
 
     def choose(self, req: Frame) -> bool:
-        """Whether ``req`` comes from the device: ``mac=`` when given, else the
-        first MAC (not ours) that sends DHCP twice, and no other after it."""
+        """Whether ``req`` comes from the device (:class:`~.liveness.Chooser`); the
+        message that chooses it brings the DISCOVER times it sent before, for the measure."""
+        now = time.monotonic()
         if self.target is None and req.chaddr not in self.ours():
-            self.heard = time.monotonic()
-            self.seen[req.chaddr] = self.seen.get(req.chaddr, 0) + 1
-            if req.message_type == DISCOVER:
-                self.early.setdefault(req.chaddr, []).append((self.heard, req.xid))
-            if self.seen[req.chaddr] >= 2:
-                self.target = req.chaddr
-                self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
-                self.life.follow(req.chaddr)
-                self.discovers = self.early.get(req.chaddr, [])[:-1] if req.message_type == DISCOVER else \
-                    self.early.get(req.chaddr, [])   # the one in hand is counted as it goes on
-        return req.chaddr == self.target
+            self.heard = now
+        got = self.chooser.see(req.chaddr, (now, req.xid, req.message_type))
+        if got and self.target is None:
+            self.target = req.chaddr
+            self.ctx = Ctx(self.server.pool.server_ip, req.chaddr)
+            self.life.follow(req.chaddr)
+            self.discovers = [(t, xid) for t, xid, kind in got[:-1] if kind == DISCOVER]   # this one: as it goes on
+        return bool(got)
 
     def tap(self, raw: bytes) -> None:
         """Every frame read (the reader's thread): the device's are signs of life;

@@ -185,7 +185,7 @@ class ReplySweeper(Evidence):
                 return
         if now - since > limit:
             if self.target is None:
-                once = ", ".join(mac_str(m) for m in self.seen) or "none"
+                once = ", ".join(mac_str(m) for m in self.chooser.candidates()) or "none"
                 self._stop(f"no client sent DHCP twice within {limit:.0f} s (seen once: {once}): "
                            "is a DHCP client on the link?")
             else:

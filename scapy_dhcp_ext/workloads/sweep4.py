@@ -28,19 +28,14 @@ from ..errors import UsageError, old_keyword
 from ..roles.results4 import progress_bar
 from ..state.signals import stop_on_ctrl_c
 from ..wire import (
-    ARP_REQUEST,
     BROADCAST_MAC,
     DISCOVER,
-    arp_frame,
-    icmp_echo_frame,
-    ip_bytes,
-    is_arp_reply_from,
-    is_icmp_echo_reply,
     mac_bytes,
     new_xid,
 )
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.messages4 import build_message
+from ..wire.probes4 import probe_frame
 from .cases4 import Case
 from .catalog import choose
 from .host import SweepHost
@@ -111,19 +106,13 @@ class Sweeper:
     def _probe_frame(self) -> tuple[bytes, Callable[[Frame], bool]]:
         if self.probe == self.BARRIER:
             return self._discover()
-        mac_b = self.endpoint.mac_bytes
-        target = self._target()
-        if self.probe == "arp":
-            request = arp_frame(ARP_REQUEST, sha=mac_b, spa=ip_bytes(self._own_address()), tha=b"\0" * 6,
-                                tpa=ip_bytes(target))
-            return request, lambda f: is_arp_reply_from(f.raw, ip_bytes(target))
-        ident = self.rng.getrandbits(16)
-        own = self._own_address()
-        self.endpoint.transport.answer_arp(own, mac_b)
+        mac_b, own = self.endpoint.mac_bytes, self._own_address()
+        if self.probe != "arp":
+            self.endpoint.transport.answer_arp(own, mac_b)   # the device asks who we are before it answers
         lease = self.host.lease
         dst = mac_bytes(lease.server_mac) if lease and lease.server_mac else BROADCAST_MAC
-        frame = icmp_echo_frame(src_mac=mac_b, dst_mac=dst, src=own, dst=target, ident=ident)
-        return frame, lambda f: is_icmp_echo_reply(f.raw, ident)
+        return probe_frame("arp" if self.probe == "arp" else "icmp", src_mac=mac_b, src_ip=own,
+                           target=self._target(), dst_mac=dst, ident=self.rng.getrandbits(16))
 
     def _target(self) -> str:
         if self._probe_target is None:
