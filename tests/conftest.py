@@ -12,7 +12,8 @@ import signal
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
-from scapy_dhcp_ext.lab import PREFIX, Lab, list_namespaces
+from scapy_dhcp_ext.lab import Lab
+from tests.support.labs import left_behind, ours
 
 LAB_FIXTURES = {"lab", "make_lab", "session", "hostile", "kea_lab"}
 
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_finish(session):
     """Labs that exist before the lab tests run (another shell's) are not ours to count."""
     session.config._lab_before = (
-        {n for n in list_namespaces() if n.startswith(PREFIX)}
+        ours()
         if any(item.get_closest_marker("lab") for item in session.items) and os.geteuid() == 0 else None)
 
 
@@ -40,7 +41,7 @@ def pytest_sessionfinish(session, exitstatus):
     before = getattr(session.config, "_lab_before", None)
     if before is None:
         return
-    left = {n for n in list_namespaces() if n.startswith(PREFIX)} - before
+    left = left_behind(before)
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nFAILED: namespaces left behind by the lab tests: {sorted(left)}")

@@ -14,13 +14,11 @@ import pexpect
 import pytest
 
 from scapy_dhcp_ext.front.cli import main
-from scapy_dhcp_ext.lab import PREFIX, list_namespaces
+from scapy_dhcp_ext.lab import PREFIX
+from tests.support.labs import left_behind
+from tests.support.labs import ours as our_namespaces
 
 COMMAND = str(Path(sys.executable).with_name("scapy-dhcp"))
-
-
-def our_namespaces() -> set[str]:
-    return {n for n in list_namespaces() if n.startswith(PREFIX)}
 
 
 def run_c(capsys, *argv: str) -> str:
@@ -29,7 +27,7 @@ def run_c(capsys, *argv: str) -> str:
     rc = main(list(argv))
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert our_namespaces() == before
+    assert not left_behind(before)
     return out
 
 

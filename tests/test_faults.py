@@ -228,9 +228,9 @@ def test_a_lab_whose_process_was_killed_is_removed_by_the_next(make_lab):
             "print(lab.id, flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     lab_id = proc.stdout.readline().strip()
-    proc.kill()  # SIGKILL: no chance to clean up
-    proc.wait()
     assert any(n.startswith(PREFIX + lab_id) for n in list_namespaces())
+    proc.kill()  # SIGKILL: no chance to clean up (the other pytest worker's next lab may remove it first)
+    proc.wait()
     other = make_lab("dnsmasq")  # a running lab is left alone, a dead one is removed
     names = list_namespaces()
     assert not any(n.startswith(PREFIX + lab_id) for n in names)

@@ -46,3 +46,42 @@ def test_a_lab_folder_whose_owner_died_mid_cleanup_goes_with_the_next_lab(tmp_pa
     (folder / "owner").write_text(str(dead.pid))
     cleanup_stale()
     assert not folder.exists()
+
+
+def test_the_suite_counts_its_own_leftover_labs_and_not_another_workers():
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from scapy_dhcp_ext.lab import cleanup_stale, remove_lab
+    from tests.support.labs import left_behind, ours
+
+    before = ours()
+    mine = Lab([]).start()   # a link only, left running: this process's leftover
+    code = ("import os; from scapy_dhcp_ext.lab import Lab; lab = Lab([]).start(); print(lab.id, flush=True);"
+            "os.kill(os.getpid(), 9)")   # a child killed before it could remove its lab
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+    other = None
+    try:
+        left = left_behind(before)
+        assert f"{PREFIX}{mine.id}" in left and f"{PREFIX}{child}" in left
+        # The killed child as if another worker had started it: not in this process's lineage.
+        for lineage in Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{child}-*/lineage"):
+            lineage.write_text(" ".join(p for p in lineage.read_text().split() if p != str(os.getpid())))
+        assert f"{PREFIX}{child}" not in left_behind(before)
+        # A running lab whose maker is not this process (as another worker's): not counted.
+        other = subprocess.Popen([sys.executable, "-c", "import time; from scapy_dhcp_ext.lab import Lab;"
+                                  "lab = Lab([]).start(); print(lab.id, flush=True); time.sleep(30)"],
+                                 stdout=subprocess.PIPE, text=True)
+        running = other.stdout.readline().strip()
+        assert running and f"{PREFIX}{running}" in ours() - before
+        assert f"{PREFIX}{running}" not in left_behind(before)
+    finally:
+        mine.stop()
+        if other is not None:
+            other.kill()
+            other.wait()
+        remove_lab(child)
+        cleanup_stale()
+    assert not left_behind(before)

@@ -7,14 +7,10 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from scapy_dhcp_ext.lab import PREFIX, list_namespaces
+from tests.support.labs import left_behind, ours
 from tests.support.run_notebooks import execute, notebooks
 
 pytestmark = pytest.mark.lab  # root, namespaces and the real servers
-
-
-def ours() -> set[str]:
-    return {n for n in list_namespaces() if n.startswith(PREFIX)}
 
 
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
@@ -24,7 +20,7 @@ def test_notebook_runs_clean(path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
-    assert ours() == before
+    assert not left_behind(before)
 
 
 def test_the_notebooks_are_there():
@@ -42,4 +38,4 @@ def test_a_failing_cell_still_removes_the_lab(tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(CellExecutionError, match="a cell fails"):
         execute(path)
-    assert ours() == before
+    assert not left_behind(before)

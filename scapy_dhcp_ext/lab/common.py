@@ -67,15 +67,58 @@ def list_namespaces() -> list[str]:
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
 
 
-def _owner_alive(lab_id: str) -> bool:
-    """Whether the process that made this lab still runs (its PID is in the lab's folder)."""
+def _owners(lab_id: str) -> list[int]:
+    pids = []
     for owner in Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*/owner"):
         try:
-            os.kill(int(owner.read_text()), 0)
-            return True
+            pids.append(int(owner.read_text()))
         except (ValueError, OSError):
             continue
-    return False
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def lineage() -> list[int]:
+    """This process's PID and its ancestors' up to init: a lab's folder keeps it, so that a lab
+    left by a killed process can be traced to whoever started that process."""
+    pids: list[int] = []
+    pid = os.getpid()
+    while pid > 1 and len(pids) < 64:
+        pids.append(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def lab_lineage(lab_id: str) -> list[int]:
+    """The lineage its maker recorded in the lab's folder (empty if none)."""
+    for path in Path(tempfile.gettempdir()).glob(f"scapy-dhcp-lab-{lab_id}-*/lineage"):
+        try:
+            return [int(p) for p in path.read_text().split()]
+        except (ValueError, OSError):
+            continue
+    return []
+
+
+def lab_owner(lab_id: str) -> int | None:
+    """The PID of the process that made this lab, as its folder records it (it may be gone), or None."""
+    pids = _owners(lab_id)
+    return next((pid for pid in pids if alive(pid)), pids[0] if pids else None)
+
+
+def _owner_alive(lab_id: str) -> bool:
+    """Whether the process that made this lab still runs (its PID is in the lab's folder)."""
+    return any(alive(pid) for pid in _owners(lab_id))
 
 
 def cleanup_stale() -> list[str]:

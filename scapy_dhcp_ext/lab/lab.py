@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .clients import Client, client_command, parse_spec
-from .common import PREFIX, LabError, cleanup_stale, remove_lab, require, run, terminate
+from .common import PREFIX, LabError, cleanup_stale, lineage, remove_lab, require, run, terminate
 from .servers import SERVER_KINDS, SUBNET6, V6_KINDS, Server, ServerLauncher
 
 
@@ -77,6 +77,7 @@ class Lab(ServerLauncher):
         require("ip", "iproute2")
         cleanup_stale()  # labs whose process was killed before it could remove them
         self.workdir = Path(tempfile.mkdtemp(prefix=f"scapy-dhcp-lab-{self.id}-"))
+        (self.workdir / "lineage").write_text(" ".join(map(str, lineage())))
         (self.workdir / "owner").write_text(str(os.getpid()))
         self._started = True
         # Also gone when the interpreter exits (a notebook kernel that stops after a failed cell).
