@@ -20,126 +20,29 @@ replies a client must ignore.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Callable
 
-from ..wire import (
-    BOOTP_AT,
-    FRAME_OPTIONS,
-    IP_DST,
-    IP_SRC,
-    UDP_AT,
-    Bootp,
-    ip_str,
-    ip_udp_frame,
-    iter_options,
-)
+from ..wire import BOOTP_AT, FRAME_OPTIONS, IP_SRC, UDP_AT, Bootp
 from .cases4 import fragment
+from .reply_edit4 import (
+    SHELL,
+    Ctx,
+    ReplyCase,
+    dropopt,
+    encode,
+    ip,
+    long_option,
+    name,
+    options_of,
+    overload,
+    rawtail,
+    rebuild,
+    setfield,
+    setopt,
+    with_options,
+)
+from .reply_record4 import record
 
-
-@dataclass(frozen=True)
-class Ctx:
-    """What a case may need besides the reply: the server's address, the
-    client's MAC, and a second server id for spoofed replies."""
-
-    server_ip: str
-    client_mac: bytes
-    other_server: str = "10.77.0.253"
-
-
-@dataclass(frozen=True)
-class ReplyCase:
-    name: str
-    cite: str
-    phase: str          # offer, ack, renew, bound
-    what: str
-    make: Callable[[bytes, Ctx], list[bytes]]
-    expect: str = ""    # what a careful client does: "accepted" or "rejected" ("" when either is defensible)
-
-
-# -- editing a reply of ours (Ethernet, IPv4 without options, UDP, BOOTP) ---------------
-
-def options_of(raw: bytes) -> list[tuple[int, bytes]]:
-    return [(code, payload) for _at, code, payload in iter_options(raw, FRAME_OPTIONS)]
-
-
-def encode(items: list[tuple[int, bytes]]) -> bytes:
-    return b"".join(bytes([code, len(p)]) + p for code, p in items)
-
-
-def rebuild(raw: bytes, area: bytes, *, bootp: bytes | None = None, end: bool = True, pad: bool = True) -> bytes:
-    """``raw`` with its option area replaced by ``area`` (END added unless
-    ``end`` is off, PAD to 300 bytes unless ``pad`` is off), lengths and
-    checksums made right again."""
-    head = bytes(bootp if bootp is not None else raw[BOOTP_AT:FRAME_OPTIONS])
-    body = head + area + (b"\xff" if end else b"")
-    if pad and len(body) < 300:
-        body += bytes(300 - len(body))
-    sport, dport = struct.unpack_from("!HH", raw, UDP_AT)
-    return ip_udp_frame(body, src_mac=raw[6:12], dst_mac=raw[0:6], src_ip=ip_str(raw[IP_SRC:IP_SRC + 4]),
-                        dst_ip=ip_str(raw[IP_DST:IP_DST + 4]), sport=sport, dport=dport)
-
-
-def with_options(change: Callable[[list[tuple[int, bytes]]], list[tuple[int, bytes]]]) -> Callable[
-        [bytes, Ctx], list[bytes]]:
-    return lambda raw, _ctx: [rebuild(raw, encode(change(options_of(raw))))]
-
-
-def setopt(code: int, payload: bytes) -> Callable[[bytes, Ctx], list[bytes]]:
-    """Option ``code`` set to ``payload`` (replaced where it was, else added before END)."""
-    def change(items: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-        if any(c == code for c, _p in items):
-            return [(c, payload if c == code else p) for c, p in items]
-        return items + [(code, payload)]
-    return with_options(change)
-
-
-def dropopt(code: int) -> Callable[[bytes, Ctx], list[bytes]]:
-    return with_options(lambda items: [(c, p) for c, p in items if c != code])
-
-
-def rawtail(extra: bytes, *, end: bool = True) -> Callable[[bytes, Ctx], list[bytes]]:
-    """Bytes appended to the option area as they are (lying lengths)."""
-    return lambda raw, _ctx: [rebuild(raw, encode(options_of(raw)) + extra, end=end)]
-
-
-def setfield(offset: int, value: bytes) -> Callable[[bytes, Ctx], list[bytes]]:
-    """A fixed BOOTP field (offset within BOOTP) set to ``value``."""
-    def make(raw: bytes, _ctx: Ctx) -> list[bytes]:
-        head = bytearray(raw[BOOTP_AT:FRAME_OPTIONS])
-        head[offset:offset + len(value)] = value
-        return [rebuild(raw, encode(options_of(raw)), bootp=bytes(head))]
-    return make
-
-
-def ip(text: str) -> bytes:
-    return bytes(int(x) for x in text.split("."))
-
-
-def name(*labels: bytes) -> bytes:
-    return b"".join(bytes([len(x)]) + x for x in labels) + b"\0"
-
-
-def split(code: int, data: bytes) -> list[tuple[int, bytes]]:
-    """RFC 3396: one long option as several instances of 255 bytes at most."""
-    return [(code, data[i:i + 255]) for i in range(0, len(data), 255)]
-
-
-def _long(code: int, data: bytes) -> Callable[[bytes, Ctx], list[bytes]]:
-    return with_options(lambda items: [(c, p) for c, p in items if c != code] + split(code, data))
-
-
-def _overload(value: int, *, file_area: bytes = b"", sname_area: bytes = b"") -> Callable[[bytes, Ctx], list[bytes]]:
-    """Option 52 with ``value``, and the file and sname fields holding options."""
-    def make(raw: bytes, _ctx: Ctx) -> list[bytes]:
-        head = bytearray(raw[BOOTP_AT:FRAME_OPTIONS])
-        if file_area:
-            head[Bootp.FILE:Bootp.FILE + Bootp.FILE_LEN] = file_area[:Bootp.FILE_LEN].ljust(Bootp.FILE_LEN, b"\0")
-        if sname_area:
-            head[Bootp.SNAME:Bootp.SNAME + Bootp.SNAME_LEN] = sname_area[:Bootp.SNAME_LEN].ljust(
-                Bootp.SNAME_LEN, b"\0")
-        return [rebuild(raw, encode(options_of(raw) + [(52, bytes([value]))]), bootp=bytes(head))]
-    return make
+__all__ = ["Ctx", "ReplyCase", "catalog", "select"]
 
 
 def _xid_plus_one(raw: bytes, _ctx: Ctx) -> list[bytes]:
@@ -181,7 +84,6 @@ def _bigger(raw: bytes, _ctx: Ctx) -> list[bytes]:
     return [rebuild(raw, encode(options_of(raw) + extra))]   # 1,010 bytes of vendor options
 
 
-SHELL = b"$(touch /tmp/pwned)`id`;reboot|&"
 LOOP_119 = b"\x03lab\xc0\x00"                  # a label, then a pointer back to the start
 MUTUAL_119 = b"\xc0\x02\xc0\x00"               # two pointers to each other
 ROUTE = {
@@ -194,6 +96,11 @@ ROUTE = {
 def catalog() -> list[ReplyCase]:
     """Every case, in a fixed order (each name stable across releases)."""
     c = ReplyCase
+    return [*core(c), *record()]
+
+
+def core(c: type[ReplyCase] = ReplyCase) -> list[ReplyCase]:
+    """The first cases, by the kind of anomaly."""
     return [
         # -- option sizes and lengths ------------------------------------------------
         c("opt1-mask-len-3", "CVE-2018-20679", "ack", "subnet mask of 3 bytes", setopt(1, b"\xff\xff\xff")),
@@ -214,21 +121,22 @@ def catalog() -> list[ReplyCase]:
           lambda raw, _c: [rebuild(raw, encode(options_of(raw)), end=False, pad=False)]),
         c("zero-length-options", "CVE-2019-11766", "ack", "hostname, domain and DNS with length 0",
           with_options(lambda items: items + [(12, b""), (15, b""), (6, b"")])),
-        c("missing-opt53", "CVE-2020-7216", "offer", "no message type (option 53)", dropopt(53), "rejected"),
+        c("missing-opt53", "CVE-2020-7216", "offer", "no message type (option 53): a BOOTP reply (RFC 1534 3)",
+          dropopt(53)),
         c("conflicting-opt53", "RFC 2131 9.6", "offer", "two message types: OFFER then ACK",
           with_options(lambda items: items + [(53, b"\x05")])),
         c("opt53-len-2", "CVE-2020-7216", "offer", "message type of 2 bytes", setopt(53, b"\x02\x02")),
         c("overload-file", "RFC 2131 4.1 (option 52)", "ack", "option 52 = 1, a hostname in the file field",
-          _overload(1, file_area=b"\x0c\x05board\xff")),
+          overload(1, file_area=b"\x0c\x05board\xff")),
         c("overload-sname", "RFC 2131 4.1 (option 52)", "ack", "option 52 = 2, a domain in the sname field",
-          _overload(2, sname_area=b"\x0f\x04test\xff")),
+          overload(2, sname_area=b"\x0f\x04test\xff")),
         c("overload-both", "RFC 2131 4.1 (option 52)", "ack", "option 52 = 3, options in file and sname",
-          _overload(3, file_area=b"\x0c\x05board\xff", sname_area=b"\x0f\x04test\xff")),
-        c("overload-bad-value", "RFC 2131 4.1 (option 52)", "ack", "option 52 = 7", _overload(7)),
+          overload(3, file_area=b"\x0c\x05board\xff", sname_area=b"\x0f\x04test\xff")),
+        c("overload-bad-value", "RFC 2131 4.1 (option 52)", "ack", "option 52 = 7", overload(7)),
         c("overload-nested", "CVE-2018-5732", "ack", "option 52 again inside the file field",
-          _overload(1, file_area=b"\x34\x01\x03\x0c\x02ab\xff")),
+          overload(1, file_area=b"\x34\x01\x03\x0c\x02ab\xff")),
         c("overload-file-no-end", "CVE-2018-5732", "ack", "option 52 = 1, the file field full of options, no END",
-          _overload(1, file_area=(b"\x0c\x7e" + b"h" * 126)[:128])),
+          overload(1, file_area=(b"\x0c\x7e" + b"h" * 126)[:128])),
         # -- names and text -----------------------------------------------------------
         c("opt119-pointer-loop", "CVE-2020-7461", "ack", "domain search whose pointer points at itself",
           setopt(119, LOOP_119)),
@@ -250,9 +158,9 @@ def catalog() -> list[ReplyCase]:
         c("hostname-nul", "CVE-2011-0997", "ack", "hostname with a NUL inside", setopt(12, b"board\x00evil")),
         c("domain-non-utf8", "RFC 2132 3.17", "ack", "domain that is not UTF-8", setopt(15, b"\xff\xfe\xc0lab")),
         c("hostname-300-split", "RFC 3396", "ack", "a 300-byte hostname in two instances",
-          _long(12, b"h" * 300)),
+          long_option(12, b"h" * 300)),
         c("domain-600-split", "CVE-2021-25217", "ack", "a 600-byte domain in three instances",
-          _long(15, b"d" * 600)),
+          long_option(15, b"d" * 600)),
         # -- routes and addresses ---------------------------------------------------
         c("opt121-mask-33", "RFC 3442", "ack", "classless route with a mask width of 33",
           setopt(121, ROUTE["opt121-mask-33"])),
