@@ -4,6 +4,7 @@ not ours), and the server process's own state."""
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 
 import pytest
@@ -19,7 +20,12 @@ pytestmark = pytest.mark.lab
 FIELDS = ("frame.time_epoch", "eth.src", "eth.dst", "ip.dst", "ip.len", "udp.dstport", "dhcp.type", "dhcp.id",
           "dhcp.flags.bc", "dhcp.ip.client", "dhcp.ip.your", "dhcp.ip.relay", "dhcp.hw.mac_addr", "dhcp.option.dhcp",
           "dhcp.option.dhcp_server_id", "dhcp.option.ip_address_lease_time", "dhcp.option.requested_ip_address",
-          "dhcp.option.type", "dhcp.option.request_list_item")
+          "dhcp.option.type", "dhcp.option.request_list_item",
+          # for the table-3 checks (server_checks4_fields)
+          "ip.src", "udp.srcport", "dhcp.hw.type", "dhcp.hw.len", "dhcp.hops", "dhcp.secs", "dhcp.ip.server",
+          "dhcp.server", "dhcp.file", "dhcp.cookie", "dhcp.option.end", "dhcp.option.subnet_mask",
+          "dhcp.option.router", "dhcp.option.renewal_time_value", "dhcp.option.rebinding_time_value",
+          "dhcp.option.message")
 TYPES = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK", "7": "RELEASE",
          "8": "INFORM"}
 
@@ -122,16 +128,96 @@ ORACLES = {
 }
 
 
+def _net(r):
+    return ipaddress.IPv4Network(f"{r['dhcp.option.dhcp_server_id'] or r['ip.src']}/"
+                                 f"{r['dhcp.option.subnet_mask'] or '255.255.255.0'}", strict=False)
+
+
+def _usable(r) -> bool:
+    net, yi = _net(r), ipaddress.IPv4Address(r["dhcp.ip.your"])
+    return yi in net and yi not in (net.network_address, net.broadcast_address) and str(
+        yi) != r["dhcp.option.dhcp_server_id"]
+
+
+def _times(r) -> bool:
+    lease = int(r["dhcp.option.ip_address_lease_time"] or 0)
+    t1 = int(r["dhcp.option.renewal_time_value"] or lease // 2)
+    t2 = int(r["dhcp.option.rebinding_time_value"] or lease * 7 // 8)
+    return t1 <= t2 <= lease
+
+
+def _contiguous(mask: str) -> bool:
+    inverted = ~int(ipaddress.IPv4Address(mask)) & 0xFFFFFFFF
+    return inverted & (inverted + 1) == 0
+
+
+# The table-3 checks, each a rule on (request, reply) read off tshark's rows: "{offer,ack,nak}-rule".
+FIELD_RULES = {
+    "op-bootreply": lambda q, r: r["dhcp.type"] == "2",
+    "htype-hlen-echoed": lambda q, r: (r["dhcp.hw.type"], r["dhcp.hw.len"]) == (q["dhcp.hw.type"], q["dhcp.hw.len"]),
+    "hops-zero": lambda q, r: r["dhcp.hops"] == "0",
+    "secs-zero": lambda q, r: r["dhcp.secs"] == "0",
+    "giaddr-echoed": lambda q, r: r["dhcp.ip.relay"] == q["dhcp.ip.relay"],
+    "magic-cookie": lambda q, r: r["dhcp.cookie"] in ("DHCP", "99.130.83.99", "0x63825363"),
+    "options-end": lambda q, r: r["dhcp.option.end"] == "255",
+    "udp-ports": lambda q, r: (r["udp.srcport"], r["udp.dstport"]) == ("67", "67" if q["dhcp.ip.relay"] != "0.0.0.0"
+                                                                           else "68"),
+    "no-client-options": lambda q, r: not {50, 55, 57} & r.codes,
+    "fits-576": lambda q, r: int(r["ip.len"]) <= 576,
+    "server-id-is-source": lambda q, r: r["ip.src"] == r["dhcp.option.dhcp_server_id"],
+    "yiaddr-usable": lambda q, r: _usable(r),
+    "t1-t2-order": lambda q, r: _times(r),
+    "mask-contiguous": lambda q, r: _contiguous(r["dhcp.option.subnet_mask"]),
+    "routers-on-subnet": lambda q, r: all(ipaddress.IPv4Address(x) in _net(r)
+                                          for x in r["dhcp.option.router"].split(",")),
+    "ciaddr-echoed": lambda q, r: r["dhcp.ip.client"] == q["dhcp.ip.client"],
+    "xid-echoed": lambda q, r: r["dhcp.id"] == q["dhcp.id"],
+    "chaddr-echoed": lambda q, r: r["dhcp.hw.mac_addr"] == q["dhcp.hw.mac_addr"],
+    "ciaddr-zero": lambda q, r: r["dhcp.ip.client"] == "0.0.0.0",
+    "siaddr-zero": lambda q, r: r["dhcp.ip.server"] == "0.0.0.0",
+    "only-allowed-options": lambda q, r: not r.codes - {0, 53, 54, 56, 60, 61, 82, 255},   # 0: tshark names PAD
+    "sname-file-unused": lambda q, r: not r["dhcp.server"] and not r["dhcp.file"] and 52 not in r.codes,
+    "has-message": lambda q, r: bool(r["dhcp.option.message"]),
+}
+ASKED = {"offer": "DISCOVER", "ack": "REQUEST", "nak": "REQUEST"}
+
+
+def field_oracle(check_id: str, rows) -> bool | None:
+    """The table-3 check's rule on the one exchange it judged (the first request of its kind
+    that got a reply of the kind in the check's rows), or None when tshark cannot tell."""
+    kind, rule = check_id.split("-", 1)
+    judge = FIELD_RULES.get(rule)
+    if judge is None or kind not in ASKED:
+        return None
+    for q in requests(rows, ASKED[kind]):
+        r = answer_to(rows, q)
+        if r is not None and r.kind == kind.upper():
+            return judge(q, r)
+    return None
+
+
+# What tshark does not show (it does not check checksums; sname and file are shown up to their NUL;
+# option lengths are read, not shown): these are judged by the unit tests of the rules only.
+UNSEEN_BY_TSHARK = {f"{k}-{r}" for k in ("offer", "ack", "nak")
+                    for r in ("checksums-right", "sname-file-terminated", "option-sizes")}
+# Judged against the server's state and the order of frames (state_oracles), or its being alive.
+UNSEEN_BY_TSHARK |= {"release-frees-address", "decline-marks-address", "survives-malformed"}
+
+
 def judged_by_tshark(report, rows):
     """Each verdict against the oracle, on the rows of the check's own transactions."""
     for result in report.rows:
-        oracle = ORACLES.get(result.id)
-        if oracle is None or result.verdict not in ("pass", "fail", "warn"):
+        oracle = ORACLES.get(result.id) or (lambda mine, check_id=result.id: field_oracle(check_id, mine))
+        if result.verdict not in ("pass", "fail", "warn"):
             continue
         xids = {f"{parse_frame(raw).xid:#010x}" for _d, raw, _t in result.frames if parse_frame(raw).xid is not None}
         mine = [r for r in rows if r["dhcp.id"] in xids]
         assert mine, result
-        assert oracle(mine) == (result.verdict == "pass"), (result, mine)
+        kept = oracle(mine)
+        if kept is None:
+            assert result.id in UNSEEN_BY_TSHARK, f"{result.id} has no oracle"
+            continue
+        assert kept == (result.verdict == "pass"), (result, mine)
 
 
 def state_oracles(report, rows) -> None:
@@ -160,8 +246,8 @@ DEVIATIONS = {
                           "decline-marks-address": "fail"},
     ("dnsmasq", "2.91"): {"selecting-other-server-silent": "fail", "inform-ack-no-lease-time": "fail",
                           "decline-marks-address": "fail"},
-    ("kea", "2.2"): {"bootreply-ignored": "warn"},
-    ("kea", "2.6"): {"bootreply-ignored": "warn"},
+    ("kea", "2.2"): {"bootreply-ignored": "warn", "nak-has-message": "warn"},
+    ("kea", "2.6"): {"bootreply-ignored": "warn", "nak-has-message": "warn"},
 }
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..errors import old_keyword
 from ..wire import mac_str
-from . import server_checks4_life, server_checks4_replies
+from . import server_checks4_fields, server_checks4_life, server_checks4_replies
 from .checks import Check, CheckReport, run_checks
 from .checks import select as select_checks
 from .server_probe4 import ServerProbe
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 # The order they run in: what a reply carries first, then a lease's life, the checks that change the
 # server's state (destructive=True) and the robustness check last (it sends malformed requests).
-SERVER_CHECKS: list[Check] = [*server_checks4_replies.CHECKS, *server_checks4_life.CHECKS]
+SERVER_CHECKS: list[Check] = [*server_checks4_replies.CHECKS, *server_checks4_fields.CHECKS,
+                              *server_checks4_life.CHECKS]
 
 
 def check_server(session: Host, *, only: Iterable[str] | str | None = None,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import DhcpError, DhcpTimeout
 from ..link.exchange import Backoff
-from ..wire import ACK, BROADCAST_IP, DISCOVER, NAK, OFFER, RELEASE, REQUEST, mac_bytes, new_xid, random_mac
+from ..wire import ACK, BROADCAST_IP, DISCOVER, NAK, OFFER, RELEASE, REQUEST, mac_bytes, mac_str, new_xid, random_mac
 from ..wire.frames4 import Frame
 from ..wire.messages4 import MessageOptions, build_message
 from .checks import Check, NoEvidence, Recorder, catalog
@@ -198,6 +198,11 @@ class ServerProbe:
     def learn(self) -> Client:
         """The server under test: the first to OFFER (or the one named). No OFFER at all is an error."""
         first = self.offer("a")
+        odd = [f for a in first.asks for f in a.replies + a.strays if f.op != 2 or f.message_type is None]
+        if first.offer is None and odd:
+            what = f"op {odd[0].op}" if odd[0].op != 2 else "no DHCP message type (no magic cookie, or no option 53)"
+            raise DhcpError(f"a server ({mac_str(odd[0].eth_src)}) answered the DISCOVER with a reply no client "
+                            f"can read ({what}): no server to check")
         if first.offer is None:
             raise DhcpTimeout(f"no DHCP server answered a DISCOVER on {self.endpoint.iface} within "
                               f"{self.wait:g} s; check the link, or raise wait=")
