@@ -433,3 +433,22 @@ def test_a_number_from_on_reply_sends_the_reply_that_much_later():
         assert answered.note == "sent late" and answered.time - asked.time >= 0.3   # a timer never fires early
     finally:
         s.close()
+
+
+def test_the_client_identifier_is_echoed_and_the_asked_options_come_in_the_asked_order():
+    """RFC 6842 3 (option 61 back unchanged in OFFER, ACK and NAK) and RFC 2132 9.8 (option 55's order)."""
+    from scapy.layers.dhcp import DHCP
+
+    srv, _sock = server(options={"domain": "lab.test"})
+    cid = b"\xff\x00\x00\x00\x01\x00\x03\x00\x01\x02\x00\x00\x00\x00\x0a"   # RFC 4361: type 255, IAID, DUID-LL
+    offer = Ether(srv.handle(ask(DISCOVER, client_id=cid, param_req_list=(15, 6, 1, 3)))[0])
+    codes = [o[0] for o in offer[DHCP].options if isinstance(o, tuple)]
+    assert options(bytes(offer))["client_id"] == cid
+    asked = [c for c in codes if c in ("domain", "name_server", "subnet_mask", "router")]
+    assert asked == ["domain", "name_server", "subnet_mask", "router"], codes
+    plain = Ether(srv.handle(ask(DISCOVER, mac="02:00:00:00:00:0b", param_req_list=(3, 1)))[0])
+    assert "client_id" not in options(bytes(plain))
+    plain_codes = [o[0] for o in plain[DHCP].options if isinstance(o, tuple)]
+    assert [c for c in plain_codes if c in ("router", "subnet_mask")] == ["router", "subnet_mask"]
+    nak = Ether(srv.handle(ask(REQUEST, client_id=cid, requested_address="192.0.2.7"))[0])
+    assert options(bytes(nak))["message-type"] == 6 and options(bytes(nak))["client_id"] == cid

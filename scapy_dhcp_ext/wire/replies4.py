@@ -17,8 +17,9 @@ Where a reply goes, in 4.1's order:
   ARP: the frame is built with the client's MAC).
 
 The options a server sends on every reply are encoded once (:class:`ReplyOptions`);
-a reply is the fixed header, option 53, the server id, those, option 82
-echoed last (RFC 3046 2.2), END, and PAD to BOOTP's 300 bytes.
+a reply is the fixed header, option 53, the server id, those (the ones the
+client's option 55 names first, in its order: RFC 2132 9.8), option 61 echoed
+(RFC 6842), option 82 echoed last (RFC 3046 2.2), END, and PAD to BOOTP's 300 bytes.
 """
 
 from __future__ import annotations
@@ -155,21 +156,38 @@ class ReplyOptions:
     server_id: bytes
     lease: bytes
     common: bytes
-    _tails: dict[tuple[int, bool], tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    parts: dict[int, bytes] = field(default_factory=dict, repr=False)   # code -> the option as encoded
+    _tails: dict[tuple[int, bool, bytes], tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    _orders: dict[bytes, bytes] = field(default_factory=dict, repr=False)
 
-    def tail(self, msg_type: int, lease: bool = True) -> tuple[bytes, int]:
+    def common_for(self, prl: bytes | None) -> bytes:
+        """The common options, those a parameter request list (option 55) names first and in its
+        order (RFC 2132 9.8), then the rest; cached per list (a fleet asks with a few lists)."""
+        if not prl or not self.parts:
+            return self.common
+        ordered = self._orders.get(prl)
+        if ordered is None:
+            asked = [code for code in dict.fromkeys(prl) if code in self.parts]
+            ordered = b"".join([self.parts[c] for c in asked] + [p for c, p in self.parts.items() if c not in asked])
+            if len(self._orders) < 256:
+                self._orders[prl] = ordered
+        return ordered
+
+    def tail(self, msg_type: int, lease: bool = True, prl: bytes | None = None) -> tuple[bytes, int]:
         """What follows the fixed header of every reply of one kind with no
-        option 82 or message (cookie, 53, 54, the options, END and the pad),
-        with its sum for the UDP checksum (:func:`~.wire.word_sum`)."""
-        key = (msg_type, lease)
+        option 61, 82 or message (cookie, 53, 54, the options in ``prl``'s order,
+        END and the pad), with its sum for the UDP checksum (:func:`~.wire.word_sum`)."""
+        key = (msg_type, lease, prl or b"")
         tail = self._tails.get(key)
         if tail is None:
             body = MAGIC_COOKIE + bytes((53, 1, msg_type)) + self.server_id
             if msg_type != NAK:
-                body += (self.lease if lease else b"") + self.common
+                body += (self.lease if lease else b"") + self.common_for(prl)
             body += b"\xff"
             body += bytes(max(0, MIN_BOOTP - _HEADER_LEN - len(body)))
-            tail = self._tails[key] = (body, word_sum(body))
+            tail = (body, word_sum(body))
+            if len(self._tails) < 1024:
+                self._tails[key] = tail
         return tail
 
     @classmethod
@@ -190,11 +208,12 @@ class ReplyOptions:
             chosen.pop(code, None)
             if value is not None:
                 chosen[code] = value
-        common = b"".join(encode_option(code, value) for code, value in chosen.items())
+        parts = {code: encode_option(code, value) for code, value in chosen.items()}
+        common = b"".join(parts.values())
         lease = (b"\x33\x04" + struct.pack("!I", lease_time & 0xFFFFFFFF)
                  + b"\x3a\x04" + struct.pack("!I", t1 & 0xFFFFFFFF)
                  + b"\x3b\x04" + struct.pack("!I", t2 & 0xFFFFFFFF))
-        return cls(b"\x36\x04" + ipaddress.IPv4Address(server_ip).packed, lease, common)
+        return cls(b"\x36\x04" + ipaddress.IPv4Address(server_ip).packed, lease, common, parts)
 
 
 def unsafe_destination(address: str, *, server_ip: str, network: ipaddress.IPv4Network) -> str | None:
@@ -248,9 +267,9 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
     head = _REPLY_HEAD.pack(BOOTREPLY, 1, 6, 0, request.xid or 0, 0, flags, _bytes(ciaddr),
                             _bytes(yiaddr if msg_type != NAK else ZERO_IP), _ZERO4, _bytes(request.giaddr),
                             request.chaddr)
-    relay_info = request.options.get(82)
-    if relay_info is None and not message:
-        tail, tail_sum = opts.tail(msg_type, lease)
+    relay_info, client_id, prl = request.options.get(82), request.options.get(61), request.options.get(55)
+    if relay_info is None and client_id is None and not message:
+        tail, tail_sum = opts.tail(msg_type, lease, prl)
     else:
         body = bytearray(MAGIC_COOKIE + bytes((53, 1, msg_type)) + opts.server_id)
         if msg_type == NAK:
@@ -259,7 +278,9 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
         else:
             if lease:
                 body += opts.lease
-            body += opts.common
+            body += opts.common_for(prl)
+        if client_id is not None:   # RFC 6842 3: echoed unchanged in OFFER, ACK and NAK
+            body += encode_option(61, client_id)
         if relay_info is not None:   # RFC 3046 2.2: echoed whole, in every reply
             body += encode_option(82, relay_info)
         body += b"\xff"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..errors import old_keyword
 from ..wire import mac_str
-from . import server_checks4_fields, server_checks4_life, server_checks4_replies
+from . import server_checks4_fields, server_checks4_life, server_checks4_more, server_checks4_replies
 from .checks import Check, CheckReport, run_checks
 from .checks import select as select_checks
 from .server_probe4 import ServerProbe
@@ -34,10 +34,13 @@ from .server_probe4 import ServerProbe
 if TYPE_CHECKING:
     from .host import Host
 
-# The order they run in: what a reply carries first, then a lease's life, the checks that change the
-# server's state (destructive=True) and the robustness check last (it sends malformed requests).
+# The order they run in: what a reply carries (and table 3), what a server owes a client, a lease's life,
+# the server side of the CVE record (each followed by a new client's DISCOVER), the checks that change
+# the server's state (destructive=True), and the robustness check last (it sends malformed requests).
+_LIFE = server_checks4_life.CHECKS
 SERVER_CHECKS: list[Check] = [*server_checks4_replies.CHECKS, *server_checks4_fields.CHECKS,
-                              *server_checks4_life.CHECKS]
+                              *server_checks4_more.CHECKS, *[c for c in _LIFE if not c.destructive][:-1],
+                              *server_checks4_more.ROBUST, *[c for c in _LIFE if c.destructive], _LIFE[-1]]
 
 
 def check_server(session: Host, *, only: Iterable[str] | str | None = None,

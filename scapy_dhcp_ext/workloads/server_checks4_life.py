@@ -130,7 +130,7 @@ def requested_address_honoured(t: ServerProbe) -> Any:
 
 # -- options (4.3.1, RFC 2132) -------------------------------------------------
 
-def _everything(t: ServerProbe) -> Frame:
+def everything(t: ServerProbe) -> Frame:
     def make() -> Frame | None:
         c = t.client("o")
         return t.ask(DISCOVER, c, opts=MessageOptions(broadcast=True, param_req_list=EVERY_OPTION),
@@ -141,7 +141,7 @@ def _everything(t: ServerProbe) -> Frame:
 @server_check("param-request-list-honoured", "2131 4.3.1", MUST,
               "the parameters a client asks for (option 55) that the server has are in the reply")
 def param_request_list_honoured(t: ServerProbe) -> Any:
-    known = [code for code in _everything(t).option_order if code not in NOT_PARAMETERS]
+    known = [code for code in everything(t).option_order if code not in NOT_PARAMETERS]
     if not known:
         return not_applicable("the server sent no parameter options even when asked for all")
     wanted = list(reversed(known))[:4]
