@@ -20,7 +20,10 @@ pytestmark = pytest.mark.lab
 
 FIELDS = ("frame.time_epoch", "eth.src", "ip.dst", "dhcp.type", "dhcp.id", "dhcp.secs", "dhcp.ip.client",
           "dhcp.ip.your", "dhcp.hw.mac_addr", "dhcp.option.dhcp", "dhcp.option.dhcp_server_id",
-          "dhcp.option.requested_ip_address", "dhcp.client_id", "dhcp.option.request_list_item")
+          "dhcp.option.requested_ip_address", "dhcp.client_id", "dhcp.option.request_list_item",
+          # for part two (client_checks4_fields)
+          "ip.src", "udp.srcport", "udp.dstport", "dhcp.hops", "dhcp.ip.server", "dhcp.ip.relay", "dhcp.flags",
+          "dhcp.option.type")
 KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK"}
 
 
@@ -100,6 +103,50 @@ def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, 
     }
 
 
+def _zero(field):
+    return lambda r: r[field] == "0.0.0.0"
+
+
+# Part two's rules as tshark reads them: rule -> test of one row (True: kept).
+FIELD_RULES = {
+    "hops-zero": lambda r: r["dhcp.hops"] == "0",
+    "yiaddr-zero": _zero("dhcp.ip.your"),
+    "siaddr-zero": _zero("dhcp.ip.server"),
+    "giaddr-zero": _zero("dhcp.ip.relay"),
+    "ciaddr-zero": _zero("dhcp.ip.client"),
+    "chaddr-is-source": lambda r: r["dhcp.hw.mac_addr"].split(",")[0] == r["eth.src"],
+    "flags-reserved-zero": lambda r: int(r["dhcp.flags"], 16) & 0x7FFF == 0,
+    "no-server-id": lambda r: 54 not in {int(x) for x in r["dhcp.option.type"].split(",")},
+    "no-message": lambda r: 56 not in {int(x) for x in r["dhcp.option.type"].split(",")},
+    "ip-source-zero": lambda r: r["ip.src"] == "0.0.0.0",
+    "ip-dest-broadcast": lambda r: r["ip.dst"] == "255.255.255.255",
+    "udp-ports": lambda r: (r["udp.srcport"], r["udp.dstport"]) == ("68", "67"),
+    "ip-source-is-ciaddr": lambda r: r["ip.src"] == r["dhcp.ip.client"],
+    "no-requested-or-server-id": lambda r: not {50, 54} & {int(x) for x in r["dhcp.option.type"].split(",")},
+}
+
+
+def field_oracles(report, fr) -> dict[str, bool]:
+    """Each part-two check of a state, on the rows with the xids of the frames it cited."""
+    out = {}
+    for result in report.rows:
+        state, _, rule = result.id.partition("-")
+        test = FIELD_RULES.get(rule)
+        if test is None or state not in ("discover", "selecting", "renewing", "rebinding"):
+            continue
+        cited = {f"{parse_frame(raw).xid:#010x}" for d, raw, _t in result.frames if d == "in"}
+        of_state = {"discover": lambda k, r: k == "DISCOVER",
+                    "selecting": lambda k, r: k == "REQUEST" and r["dhcp.ip.client"] == "0.0.0.0",
+                    "renewing": lambda k, r: k == "REQUEST" and r["dhcp.ip.client"] != "0.0.0.0"
+                    and r["ip.dst"] != "255.255.255.255",
+                    "rebinding": lambda k, r: k == "REQUEST" and r["dhcp.ip.client"] != "0.0.0.0"
+                    and r["ip.dst"] == "255.255.255.255"}[state]
+        rows = [r for _t, k, r in fr if r["dhcp.type"] == "1" and r["dhcp.id"] in cited and of_state(k, r)]
+        if rows:
+            out[result.id] = all(test(r) for r in rows)
+    return out
+
+
 def agree(report, oracle) -> None:
     for check_id, kept in oracle.items():
         result = report[check_id]
@@ -117,12 +164,17 @@ def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(ma
     assert not report.interrupted and "inconclusive" not in report.counts(), report
     other = [r for r in cap.rows() if r.get("dhcp.hw.mac_addr", "").startswith("02:00:5e:0f:0f:0f")]
     agree(report, oracle_verdicts(frames(cap, client.mac), other, client.events(), report, 30, 10, 20))
+    judged = field_oracles(report, frames(cap, client.mac))
+    assert len(judged) >= 20, judged   # part two, read off tshark's rows too
+    agree(report, judged)
     deviations = {r.id: r.verdict for r in report.rows if r.verdict not in ("pass", "n/a")}
     if kind == "udhcpc":   # as the lab runs it: -T 1, no ARP probe
         assert deviations == {"retransmit-backoff": "warn", "declines-address-in-use": "warn",
-                              "rebind-at-t2-broadcast": "fail", "honours-t1-t2-options": "warn"}, report
+                              "rebind-at-t2-broadcast": "fail", "honours-t1-t2-options": "warn",
+                              "arp-probes-before-use": "warn"}, report
     else:                  # as the lab runs it: -A, no ARP probe
-        assert deviations == {"declines-address-in-use": "warn", "ignores-nak-from-unselected-server": "warn"}, report
+        assert deviations == {"declines-address-in-use": "warn", "ignores-nak-from-unselected-server": "warn",
+                              "arp-probes-before-use": "warn"}, report
     pcap = report.to_pcap(str(tmp_path / "client.pcapng"))
     comments = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.comment"],
                               capture_output=True, text=True, check=True).stdout.splitlines()
@@ -156,7 +208,8 @@ class Restartable:
 
 BROKEN = {"request-selecting-has-server-id-and-address", "xid-stable-in-transaction", "ignores-foreign-xid",
           "param-request-list-stable", "renew-at-t1", "rebind-at-t2-broadcast",
-          "stops-using-expired-lease", "nak-restarts-discovery"}
+          "stops-using-expired-lease", "nak-restarts-discovery",
+          "selecting-ip-source-zero"}   # its SELECTING REQUEST has ciaddr set, so it is sent from that address
 
 
 def test_a_broken_client_earns_exactly_the_fails_it_was_built_for(make_lab, tmp_path):
@@ -250,3 +303,33 @@ def test_joining_dhcpcd_midway_through_its_discovers_passes_its_backoff(make_lab
     assert judged - discovers[0] > 2.0, (discovers, judged)   # it joined after dhcpcd's first DISCOVER
     assert doubling(gaps) and backoff.verdict == "pass", (gaps, backoff)
     assert re.search(r"seen from its (8|16|32) s step on", backoff.why), backoff   # where it joined, said
+
+
+DECLINE_CHECKS = ["declines-address-in-use", "decline-ciaddr-zero", "decline-has-server-id",
+                  "decline-has-requested-address", "decline-secs-zero", "decline-flags-zero",
+                  "decline-only-allowed-options", "decline-then-waits-10s", "arp-probes-before-use",
+                  "lease-clock-from-request"]
+
+
+@pytest.mark.parametrize("spec", ["embedded", "embedded:decline-no-server-id"])
+def test_a_probing_client_is_judged_on_its_decline_and_its_lease_clock_as_its_own_log_tells(make_lab, spec):
+    """The embedded-style client probes with ARP (RFC 5227), declines the address another host answers
+    for, and starts its lease clock when its probing ends: its own log is the oracle of each verdict."""
+    lab = make_lab([], clients=[spec])
+    client = lab.clients[0]
+    with DhcpSession(lab.iface, state_file=False) as s:
+        # T1 6 s: a renewal T1 after its announcement (about 5.5 s after the ACK) cannot be taken for
+        # half the 30 s lease counted from the REQUEST (15 s), which would make the clock inconclusive.
+        report = s.check_client(restart=client.restart, only=DECLINE_CHECKS, t1=6, progress=False)
+    events = client.events()
+    decline = next(e for e in events if e["event"] == "decline")
+    probes = [e for e in events if e["event"] == "probe"]
+    assert report["declines-address-in-use"].verdict == "pass" and report["arp-probes-before-use"].verdict == "pass"
+    assert probes and decline["ip"] in report["decline-has-requested-address"].why
+    # Its own word on option 54 in its DECLINE, and the check's.
+    assert report["decline-has-server-id"].verdict == ("pass" if decline["serverid"] else "fail"), report
+    # It counts T1 from its announcement (as a stack that starts the lease at the end of ARP probing):
+    # the check names that cause, not just the lateness.
+    clock = report["lease-clock-from-request"]
+    assert clock.verdict == "fail" and "its clock started when its ARP probing ended" in clock.why, clock
+    assert {r.verdict for r in report.rows} <= {"pass", "fail"}, report

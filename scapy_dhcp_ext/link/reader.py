@@ -25,7 +25,7 @@ import os
 import select
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from ..wire import ETH_TYPE, ETH_TYPE_IPV4, FRAME_CHADDR, IP_FRAG, IP_PROTO, IPPROTO_UDP
 
@@ -62,7 +62,7 @@ class Reader:
         self.local_mac = local_mac
         self.also_local = also_local if also_local is not None else set()   # more client MACs of ours
         self.on_error = on_error or (lambda _m: None)
-        self.tap: Callable[[bytes], None] | None = None   # sees every frame read (a workload's liveness model)
+        self.tap: Callable[[bytes], Any] | None = None   # sees every frame read (a workload's liveness model)
         self.inbox: collections.deque[bytes] = collections.deque(maxlen=INBOX_LIMIT)
         self._cond = threading.Condition()
         self._local: collections.deque[bytes] = collections.deque()

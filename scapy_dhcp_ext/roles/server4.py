@@ -89,7 +89,7 @@ class DhcpServer(HeldReplies):
         # The catalog's hook (sweep_replies): bytes in, bytes (or several, or None) out; no Scapy on the path.
         self.mutate: Callable[[Frame, bytes], Any] | None = None
         self.observe: Callable[[Frame], None] | None = None   # sees every sane request first (the same thread)
-        self.tap: Callable[[bytes], None] | None = None       # sees every frame read
+        self.tap: Callable[[bytes], Any] | None = None        # sees every frame read
         # Every frame in memory (the last 10,000) and, if asked, in a pcapng ring; never in the state
         # journal, which keeps what the session needs to come back (the leases: self.keeper).
         self.history = History(None, 10000)
@@ -282,7 +282,7 @@ class DhcpServer(HeldReplies):
         return []
 
     def attach(self, observe: Callable[[Frame], None] | None, mutate: Callable[[Frame, bytes], Any] | None,
-               tap: Callable[[bytes], None] | None = None) -> None:
+               tap: Callable[[bytes], Any] | None = None) -> None:
         """A workload's hooks on the request path (the reader's thread): ``observe(request)``
         sees each sane request first; ``mutate(request, reply)`` returns what to send instead
         (see :mod:`.server_hooks4`); ``tap(raw)`` sees every frame read, ARP and ICMP too

@@ -32,11 +32,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import UsageError, old_keyword
-from ..wire import BROADCAST_IP, DISCOVER, OFFER, REQUEST, ZERO_IP, mac_str
-from ..wire.frames4 import Frame, parse_frame
-from . import backoff4
+from ..wire import BROADCAST_IP, DISCOVER, OFFER, ZERO_IP, mac_str
+from ..wire.frames4 import parse_frame
+from . import backoff4, client_checks4_fields
 from .checks import MUST, SHOULD, Check, CheckReport, NoEvidence, broken, catalog, met, not_applicable, run_checks
 from .checks import select as select_checks
+from .client_facts4 import first_request, lease_requests, offer_for, selecting_request
 from .client_probe4 import (
     IN_USE_MAC,
     OTHER_MAC,
@@ -85,12 +86,12 @@ def secs_field_set(t: ClientProbe) -> Any:
 @client_check("request-selecting-has-server-id-and-address", "2131 4.3.2", MUST,
               "the REQUEST in SELECTING has options 54 and 50, and ciaddr 0")
 def request_selecting(t: ClientProbe) -> Any:
-    req = _selecting_request(t)
+    req = selecting_request(t)
     ack = bind_phase(t).facts["ack"]
     problems = []
     if req.server_id != t.server.pool.server_ip:
         problems.append(f"option 54 is {req.server_id or 'missing'}")
-    if req._addr(50) != _offer_for(t, req):
+    if req._addr(50) != offer_for(t, req):
         problems.append(f"option 50 is {req._addr(50) or 'missing'}")
     if req.ciaddr != ZERO_IP:
         problems.append(f"ciaddr is {req.ciaddr}")
@@ -98,28 +99,10 @@ def request_selecting(t: ClientProbe) -> Any:
         f"option 54 {req.server_id}, option 50 {req._addr(50)}, ciaddr 0 (bound to {ack.yiaddr})")
 
 
-def _selecting_request(t: ClientProbe) -> Frame:
-    bind = bind_phase(t)
-    # The REQUEST our ACK answered (the last before it): in SELECTING, whatever its fields say.
-    reqs = [f for f in t.timeline if bind.start <= f.time <= bind.facts["bound_at"] + 0.001
-            and f.message_type == REQUEST]
-    req = reqs[-1] if reqs else None
-    if req is None:
-        raise NoEvidence("no REQUEST in SELECTING was seen")
-    return req
-
-
-def _offer_for(t: ClientProbe, req: Frame) -> str | None:
-    """The address of the last OFFER sent before ``req`` (whatever xid the REQUEST carries)."""
-    offers = [parse_frame(raw) for ts, raw in t.sent if ts <= req.time]
-    offer = next((o for o in reversed(offers) if o.message_type == OFFER), None)
-    return offer.yiaddr if offer else None
-
-
 @client_check("xid-stable-in-transaction", "2131 4.4.1", MUST,
               "the REQUEST carries the xid of the DISCOVER and OFFER it answers (table 5)")
 def xid_stable(t: ClientProbe) -> Any:
-    req = _selecting_request(t)
+    req = selecting_request(t)
     offers = [parse_frame(raw) for ts, raw in t.sent if ts <= req.time and parse_frame(raw).message_type == OFFER]
     if not offers:
         raise NoEvidence("no OFFER was sent before its REQUEST")
@@ -142,24 +125,9 @@ def declines_address_in_use(t: ClientProbe) -> Any:
     return broken(f"bound to {address} although {IN_USE_MAC} answers ARP for it; no DECLINE within 5 s")
 
 
-def _lease_requests(t: ClientProbe) -> list[Frame]:
-    """The client's REQUESTs with ciaddr (renewals, rebinds) between our ACK and the lease's end."""
-    expired_at = life_phase(t).facts["expired_at"]
-    bound_at = bind_phase(t).facts["bound_at"]
-    return [f for f in t.timeline if bound_at < f.time <= expired_at
-            and f.message_type == REQUEST and f.ciaddr != ZERO_IP]
-
-
-def _first_request(t: ClientProbe, pred: Callable[[Frame], bool]) -> tuple[Frame | None, float | None]:
-    """The first REQUEST of the lease (ciaddr set) that ``pred`` likes, and its seconds after the ACK."""
-    reqs = _lease_requests(t)
-    found = next((f for f in reqs if pred(f)), None)
-    return found, (found.time - bind_phase(t).facts["bound_at"] if found is not None else None)
-
-
 @client_check("renew-at-t1", "2131 4.4.5", MUST, "at T1 the client sends a REQUEST to renew")
 def renew_at_t1(t: ClientProbe) -> Any:
-    first, at = _first_request(t, lambda f: True)
+    first, at = first_request(t, lambda f: True)
     if first is None:
         return broken(f"no REQUEST in the {t.lease_time} s lease (T1 {t.t1} s)")
     fits = _within(at, t.t1) or _within(at, t.lease_time / 2)
@@ -170,7 +138,7 @@ def renew_at_t1(t: ClientProbe) -> Any:
 @client_check("renew-unicast-with-ciaddr", "2131 4.3.2", MUST,
               "a RENEWING REQUEST is unicast to the server, with ciaddr and without options 50 and 54")
 def renew_unicast(t: ClientProbe) -> Any:
-    reqs = _lease_requests(t)
+    reqs = lease_requests(t)
     unicast = [f for f in reqs if f.ip_dst != BROADCAST_IP]
     if not reqs:
         raise NoEvidence("no renewal within the lease")
@@ -187,7 +155,7 @@ def renew_unicast(t: ClientProbe) -> Any:
 @client_check("rebind-at-t2-broadcast", "2131 4.4.5", MUST,
               "unanswered until T2, the client broadcasts a REQUEST (REBINDING) with ciaddr")
 def rebind_at_t2(t: ClientProbe) -> Any:
-    first, at = _first_request(t, lambda f: f.ip_dst == BROADCAST_IP)
+    first, at = first_request(t, lambda f: f.ip_dst == BROADCAST_IP)
     if first is None:
         return broken(f"no broadcast REQUEST before expiry at {t.lease_time} s (T2 {t.t2} s)")
     fits = _within(at, t.t2) or _within(at, t.lease_time * 7 / 8)
@@ -198,8 +166,8 @@ def rebind_at_t2(t: ClientProbe) -> Any:
 @client_check("honours-t1-t2-options", "2131 4.4.5", SHOULD,
               "the client renews at the T1 and rebinds at the T2 the server gave (options 58, 59)")
 def honours_t1_t2(t: ClientProbe) -> Any:
-    renew = _first_request(t, lambda f: f.ip_dst != BROADCAST_IP)[1]
-    rebind = _first_request(t, lambda f: f.ip_dst == BROADCAST_IP)[1]
+    renew = first_request(t, lambda f: f.ip_dst != BROADCAST_IP)[1]
+    rebind = first_request(t, lambda f: f.ip_dst == BROADCAST_IP)[1]
     shown = (f"renewed at {renew:.1f} s" if renew is not None else "no renewal") + ", " + (
         f"rebound at {rebind:.1f} s" if rebind is not None else "no rebind")
     ok = _within(renew, t.t1) and _within(rebind, t.t2)
@@ -226,7 +194,7 @@ def nak_restarts(t: ClientProbe) -> Any:
 @client_check("xid-changes-between-transactions", "2131 4.1", SHOULD,
               "a new transaction (DISCOVER after expiry or a NAK) has a new xid")
 def xid_changes(t: ClientProbe) -> Any:
-    first = _selecting_request(t).xid
+    first = selecting_request(t).xid
     later = nak_phase(t).facts["discover"].xid
     return met(f"{first:#010x}, then {later:#010x}") if later != first else broken(f"xid {first:#010x} used again")
 
@@ -274,7 +242,7 @@ def client_id_stable(t: ClientProbe) -> Any:
 @client_check("param-request-list-stable", "2131 3.5", MUST,
               "the parameter request list (option 55) of the DISCOVER is in its REQUEST too")
 def prl_stable(t: ClientProbe) -> Any:
-    req = _selecting_request(t)
+    req = selecting_request(t)
     discover = next((f for f in reversed(t.timeline) if f.message_type == DISCOVER and f.time <= req.time), None)
     if discover is None:
         raise NoEvidence("no DISCOVER before the REQUEST")
@@ -283,6 +251,9 @@ def prl_stable(t: ClientProbe) -> Any:
         return not_applicable("the DISCOVER has no option 55")
     return met(f"option 55 {list(a)} in both") if a == b else broken(
         f"DISCOVER asked for {list(a)}, REQUEST for {list(b) if b else 'nothing'}")
+
+
+CLIENT_CHECKS.extend(client_checks4_fields.CHECKS)   # part two: table 5 per state, then what runs on it
 
 
 def check_client(session: Host, *, device_mac: str | None = None, restart: Callable[[], Any] | None = None,

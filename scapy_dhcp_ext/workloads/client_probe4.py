@@ -16,21 +16,24 @@ from ..wire import (
     DECLINE,
     DISCOVER,
     FRAME_CHADDR,
+    FRAME_OPTIONS,
     FRAME_XID,
     FRAME_YIADDR,
+    IP_SRC,
     OFFER,
     REQUEST,
     ZERO_IP,
     arp_frame,
     ip_bytes,
     is_arp_reply_from,
+    iter_options,
     mac_bytes,
     patch_checksums,
 )
 from ..wire.frames4 import Frame, parse_frame
 from . import backoff4
 from .checks import NoEvidence, Recorder
-from .liveness import Chooser
+from .liveness import Chooser, Liveness
 
 if TYPE_CHECKING:
     from ..roles.server4 import DhcpServer
@@ -73,9 +76,9 @@ class ClientProbe:
         self.nak_facts: dict[str, Any] = {}
         self.foreign_facts: dict[str, Any] = {}
         self.recorder = Recorder()
-        net = server.pool.network
-        self.foreign_ip = str(net.broadcast_address - 2)
-        server.attach(self._observe, self._mutate)
+        self.foreign_ip = str(server.pool.network.broadcast_address - 2)
+        self.life = Liveness(self.target, clock=time.time)   # its ARP probes and announcements too (RFC 5227)
+        server.attach(self._observe, self._mutate, tap=self.life.feed)
 
     # -- the server's thread ------------------------------------------------
 
@@ -84,6 +87,7 @@ class ClientProbe:
             got = self.chooser.see(req.chaddr, req)   # the device: mac=, or the first MAC to send DHCP twice
             if got:
                 self.target = self.chooser.target
+                self.life.follow(req.chaddr)
                 self.timeline.extend(got)
                 self.cond.notify_all()
 
@@ -387,14 +391,10 @@ def _rewrite(raw: bytes, *, yiaddr: str, xid: int | None = None, chaddr: bytes |
 
 def _foreign_nak(t: ClientProbe, req: Frame) -> bytes:
     """A NAK from a server the client did not select: another address, MAC and option 54."""
-    from scapy.layers.dhcp import DHCP
-    from scapy.layers.inet import IP, UDP
-    from scapy.layers.l2 import Ether
-
-    pkt = Ether(t.server.nak_frame(req, "a server you did not select"))
-    pkt[Ether].src = "02:00:5e:00:0b:ad"
-    pkt[IP].src = t.foreign_ip
-    pkt[DHCP].options = [(k, t.foreign_ip) if k == "server_id" else o for o in pkt[DHCP].options
-                         for k in [o[0] if isinstance(o, tuple) else o]]
-    del pkt[IP].chksum, pkt[UDP].chksum, pkt[IP].len, pkt[UDP].len
-    return bytes(pkt)
+    out = bytearray(t.server.nak_frame(req, "a server you did not select"))
+    out[6:12] = mac_bytes("02:00:5e:00:0b:ad")
+    out[IP_SRC:IP_SRC + 4] = ip_bytes(t.foreign_ip)
+    at = next(at for at, code, _p in iter_options(bytes(out), FRAME_OPTIONS) if code == 54)
+    out[at + 2:at + 6] = ip_bytes(t.foreign_ip)
+    patch_checksums(out)
+    return bytes(out)
