@@ -46,7 +46,7 @@ def message(kind: int, at: float, *, xid: int, edit=None, **kw):
 
 
 def life(edits: dict, *, decline_pause: float = 10.5, xid_step: int = 0x5A17C3, clock_from_probes: bool = False,
-         announce: float = 8.0):
+         announce: float = 8.0, renews_after: float = 10.0):
     """(probe, phases): a client that DISCOVERs at 0, 4, 12 s, REQUESTs IN_USE, probes it, finds it in
     use, DECLINEs, waits, DORAs ADDRESS, probes and announces it, renews at T1 (10 s) and rebinds at T2."""
     e = edits.get
@@ -61,8 +61,10 @@ def life(edits: dict, *, decline_pause: float = 10.5, xid_step: int = 0x5A17C3, 
     d2 = message(DISCOVER, again, xid=x2, edit=e("discover"))
     req = message(REQUEST, again + 0.1, xid=x2, edit=e("selecting"), requested=ADDRESS, server_id=SERVER)
     bound = again + 0.11
-    start = (bound + announce) if clock_from_probes else req.time
-    renew = message(REQUEST, start + 10, xid=x2 + 1, edit=e("renewing"), ciaddr=ADDRESS, dst_ip=SERVER,
+    # A client that announces starts its clock then; one that does not, ANNOUNCE_WAIT after its last probe.
+    ended = bound + (4.0 if "no-announce" in edits else announce)
+    start = ended if clock_from_probes else req.time
+    renew = message(REQUEST, start + renews_after, xid=x2 + 1, edit=e("renewing"), ciaddr=ADDRESS, dst_ip=SERVER,
                     opts=MessageOptions())
     rebind = message(REQUEST, start + 20, xid=x2 + 2, edit=e("rebinding"), ciaddr=ADDRESS, opts=MessageOptions())
     timeline = [*discovers, first_req, decline, d2, req, renew, rebind]
@@ -73,7 +75,7 @@ def life(edits: dict, *, decline_pause: float = 10.5, xid_step: int = 0x5A17C3, 
                                      (bound + 2.0, ADDRESS, False), (bound + announce, ADDRESS, True)):
         now[0] = at if at > t0 else t0 + at
         spa = ip_bytes(address) if is_announce else bytes(4)
-        if "no-probes" not in edits:
+        if "no-probes" not in edits and not (is_announce and "no-announce" in edits):
             seen.feed(arp_frame(ARP_REQUEST, sha=mac_bytes(MAC), spa=spa, tha=bytes(6), tpa=ip_bytes(address)))
 
     ack = SimpleNamespace(yiaddr=ADDRESS)
@@ -216,3 +218,11 @@ def test_a_renewal_that_two_readings_explain_is_inconclusive_not_a_guess():
     verdict, why = judged(life({}, clock_from_probes=True, announce=5.0),
                           "lease-clock-from-request")["lease-clock-from-request"]
     assert verdict == "inconclusive" and "tells them apart" in why, why
+
+
+def test_a_client_that_probes_without_announcing_is_named_from_its_last_probe():
+    """BusyBox udhcpc -a: one ARP probe after the ACK, no announcement; its clock starts when its
+    wait for a reply ends (RFC 5227's ANNOUNCE_WAIT after the probe), half the lease before its renewal."""
+    probe = life({"no-announce": True}, clock_from_probes=True, renews_after=15.0)   # it ignores option 58
+    verdict, why = judged(probe, "lease-clock-from-request")["lease-clock-from-request"]
+    assert verdict == "fail" and "its clock started when its ARP probing ended" in why, why

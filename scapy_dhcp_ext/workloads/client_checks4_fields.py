@@ -237,8 +237,9 @@ def lease_clock_from_request(t: ClientProbe) -> Any:
     address = bind_phase(t).facts["ack"].yiaddr
     probes = t.life.probes(address, bound_at - 0.5)
     used = t.life.holds(address, bound_at - 0.5)
-    # Where its probing ended: its announcement, else RFC 5227's ANNOUNCE_WAIT after its last probe.
-    ended = used.t if used is not None else (probes[-1].t + ANNOUNCE_WAIT if probes else None)
+    # Where its probing ended: RFC 5227's ANNOUNCE_WAIT after its last probe, or its announcement if sooner
+    # (a client that does not announce is first seen using the address much later, at its renewal).
+    ended = min(probes[-1].t + ANNOUNCE_WAIT, used.t if used is not None else float("inf")) if probes else None
     half = -1.5 <= after - t.lease_time / 2 <= 2.0   # it ignores option 58, counting from the REQUEST
     for base, what in ((t.t1, "T1"), (t.lease_time / 2, "half the lease (it ignores option 58)")):
         if ended is not None and ended > sent + 1.0 and abs(renewal.time - ended - base) <= 1.0:
