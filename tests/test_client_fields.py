@@ -78,6 +78,10 @@ def life(edits: dict, *, decline_pause: float = 10.5, xid_step: int = 0x5A17C3, 
         if "no-probes" not in edits and not (is_announce and "no-announce" in edits):
             seen.feed(arp_frame(ARP_REQUEST, sha=mac_bytes(MAC), spa=spa, tha=bytes(6), tpa=ip_bytes(address)))
 
+    if "probes-later" in edits:   # given the address again after the lease (a later phase), it probes again
+        now[0] = renew.time + 5
+        seen.feed(arp_frame(ARP_REQUEST, sha=mac_bytes(MAC), spa=bytes(4), tha=bytes(6), tpa=ip_bytes(ADDRESS)))
+
     ack = SimpleNamespace(yiaddr=ADDRESS)
     phases = {
         "silence": Phase("silence", t0, t0 + 12, facts={"discovers": discovers}),
@@ -223,6 +227,7 @@ def test_a_renewal_that_two_readings_explain_is_inconclusive_not_a_guess():
 def test_a_client_that_probes_without_announcing_is_named_from_its_last_probe():
     """BusyBox udhcpc -a: one ARP probe after the ACK, no announcement; its clock starts when its
     wait for a reply ends (RFC 5227's ANNOUNCE_WAIT after the probe), half the lease before its renewal."""
-    probe = life({"no-announce": True}, clock_from_probes=True, renews_after=15.0)   # it ignores option 58
+    probe = life({"no-announce": True, "probes-later": True}, clock_from_probes=True,
+                 renews_after=15.0)   # it ignores option 58
     verdict, why = judged(probe, "lease-clock-from-request")["lease-clock-from-request"]
     assert verdict == "fail" and "its clock started when its ARP probing ended" in why, why

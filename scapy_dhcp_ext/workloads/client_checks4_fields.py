@@ -233,10 +233,11 @@ def lease_clock_from_request(t: ClientProbe) -> Any:
     after = renewal.time - sent
     if -1.5 <= after - t.t1 <= 2.0:
         return met(f"renewed {after:.1f} s after its REQUEST (T1 {t.t1} s)")
-    bound_at = bind_phase(t).facts["bound_at"]
     address = bind_phase(t).facts["ack"].yiaddr
-    probes = t.life.probes(address, bound_at - 0.5)
-    used = t.life.holds(address, bound_at - 0.5)
+    # Its probing follows the REQUEST (and the ACK), and ends before the renewal (later phases give it
+    # the address again, and it probes it again).
+    probes = [x for x in t.life.probes(address, sent - 0.5) if x.t < renewal.time]
+    used = t.life.holds(address, sent - 0.5)
     # Where its probing ended: RFC 5227's ANNOUNCE_WAIT after its last probe, or its announcement if sooner
     # (a client that does not announce is first seen using the address much later, at its renewal).
     ended = min(probes[-1].t + ANNOUNCE_WAIT, used.t if used is not None else float("inf")) if probes else None
@@ -250,7 +251,9 @@ def lease_clock_from_request(t: ClientProbe) -> Any:
                           f"its clock started when its ARP probing ended, {ended - sent:.1f} s after its REQUEST")
     if half:
         return met(f"renewed {after:.1f} s after its REQUEST: half the lease, counted from the REQUEST")
-    return broken(f"renewed {after:.1f} s after its REQUEST; T1 was {t.t1} s")
+    arp = [x for x in t.life.after(sent - 0.5) if not x.dhcp and x.t < renewal.time]
+    return broken(f"renewed {after:.1f} s after its REQUEST; T1 was {t.t1} s"
+                  + (f" (after its REQUEST: {t.life.words(arp, sent)})" if arp else ""))
 
 
 @client_check("arp-probes-before-use", "5227 2.1.1", SHOULD,
