@@ -57,7 +57,8 @@ def test_kea_conformance_gives_one_junit_case_per_check_with_its_properties(tmp_
         if check.destructive:
             assert p["verdict"] == "n/a" and got[check.id].find("skipped") is not None
         else:
-            assert p["verdict"] in ("pass", "warn") and got[check.id].find("failure") is None, p
+            # n/a: what Kea does not implement (RFC 5107, leasequery) or the lab does not configure (option 108)
+            assert p["verdict"] in ("pass", "warn", "n/a") and got[check.id].find("failure") is None, p
     assert props(got["bootreply-ignored"])["verdict"] == "warn" and "DhcpCheckWarning" in out.stdout
 
 
@@ -69,7 +70,7 @@ def test_a_failing_check_fails_with_its_frames_in_a_pcapng_named_in_the_message(
                      "-k", "inform or selecting or xid")
     assert out.returncode == 1, out.stdout + out.stderr
     got = cases(xml)
-    assert sorted(got) == ["inform-ack-no-lease-time", "selecting-other-server-silent", "xid-echoed"]
+    assert sorted(got) == ["inform-ack-no-lease-time", "nak-xid-echoed", "selecting-other-server-silent", "xid-echoed"]
     assert got["xid-echoed"].find("failure") is None and props(got["xid-echoed"])["verdict"] == "pass"
     for name in ("inform-ack-no-lease-time", "selecting-other-server-silent"):
         failure = got[name].find("failure")

@@ -186,7 +186,9 @@ class ServerLauncher:
                 "interfaces-config": {"interfaces": ["eth0"], "dhcp-socket-type": "raw"},
                 "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
                                    "name": str(workdir / "leases.csv")},
-                "authoritative": authoritative,
+                # Kea as it ships (its default): silent to a client it has no record of, as RFC 2131
+                # 4.3.2 says; dnsmasq, alone on the link, NAKs it (the deviation tables say so).
+                "authoritative": False,
                 # One thread answers in the order packets came (Kea 2.4+ defaults to
                 # several): sweeps rely on it, as they do on a device's own server.
                 "multi-threading": {"enable-multi-threading": False},

@@ -81,7 +81,7 @@ class Capture:
             kind, yiaddr, mac, xid = (line.split("\t") + ["", "", "", ""])[:4]
             if xid == f"{MARK:#010x}":
                 continue
-            rows.append((names.get(kind.split(",")[0], kind), yiaddr, mac))
+            rows.append((names.get(kind.split(",")[0], kind), yiaddr, mac.split(",")[0]))   # chaddr, not 61's
         return rows
 
     def rows(self) -> list[dict[str, str]]:
@@ -90,6 +90,9 @@ class Capture:
         for line in self.lines:
             values = line.split("\t") + [""] * len(self.fields)
             row = dict(zip(self.fields, values))
+            # tshark shows an option 61 of type 1 (a MAC) as a second dhcp.hw.mac_addr: the first is chaddr.
+            if "dhcp.hw.mac_addr" in row:
+                row["dhcp.hw.mac_addr"] = row["dhcp.hw.mac_addr"].split(",")[0]
             if row.get("dhcp.id") != f"{MARK:#010x}":
                 out.append(row)
         return out
