@@ -27,6 +27,7 @@ from ..wire import (
     Bootp,
     checksum,
     udp_checksum,
+    walk_options,
 )
 from ..wire.frames4 import Frame, parse_frame
 from .checks import MUST, SHOULD, Outcome, broken, met, not_applicable
@@ -107,12 +108,10 @@ def magic_cookie(_req: Frame, rep: Frame) -> Outcome:
 
 
 def options_end(_req: Frame, rep: Frame) -> Outcome:
-    area, i = rep.raw[FRAME_OPTIONS:_udp_end(rep)], 0
-    while i < len(area) and area[i] != 255:
-        i += 1 if area[i] == 0 else 2 + (area[i + 1] if i + 1 < len(area) else 0)
-    if i >= len(area):
-        return broken("the options run to the end of the UDP payload with no END (255)")
-    return met(f"END at byte {i} of the option area")
+    area = walk_options(rep.raw[:_udp_end(rep)], FRAME_OPTIONS)
+    if area.end is None:
+        return broken(f"the options end with no END (255): {area.problem}")
+    return met(f"END at byte {area.end - FRAME_OPTIONS} of the option area")
 
 
 def udp_ports(req: Frame, rep: Frame) -> Outcome:

@@ -23,10 +23,12 @@ from ..wire import (
     REQUEST,
     Bootp,
     ip_udp_frame,
+    iter_options,
     mac_bytes,
     new_xid,
     patch_checksums,
     random_mac,
+    walk_options,
 )
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.messages4 import MessageOptions
@@ -199,9 +201,7 @@ def bootp_request(t: ServerProbe) -> Any:
 
 def _without_53(raw: bytes) -> bytes:
     frame = bytearray(raw)
-    at = FRAME_OPTIONS
-    while frame[at] != 53:
-        at += 1 if frame[at] == 0 else 2 + frame[at + 1]
+    at = next(at for at, code, _p in iter_options(raw, FRAME_OPTIONS) if code == 53)
     frame[at:at + 3] = b"\0\0\0"   # PAD in its place
     patch_checksums(frame)
     return bytes(frame)
@@ -271,9 +271,7 @@ def leasequery_answered(t: ServerProbe) -> Any:
 
 def _spliced(raw: bytes, extra: bytes) -> bytes:
     """``raw`` with ``extra`` option bytes before its END, lengths and checksums made right."""
-    at = FRAME_OPTIONS
-    while raw[at] != 255:
-        at += 1 if raw[at] == 0 else 2 + raw[at + 1]
+    at = walk_options(raw, FRAME_OPTIONS).end or len(raw)
     f = parse_frame(raw)
     payload = raw[BOOTP_AT:at] + extra + b"\xff"
     return ip_udp_frame(payload.ljust(300, b"\0"), src_mac=raw[6:12], dst_mac=raw[0:6], src_ip=f.ip_src or "0.0.0.0",
