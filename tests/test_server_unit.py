@@ -452,3 +452,10 @@ def test_the_client_identifier_is_echoed_and_the_asked_options_come_in_the_asked
     assert [c for c in plain_codes if c in ("router", "subnet_mask")] == ["router", "subnet_mask"]
     nak = Ether(srv.handle(ask(REQUEST, client_id=cid, requested_address="192.0.2.7"))[0])
     assert options(bytes(nak))["message-type"] == 6 and options(bytes(nak))["client_id"] == cid
+    # The echo goes after the cached part of the reply: its UDP checksum is right whatever the parity of
+    # what comes before it (a domain of 8 bytes, then 9), and for an identifier of odd and even length.
+    for domain in ("lab.test", "lab.tests"):
+        srv, _sock = server(options={"domain": domain})
+        for ident in (cid, cid + b"\x01"):
+            raw = srv.handle(ask(DISCOVER, client_id=ident, param_req_list=(15, 6, 1, 3)))[0]
+            assert parse_frame(raw).problems == [] and options(raw)["client_id"] == ident, domain

@@ -158,6 +158,7 @@ class ReplyOptions:
     common: bytes
     parts: dict[int, bytes] = field(default_factory=dict, repr=False)   # code -> the option as encoded
     _tails: dict[tuple[int, bool, bytes], tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    _heads: dict[tuple[int, bool, bytes], tuple[bytes, int]] = field(default_factory=dict, repr=False)
     _orders: dict[bytes, bytes] = field(default_factory=dict, repr=False)
 
     def common_for(self, prl: bytes | None) -> bytes:
@@ -173,20 +174,34 @@ class ReplyOptions:
                 self._orders[prl] = ordered
         return ordered
 
-    def tail(self, msg_type: int, lease: bool = True, prl: bytes | None = None) -> tuple[bytes, int]:
-        """What follows the fixed header of every reply of one kind with no
-        option 61, 82 or message (cookie, 53, 54, the options in ``prl``'s order,
-        END and the pad), with its sum for the UDP checksum (:func:`~.wire.word_sum`)."""
+    def _head(self, msg_type: int, lease: bool, prl: bytes | None) -> tuple[bytes, int]:
+        """Cookie, 53, 54 and the options in ``prl``'s order, with its sum; cached per kind and list."""
         key = (msg_type, lease, prl or b"")
-        tail = self._tails.get(key)
-        if tail is None:
+        head = self._heads.get(key)
+        if head is None:
             body = MAGIC_COOKIE + bytes((53, 1, msg_type)) + self.server_id
             if msg_type != NAK:
                 body += (self.lease if lease else b"") + self.common_for(prl)
-            body += b"\xff"
-            body += bytes(max(0, MIN_BOOTP - _HEADER_LEN - len(body)))
-            tail = (body, word_sum(body))
-            if len(self._tails) < 1024:
+            head = (body, word_sum(body))
+            if len(self._heads) < 1024:
+                self._heads[key] = head
+        return head
+
+    def tail(self, msg_type: int, lease: bool = True, prl: bytes | None = None,
+             extra: bytes = b"") -> tuple[bytes, int]:
+        """What follows the fixed header of a reply of one kind with no option 82
+        or message (cookie, 53, 54, the options in ``prl``'s order, ``extra``
+        (option 61 echoed), END and the pad), with its sum for the UDP checksum
+        (:func:`~.wire.word_sum`): the cached part's sum plus the rest's."""
+        key = (msg_type, lease, prl or b"")
+        tail = None if extra else self._tails.get(key)
+        if tail is None:
+            body, total = self._head(msg_type, lease, prl)
+            rest = extra + b"\xff"
+            rest += bytes(max(0, MIN_BOOTP - _HEADER_LEN - len(body) - len(rest)))
+            # After a head of odd length the rest's first byte is the low half of a word.
+            tail = (body + rest, total + word_sum((b"\0" if len(body) % 2 else b"") + rest))
+            if not extra and len(self._tails) < 1024:
                 self._tails[key] = tail
         return tail
 
@@ -268,8 +283,8 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
                             _bytes(yiaddr if msg_type != NAK else ZERO_IP), _ZERO4, _bytes(request.giaddr),
                             request.chaddr)
     relay_info, client_id, prl = request.options.get(82), request.options.get(61), request.options.get(55)
-    if relay_info is None and client_id is None and not message:
-        tail, tail_sum = opts.tail(msg_type, lease, prl)
+    if relay_info is None and not message:   # RFC 6842 3: option 61 echoed unchanged, after the cached part
+        tail, tail_sum = opts.tail(msg_type, lease, prl, b"" if client_id is None else encode_option(61, client_id))
     else:
         body = bytearray(MAGIC_COOKIE + bytes((53, 1, msg_type)) + opts.server_id)
         if msg_type == NAK:

@@ -46,33 +46,21 @@ def _node_id(mac: bytes) -> bytes:
     return b"\xff" + mac[2:6] + b"\x00\x03\x00\x01" + mac
 
 
-def _with_id(t: ServerProbe, name: str, client_id: bytes | None = None) -> Client:
+def _with_id(t: ServerProbe, name: str) -> Client:
+    """A client of the checks' own that sends an RFC 4361 identifier (type 255) as option 61."""
     c = t.client(name)
-    if c.client_id is None or client_id is not None:
-        c.client_id = client_id or _node_id(mac_bytes(random_mac()))
+    if c.client_id is None or c.client_id[:1] != b"\xff":
+        c.client_id = _node_id(mac_bytes(random_mac()))
     return c
-
-
-def _dora(t: ServerProbe, c: Client) -> tuple[Frame | None, Frame | None]:
-    offer = t.ask(DISCOVER, c, done=lambda f: f.message_type == OFFER).reply
-    if offer is None:
-        return None, None
-    ack = t.ask(REQUEST, c, xid=offer.xid, requested=offer.yiaddr, server_id=offer.server_id or t.server_id,
-                done=lambda f: f.message_type in (ACK, NAK)).reply
-    if ack is not None and ack.message_type == ACK:
-        t.transport.answer_arp(ack.yiaddr, c.mac)
-        t.arp.append(ack.yiaddr)
-        c.offer, c.ack = offer, ack
-    return offer, ack
 
 
 # -- the client identifier ------------------------------------------------------------------------
 
 @server_check("client-id-echoed", "6842 3", MUST, "OFFER and ACK echo the client identifier (option 61) unchanged")
 def client_id_echoed(t: ServerProbe) -> Any:
-    c = _with_id(t, "cid")
-    offer, ack = _dora(t, c)
-    bad = [f for f in (need(offer, "OFFER"), need(ack, "ACK")) if f.options.get(61) != c.client_id]
+    _with_id(t, "cid")
+    c = t.bound("cid")
+    bad = [f for f in (need(c.offer, "OFFER"), need(c.ack, "ACK")) if f.options.get(61) != c.client_id]
     if bad:
         got = bad[0].options.get(61)
         return broken(f"the {bad[0].type_name} carries {'no option 61' if got is None else 'option 61 ' + got.hex()}")
@@ -98,7 +86,7 @@ def client_id_identifies_client(t: ServerProbe) -> Any:
     one, two = Client(mac, client_id=_node_id(mac)), Client(mac, client_id=_node_id(mac)[:-1] + b"\x00")
     t.transport.local_macs.add(mac)
     t.clients["cid-1"], t.clients["cid-2"] = one, two
-    first, second = need(_dora(t, one)[1], "ACK"), need(_dora(t, two)[1], "ACK for the second identifier")
+    first, second = need(t.bound("cid-1").ack, "ACK"), need(t.bound("cid-2").ack, "ACK for the second identifier")
     return met(f"{first.yiaddr} and {second.yiaddr}") if first.yiaddr != second.yiaddr else broken(
         f"both identifiers on {mac.hex(':')} were given {first.yiaddr}: the server keys on chaddr")
 
