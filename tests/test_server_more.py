@@ -78,3 +78,11 @@ def test_the_catalog_holds_80_server_checks_with_the_robust_ones_before_the_dest
     ids = [c.id for c in SERVER_CHECKS]
     assert len(ids) >= 80 and len(set(ids)) == len(ids)
     assert ids.index("survives-hops-17") < ids.index("release-frees-address") and ids[-1] == "survives-malformed"
+
+
+@pytest.mark.parametrize("last", [0x00, 0x01, 0xff])
+def test_the_two_identifiers_of_one_node_differ_whatever_the_mac(monkeypatch, last):
+    # A random MAC ending in 00 once made both identifiers equal, and Kea rightly gave them one address.
+    monkeypatch.setattr(server_checks4_more, "random_mac", lambda: "ba:62:b0:b8:50:" + f"{last:02x}")
+    got = judged(RfcServer(), "client-id-identifies-client")["client-id-identifies-client"]
+    assert got[0] == "pass", got

@@ -41,9 +41,11 @@ ROBUST, robust_check = server_catalog()   # run late, before the destructive che
 LEASEQUERY, LEASEUNASSIGNED, LEASEUNKNOWN, LEASEACTIVE = 10, 11, 12, 13
 
 
-def _node_id(mac: bytes) -> bytes:
-    """RFC 4361 6.1: type 255, an IAID, then a DUID (DUID-LL of the MAC)."""
-    return b"\xff" + mac[2:6] + b"\x00\x03\x00\x01" + mac
+def _node_id(mac: bytes, interface: int = 0) -> bytes:
+    """RFC 4361 6.1: type 255, an IAID, then a DUID (DUID-LL of the MAC); the node's
+    ``interface``-th interface has its own IAID, so its own identifier, whatever the MAC."""
+    iaid = (int.from_bytes(mac[2:6], "big") ^ interface).to_bytes(4, "big")
+    return b"\xff" + iaid + b"\x00\x03\x00\x01" + mac
 
 
 def _with_id(t: ServerProbe, name: str) -> Client:
@@ -83,7 +85,7 @@ def client_id_echoed_in_nak(t: ServerProbe) -> Any:
 def client_id_identifies_client(t: ServerProbe) -> Any:
     # On a link that passes unicast only to its own MAC (a labgrid remote place), that MAC is the chaddr.
     mac = t.endpoint.mac_bytes if t.transport.single_mac else mac_bytes(random_mac())
-    one, two = Client(mac, client_id=_node_id(mac)), Client(mac, client_id=_node_id(mac)[:-1] + b"\x00")
+    one, two = Client(mac, client_id=_node_id(mac)), Client(mac, client_id=_node_id(mac, interface=1))
     t.transport.local_macs.add(mac)
     t.clients["cid-1"], t.clients["cid-2"] = one, two
     first, second = need(t.bound("cid-1").ack, "ACK"), need(t.bound("cid-2").ack, "ACK for the second identifier")
