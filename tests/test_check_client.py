@@ -13,6 +13,7 @@ import pytest
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
+from scapy_dhcp_ext.workloads.client_phases4 import QUIET
 from tests.support import module_argv
 from tests.support.witness import Capture
 
@@ -23,8 +24,10 @@ FIELDS = ("frame.time_epoch", "eth.src", "ip.dst", "dhcp.type", "dhcp.id", "dhcp
           "dhcp.option.requested_ip_address", "dhcp.client_id", "dhcp.option.request_list_item",
           # for part two (client_checks4_fields)
           "ip.src", "udp.srcport", "udp.dstport", "dhcp.hops", "dhcp.ip.server", "dhcp.ip.relay", "dhcp.flags",
-          "dhcp.option.type")
-KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK"}
+          "dhcp.option.type",
+          # for part three (client_checks4_more)
+          "dhcp.option.ip_address_lease_time")
+KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK", "9": "FORCERENEW"}
 
 
 def frames(cap, mac):
@@ -100,7 +103,22 @@ def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, 
         "ignores-foreign-chaddr": not any(r["dhcp.option.requested_ip_address"] in other for _t, k, r in requests
                                           if k == "REQUEST"),
         "param-request-list-stable": len(set(lists)) == 1,
+        **part_three(fr, requests),
     }
+
+
+def part_three(fr, requests) -> dict[str, bool]:
+    """Part three read off tshark: quiet after the infinite ACK and after the FORCERENEW; one identity."""
+    def quiet(after, seconds):
+        return not any(after < t <= after + seconds for t, k, _r in requests if k in ("DISCOVER", "REQUEST"))
+    out = {"client-id-stable-across-restart": len({r["dhcp.client_id"] for _t, _k, r in requests}) == 1}
+    infinite = [t for t, k, r in fr if k == "ACK" and r["dhcp.option.ip_address_lease_time"] == "4294967295"]
+    if infinite:
+        out["infinite-lease-kept"] = quiet(infinite[0], QUIET)
+    forced = [t for t, k, _r in fr if k == "FORCERENEW"]
+    if forced:
+        out["forcerenew-unauthenticated-ignored"] = quiet(forced[0], 3.5)
+    return out
 
 
 def _zero(field):
@@ -132,7 +150,10 @@ def field_oracles(report, fr) -> dict[str, bool]:
     for result in report.rows:
         state, _, rule = result.id.partition("-")
         test = FIELD_RULES.get(rule)
-        if test is None or state not in ("discover", "selecting", "renewing", "rebinding"):
+        if result.id.startswith("init-reboot-"):
+            state, rule = "init-reboot", result.id.removeprefix("init-reboot-")
+            test = FIELD_RULES.get(rule)
+        if test is None or state not in ("discover", "selecting", "renewing", "rebinding", "init-reboot"):
             continue
         cited = {f"{parse_frame(raw).xid:#010x}" for d, raw, _t in result.frames
                  if d == "in" and parse_frame(raw).xid is not None}   # not its ARP
@@ -141,7 +162,8 @@ def field_oracles(report, fr) -> dict[str, bool]:
                     "renewing": lambda k, r: k == "REQUEST" and r["dhcp.ip.client"] != "0.0.0.0"
                     and r["ip.dst"] != "255.255.255.255",
                     "rebinding": lambda k, r: k == "REQUEST" and r["dhcp.ip.client"] != "0.0.0.0"
-                    and r["ip.dst"] == "255.255.255.255"}[state]
+                    and r["ip.dst"] == "255.255.255.255",
+                    "init-reboot": lambda k, r: k == "REQUEST"}[state]   # the phase cites its restart on
         rows = [r for _t, k, r in fr if r["dhcp.type"] == "1" and r["dhcp.id"] in cited and of_state(k, r)]
         if rows:
             out[result.id] = all(test(r) for r in rows)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..errors import UsageError, old_keyword
 from ..wire import BROADCAST_IP, DISCOVER, OFFER, ZERO_IP, mac_str
 from ..wire.frames4 import parse_frame
-from . import backoff4, client_checks4_fields
+from . import backoff4, client_checks4_fields, client_checks4_more
 from .checks import MUST, SHOULD, Check, CheckReport, NoEvidence, broken, catalog, met, not_applicable, run_checks
 from .checks import select as select_checks
 from .client_facts4 import first_request, lease_requests, offer_for, selecting_request
@@ -254,6 +254,7 @@ def prl_stable(t: ClientProbe) -> Any:
 
 
 CLIENT_CHECKS.extend(client_checks4_fields.CHECKS)   # part two: table 5 per state, then what runs on it
+CLIENT_CHECKS.extend(client_checks4_more.CHECKS)     # part three: infinity, FORCERENEW, a restart
 
 
 def check_client(session: Host, *, device_mac: str | None = None, restart: Callable[[], Any] | None = None,

@@ -20,6 +20,7 @@ from ..wire import BROADCAST_FLAG, BROADCAST_IP, DISCOVER, REQUEST, ZERO_IP, mac
 from ..wire.frames4 import Frame
 from .checks import MUST, SHOULD, Check, NoEvidence, Outcome, broken, catalog, met, not_applicable, unsure
 from .client_facts4 import first_request, selecting_request
+from .client_phases4 import reboot_phase
 from .client_probe4 import ClientProbe, bind_phase, life_phase, silence_phase
 from .liveness import ANNOUNCE_WAIT
 
@@ -37,6 +38,10 @@ def messages(t: ClientProbe, state: str) -> list[Frame]:
         found = silence_phase(t).facts["discovers"]
     elif state == "selecting":
         found = [selecting_request(t)]
+    elif state == "init-reboot":
+        found = reboot_phase(t).facts["init_reboot"]
+        if not found:
+            raise _NotApplicable("after its restart it DISCOVERed: it does not ask for its old address back")
     elif state == "decline":
         declined = bind_phase(t).facts["decline"]
         if declined is None:
@@ -59,7 +64,7 @@ class _NotApplicable(Exception):
 
 # -- the rules ----------------------------------------------------------------------------------------
 
-def _zero(name: str) -> Rule:
+def zero(name: str) -> Rule:
     def rule(f: Frame, _t: ClientProbe) -> Outcome:
         value = getattr(f, name)
         return met(f"{name} 0.0.0.0") if value == ZERO_IP else broken(f"{name} {value}")
@@ -80,7 +85,7 @@ def flags_reserved_zero(f: Frame, _t: ClientProbe) -> Outcome:
     return met(f"flags {f.flags:#06x}") if not rest else broken(f"flags {f.flags:#06x}: reserved bits set")
 
 
-def _without(*codes: int) -> Rule:
+def without(*codes: int) -> Rule:
     def rule(f: Frame, _t: ClientProbe) -> Outcome:
         found = [c for c in codes if c in f.options]
         return broken(f"it carries option {', '.join(map(str, found))}") if found else met(
@@ -88,7 +93,7 @@ def _without(*codes: int) -> Rule:
     return rule
 
 
-def _ip_dst(want: str) -> Rule:
+def ip_dst(want: str) -> Rule:
     def rule(f: Frame, _t: ClientProbe) -> Outcome:
         return met(f"to {f.ip_dst}") if f.ip_dst == want else broken(f"to {f.ip_dst}, not {want}")
     return rule
@@ -146,25 +151,25 @@ TABLE5 = "2131 table 5"
 ALL_REQUESTS = ("discover", "selecting", "renewing")
 RULES: list[tuple[str, tuple[str, ...], str, str, str, Rule]] = [
     ("hops-zero", ALL_REQUESTS, TABLE5, MUST, "hops is 0", hops_zero),
-    ("yiaddr-zero", ALL_REQUESTS, TABLE5, MUST, "yiaddr is 0", _zero("yiaddr")),
-    ("siaddr-zero", ("discover", "selecting"), TABLE5, MUST, "siaddr is 0", _zero("siaddr")),
-    ("giaddr-zero", ALL_REQUESTS, TABLE5, MUST, "giaddr is 0", _zero("giaddr")),
-    ("ciaddr-zero", ("discover", "decline"), TABLE5, MUST, "ciaddr is 0", _zero("ciaddr")),
+    ("yiaddr-zero", ALL_REQUESTS, TABLE5, MUST, "yiaddr is 0", zero("yiaddr")),
+    ("siaddr-zero", ("discover", "selecting"), TABLE5, MUST, "siaddr is 0", zero("siaddr")),
+    ("giaddr-zero", ALL_REQUESTS, TABLE5, MUST, "giaddr is 0", zero("giaddr")),
+    ("ciaddr-zero", ("discover", "decline"), TABLE5, MUST, "ciaddr is 0", zero("ciaddr")),
     ("chaddr-is-source", ("discover", "selecting"), "2131 2", SHOULD,
      "chaddr is the MAC it sends from", chaddr_is_source),
     ("flags-reserved-zero", ("discover", "selecting"), "2131 2", MUST,
      "the flags' 15 reserved bits are 0", flags_reserved_zero),
-    ("no-server-id", ("discover",), TABLE5, MUST, "no option 54", _without(54)),
-    ("no-message", ("discover", "selecting"), TABLE5, SHOULD, "no option 56", _without(56)),
+    ("no-server-id", ("discover",), TABLE5, MUST, "no option 54", without(54)),
+    ("no-message", ("discover", "selecting"), TABLE5, SHOULD, "no option 56", without(56)),
     ("ip-source-zero", ("discover", "selecting"), "2131 4.1", MUST,
      "sent from 0.0.0.0 (it has no address yet)", ip_source_zero),
     ("ip-dest-broadcast", ("discover", "selecting"), "2131 4.1", MUST,
-     "sent to 255.255.255.255", _ip_dst(BROADCAST_IP)),
+     "sent to 255.255.255.255", ip_dst(BROADCAST_IP)),
     ("udp-ports", ALL_REQUESTS + ("rebinding",), "2131 4.1", MUST, "sent from port 68 to port 67", udp_ports),
     ("ip-source-is-ciaddr", ("renewing", "rebinding"), "2131 4.1", SHOULD,
      "sent from the address it holds, its ciaddr", ip_source_is_ciaddr),
     ("ciaddr-is-address", ("rebinding",), TABLE5, MUST, "ciaddr is the address it holds", ciaddr_is_address),
-    ("no-requested-or-server-id", ("rebinding",), TABLE5, MUST, "no option 50 or 54", _without(50, 54)),
+    ("no-requested-or-server-id", ("rebinding",), TABLE5, MUST, "no option 50 or 54", without(50, 54)),
     ("has-server-id", ("decline",), TABLE5, MUST, "option 54 names the server", has_server_id),
     ("has-requested-address", ("decline",), TABLE5, MUST, "option 50 is the address declined",
      has_requested_address),
@@ -175,7 +180,7 @@ RULES: list[tuple[str, tuple[str, ...], str, str, str, Rule]] = [
 ]
 
 
-def _judge(state: str, rule: Rule) -> Callable[[ClientProbe], Any]:
+def judge_state(state: str, rule: Rule) -> Callable[[ClientProbe], Any]:
     def run(t: ClientProbe) -> Any:
         try:
             found = messages(t, state)
@@ -191,7 +196,7 @@ def _judge(state: str, rule: Rule) -> Callable[[ClientProbe], Any]:
 
 for _suffix, _states, _rfc, _level, _rule, _fn in RULES:
     for _state in _states:
-        client_check(f"{_state}-{_suffix}", _rfc, _level, f"{_state.upper()}: {_rule}")(_judge(_state, _fn))
+        client_check(f"{_state}-{_suffix}", _rfc, _level, f"{_state.upper()}: {_rule}")(judge_state(_state, _fn))
 
 
 # -- the DECLINE's pause, xids, the lease clock, ARP probing, option 57 ---------------------------------

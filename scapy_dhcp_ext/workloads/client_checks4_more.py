@@ -1,0 +1,119 @@
+"""Client checks, part three (registered after :mod:`.client_checks4_fields`): what the
+client does with an infinite lease and an unauthenticated FORCERENEW, and, with
+``restart=``, what it sends when it starts over (its INIT-REBOOT against RFC 2131
+table 5, its identity across the restart). The phases are :mod:`.client_phases4`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..wire import ACK, BROADCAST_IP
+from ..wire.frames4 import Frame, parse_frame
+from .checks import MUST, SHOULD, Check, Outcome, broken, catalog, met, not_applicable, unsure
+from .client_checks4_fields import (
+    chaddr_is_source,
+    flags_reserved_zero,
+    hops_zero,
+    ip_dst,
+    ip_source_zero,
+    judge_state,
+    udp_ports,
+    without,
+    zero,
+)
+from .client_phases4 import forcerenew_phase, infinite_phase, reboot_phase
+from .client_probe4 import ClientProbe
+
+CHECKS: list[Check] = []
+client_check = catalog(CHECKS)
+
+
+@client_check("infinite-lease-kept", "2131 3.3", MUST,
+              "a lease of 0xffffffff (infinity) with no T1 or T2: the client keeps the address and does not renew")
+def infinite_lease_kept(t: ClientProbe) -> Any:
+    f = infinite_phase(t).facts
+    address, back = f["ack"].yiaddr, f["came_back"]
+    if back is not None:
+        return broken(f"its {back.type_name} came {back.time - f['acked_at']:.1f} s after an ACK of an infinite "
+                      f"lease of {address}: it read 0xffffffff as a number of seconds")
+    quiet = f["quiet_until"] - f["acked_at"]
+    if not f["still_answers"]:
+        return unsure(f"no renewal in {quiet:.0f} s, but no ARP answer for {address} either: it may have "
+                      "dropped the address")
+    return met(f"no renewal in {quiet:.0f} s after an infinite lease, and it still answers ARP for {address}")
+
+
+@client_check("forcerenew-unauthenticated-ignored", "3203 (security)", MUST,
+              "a FORCERENEW with no authentication (RFC 3118, RFC 6704) is ignored: no renewal follows it")
+def forcerenew_unauthenticated_ignored(t: ClientProbe) -> Any:
+    f = forcerenew_phase(t).facts
+    req = f["request"]
+    if req is None:
+        return met(f"no REQUEST within {f['window']:.1f} s of an unauthenticated FORCERENEW")
+    return broken(f"its {req.type_name} came {req.time - f['sent_at']:.1f} s after a FORCERENEW with no "
+                  "authentication: anyone on the link can make it renew")
+
+
+def _held(t: ClientProbe) -> str | None:
+    """The address of the last ACK we sent before the restart."""
+    start = reboot_phase(t).start
+    acks = [parse_frame(raw) for ts, raw in t.sent if ts < start]
+    return next((a.yiaddr for a in reversed(acks) if a.message_type == ACK), None)
+
+
+def requested_is_held(f: Frame, t: ClientProbe) -> Outcome:
+    held = _held(t)
+    return met(f"option 50 {f.requested}, the address it held") if f.requested and f.requested == held else broken(
+        f"option 50 is {f.requested or 'missing'}; it held {held}")
+
+
+INIT_REBOOT = "init-reboot"
+TABLE5 = "2131 table 5"
+for _suffix, _rfc, _level, _rule, _fn in [
+    ("hops-zero", TABLE5, MUST, "hops is 0", hops_zero),
+    ("yiaddr-zero", TABLE5, MUST, "yiaddr is 0", zero("yiaddr")),
+    ("siaddr-zero", TABLE5, MUST, "siaddr is 0", zero("siaddr")),
+    ("giaddr-zero", TABLE5, MUST, "giaddr is 0", zero("giaddr")),
+    ("ciaddr-zero", TABLE5, MUST, "ciaddr is 0", zero("ciaddr")),
+    ("has-requested-address", TABLE5, MUST, "option 50 is the address it held", requested_is_held),
+    ("no-server-id", TABLE5, MUST, "no option 54", without(54)),
+    ("chaddr-is-source", "2131 2", SHOULD, "chaddr is the MAC it sends from", chaddr_is_source),
+    ("flags-reserved-zero", "2131 2", MUST, "the flags' 15 reserved bits are 0", flags_reserved_zero),
+    ("ip-source-zero", "2131 4.1", MUST, "sent from 0.0.0.0 (the address is not its own again yet)", ip_source_zero),
+    ("ip-dest-broadcast", "2131 4.4.2", MUST, "broadcast, to 255.255.255.255", ip_dst(BROADCAST_IP)),
+    ("udp-ports", "2131 4.1", MUST, "sent from port 68 to port 67", udp_ports),
+]:
+    client_check(f"{INIT_REBOOT}-{_suffix}", _rfc, _level, f"INIT-REBOOT (after a restart): {_rule}")(
+        judge_state(INIT_REBOOT, _fn))
+
+
+def _across_restart(t: ClientProbe, code: int, what: str) -> Any:
+    f = reboot_phase(t).facts
+    before, after = f["before"].options.get(code), f["first"].options.get(code)
+    if before is None and after is None:
+        return not_applicable(f"it sends no option {code}")
+    if before == after:
+        return met(f"option {code} {_show(after)} before and after the restart")
+    return broken(f"its {what} was {_show(before)} before the restart, {_show(after)} after it")
+
+
+def _show(value: bytes | None) -> str:
+    if value is None:
+        return "missing"
+    return repr(value.decode()) if value.isascii() and value.decode().isprintable() else value.hex()
+
+
+@client_check("client-id-stable-across-restart", "2131 4.2", SHOULD,
+              "the same option 61 after a restart (the server finds its binding by it; RFC 4361 6.1: a DUID persists)")
+def client_id_stable_across_restart(t: ClientProbe) -> Any:
+    return _across_restart(t, 61, "client identifier")
+
+
+@client_check("hostname-stable-across-restart", "2132 3.14", SHOULD,
+              "the same option 12 after a restart (the name the network knows it by)")
+def hostname_stable_across_restart(t: ClientProbe) -> Any:
+    return _across_restart(t, 12, "host name")
+
+
+__all__ = ["CHECKS"]

@@ -1,0 +1,157 @@
+"""The client checks' later phases (part three, after :mod:`.client_probe4`'s five):
+each takes the client as the earlier ones left it and changes one thing.
+
+1. *infinite*: its next renewal is ACKed with a lease of 0xffffffff, infinity
+   (RFC 2131 3.3), and no T1 or T2: it should stay bound and quiet (6 s: a client
+   that misreads it as -1, 0 or a signed overflow renews or starts over at once);
+2. *forcerenew*: then a FORCERENEW with no authentication: it should ignore it
+   (RFC 3203 demands authentication, RFC 3118 or RFC 6704);
+3. *reboot* (only with ``restart=``): the device starts over; a client that
+   remembers its lease asks for it back with a REQUEST in INIT-REBOOT (RFC 2131
+   3.2), the others DISCOVER.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..wire import ACK, DISCOVER, NAK, REQUEST, ZERO_IP, new_xid
+from ..wire.frames4 import Frame, parse_frame
+from ..wire.replies4 import build_forcerenew
+from .checks import NoEvidence
+from .client_facts4 import lease_requests
+from .client_probe4 import ClientProbe, Phase, bind_phase, wait_sent
+from .liveness import PROBE_PHASE
+from .reply_edit4 import encode, options_of, rebuild
+from .reply_machine4 import FORCERENEW_WITHIN
+
+INFINITE = 0xFFFFFFFF
+QUIET = 6.0  # seconds after an infinite ACK that a client must stay quiet
+ANSWER_AFTER = 0.2   # as a server across a network: BusyBox udhcpc drops an ACK that beats the close of its send socket
+RETRANSMITTED = 1.5   # a REQUEST with the renewal's xid this soon after our ACK: the ACK crossed it
+LONG = 600   # the lease given to a client that came back anyway: it stays quiet through the later phases
+
+
+def with_lease(raw: bytes, lease: int, t1: int | None = None, t2: int | None = None) -> bytes:
+    """An ACK of ours with option 51 set to ``lease`` and 58/59 to ``t1``/``t2`` (left out when None)."""
+    items = [(c, p) for c, p in options_of(raw) if c not in (51, 58, 59)]
+    at = next((i + 1 for i, (c, _p) in enumerate(items) if c == 54), len(items))
+    times = [(51, lease.to_bytes(4, "big"))] + [(c, v.to_bytes(4, "big")) for c, v in ((58, t1), (59, t2))
+                                                if v is not None]
+    return rebuild(raw, encode(items[:at] + times + items[at:]))
+
+
+def _renews(req: Frame, reply: bytes) -> bool:
+    return req.message_type == REQUEST and req.ciaddr != ZERO_IP and parse_frame(reply).message_type == ACK
+
+
+def infinite_phase(t: ClientProbe) -> Phase:
+    """Answers as a server does until the client renews; that renewal's ACK is infinite
+    (and so is the ACK to each retransmission of it). Then watches it for a while, and
+    asks ARP whether it still holds the address."""
+    def run(p: Phase) -> None:
+        facts = p.facts
+        acks: list[float] = []   # when each infinite ACK went
+
+        def policy(req: Frame, raw: bytes) -> Any:
+            if not _renews(req, raw):
+                return raw
+            first = facts.setdefault("renewal", req)
+            if req.xid == first.xid and (not acks or req.time - acks[-1] <= RETRANSMITTED):
+                acks.append(time.time() + ANSWER_AFTER)
+                return ANSWER_AFTER, with_lease(raw, INFINITE)
+            return ANSWER_AFTER, with_lease(raw, LONG, LONG // 2, LONG * 7 // 8)   # it came back: quiet from now on
+
+        if not t.phases:
+            bind_phase(t)   # nothing ran before: a lease of the checks' own first
+        if "life" in t.phases and not t.phases["life"].error and not lease_requests(t):
+            raise NoEvidence("it renewed nothing in a whole lease (the life phase): no renewal to answer")
+        t.set_policy(policy)
+        # Its next renewal: at T1 of a lease it holds (ARP probing first, for a new one), or after a DORA.
+        until = time.time() + t.wait + t.lease_time + PROBE_PHASE
+        with t.cond:
+            while "renewal" not in facts and time.time() < until:
+                t.cond.wait(0.2)
+        if "renewal" not in facts:
+            raise NoEvidence(f"the client did not renew a lease within {until - p.start:.0f} s")
+        renewal = facts["renewal"]
+        while True:   # a REQUEST that our ACK crossed (its xid, soon after) is answered again, not judged
+            acked = wait_sent(t, ACK, acks[-1] - 0.001 if acks else renewal.time, time.time() + 2.0)
+            if acked is None:
+                raise NoEvidence("our ACK to its renewal was not sent")
+            # A client that misreads 0xffffffff (as -1, as 0, a signed overflow) renews or starts over at once.
+            quiet_until = acked[0] + min(t.t1, QUIET)
+            back = t.wait_for(lambda f: f.message_type in (DISCOVER, REQUEST), quiet_until, acked[0] + 0.001)
+            if back is None or not (back.xid == renewal.xid and back.time - acked[0] <= RETRANSMITTED
+                                    and len(acks) < 4):
+                break
+            wait_sent(t, ACK, back.time, time.time() + 2.0)
+        facts.update(acked_at=acked[0], ack=parse_frame(acked[1]), quiet_until=quiet_until, came_back=back,
+                     answered=len(acks))
+        facts["still_answers"] = t.arp_answered(facts["ack"].yiaddr)
+    return t.phase("infinite", run)
+
+
+def forcerenew_phase(t: ClientProbe) -> Phase:
+    """A FORCERENEW with no authentication to the client sitting on a lease of
+    ours that it has no reason to renew soon; then its requests for a while."""
+    inf = infinite_phase(t)
+
+    def run(p: Phase) -> None:
+        ack = inf.facts["ack"]
+        address = ack.yiaddr
+        if inf.facts["came_back"] is not None:   # it renewed: its later lease is LONG; wait for that ACK
+            wait_sent(t, ACK, inf.facts["came_back"].time, time.time() + 2.0)
+        srv = t.server
+        raw = build_forcerenew(chaddr=ack.chaddr, address=address, opts=srv.opts, server_mac=srv.endpoint.mac_bytes,
+                               server_ip=srv.pool.server_ip, xid=new_xid())
+        srv.send(raw, f"check_client: FORCERENEW to {address}, no authentication")
+        sent_at = time.time()
+        with t.cond:
+            t.sent.append((sent_at, raw))
+        p.facts["sent_at"] = sent_at
+        p.facts["request"] = t.wait_for(lambda f: f.message_type in (REQUEST, DISCOVER),
+                                        sent_at + FORCERENEW_WITHIN + 1.5, sent_at)
+        p.facts["window"] = FORCERENEW_WITHIN + 1.5
+    return t.phase("forcerenew", run)
+
+
+def reboot_phase(t: ClientProbe) -> Phase:
+    """``restart=`` starts the device over; its messages until its next DISCOVER
+    or ACK (REQUESTs in INIT-REBOOT when it remembers its lease)."""
+    if t.restart is None:
+        raise NoEvidence("a restart shows it: give restart= (a callable that restarts the device)")
+    before = [f for f in t.timeline if f.is_dhcp]
+    if not before:
+        bind_phase(t)
+        before = [f for f in t.timeline if f.is_dhcp]
+
+    def run(p: Phase) -> None:
+        t.set_policy(lambda req, raw: raw)   # a server as any: it may ACK the address it asks for back
+        p.facts["before"] = before[-1]
+        mark = time.time()
+        t.restart()   # type: ignore[misc]
+        first = t.wait_for(lambda f: f.is_dhcp and f.message_type in (DISCOVER, REQUEST), time.time() + t.wait, mark)
+        if first is None:
+            raise NoEvidence(f"the client sent nothing within {t.wait:g} s of its restart")
+        p.start = min(p.start, mark)
+        p.facts["first"] = first
+        stop = _answered(t, first, time.time() + t.wait) if first.message_type == REQUEST else first.time
+        # INIT-REBOOT: its REQUESTs until our answer (ACK or NAK) or its DISCOVER
+        p.facts["init_reboot"] = [f for f in t.timeline if first.time <= f.time <= stop and f.message_type == REQUEST]
+    return t.phase("reboot", run)
+
+
+def _answered(t: ClientProbe, first: Frame, until: float) -> float:
+    """When the REQUEST ``first`` (or a retransmission) got an ACK or NAK, or the client DISCOVERed."""
+    with t.cond:
+        while True:
+            ends = [ts for ts, raw in t.sent if ts >= first.time and parse_frame(raw).message_type in (ACK, NAK)]
+            ends += [f.time for f in t.timeline if f.time > first.time and f.message_type == DISCOVER]
+            if ends or time.time() >= until:
+                return min(ends) if ends else time.time()
+            t.cond.wait(0.2)
+
+
+__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "reboot_phase", "with_lease"]
