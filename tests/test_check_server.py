@@ -227,6 +227,10 @@ MORE_ORACLES = {
                                                 if c in r["dhcp.option.type"].split(",")])(
         requests(rs, "DISCOVER")[-1], answer_to(rs, requests(rs, "DISCOVER")[-1])),
     "opt108-only-when-asked": lambda rs: all(108 not in r.codes for r in replies(rs, "OFFER")),
+    # server_checks4_options
+    "requested-option-once": lambda rs: all(len(c) == len(set(c)) for c in (
+        [x for x in r["dhcp.option.type"].split(",") if x not in ("", "0", "255")] for r in replies(rs, "OFFER"))),
+    "unknown-requested-option-omitted": lambda rs: all(not {102, 105} & set(r.codes) for r in replies(rs, "OFFER")),
 }
 MORE_ORACLES.update({c.id: _survived for c in SERVER_CHECKS if c.id.startswith("survives-")
                      and c.id != "survives-malformed"})

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from scapy_dhcp_ext.workloads import server_checks4_more
+from scapy_dhcp_ext.workloads import server_checks4_more, server_checks4_options
 from scapy_dhcp_ext.workloads.server_checks4_more import LONG_NAME
 from tests.support.rfc_server import RfcServer
 from tests.test_server_fields import judged
 
-IDS = [c.id for c in server_checks4_more.CHECKS + server_checks4_more.ROBUST]
+IDS = [c.id for c in server_checks4_more.CHECKS + server_checks4_options.CHECKS + server_checks4_more.ROBUST]
 OPTIONAL = {"override-honoured", "108-when-asked", "leasequery-active"}   # what a server may do, done right
 
 QUIRK = {
@@ -29,6 +29,8 @@ QUIRK = {
     "opt108-only-when-asked": "108-always",
     "opt108-well-formed": "108-short",
     "leasequery-answered": "leasequery-unknown",
+    "requested-option-once": "option-twice",
+    "unknown-requested-option-omitted": "makes-up-unknown",
 }
 
 # survives-NAME: what the odd request of that check looks like to the server that dies of it
@@ -55,7 +57,7 @@ def test_every_check_passes_against_a_server_that_keeps_its_rule():
 
 @pytest.mark.parametrize("check_id", list(QUIRK))
 def test_a_check_fails_against_the_quirk_that_breaks_its_rule(check_id):
-    level = next(c.level for c in server_checks4_more.CHECKS if c.id == check_id)
+    level = next(c.level for c in server_checks4_more.CHECKS + server_checks4_options.CHECKS if c.id == check_id)
     verdict, why = judged(RfcServer(quirks={QUIRK[check_id]}), check_id)[check_id]
     assert verdict == ("fail" if level == "MUST" else "warn"), (verdict, why)
 

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..errors import old_keyword
 from ..wire import mac_str
-from . import server_checks4_fields, server_checks4_life, server_checks4_more, server_checks4_replies
+from . import (
+    server_checks4_fields,
+    server_checks4_life,
+    server_checks4_more,
+    server_checks4_options,
+    server_checks4_replies,
+)
 from .checks import Check, CheckReport, run_checks
 from .checks import select as select_checks
 from .server_probe4 import ServerProbe
@@ -39,7 +45,8 @@ if TYPE_CHECKING:
 # the server's state (destructive=True), and the robustness check last (it sends malformed requests).
 _LIFE = server_checks4_life.CHECKS
 SERVER_CHECKS: list[Check] = [*server_checks4_replies.CHECKS, *server_checks4_fields.CHECKS,
-                              *server_checks4_more.CHECKS, *[c for c in _LIFE if not c.destructive][:-1],
+                              *server_checks4_more.CHECKS, *server_checks4_options.CHECKS,
+                              *[c for c in _LIFE if not c.destructive][:-1],
                               *server_checks4_more.ROBUST, *[c for c in _LIFE if c.destructive], _LIFE[-1]]
 
 

@@ -40,7 +40,8 @@ class RfcServer:
     """``quirks`` turn one behaviour off RFC (the unit tests of server_checks4_more): no-61-echo,
     key-by-chaddr, 82-truncated, override-honoured, override-wrong, nak-retransmission,
     forget-on-release, nak-strangers, bootp-with-53, prl-sorted, 108-when-asked, 108-always,
-    108-short, leasequery-active, leasequery-unknown. ``dies_on(frame)`` true: silent from then on."""
+    108-short, leasequery-active, leasequery-unknown, makes-up-unknown, option-twice (server_checks4_options).
+    ``dies_on(frame)`` true: silent from then on."""
 
     def __init__(self, breaks: dict[str, Callable[[bytearray], None]] | None = None, *,
                  keep_sums: bool = False, options: dict[str, bytes] | None = None,
@@ -115,7 +116,11 @@ class RfcServer:
             have[108] = struct.pack("!I", 1800)
         if "108-short" in self.quirks and 108 in prl:
             have[108] = b"\x07\x08"
+        if "makes-up-unknown" in self.quirks:   # a value for every code asked for, defined or not
+            have.update({c: b"\x00\x00\x00\x00" for c in prl if c not in have and c not in (50, 55, 61)})
         order = [c for c in prl if c in have] if prl else [1, 3, 6]
+        if "option-twice" in self.quirks and 3 in order:
+            order.append(3)
         if "prl-sorted" in self.quirks:
             order = sorted(order)
         if "108-always" in self.quirks and 108 not in order:
