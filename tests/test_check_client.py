@@ -13,7 +13,7 @@ import pytest
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
-from scapy_dhcp_ext.workloads.client_phases4 import QUIET
+from scapy_dhcp_ext.workloads.client_phases4 import OTHER_ROUTER_MAC, QUIET
 from tests.support import module_argv
 from tests.support.witness import Capture
 
@@ -26,7 +26,7 @@ FIELDS = ("frame.time_epoch", "eth.src", "ip.dst", "dhcp.type", "dhcp.id", "dhcp
           "ip.src", "udp.srcport", "udp.dstport", "dhcp.hops", "dhcp.ip.server", "dhcp.ip.relay", "dhcp.flags",
           "dhcp.option.type",
           # for part three (client_checks4_more)
-          "dhcp.option.ip_address_lease_time")
+          "dhcp.option.ip_address_lease_time", "eth.dst", "icmp.type")
 KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK", "9": "FORCERENEW"}
 
 
@@ -181,9 +181,14 @@ def agree(report, oracle) -> None:
 def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(make_lab, tmp_path, kind):
     lab = make_lab([], clients=[kind])
     client = lab.clients[0]
-    with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
+    with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS, also="icmp") as cap:
         report = s.check_client(restart=client.restart, progress=False)
     assert len(report.rows) == len(CLIENT_CHECKS) and report.target == client.mac
+    echoes = [r for r in cap.rows() if r.get("icmp.type") == "0" and r["eth.src"] == client.mac]
+    assert bool(echoes) == (kind == "dhcpcd")   # udhcpc asks for no option 121 (n/a): it is not pinged
+    # Its answer to the ping from off its subnet: through option 121's router, not option 3's.
+    agree(report, {"classless-routes-over-router": all(r["eth.dst"] == OTHER_ROUTER_MAC for r in echoes)} if echoes
+          else {})
     assert not report.interrupted and "inconclusive" not in report.counts(), report
     other = [r for r in cap.rows() if r.get("dhcp.hw.mac_addr", "").startswith("02:00:5e:0f:0f:0f")]
     agree(report, oracle_verdicts(frames(cap, client.mac), other, client.events(), report, 30, 10, 20))

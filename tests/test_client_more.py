@@ -15,7 +15,7 @@ from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.wire.messages4 import MessageOptions
 from scapy_dhcp_ext.wire.replies4 import ReplyOptions, build_reply
 from scapy_dhcp_ext.workloads import client_checks4_more
-from scapy_dhcp_ext.workloads.client_phases4 import INFINITE, with_lease
+from scapy_dhcp_ext.workloads.client_phases4 import INFINITE, OTHER_ROUTER_MAC, with_lease
 from scapy_dhcp_ext.workloads.client_probe4 import Phase
 from tests.test_client_fields import ADDRESS, BREAKS, MAC, SERVER, drop, life, message
 from tests.test_client_fields import judged as judged_in
@@ -28,8 +28,11 @@ def ack_for(req):
     return build_reply(req, ACK, OPTS, server_mac=mac_bytes("02:00:00:00:00:01"), server_ip=SERVER, yiaddr=ADDRESS)
 
 
+OURS = mac_bytes("02:00:00:00:00:01")
+
+
 def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False, first=None, after_restart=None,
-             before_opts=None):
+             before_opts=None, routes=None):
     """A client bound to ADDRESS (test_client_fields' life), then the three phases of part three."""
     t = life({})
     t.restart = lambda: None
@@ -44,6 +47,8 @@ def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False,
     forced = message(REQUEST, sent_at + 0.4, xid=9, ciaddr=ADDRESS, dst_ip=SERVER) if renews_on_forcerenew else None
     t.phases["forcerenew"] = Phase("forcerenew", acked + 13.0, sent_at + 3.5,
                                    facts=dict(sent_at=sent_at, request=forced, window=3.5))
+    t.phases["routes"] = Phase("routes", sent_at + 3.5, sent_at + 4.0, facts=routes or dict(
+        asked=True, reply_to=mac_bytes(OTHER_ROUTER_MAC), router="10.9.0.252", ours=OURS))
     t.sent.append((acked, ack_for(renewal)))
     before = message(REQUEST, 1100.0, xid=7, ciaddr=ADDRESS, dst_ip=SERVER,
                      opts=before_opts or MessageOptions(options=[(61, b"\x01" + mac_bytes(MAC)), (12, b"board")]))
@@ -141,3 +146,15 @@ def test_without_restart_the_restart_checks_are_inconclusive_and_say_what_to_giv
     del t.phases["reboot"]
     got = judged(t, "init-reboot-ciaddr-zero", "client-id-stable-across-restart")
     assert {v[0] for v in got.values()} == {"inconclusive"} and all("give restart=" in v[1] for v in got.values())
+
+
+@pytest.mark.parametrize("routes, verdict, words", [
+    (dict(asked=True, reply_to=OURS), "fail", "it took the Router option over the classless routes"),
+    (dict(asked=True, reply_to=mac_bytes("02:00:00:00:00:99")), "fail", "neither router"),
+    (dict(asked=True, reply_to=None), "n/a", "it has no default route to judge"),
+    (dict(asked=False), "n/a", "it does not ask for option 121"),
+])
+def test_a_client_that_routes_by_option_3_over_121_fails_and_one_that_cannot_be_seen_is_not_judged(
+        routes, verdict, words):
+    got = judged(probe_of(routes=dict(routes, router="10.9.0.252", ours=OURS)), "classless-routes-over-router")
+    assert got["classless-routes-over-router"][0] == verdict and words in got["classless-routes-over-router"][1], got

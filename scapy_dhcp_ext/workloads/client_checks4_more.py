@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..wire import ACK, BROADCAST_IP
+from ..wire import ACK, BROADCAST_IP, mac_bytes, mac_str
 from ..wire.frames4 import Frame, parse_frame
 from .checks import MUST, SHOULD, Check, Outcome, broken, catalog, met, not_applicable, unsure
 from .client_checks4_fields import (
@@ -22,7 +22,7 @@ from .client_checks4_fields import (
     without,
     zero,
 )
-from .client_phases4 import forcerenew_phase, infinite_phase, reboot_phase
+from .client_phases4 import OFF_LINK, OTHER_ROUTER_MAC, forcerenew_phase, infinite_phase, reboot_phase, routes_phase
 from .client_probe4 import ClientProbe
 
 CHECKS: list[Check] = []
@@ -53,6 +53,23 @@ def forcerenew_unauthenticated_ignored(t: ClientProbe) -> Any:
         return met(f"no REQUEST within {f['window']:.1f} s of an unauthenticated FORCERENEW")
     return broken(f"its {req.type_name} came {req.time - f['sent_at']:.1f} s after a FORCERENEW with no "
                   "authentication: anyone on the link can make it renew")
+
+
+@client_check("classless-routes-over-router", "3442", MUST,
+              "with option 121 and option 3 in one ACK, the client routes by 121 and ignores 3")
+def classless_routes_over_router(t: ClientProbe) -> Any:
+    f = routes_phase(t).facts
+    if not f["asked"]:
+        return not_applicable("it does not ask for option 121")
+    to = f["reply_to"]
+    if to is None:
+        return not_applicable(f"it answered no ping from {OFF_LINK}: it has no default route to judge")
+    if to == mac_bytes(OTHER_ROUTER_MAC):
+        return met(f"its echo reply went through {f['router']}, option 121's default router")
+    if to == f["ours"]:
+        return broken("its echo reply went through option 3's router (ours), not option 121's "
+                      f"({f['router']}): it took the Router option over the classless routes")
+    return broken(f"its echo reply went to {mac_str(to)}: neither router")
 
 
 def _held(t: ClientProbe) -> str | None:

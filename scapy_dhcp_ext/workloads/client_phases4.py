@@ -6,7 +6,10 @@ each takes the client as the earlier ones left it and changes one thing.
    that misreads it as -1, 0 or a signed overflow renews or starts over at once);
 2. *forcerenew*: then a FORCERENEW with no authentication: it should ignore it
    (RFC 3203 demands authentication, RFC 3118 or RFC 6704);
-3. *reboot* (only with ``restart=``): the device starts over; a client that
+3. *routes*: that ACK also carried option 121 (when the client asked for it) with
+   a default route through another router than option 3's; a ping from off its
+   subnet shows which router it answers through (RFC 3442: 121 wins);
+4. *reboot* (only with ``restart=``): the device starts over; a client that
    remembers its lease asks for it back with a REQUEST in INIT-REBOOT (RFC 2131
    3.2), the others DISCOVER.
 """
@@ -16,7 +19,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..wire import ACK, DISCOVER, NAK, REQUEST, ZERO_IP, new_xid
+from ..wire import (
+    ACK,
+    DISCOVER,
+    NAK,
+    REQUEST,
+    ZERO_IP,
+    icmp_echo_frame,
+    ip_bytes,
+    is_icmp_echo_reply,
+    mac_bytes,
+    new_xid,
+)
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.replies4 import build_forcerenew
 from .checks import NoEvidence
@@ -27,15 +41,19 @@ from .reply_edit4 import encode, options_of, rebuild
 from .reply_machine4 import FORCERENEW_WITHIN
 
 INFINITE = 0xFFFFFFFF
+OFF_LINK = "192.0.2.77"   # RFC 5737: a documentation address, never anyone's
+OTHER_ROUTER_MAC = "02:00:5e:00:01:21"
 QUIET = 6.0  # seconds after an infinite ACK that a client must stay quiet
 ANSWER_AFTER = 0.2   # as a server across a network: BusyBox udhcpc drops an ACK that beats the close of its send socket
 RETRANSMITTED = 1.5   # a REQUEST with the renewal's xid this soon after our ACK: the ACK crossed it
 LONG = 600   # the lease given to a client that came back anyway: it stays quiet through the later phases
 
 
-def with_lease(raw: bytes, lease: int, t1: int | None = None, t2: int | None = None) -> bytes:
-    """An ACK of ours with option 51 set to ``lease`` and 58/59 to ``t1``/``t2`` (left out when None)."""
-    items = [(c, p) for c, p in options_of(raw) if c not in (51, 58, 59)]
+def with_lease(raw: bytes, lease: int, t1: int | None = None, t2: int | None = None,
+               extra: tuple[tuple[int, bytes], ...] = ()) -> bytes:
+    """An ACK of ours with option 51 set to ``lease`` and 58/59 to ``t1``/``t2`` (left out when None),
+    and the ``extra`` options at the end."""
+    items = [(c, p) for c, p in options_of(raw) if c not in (51, 58, 59)] + list(extra)
     at = next((i + 1 for i, (c, _p) in enumerate(items) if c == 54), len(items))
     times = [(51, lease.to_bytes(4, "big"))] + [(c, v.to_bytes(4, "big")) for c, v in ((58, t1), (59, t2))
                                                 if v is not None]
@@ -58,10 +76,12 @@ def infinite_phase(t: ClientProbe) -> Phase:
             if not _renews(req, raw):
                 return raw
             first = facts.setdefault("renewal", req)
+            routes = ((121, b"\x00" + ip_bytes(other_router(t))),) if 121 in req.options.get(55, b"") else ()
             if req.xid == first.xid and (not acks or req.time - acks[-1] <= RETRANSMITTED):
                 acks.append(time.time() + ANSWER_AFTER)
-                return ANSWER_AFTER, with_lease(raw, INFINITE)
-            return ANSWER_AFTER, with_lease(raw, LONG, LONG // 2, LONG * 7 // 8)   # it came back: quiet from now on
+                return ANSWER_AFTER, with_lease(raw, INFINITE, extra=routes)
+            # It came back: quiet from now on.
+            return ANSWER_AFTER, with_lease(raw, LONG, LONG // 2, LONG * 7 // 8, extra=routes)
 
         if not t.phases:
             bind_phase(t)   # nothing ran before: a lease of the checks' own first
@@ -117,6 +137,39 @@ def forcerenew_phase(t: ClientProbe) -> Phase:
     return t.phase("forcerenew", run)
 
 
+def other_router(t: ClientProbe) -> str:
+    """The default router of the option 121 in the infinite phase's ACK: not option 3's (our own address)."""
+    return str(t.server.pool.network.broadcast_address - 3)
+
+
+def routes_phase(t: ClientProbe) -> Phase:
+    """Pings the client from off its subnet: its reply goes to its default router's MAC,
+    option 121's (answered on ARP with OTHER_ROUTER_MAC) or option 3's (ours)."""
+    inf = infinite_phase(t)
+    forcerenew_phase(t)   # after it: a FORCERENEW it takes would bring a new ACK mid-way
+
+    def run(p: Phase) -> None:
+        ack = inf.facts["ack"]
+        p.facts["asked"] = 121 in inf.facts["renewal"].options.get(55, b"")
+        if not p.facts["asked"]:
+            return
+        ep = t.session.endpoint
+        router = other_router(t)
+        ep.transport.answer_arp(router, mac_bytes(OTHER_ROUTER_MAC))
+        t.in_use.append(router)   # forgotten when the checks end
+        ident = new_xid() & 0xFFFF
+        ping = icmp_echo_frame(src_mac=ep.mac_bytes, dst_mac=ack.chaddr, src=OFF_LINK, dst=ack.yiaddr, ident=ident)
+
+        def sent(raw: bytes) -> None:
+            with t.cond:
+                t.sent.append((time.time(), raw))
+
+        got = ep.transport.probe(ping, lambda f: is_icmp_echo_reply(f.raw, ident), wait=1.0, tries=3, on_send=sent)
+        p.facts["reply_to"] = got.raw[0:6] if got is not None else None
+        p.facts["router"], p.facts["ours"] = router, ep.mac_bytes
+    return t.phase("routes", run)
+
+
 def reboot_phase(t: ClientProbe) -> Phase:
     """``restart=`` starts the device over; its messages until its next DISCOVER
     or ACK (REQUESTs in INIT-REBOOT when it remembers its lease)."""
@@ -154,4 +207,4 @@ def _answered(t: ClientProbe, first: Frame, until: float) -> float:
             t.cond.wait(0.2)
 
 
-__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "reboot_phase", "with_lease"]
+__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "reboot_phase", "routes_phase", "with_lease"]

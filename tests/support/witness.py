@@ -26,11 +26,13 @@ class Capture:
     (message type, your address, client MAC) of every DHCP frame tshark saw.
 
     It is ready when tshark prints a marker frame sent from ``send_from`` (no
-    version's startup message is trusted: 4.0 says "Capture started", 4.4 does not)."""
+    version's startup message is trusted: 4.0 says "Capture started", 4.4 does not).
+    ``also`` captures more (a capture filter: ``"icmp"``)."""
 
-    def __init__(self, netns: str, iface: str, send_from: str, fields: tuple[str, ...] | None = None) -> None:
+    def __init__(self, netns: str, iface: str, send_from: str, fields: tuple[str, ...] | None = None,
+                 also: str = "") -> None:
         self.netns, self.iface, self.send_from = netns, iface, send_from
-        self.filter = "udp port 67 or udp port 68" + (" or arp" if fields else "")
+        self.filter = "udp port 67 or udp port 68" + (" or arp" if fields else "") + (f" or {also}" if also else "")
         self.fields = fields or ("dhcp.option.dhcp", "dhcp.ip.your", "dhcp.hw.mac_addr", "dhcp.id")
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
