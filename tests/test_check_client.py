@@ -186,6 +186,11 @@ def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(ma
     assert len(report.rows) == len(CLIENT_CHECKS) and report.target == client.mac
     echoes = [r for r in cap.rows() if r.get("icmp.type") == "0" and r["eth.src"] == client.mac]
     assert bool(echoes) == (kind == "dhcpcd")   # udhcpc asks for no option 121 (n/a): it is not pinged
+    if kind == "dhcpcd":   # its own log: the FORCERENEWs reached it, and what it made of each (RFC 3203, RFC 6704)
+        said = client.log
+        assert "accepted reconfigure key" in said and "unauthenticated Force Renew" in said, said
+        assert "Force Renew from from" in said and report["forcerenew-nonce-answered"].verdict == "pass", said
+        assert report["forcerenew-unauthenticated-ignored"].verdict == "pass"
     # Its answer to the ping from off its subnet: through option 121's router, not option 3's.
     agree(report, {"classless-routes-over-router": all(r["eth.dst"] == OTHER_ROUTER_MAC for r in echoes)} if echoes
           else {})

@@ -32,7 +32,7 @@ OURS = mac_bytes("02:00:00:00:00:01")
 
 
 def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False, first=None, after_restart=None,
-             before_opts=None, routes=None):
+             before_opts=None, routes=None, nonce=None):
     """A client bound to ADDRESS (test_client_fields' life), then the three phases of part three."""
     t = life({})
     t.restart = lambda: None
@@ -49,6 +49,9 @@ def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False,
                                    facts=dict(sent_at=sent_at, request=forced, window=3.5))
     t.phases["routes"] = Phase("routes", sent_at + 3.5, sent_at + 4.0, facts=routes or dict(
         asked=True, reply_to=mac_bytes(OTHER_ROUTER_MAC), router="10.9.0.252", ours=OURS))
+    t.phases["nonce"] = Phase("nonce", sent_at + 4.0, sent_at + 7.5, facts=nonce or dict(
+        offered=True, sent_at=sent_at + 4.0, window=3.5,
+        request=message(REQUEST, sent_at + 4.1, xid=9, ciaddr=ADDRESS, dst_ip=SERVER)))
     t.sent.append((acked, ack_for(renewal)))
     before = message(REQUEST, 1100.0, xid=7, ciaddr=ADDRESS, dst_ip=SERVER,
                      opts=before_opts or MessageOptions(options=[(61, b"\x01" + mac_bytes(MAC)), (12, b"board")]))
@@ -158,3 +161,11 @@ def test_a_client_that_routes_by_option_3_over_121_fails_and_one_that_cannot_be_
         routes, verdict, words):
     got = judged(probe_of(routes=dict(routes, router="10.9.0.252", ours=OURS)), "classless-routes-over-router")
     assert got["classless-routes-over-router"][0] == verdict and words in got["classless-routes-over-router"][1], got
+
+
+def test_a_client_that_offered_rfc_6704_and_ignores_a_signed_forcerenew_fails():
+    got = judged(probe_of(nonce=dict(offered=True, sent_at=1.0, window=3.5, request=None)), "forcerenew-nonce-answered")
+    assert got["forcerenew-nonce-answered"] == (
+        "fail", "no REQUEST within 3.5 s of a FORCERENEW signed with the nonce it was given")
+    got = judged(probe_of(nonce=dict(offered=False)), "forcerenew-nonce-answered")
+    assert got["forcerenew-nonce-answered"][0] == "n/a"

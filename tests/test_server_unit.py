@@ -403,10 +403,12 @@ def test_forcerenew_goes_unicast_to_each_bound_client_and_the_log_is_in_the_capt
     srv.handle(ask(DISCOVER))
     with pytest.raises(UsageError, match="holds no bound lease"):
         srv.forcerenew(A)
-    srv.handle(ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1"))
+    request = ask(REQUEST, requested_address="10.0.0.100", server_id="10.0.0.1")
+    srv.handle(request)
     assert srv.forcerenew() == 1
     fr = Ether(sock.sent[-1])
     assert options(sock.sent[-1])["message-type"] == 9 and fr[IP].dst == "10.0.0.100" and fr[Ether].dst == A
+    assert fr[BOOTP].xid == Ether(request)[BOOTP].xid   # its last xid: dhcpcd drops a FORCERENEW with another
     assert srv.log[-1].note == "FORCERENEW to 10.0.0.100"
     ep.flush()
     journal = tmp_path / "journal.jsonl"

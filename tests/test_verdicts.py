@@ -146,6 +146,8 @@ def test_clients_as_debian_ships_them_probing_with_arp_get_the_verdicts_their_ev
     assert report.complete and not report.failed and report.killer is None, report
     assert "ARP probes for" in report["opt1-mask-len-3"].why, report["opt1-mask-len-3"]   # it probed, and lived
     assert report["forcerenew-unauthenticated"].verdict == "ignored"   # neither takes an unauthenticated one
+    if spec.startswith("dhcpcd"):   # it got it (with its last xid: dhcpcd drops any other) and said why it ignored it
+        assert "unauthenticated Force Renew" in client.log, client.log
     for row in report.rows:
         seen = [e["event"] for e in during(client, row, report)]
         if row.phase == "offer":

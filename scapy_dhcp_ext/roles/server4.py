@@ -59,7 +59,7 @@ from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_r
 from .lease_keeper4 import LeaseKeeper
 from .leases4 import Ask, LeaseTable, Pool, ServerLease
 from .malformed4 import Destinations, MalformedLog
-from .server_hooks4 import Held, HeldReplies, normalise_replies, shift
+from .server_hooks4 import Held, HeldReplies, last_xid, normalise_replies, shift
 
 if TYPE_CHECKING:
     from ..state.endpoint import Endpoint
@@ -181,16 +181,16 @@ class DhcpServer(HeldReplies):
         self._nak_next.add(mac_str(mac_bytes(device_mac)) if device_mac else "*")
 
     def forcerenew(self, device_mac: str | None = None, *, mac: str | None = None) -> int:
-        """RFC 3203: a FORCERENEW (unauthenticated) to each bound client, or to
-        ``device_mac``; returns how many went out."""
+        """RFC 3203: a FORCERENEW (unauthenticated, its last xid) to each bound client, or ``device_mac``: how many."""
         device_mac = old_keyword("srv.forcerenew", "mac", "device_mac", mac, device_mac)
         want = mac_str(mac_bytes(device_mac)) if device_mac else None
         sent = 0
         for lease in self.leases:
             if lease.state == "bound" and (want is None or lease.mac == want):
-                raw = build_forcerenew(chaddr=mac_bytes(lease.mac), address=lease.address, opts=self.opts,
-                                       server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip,
-                                       xid=new_xid())
+                chaddr = mac_bytes(lease.mac)   # with its last xid: dhcpcd drops any other
+                xid = last_xid(reversed(self.history), chaddr) or new_xid()
+                raw = build_forcerenew(chaddr=chaddr, address=lease.address, opts=self.opts,
+                                       server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip, xid=xid)
                 self.send(raw, f"FORCERENEW to {lease.address}")
                 sent += 1
         if want is not None and not sent:

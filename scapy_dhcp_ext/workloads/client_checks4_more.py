@@ -22,7 +22,15 @@ from .client_checks4_fields import (
     without,
     zero,
 )
-from .client_phases4 import OFF_LINK, OTHER_ROUTER_MAC, forcerenew_phase, infinite_phase, reboot_phase, routes_phase
+from .client_phases4 import (
+    OFF_LINK,
+    OTHER_ROUTER_MAC,
+    forcerenew_phase,
+    infinite_phase,
+    nonce_phase,
+    reboot_phase,
+    routes_phase,
+)
 from .client_probe4 import ClientProbe
 
 CHECKS: list[Check] = []
@@ -48,28 +56,42 @@ def infinite_lease_kept(t: ClientProbe) -> Any:
               "a FORCERENEW with no authentication (RFC 3118, RFC 6704) is ignored: no renewal follows it")
 def forcerenew_unauthenticated_ignored(t: ClientProbe) -> Any:
     f = forcerenew_phase(t).facts
+    came = _came(f)
+    return met(f"no REQUEST within {f['window']:.1f} s of an unauthenticated FORCERENEW") if came is None else broken(
+        f"{came} a FORCERENEW with no authentication: anyone on the link can make it renew")
+
+
+def _came(f: dict[str, Any]) -> str | None:
+    """What the client sent after a FORCERENEW phase's FORCERENEW, and when, in words."""
     req = f["request"]
-    if req is None:
-        return met(f"no REQUEST within {f['window']:.1f} s of an unauthenticated FORCERENEW")
-    return broken(f"its {req.type_name} came {req.time - f['sent_at']:.1f} s after a FORCERENEW with no "
-                  "authentication: anyone on the link can make it renew")
+    return None if req is None else f"its {req.type_name} came {req.time - f['sent_at']:.1f} s after"
 
 
 @client_check("classless-routes-over-router", "3442", MUST,
               "with option 121 and option 3 in one ACK, the client routes by 121 and ignores 3")
 def classless_routes_over_router(t: ClientProbe) -> Any:
     f = routes_phase(t).facts
-    if not f["asked"]:
-        return not_applicable("it does not ask for option 121")
-    to = f["reply_to"]
+    to = f.get("reply_to")
     if to is None:
-        return not_applicable(f"it answered no ping from {OFF_LINK}: it has no default route to judge")
+        return not_applicable("it does not ask for option 121" if not f["asked"] else
+                              f"it answered no ping from {OFF_LINK}: it has no default route to judge")
     if to == mac_bytes(OTHER_ROUTER_MAC):
         return met(f"its echo reply went through {f['router']}, option 121's default router")
     if to == f["ours"]:
         return broken("its echo reply went through option 3's router (ours), not option 121's "
                       f"({f['router']}): it took the Router option over the classless routes")
     return broken(f"its echo reply went to {mac_str(to)}: neither router")
+
+
+@client_check("forcerenew-nonce-answered", "6704 3.4", MUST,
+              "to a client that offered option 145, a FORCERENEW signed with the nonce of our ACK makes it renew")
+def forcerenew_nonce_answered(t: ClientProbe) -> Any:
+    f = nonce_phase(t).facts
+    if not f["offered"]:
+        return not_applicable("it offers no RFC 6704 nonce authentication (no option 145 listing HMAC-MD5)")
+    came = _came(f)
+    return met(f"{came} a FORCERENEW signed with its nonce") if came else broken(
+        f"no REQUEST within {f['window']:.1f} s of a FORCERENEW signed with the nonce it was given")
 
 
 def _held(t: ClientProbe) -> str | None:

@@ -9,13 +9,16 @@ each takes the client as the earlier ones left it and changes one thing.
 3. *routes*: that ACK also carried option 121 (when the client asked for it) with
    a default route through another router than option 3's; a ping from off its
    subnet shows which router it answers through (RFC 3442: 121 wins);
-4. *reboot* (only with ``restart=``): the device starts over; a client that
+4. *nonce*: to a client that offered RFC 6704 (option 145), the infinite ACK also
+   carried a nonce (option 90); a FORCERENEW signed with it should make it renew;
+5. *reboot* (only with ``restart=``): the device starts over; a client that
    remembers its lease asks for it back with a REQUEST in INIT-REBOOT (RFC 2131
    3.2), the others DISCOVER.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -31,6 +34,7 @@ from ..wire import (
     mac_bytes,
     new_xid,
 )
+from ..wire.auth4 import AUTHENTICATION, digest_placeholder, nonce_option, offers_nonce, sign_forcerenew
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.replies4 import build_forcerenew
 from .checks import NoEvidence
@@ -79,7 +83,9 @@ def infinite_phase(t: ClientProbe) -> Phase:
             routes = ((121, b"\x00" + ip_bytes(other_router(t))),) if 121 in req.options.get(55, b"") else ()
             if req.xid == first.xid and (not acks or req.time - acks[-1] <= RETRANSMITTED):
                 acks.append(time.time() + ANSWER_AFTER)
-                return ANSWER_AFTER, with_lease(raw, INFINITE, extra=routes)
+                nonce = ((AUTHENTICATION, nonce_option(facts.setdefault("nonce", os.urandom(16)), 1)),) if \
+                    offers_nonce(req.options) else ()   # RFC 6704: the key of its authenticated FORCERENEWs
+                return ANSWER_AFTER, with_lease(raw, INFINITE, extra=routes + nonce)
             # It came back: quiet from now on.
             return ANSWER_AFTER, with_lease(raw, LONG, LONG // 2, LONG * 7 // 8, extra=routes)
 
@@ -117,24 +123,45 @@ def forcerenew_phase(t: ClientProbe) -> Phase:
     """A FORCERENEW with no authentication to the client sitting on a lease of
     ours that it has no reason to renew soon; then its requests for a while."""
     inf = infinite_phase(t)
+    return t.phase("forcerenew", lambda p: _force(t, p, inf, None))
+
+
+def nonce_phase(t: ClientProbe) -> Phase:
+    """To a client that offered RFC 6704 (option 145), the infinite ACK carried a nonce:
+    a FORCERENEW signed with it, then its requests for a while."""
+    inf = infinite_phase(t)
+    routes_phase(t)   # after the other FORCERENEW and the ping: the renewal it should make ends neither
 
     def run(p: Phase) -> None:
-        ack = inf.facts["ack"]
-        address = ack.yiaddr
-        if inf.facts["came_back"] is not None:   # it renewed: its later lease is LONG; wait for that ACK
-            wait_sent(t, ACK, inf.facts["came_back"].time, time.time() + 2.0)
-        srv = t.server
-        raw = build_forcerenew(chaddr=ack.chaddr, address=address, opts=srv.opts, server_mac=srv.endpoint.mac_bytes,
-                               server_ip=srv.pool.server_ip, xid=new_xid())
-        srv.send(raw, f"check_client: FORCERENEW to {address}, no authentication")
-        sent_at = time.time()
-        with t.cond:
-            t.sent.append((sent_at, raw))
-        p.facts["sent_at"] = sent_at
-        p.facts["request"] = t.wait_for(lambda f: f.message_type in (REQUEST, DISCOVER),
-                                        sent_at + FORCERENEW_WITHIN + 1.5, sent_at)
-        p.facts["window"] = FORCERENEW_WITHIN + 1.5
-    return t.phase("forcerenew", run)
+        p.facts["offered"] = "nonce" in inf.facts
+        if p.facts["offered"]:
+            _force(t, p, inf, inf.facts["nonce"])
+    return t.phase("nonce", run)
+
+
+def _force(t: ClientProbe, p: Phase, inf: Phase, key: bytes | None) -> None:
+    ack = inf.facts["ack"]
+    address = ack.yiaddr
+    earlier = t.phases["forcerenew"].facts.get("request") if "forcerenew" in t.phases else None
+    for renewal in (inf.facts["came_back"], earlier):
+        if renewal is not None:   # it renewed (or started over): wait for our ACK, its lease is LONG now
+            wait_sent(t, ACK, renewal.time, time.time() + 2.0)
+    srv = t.server
+    with t.cond:   # its current transaction's xid: dhcpcd drops a message with any other
+        xid = next((f.xid for f in reversed(t.timeline) if f.is_dhcp and f.xid is not None), None)
+    raw = build_forcerenew(chaddr=ack.chaddr, address=address, opts=srv.opts, server_mac=srv.endpoint.mac_bytes,
+                           server_ip=srv.pool.server_ip, xid=xid if xid is not None else new_xid())
+    if key is not None:   # replay 2: after the ACK's 1 (RFC 3118 2: monotonically increasing)
+        raw = sign_forcerenew(rebuild(raw, encode(options_of(raw) + [(AUTHENTICATION, digest_placeholder(2))])), key)
+    how = "signed with its nonce" if key else "no authentication"
+    srv.send(raw, f"check_client: FORCERENEW to {address}, {how}")
+    sent_at = time.time()
+    with t.cond:
+        t.sent.append((sent_at, raw))
+    p.facts["sent_at"] = sent_at
+    p.facts["request"] = t.wait_for(lambda f: f.message_type in (REQUEST, DISCOVER),
+                                    sent_at + FORCERENEW_WITHIN + 1.5, sent_at)
+    p.facts["window"] = FORCERENEW_WITHIN + 1.5
 
 
 def other_router(t: ClientProbe) -> str:
@@ -207,4 +234,5 @@ def _answered(t: ClientProbe, first: Frame, until: float) -> float:
             t.cond.wait(0.2)
 
 
-__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "reboot_phase", "routes_phase", "with_lease"]
+__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "nonce_phase", "reboot_phase", "routes_phase",
+           "with_lease"]
