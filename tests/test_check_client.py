@@ -27,7 +27,8 @@ FIELDS = ("frame.time_epoch", "eth.src", "ip.dst", "dhcp.type", "dhcp.id", "dhcp
           "dhcp.option.type",
           # for part three (client_checks4_more)
           "dhcp.option.ip_address_lease_time", "eth.dst", "icmp.type")
-KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK", "9": "FORCERENEW"}
+KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK", "7": "RELEASE",
+        "9": "FORCERENEW"}
 
 
 def frames(cap, mac):
@@ -141,6 +142,11 @@ FIELD_RULES = {
     "udp-ports": lambda r: (r["udp.srcport"], r["udp.dstport"]) == ("68", "67"),
     "ip-source-is-ciaddr": lambda r: r["ip.src"] == r["dhcp.ip.client"],
     "no-requested-or-server-id": lambda r: not {50, 54} & {int(x) for x in r["dhcp.option.type"].split(",")},
+    # the RELEASE's (part three)
+    "secs-zero": lambda r: r["dhcp.secs"] == "0",
+    "has-server-id": lambda r: r["dhcp.option.dhcp_server_id"] == "10.77.0.1",
+    "no-requested-address": lambda r: not r["dhcp.option.requested_ip_address"],
+    "ip-dest-is-server": lambda r: r["ip.dst"] == "10.77.0.1",
 }
 
 
@@ -153,7 +159,7 @@ def field_oracles(report, fr) -> dict[str, bool]:
         if result.id.startswith("init-reboot-"):
             state, rule = "init-reboot", result.id.removeprefix("init-reboot-")
             test = FIELD_RULES.get(rule)
-        if test is None or state not in ("discover", "selecting", "renewing", "rebinding", "init-reboot"):
+        if test is None or state not in ("discover", "selecting", "renewing", "rebinding", "init-reboot", "release"):
             continue
         cited = {f"{parse_frame(raw).xid:#010x}" for d, raw, _t in result.frames
                  if d == "in" and parse_frame(raw).xid is not None}   # not its ARP
@@ -163,7 +169,8 @@ def field_oracles(report, fr) -> dict[str, bool]:
                     and r["ip.dst"] != "255.255.255.255",
                     "rebinding": lambda k, r: k == "REQUEST" and r["dhcp.ip.client"] != "0.0.0.0"
                     and r["ip.dst"] == "255.255.255.255",
-                    "init-reboot": lambda k, r: k == "REQUEST"}[state]   # the phase cites its restart on
+                    "init-reboot": lambda k, r: k == "REQUEST",   # the phase cites its restart on
+                    "release": lambda k, r: k == "RELEASE"}[state]
         rows = [r for _t, k, r in fr if r["dhcp.type"] == "1" and r["dhcp.id"] in cited and of_state(k, r)]
         if rows:
             out[result.id] = all(test(r) for r in rows)
@@ -182,7 +189,7 @@ def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(ma
     lab = make_lab([], clients=[kind])
     client = lab.clients[0]
     with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS, also="icmp") as cap:
-        report = s.check_client(restart=client.restart, progress=False)
+        report = s.check_client(restart=client.restart, release=client.release, renew=client.renew, progress=False)
     assert len(report.rows) == len(CLIENT_CHECKS) and report.target == client.mac
     echoes = [r for r in cap.rows() if r.get("icmp.type") == "0" and r["eth.src"] == client.mac]
     assert bool(echoes) == (kind == "dhcpcd")   # udhcpc asks for no option 121 (n/a): it is not pinged
@@ -204,7 +211,7 @@ def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(ma
     if kind == "udhcpc":   # as the lab runs it: -T 1, no ARP probe
         assert deviations == {"retransmit-backoff": "warn", "declines-address-in-use": "warn",
                               "rebind-at-t2-broadcast": "fail", "honours-t1-t2-options": "warn",
-                              "arp-probes-before-use": "warn"}, report
+                              "arp-probes-before-use": "warn", "release-secs-zero": "fail"}, report
     else:                  # as the lab runs it: -A, no ARP probe
         assert deviations == {"declines-address-in-use": "warn", "ignores-nak-from-unselected-server": "warn",
                               "arp-probes-before-use": "warn"}, report
@@ -372,7 +379,7 @@ def test_a_probing_client_is_judged_on_its_decline_and_its_lease_clock_as_its_ow
 # fast modes hide. The rest of their verdicts may move with a busy machine (a T2 on the edge of
 # its tolerance), so only these are asserted, with tshark's reading of every table-5 check.
 SHIPPED = {"udhcpc:shipped": {"decline-secs-zero": "fail", "lease-clock-from-request": "fail",
-                              "arp-probes-before-use": "pass"},
+                              "arp-probes-before-use": "pass", "release-secs-zero": "fail"},
            # dhcpcd's lease clock is not asserted: with T1 6 s it renewed 16.1 s after its REQUEST (pass:
            # half the lease), with T1 10 s 14.2 s (inconclusive: T1 after its probing, or half the lease).
            "dhcpcd:shipped": {"decline-then-waits-10s": "warn", "arp-probes-before-use": "pass",
@@ -385,7 +392,8 @@ def test_check_client_against_a_client_as_debian_ships_it(make_lab, spec):
     client = lab.clients[0]
     with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
         # T1 6 s: see test_a_probing_client_is_judged_on_its_decline_and_its_lease_clock_as_its_own_log_tells.
-        report = s.check_client(restart=client.restart, t1=6, progress=False)
+        report = s.check_client(restart=client.restart, release=client.release, renew=client.renew, t1=6,
+                                progress=False)
     assert len(report.rows) == len(CLIENT_CHECKS) >= 50 and "inconclusive" not in report.counts(), report
     for check_id, verdict in SHIPPED[spec].items():
         assert report[check_id].verdict == verdict, report[check_id]

@@ -10,14 +10,14 @@ import ipaddress
 
 import pytest
 
-from scapy_dhcp_ext.wire import ACK, DISCOVER, REQUEST, mac_bytes
+from scapy_dhcp_ext.wire import ACK, DISCOVER, RELEASE, REQUEST, ip_bytes, mac_bytes
 from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.wire.messages4 import MessageOptions
 from scapy_dhcp_ext.wire.replies4 import ReplyOptions, build_reply
 from scapy_dhcp_ext.workloads import client_checks4_more
 from scapy_dhcp_ext.workloads.client_phases4 import INFINITE, OTHER_ROUTER_MAC, with_lease
 from scapy_dhcp_ext.workloads.client_probe4 import Phase
-from tests.test_client_fields import ADDRESS, BREAKS, MAC, SERVER, drop, life, message
+from tests.test_client_fields import ADDRESS, BREAKS, MAC, SERVER, append, drop, ip_dst, life, message
 from tests.test_client_fields import judged as judged_in
 
 IDS = [c.id for c in client_checks4_more.CHECKS]
@@ -32,7 +32,7 @@ OURS = mac_bytes("02:00:00:00:00:01")
 
 
 def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False, first=None, after_restart=None,
-             before_opts=None, routes=None, nonce=None):
+             before_opts=None, routes=None, nonce=None, release_edit=None, released=True):
     """A client bound to ADDRESS (test_client_fields' life), then the three phases of part three."""
     t = life({})
     t.restart = lambda: None
@@ -52,6 +52,11 @@ def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False,
     t.phases["nonce"] = Phase("nonce", sent_at + 4.0, sent_at + 7.5, facts=nonce or dict(
         offered=True, sent_at=sent_at + 4.0, window=3.5,
         request=message(REQUEST, sent_at + 4.1, xid=9, ciaddr=ADDRESS, dst_ip=SERVER)))
+    t.release = lambda: None
+    gone = message(RELEASE, sent_at + 12.0, xid=11, ciaddr=ADDRESS, server_id=SERVER, dst_ip=SERVER,
+                   opts=MessageOptions(param_req_list=None), edit=release_edit) if released else None
+    t.phases["release"] = Phase("release", sent_at + 11.0, sent_at + 12.5,
+                                facts=dict(held=ADDRESS, asked_at=sent_at + 11.9, release=gone))
     t.sent.append((acked, ack_for(renewal)))
     before = message(REQUEST, 1100.0, xid=7, ciaddr=ADDRESS, dst_ip=SERVER,
                      opts=before_opts or MessageOptions(options=[(61, b"\x01" + mac_bytes(MAC)), (12, b"board")]))
@@ -169,3 +174,25 @@ def test_a_client_that_offered_rfc_6704_and_ignores_a_signed_forcerenew_fails():
         "fail", "no REQUEST within 3.5 s of a FORCERENEW signed with the nonce it was given")
     got = judged(probe_of(nonce=dict(offered=False)), "forcerenew-nonce-answered")
     assert got["forcerenew-nonce-answered"][0] == "n/a"
+
+
+RELEASE_BREAKS = {**BREAKS, "no-requested-address": append(50, ip_bytes(ADDRESS)),
+                  "ip-dest-is-server": ip_dst("255.255.255.255")}
+
+
+@pytest.mark.parametrize("check_id", [i for i in IDS if i.startswith("release-")])
+def test_a_release_check_fails_when_its_field_breaks(check_id):
+    rule = check_id.removeprefix("release-")
+    level = next(c.level for c in client_checks4_more.CHECKS if c.id == check_id)
+    verdict, why = judged(probe_of(release_edit=RELEASE_BREAKS[rule]), check_id)[check_id]
+    assert verdict == ("fail" if level == "MUST" else "warn"), (verdict, why)
+
+
+def test_a_device_asked_to_release_that_sends_nothing_leaves_the_release_checks_inconclusive():
+    got = judged(probe_of(released=False))
+    assert {k for k, v in got.items() if v[0] == "inconclusive"} == {i for i in IDS if i.startswith("release-")}
+    t = probe_of()
+    t.release = None
+    del t.phases["release"]
+    verdict, why = judged(t, "release-has-server-id")["release-has-server-id"]
+    assert verdict == "inconclusive" and "give release=" in why, why

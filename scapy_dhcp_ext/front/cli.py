@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
                                   state_file=args.state or _lab_state_file())
             if lab.clients:
                 session.restart_device = lab.clients[0].restart   # check_client() starts it over when it must
+                session.release_device = lab.clients[0].release   # and has it give its lease back, last
                 session.renew_device = lab.clients[0].renew       # and sweep_replies() makes it renew
         else:
             if args.iface:

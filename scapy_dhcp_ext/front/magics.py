@@ -276,6 +276,7 @@ class DhcpMagics(Magics):
     @argument("--device-mac", "--mac", dest="device_mac",
               help="client: the device's MAC (default: the first that sends a DISCOVER)")
     @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
+    @argument("--release", metavar="EXPR", help="client: a callable that makes it release (lab.clients[0].release)")
     @argument("--lease-time", dest="lease_time", type=int, default=30, help="client: the lease it lives through (s)")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     @output_args
@@ -298,6 +299,7 @@ class DhcpMagics(Magics):
                 report = self.session.check_client(only=ids(args.only), skip=ids(args.skip),
                                                    device_mac=args.device_mac,
                                                    restart=self._eval(args.restart) or self.session.restart_device,
+                                                   release=self._eval(args.release) or self.session.release_device,
                                                    lease_time=args.lease_time, progress=args.progress)
             write_outputs(args, report)
         return report

@@ -147,7 +147,7 @@ def _session(config: pytest.Config) -> tuple[Any, bool]:
     session = DhcpSession(_iface(config), state_file=False)
     lab = _lab(config)
     if lab is not None and lab.clients:
-        session.restart_device = lab.clients[0].restart
+        session.restart_device, session.release_device = lab.clients[0].restart, lab.clients[0].release
         session.renew_device = lab.clients[0].renew
     return session, True
 

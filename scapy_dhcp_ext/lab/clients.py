@@ -223,6 +223,12 @@ class Client:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGUSR1)
 
+    def release(self) -> None:
+        """Asks the client to give its lease back: a RELEASE to the server (SIGUSR2 for
+        udhcpc and the embedded client; SIGALRM for dhcpcd, which then exits)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGALRM if self.kind == "dhcpcd" else signal.SIGUSR2)
+
     def restart(self) -> None:
         """Stops the client and starts it again (a board that reboots)."""
         self.stop()

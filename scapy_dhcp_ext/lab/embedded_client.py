@@ -27,7 +27,9 @@ What it does, as such stacks do:
 
 Each event is one line of the lab clients' format: ``event=NAME``, ``t=EPOCH``,
 then ``key=HEX`` fields (``ip``, ``lease``, ``serverid``, ``why``, ...).
-SIGUSR1 renews now; SIGTERM ends it.
+SIGUSR1 renews now (or, released, starts over); SIGUSR2 releases the lease (a
+RELEASE unicast to the server, with ciaddr, option 54 and a new xid) and waits;
+SIGTERM ends it.
 """
 
 from __future__ import annotations
@@ -113,8 +115,13 @@ class Device:
         self.lease = self.t1 = self.t2 = 0.0
         self.bound_at = 0.0
         self.probes = self.announces = 0
-        self.renew_now = False
+        self.renew_now = self.release_now = False
         signal.signal(signal.SIGUSR1, lambda *_: setattr(self, "renew_now", True))
+        signal.signal(signal.SIGUSR2, lambda *_: setattr(self, "release_now", True))
+        self.wake, wake_w = socket.socketpair()   # a signal wakes the select() below at once
+        wake_w.setblocking(False)
+        signal.set_wakeup_fd(wake_w.fileno())
+        self._wake_w = wake_w
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     def log(self, event: str, **fields: object) -> None:
@@ -212,6 +219,15 @@ class Device:
             self.send_dhcp(3, unicast=True, ciaddr=self.address)
         limit = self.lease if self.state == "rebinding" else self.t2
         self.due = now + max(1.0, min(60.0, (limit - since) / 2))
+
+    def release(self) -> None:
+        if self.state not in ("bound", "renewing", "rebinding"):
+            self.log("ignored", why=f"SIGUSR2 while {self.state}: no lease to release")
+            return
+        self.xid = random.getrandbits(32)
+        self.send_dhcp(7, unicast=True, ciaddr=self.address, options=bytes([54, 4]) + self.server)
+        self.log("released", ip=ip_text(self.address), xid=f"{self.xid:08x}")
+        self.address, self.state, self.due = ZERO, "released", time.monotonic() + 86400.0
 
     # -- receiving -----------------------------------------------------------
 
@@ -330,16 +346,24 @@ class Device:
     def run(self) -> None:
         self.log("start", mac=self.args.mac, arp_probe=int(self.args.arp_probe), schedule=self.args.schedule)
         while True:
+            if self.release_now:
+                self.release_now = False
+                self.release()
             if self.renew_now:
                 self.renew_now = False
+                if self.state == "released":
+                    self.state, self.due = "init", time.monotonic()
                 if self.state == "bound":
                     self.log("renew-asked", why="SIGUSR1")
                     self.bound_at = time.monotonic() - self.t1
                     self.due = time.monotonic()
             wait = max(0.0, self.due - time.monotonic())
             try:
-                ready = select.select([self.sock], [], [], wait)[0]
+                ready = select.select([self.sock, self.wake], [], [], wait)[0]
             except InterruptedError:
+                continue
+            if self.wake in ready:
+                self.wake.recv(64)
                 continue
             if not ready:
                 self.on_timer()

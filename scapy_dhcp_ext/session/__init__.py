@@ -44,6 +44,7 @@ class DhcpSession(Client4):
         # What restarts the device under test (a lab client's restart), for check_client() and sweep_replies(),
         # and what makes it renew now (a lab client's renew), for sweep_replies()' renew case.
         self.restart_device: Callable[[], Any] | None = None
+        self.release_device: Callable[[], Any] | None = None   # the lab client's, in the lab shell
         self.renew_device: Callable[[], Any] | None = None
         self._v6: Dhcp6Session | None = None   # the v6 client role on this endpoint, made on first use
         if self.endpoint.same_link and isinstance(self.endpoint.saved.get("v6"), dict):
@@ -137,8 +138,11 @@ class DhcpSession(Client4):
 
     def check_client(self, **kwargs: Any) -> Any:
         """RFC conformance checks for the DHCP client on the link; see :mod:`.client_checks4`.
-        ``restart`` defaults to the session's ``restart_device`` (the lab client's, in the lab shell)."""
+        ``restart``, ``release`` and ``renew`` default to the session's ``restart_device``,
+        ``release_device`` and ``renew_device`` (the lab client's, in the lab shell)."""
         kwargs.setdefault("restart", self.restart_device)
+        kwargs.setdefault("release", self.release_device)
+        kwargs.setdefault("renew", self.renew_device)
         return client_checks4.check_client(self, **kwargs)
 
     def close(self) -> None:

@@ -258,6 +258,7 @@ CLIENT_CHECKS.extend(client_checks4_more.CHECKS)     # part three: infinity, FOR
 
 
 def check_client(session: Host, *, device_mac: str | None = None, restart: Callable[[], Any] | None = None,
+                 release: Callable[[], Any] | None = None, renew: Callable[[], Any] | None = None,
                  lease_time: int = 30, t1: int | None = None, t2: int | None = None,
                  only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
                  timeout: float = 30.0, progress: bool = True, mac: str | None = None, wait: float | None = None,
@@ -266,7 +267,9 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
     client ``device_mac`` (default: the first that sends a DISCOVER), as its server
     on the session's interface, and returns the report. ``lease_time``,
     ``t1`` and ``t2`` (default a third and two thirds of it) are the lease it
-    lives through; ``restart`` starts the device over when a phase needs it;
+    lives through; ``restart`` starts the device over when a phase needs it (and
+    shows its INIT-REBOOT); ``release`` makes it give its lease back, last; ``renew``
+    makes it renew now (else part three waits for its T1);
     ``timeout`` bounds each wait for the device. Ctrl-C returns what was done.
 
     >>> r = check_client(restart=lab.clients[0].restart); r.failed; r.to_junit("client.xml")
@@ -283,7 +286,8 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
         raise UsageError("check_client() plays the server itself: stop the running one first (srv.stop())")
     server = session.serve(lease_time=lease_time, t1=t1, t2=t2, **serve_kw)
     probe = ClientProbe(session, server, mac=mac, restart=restart, lease_time=lease_time, t1=t1, t2=t2, wait=wait,
-                        decline=any(c.id == "declines-address-in-use" for c in checks))
+                        decline=any(c.id == "declines-address-in-use" for c in checks), release=release,
+                        renew=renew)
     report = CheckReport("client", mac or "?")
     try:
         run_checks(report, checks, probe, progress=progress)

@@ -20,7 +20,7 @@ from ..wire import BROADCAST_FLAG, BROADCAST_IP, DISCOVER, REQUEST, ZERO_IP, mac
 from ..wire.frames4 import Frame
 from .checks import MUST, SHOULD, Check, NoEvidence, Outcome, broken, catalog, met, not_applicable, unsure
 from .client_facts4 import first_request, selecting_request
-from .client_phases4 import reboot_phase
+from .client_phases4 import reboot_phase, release_phase
 from .client_probe4 import ClientProbe, bind_phase, life_phase, silence_phase
 from .liveness import ANNOUNCE_WAIT
 
@@ -38,6 +38,10 @@ def messages(t: ClientProbe, state: str) -> list[Frame]:
         found = silence_phase(t).facts["discovers"]
     elif state == "selecting":
         found = [selecting_request(t)]
+    elif state == "release":
+        found = [f for f in [release_phase(t).facts["release"]] if f is not None]
+        if not found:
+            raise NoEvidence("asked to release its lease, it sent no RELEASE")
     elif state == "init-reboot":
         found = reboot_phase(t).facts["init_reboot"]
         if not found:
@@ -141,10 +145,15 @@ def flags_zero(f: Frame, _t: ClientProbe) -> Outcome:
     return met("flags 0") if f.flags == 0 else broken(f"flags {f.flags:#06x}")
 
 
-def decline_options(f: Frame, _t: ClientProbe) -> Outcome:
-    extra = sorted(set(f.options) - DECLINE_ALLOWED)
-    return broken(f"it carries option {', '.join(map(str, extra))}") if extra else met(
-        f"options {', '.join(map(str, f.option_order))} only")
+def only_options(allowed: set[int]) -> Rule:
+    def rule(f: Frame, _t: ClientProbe) -> Outcome:
+        extra = sorted(set(f.options) - allowed)
+        return broken(f"it carries option {', '.join(map(str, extra))}") if extra else met(
+            f"options {', '.join(map(str, f.option_order))} only")
+    return rule
+
+
+decline_options = only_options(DECLINE_ALLOWED)
 
 
 TABLE5 = "2131 table 5"

@@ -14,10 +14,15 @@ from .checks import MUST, SHOULD, Check, Outcome, broken, catalog, met, not_appl
 from .client_checks4_fields import (
     chaddr_is_source,
     flags_reserved_zero,
+    flags_zero,
+    has_server_id,
     hops_zero,
     ip_dst,
+    ip_source_is_ciaddr,
     ip_source_zero,
     judge_state,
+    only_options,
+    secs_zero,
     udp_ports,
     without,
     zero,
@@ -29,6 +34,7 @@ from .client_phases4 import (
     infinite_phase,
     nonce_phase,
     reboot_phase,
+    release_phase,
     routes_phase,
 )
 from .client_probe4 import ClientProbe
@@ -83,22 +89,15 @@ def classless_routes_over_router(t: ClientProbe) -> Any:
     return broken(f"its echo reply went to {mac_str(to)}: neither router")
 
 
-@client_check("forcerenew-nonce-answered", "6704 3.4", MUST,
-              "to a client that offered option 145, a FORCERENEW signed with the nonce of our ACK makes it renew")
-def forcerenew_nonce_answered(t: ClientProbe) -> Any:
-    f = nonce_phase(t).facts
-    if not f["offered"]:
-        return not_applicable("it offers no RFC 6704 nonce authentication (no option 145 listing HMAC-MD5)")
-    came = _came(f)
-    return met(f"{came} a FORCERENEW signed with its nonce") if came else broken(
-        f"no REQUEST within {f['window']:.1f} s of a FORCERENEW signed with the nonce it was given")
-
-
 def _held(t: ClientProbe) -> str | None:
     """The address of the last ACK we sent before the restart."""
     start = reboot_phase(t).start
     acks = [parse_frame(raw) for ts, raw in t.sent if ts < start]
     return next((a.yiaddr for a in reversed(acks) if a.message_type == ACK), None)
+
+
+def server_unicast(f: Frame, t: ClientProbe) -> Outcome:
+    return ip_dst(t.server.pool.server_ip)(f, t)
 
 
 def requested_is_held(f: Frame, t: ClientProbe) -> Outcome:
@@ -153,6 +152,43 @@ def client_id_stable_across_restart(t: ClientProbe) -> Any:
               "the same option 12 after a restart (the name the network knows it by)")
 def hostname_stable_across_restart(t: ClientProbe) -> Any:
     return _across_restart(t, 12, "host name")
+
+
+@client_check("forcerenew-nonce-answered", "6704 3.4", MUST,
+              "to a client that offered option 145, a FORCERENEW signed with the nonce of our ACK makes it renew")
+def forcerenew_nonce_answered(t: ClientProbe) -> Any:
+    f = nonce_phase(t).facts
+    if not f["offered"]:
+        return not_applicable("it offers no RFC 6704 nonce authentication (no option 145 listing HMAC-MD5)")
+    came = _came(f)
+    return met(f"{came} a FORCERENEW signed with its nonce") if came else broken(
+        f"no REQUEST within {f['window']:.1f} s of a FORCERENEW signed with the nonce it was given")
+
+
+def release_ciaddr(f: Frame, t: ClientProbe) -> Outcome:
+    held = release_phase(t).facts["held"]
+    return met(f"ciaddr {f.ciaddr}, the address it gives back") if f.ciaddr == held else broken(
+        f"ciaddr {f.ciaddr}; it held {held}")
+
+
+RELEASE_ALLOWED = {53, 54, 56, 61}   # table 5: 53 and 54 MUST, 56 and 61 MAY, every other MUST NOT
+for _suffix, _rfc, _level, _rule, _fn in [
+    ("ciaddr-is-address", TABLE5, MUST, "ciaddr is the address it gives back", release_ciaddr),
+    ("has-server-id", TABLE5, MUST, "option 54 names the server", has_server_id),
+    ("no-requested-address", TABLE5, MUST, "no option 50", without(50)),
+    ("only-allowed-options", TABLE5, MUST, "only options 53, 54, 56 and 61 (no 50, 51, 55, 57, 60: MUST NOT)",
+     only_options(RELEASE_ALLOWED)),
+    ("hops-zero", TABLE5, MUST, "hops is 0", hops_zero),
+    ("yiaddr-zero", TABLE5, MUST, "yiaddr is 0", zero("yiaddr")),
+    ("siaddr-zero", TABLE5, MUST, "siaddr is 0", zero("siaddr")),
+    ("giaddr-zero", TABLE5, MUST, "giaddr is 0", zero("giaddr")),
+    ("secs-zero", TABLE5, MUST, "secs is 0", secs_zero),
+    ("flags-zero", TABLE5, MUST, "flags is 0", flags_zero),
+    ("ip-dest-is-server", "2131 4.4.6", SHOULD, "unicast to the server that gave the lease", server_unicast),
+    ("ip-source-is-ciaddr", "2131 4.1", SHOULD, "sent from the address it gives back", ip_source_is_ciaddr),
+    ("udp-ports", "2131 4.1", MUST, "sent from port 68 to port 67", udp_ports),
+]:
+    client_check(f"release-{_suffix}", _rfc, _level, f"RELEASE (release=): {_rule}")(judge_state("release", _fn))
 
 
 __all__ = ["CHECKS"]

@@ -2,18 +2,20 @@
 each takes the client as the earlier ones left it and changes one thing.
 
 1. *infinite*: its next renewal is ACKed with a lease of 0xffffffff, infinity
-   (RFC 2131 3.3), and no T1 or T2: it should stay bound and quiet (6 s: a client
+   (RFC 2131 3.3), and no T1 or T2: it should stay bound and quiet (4 s: a client
    that misreads it as -1, 0 or a signed overflow renews or starts over at once);
 2. *forcerenew*: then a FORCERENEW with no authentication: it should ignore it
    (RFC 3203 demands authentication, RFC 3118 or RFC 6704);
 3. *routes*: that ACK also carried option 121 (when the client asked for it) with
    a default route through another router than option 3's; a ping from off its
    subnet shows which router it answers through (RFC 3442: 121 wins);
-4. *nonce*: to a client that offered RFC 6704 (option 145), the infinite ACK also
-   carried a nonce (option 90); a FORCERENEW signed with it should make it renew;
-5. *reboot* (only with ``restart=``): the device starts over; a client that
+4. *reboot* (only with ``restart=``): the device starts over; a client that
    remembers its lease asks for it back with a REQUEST in INIT-REBOOT (RFC 2131
-   3.2), the others DISCOVER.
+   3.2), the others DISCOVER; our ACK is long (no T1 in the phases after);
+5. *nonce*: to a client that offered RFC 6704 (option 145), that ACK (without a
+   restart, the infinite one) carried a nonce (option 90); a FORCERENEW signed with
+   it should make it renew;
+6. *release* (only with ``release=``): the device gives its lease back; its RELEASE.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..wire import (
     ACK,
     DISCOVER,
     NAK,
+    RELEASE,
     REQUEST,
     ZERO_IP,
     icmp_echo_frame,
@@ -40,14 +43,14 @@ from ..wire.replies4 import build_forcerenew
 from .checks import NoEvidence
 from .client_facts4 import lease_requests
 from .client_probe4 import ClientProbe, Phase, bind_phase, wait_sent
-from .liveness import PROBE_PHASE
+from .liveness import ANNOUNCE_INTERVAL, ANNOUNCE_WAIT, PROBE_MAX, PROBE_PHASE, PROBE_WAIT
 from .reply_edit4 import encode, options_of, rebuild
 from .reply_machine4 import FORCERENEW_WITHIN
 
 INFINITE = 0xFFFFFFFF
 OFF_LINK = "192.0.2.77"   # RFC 5737: a documentation address, never anyone's
 OTHER_ROUTER_MAC = "02:00:5e:00:01:21"
-QUIET = 6.0  # seconds after an infinite ACK that a client must stay quiet
+QUIET = 4.0  # seconds after an infinite ACK that a client must stay quiet
 ANSWER_AFTER = 0.2   # as a server across a network: BusyBox udhcpc drops an ACK that beats the close of its send socket
 RETRANSMITTED = 1.5   # a REQUEST with the renewal's xid this soon after our ACK: the ACK crossed it
 LONG = 600   # the lease given to a client that came back anyway: it stays quiet through the later phases
@@ -83,8 +86,9 @@ def infinite_phase(t: ClientProbe) -> Phase:
             routes = ((121, b"\x00" + ip_bytes(other_router(t))),) if 121 in req.options.get(55, b"") else ()
             if req.xid == first.xid and (not acks or req.time - acks[-1] <= RETRANSMITTED):
                 acks.append(time.time() + ANSWER_AFTER)
-                nonce = ((AUTHENTICATION, nonce_option(facts.setdefault("nonce", os.urandom(16)), 1)),) if \
-                    offers_nonce(req.options) else ()   # RFC 6704: the key of its authenticated FORCERENEWs
+                # RFC 6704: the key of its authenticated FORCERENEWs; with restart=, the ACK after it gives
+                # it (dhcpcd holding a key DISCOVERs after a restart rather than ask for its lease back).
+                nonce = _nonce(facts, req) if t.restart is None else ()
                 return ANSWER_AFTER, with_lease(raw, INFINITE, extra=routes + nonce)
             # It came back: quiet from now on.
             return ANSWER_AFTER, with_lease(raw, LONG, LONG // 2, LONG * 7 // 8, extra=routes)
@@ -94,6 +98,10 @@ def infinite_phase(t: ClientProbe) -> Phase:
         if "life" in t.phases and not t.phases["life"].error and not lease_requests(t):
             raise NoEvidence("it renewed nothing in a whole lease (the life phase): no renewal to answer")
         t.set_policy(policy)
+        if t.renew is not None:   # renew= asks it to renew now, once it holds a lease (and probed it)
+            acked_at, held = settled(t)
+            if held is not None:
+                t.renew()
         # Its next renewal: at T1 of a lease it holds (ARP probing first, for a new one), or after a DORA.
         until = time.time() + t.wait + t.lease_time + PROBE_PHASE
         with t.cond:
@@ -126,22 +134,34 @@ def forcerenew_phase(t: ClientProbe) -> Phase:
     return t.phase("forcerenew", lambda p: _force(t, p, inf, None))
 
 
+def _nonce(facts: dict[str, Any], req: Frame) -> tuple[tuple[int, bytes], ...]:
+    """Option 90 with a nonce (kept in ``facts``) for an ACK to ``req``, if it offers RFC 6704."""
+    if not offers_nonce(req.options):
+        return ()
+    return ((AUTHENTICATION, nonce_option(facts.setdefault("nonce", os.urandom(16)), 1)),)
+
+
 def nonce_phase(t: ClientProbe) -> Phase:
-    """To a client that offered RFC 6704 (option 145), the infinite ACK carried a nonce:
-    a FORCERENEW signed with it, then its requests for a while."""
+    """To a client that offered RFC 6704 (option 145), an ACK carried a nonce (the one after
+    the restart, with ``restart=``; else the infinite one): a FORCERENEW signed with it,
+    then its requests for a while."""
     inf = infinite_phase(t)
     routes_phase(t)   # after the other FORCERENEW and the ping: the renewal it should make ends neither
+    source = reboot_phase(t) if t.restart is not None else inf
 
     def run(p: Phase) -> None:
-        p.facts["offered"] = "nonce" in inf.facts
+        acked_at, held = settled(t) if source is not inf else (0.0, inf.facts["ack"].yiaddr)
+        p.facts["offered"] = "nonce" in source.facts
         if p.facts["offered"]:
-            _force(t, p, inf, inf.facts["nonce"])
+            if held is None:
+                raise NoEvidence("it holds no lease of ours after its restart")
+            _force(t, p, inf, source.facts["nonce"], held)
     return t.phase("nonce", run)
 
 
-def _force(t: ClientProbe, p: Phase, inf: Phase, key: bytes | None) -> None:
+def _force(t: ClientProbe, p: Phase, inf: Phase, key: bytes | None, address: str | None = None) -> None:
     ack = inf.facts["ack"]
-    address = ack.yiaddr
+    address = address or ack.yiaddr
     earlier = t.phases["forcerenew"].facts.get("request") if "forcerenew" in t.phases else None
     for renewal in (inf.facts["came_back"], earlier):
         if renewal is not None:   # it renewed (or started over): wait for our ACK, its lease is LONG now
@@ -208,7 +228,12 @@ def reboot_phase(t: ClientProbe) -> Phase:
         before = [f for f in t.timeline if f.is_dhcp]
 
     def run(p: Phase) -> None:
-        t.set_policy(lambda req, raw: raw)   # a server as any: it may ACK the address it asks for back
+        def policy(req: Frame, raw: bytes) -> Any:   # a server as any: it may ACK the address it asks for back
+            if parse_frame(raw).message_type != ACK:
+                return raw
+            return with_lease(raw, LONG, LONG // 2, LONG * 7 // 8, extra=_nonce(p.facts, req))   # no T1 mid-way
+
+        t.set_policy(policy)
         p.facts["before"] = before[-1]
         mark = time.time()
         t.restart()   # type: ignore[misc]
@@ -234,5 +259,62 @@ def _answered(t: ClientProbe, first: Frame, until: float) -> float:
             t.cond.wait(0.2)
 
 
-__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "nonce_phase", "reboot_phase", "routes_phase",
-           "with_lease"]
+def settled(t: ClientProbe) -> tuple[float, str | None]:
+    """When our last ACK went and its address, once the client holds it: that ACK answers its
+    last DISCOVER or REQUEST, its ARP probing is over (RFC 5227: it does not use the
+    address before; its first probe comes within PROBE_WAIT) and it answers ARP for the
+    address (at the latest PROBE_PHASE after the ACK). (0.0, None) when it holds none."""
+    until = time.time() + t.wait
+    while True:
+        with t.cond:
+            last_req = max((f.time for f in t.timeline if f.message_type in (DISCOVER, REQUEST)), default=0.0)
+            acks = [(ts, raw) for ts, raw in t.sent if parse_frame(raw).message_type == ACK]
+        if acks and acks[-1][0] >= last_req or time.time() > until:
+            break
+        time.sleep(0.1)
+    if not acks:
+        return 0.0, None
+    acked_at, held = acks[-1][0], parse_frame(acks[-1][1]).yiaddr
+    while True:   # done: no probe by PROBE_WAIT, or an announcement after its last probe, or its wait after it
+        probes, now = t.life.probes(held, acked_at - 0.5), time.time()
+        if not probes and now > acked_at + PROBE_WAIT + 0.5:
+            break
+        announced = [x.t for x in t.life.after(probes[-1].t) if x.kind == "arp-announce" and x.address == held] \
+            if probes else []
+        # Its second announcement (RFC 5227 2.3: ANNOUNCE_INTERVAL after the first): dhcpcd opens its socket for
+        # the address only after its first, and drops what comes before.
+        if probes and (now > probes[-1].t + PROBE_MAX + ANNOUNCE_WAIT and not announced or len(announced) >= 2
+                       or announced and now > announced[0] + ANNOUNCE_INTERVAL + 0.5):
+            break
+        time.sleep(0.1)
+    while not t.arp_answered(held) and time.time() < acked_at + PROBE_PHASE:
+        pass   # and it answers for the address (each ask takes a second unanswered): it configured it
+    return acked_at, held
+
+
+def release_phase(t: ClientProbe) -> Phase:
+    """``release=`` asks the device to give its lease back; the RELEASE it sends, and
+    the address it held. Once it holds an address of ours (its ARP probing done), we ask it
+    by ARP, as a server does: a client that just DORAed may not know our MAC yet, and
+    dhcpcd drops its address while its RELEASE still waits for ARP."""
+    if t.release is None:
+        raise NoEvidence("a release shows it: give release= (a callable that makes the device give its lease "
+                         "back: lab.clients[0].release)")
+    if not t.phases:
+        bind_phase(t)
+
+    def run(p: Phase) -> None:
+        t.set_policy(lambda req, raw: raw)
+        acked_at, held = settled(t)
+        if held is None:
+            raise NoEvidence("it holds no lease of ours to release")
+        t.arp_answered(held)
+        mark = time.time()
+        t.release()   # type: ignore[misc]
+        p.facts.update(held=held, asked_at=mark, release=t.wait_for(lambda f: f.message_type == RELEASE,
+                                                                    mark + min(t.wait, 10.0), mark))
+    return t.phase("release", run)
+
+
+__all__ = ["INFINITE", "forcerenew_phase", "infinite_phase", "nonce_phase", "reboot_phase", "release_phase",
+           "routes_phase", "with_lease"]

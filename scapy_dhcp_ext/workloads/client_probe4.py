@@ -15,24 +15,19 @@ from ..wire import (
     ARP_REQUEST,
     DECLINE,
     DISCOVER,
-    FRAME_CHADDR,
-    FRAME_OPTIONS,
     FRAME_XID,
-    FRAME_YIADDR,
-    IP_SRC,
     OFFER,
     REQUEST,
     ZERO_IP,
     arp_frame,
     ip_bytes,
     is_arp_reply_from,
-    iter_options,
     mac_bytes,
-    patch_checksums,
 )
 from ..wire.frames4 import Frame, parse_frame
 from . import backoff4
 from .checks import NoEvidence, Recorder
+from .client_frames4 import from_elsewhere, rewrite
 from .liveness import Chooser, Liveness
 
 if TYPE_CHECKING:
@@ -58,15 +53,16 @@ class ClientProbe:
     """The server side of the checks: hooks on ``serve()`` that record the client's requests and answer."""
 
     def __init__(self, session: Host, server: DhcpServer, *, mac: str | None, restart: Callable[[], Any] | None,
-                 lease_time: int, t1: int, t2: int, wait: float, decline: bool) -> None:
+                 lease_time: int, t1: int, t2: int, wait: float, decline: bool,
+                 release: Callable[[], Any] | None = None, renew: Callable[[], Any] | None = None) -> None:
         self.session, self.server = session, server
         self.target = mac_bytes(mac) if mac else None
         ep = session.endpoint
         self.chooser = Chooser(self.target, lambda: {ep.mac_bytes, *ep.transport.local_macs})
-        self.restart = restart
+        # Callables: the device starts over; gives its lease back; renews now.
+        self.restart, self.release, self.renew = restart, release, renew
         self.lease_time, self.t1, self.t2 = lease_time, t1, t2
-        self.wait = wait
-        self.decline = decline
+        self.wait, self.decline = wait, decline
         self.cond = threading.Condition()
         self.timeline: list[Frame] = []                 # the client's requests (time: epoch seconds)
         self.sent: list[tuple[float, bytes]] = []       # what we sent it
@@ -129,12 +125,13 @@ class ClientProbe:
             y = ipaddress.IPv4Address(parse_frame(raw).yiaddr)
             facts.update(discover=req, ours=str(y), foreign_xid=str(y + 1), foreign_chaddr=str(y + 2))
             xid = int.from_bytes(raw[FRAME_XID:FRAME_XID + 4], "big") ^ 0x5A5A5A5A
-            return [_rewrite(raw, yiaddr=str(y + 1), xid=xid),
-                    _rewrite(raw, yiaddr=str(y + 2), chaddr=mac_bytes(OTHER_MAC)), (0.5, raw)]
+            return [rewrite(raw, yiaddr=str(y + 1), xid=xid),
+                    rewrite(raw, yiaddr=str(y + 2), chaddr=mac_bytes(OTHER_MAC)), (0.5, raw)]
         if req.message_type == REQUEST and kind == ACK and _selecting(req) and "acked" not in facts \
                 and "discover" in facts:
             facts["acked"] = req
-            return [_foreign_nak(self, req), (0.3, raw)]
+            return [from_elsewhere(self.server.nak_frame(req, "a server you did not select"), self.foreign_ip),
+                    (0.3, raw)]
         if req.message_type == REQUEST and kind == ACK:
             return raw
         return self.server.nak_frame(req, "not ours") if req.message_type == REQUEST else None
@@ -374,27 +371,3 @@ def foreign_phase(t: ClientProbe) -> Phase:
             facts["after"] = t.wait_for(lambda f: f.message_type == DISCOVER, time.time() + 4.0, ack[0])
         p.facts.update(facts)
     return t.phase("foreign", run)
-
-
-def _rewrite(raw: bytes, *, yiaddr: str, xid: int | None = None, chaddr: bytes | None = None) -> bytes:
-    out = bytearray(raw)
-    out[FRAME_YIADDR:FRAME_YIADDR + 4] = ip_bytes(yiaddr)
-    if xid is not None:
-        out[FRAME_XID:FRAME_XID + 4] = xid.to_bytes(4, "big")
-    if chaddr is not None:
-        out[FRAME_CHADDR:FRAME_CHADDR + 6] = chaddr
-        if out[0:6] != b"\xff" * 6:
-            out[0:6] = chaddr
-    patch_checksums(out)
-    return bytes(out)
-
-
-def _foreign_nak(t: ClientProbe, req: Frame) -> bytes:
-    """A NAK from a server the client did not select: another address, MAC and option 54."""
-    out = bytearray(t.server.nak_frame(req, "a server you did not select"))
-    out[6:12] = mac_bytes("02:00:5e:00:0b:ad")
-    out[IP_SRC:IP_SRC + 4] = ip_bytes(t.foreign_ip)
-    at = next(at for at, code, _p in iter_options(bytes(out), FRAME_OPTIONS) if code == 54)
-    out[at + 2:at + 6] = ip_bytes(t.foreign_ip)
-    patch_checksums(out)
-    return bytes(out)
