@@ -78,13 +78,20 @@ def infinite_phase(t: ClientProbe) -> Phase:
     def run(p: Phase) -> None:
         facts = p.facts
         acks: list[float] = []   # when each infinite ACK went
+        asked: list[float] = []  # when renew= was called: the renewal it brings may cross one of its own
+
+        def ours(req: Frame) -> bool:
+            """The renewal we answer with infinity, a retransmission of it, or the one renew= asked for."""
+            first = facts["renewal"]
+            return req.xid == first.xid and (not acks or req.time - acks[-1] <= RETRANSMITTED) or any(
+                0 <= req.time - at <= RETRANSMITTED for at in asked)
 
         def policy(req: Frame, raw: bytes) -> Any:
             if not _renews(req, raw):
                 return raw
-            first = facts.setdefault("renewal", req)
+            facts.setdefault("renewal", req)
             routes = ((121, b"\x00" + ip_bytes(other_router(t))),) if 121 in req.options.get(55, b"") else ()
-            if req.xid == first.xid and (not acks or req.time - acks[-1] <= RETRANSMITTED):
+            if ours(req):
                 acks.append(time.time() + ANSWER_AFTER)
                 # RFC 6704: the key of its authenticated FORCERENEWs; with restart=, the ACK after it gives
                 # it (dhcpcd holding a key DISCOVERs after a restart rather than ask for its lease back).
@@ -101,6 +108,7 @@ def infinite_phase(t: ClientProbe) -> Phase:
         if t.renew is not None:   # renew= asks it to renew now, once it holds a lease (and probed it)
             acked_at, held = settled(t)
             if held is not None:
+                asked.append(time.time())
                 t.renew()
         # Its next renewal: at T1 of a lease it holds (ARP probing first, for a new one), or after a DORA.
         until = time.time() + t.wait + t.lease_time + PROBE_PHASE
@@ -117,8 +125,7 @@ def infinite_phase(t: ClientProbe) -> Phase:
             # A client that misreads 0xffffffff (as -1, as 0, a signed overflow) renews or starts over at once.
             quiet_until = acked[0] + min(t.t1, QUIET)
             back = t.wait_for(lambda f: f.message_type in (DISCOVER, REQUEST), quiet_until, acked[0] + 0.001)
-            if back is None or not (back.xid == renewal.xid and back.time - acked[0] <= RETRANSMITTED
-                                    and len(acks) < 4):
+            if back is None or not (ours(back) and len(acks) < 4):
                 break
             wait_sent(t, ACK, back.time, time.time() + 2.0)
         facts.update(acked_at=acked[0], ack=parse_frame(acked[1]), quiet_until=quiet_until, came_back=back,
