@@ -63,6 +63,31 @@ def test_only_the_device_counts_and_silence_is_timed_from_its_last_sign():
     assert 8.0 <= PROBE_PHASE <= 10.0   # RFC 5227: about 9 s from the ACK to the announcement
 
 
+def test_a_device_that_probed_is_done_at_its_second_announcement_or_a_while_after_its_first():
+    now = [0.0]
+    life = Liveness(DEV, clock=lambda: now[0])
+    assert life.done_probing("10.77.0.23", 0.0)                       # no probe: nothing to wait for
+    for at in (0.5, 2.0, 3.5):
+        now[0] = at
+        life.feed(arp(1, DEV, "0.0.0.0", "10.77.0.23"))
+    now[0] = 7.4
+    assert not life.done_probing("10.77.0.23", 0.0)                   # no announcement yet, within 4 s
+    now[0] = 7.6
+    assert life.done_probing("10.77.0.23", 0.0)                       # none came: its wait after the probe is over
+    now[0] = 5.5
+    life.feed(arp(1, DEV, "10.77.0.23", "10.77.0.23"))                # the first announcement
+    now[0] = 7.6
+    assert not life.done_probing("10.77.0.23", 0.0)                   # dhcpcd may not listen yet
+    now[0] = 8.1
+    assert life.done_probing("10.77.0.23", 0.0)                       # ANNOUNCE_INTERVAL and a margin later
+    now[0] = 6.0
+    fresh = Liveness(DEV, clock=lambda: now[0])
+    for at, spa in ((0.5, "0.0.0.0"), (5.0, "10.77.0.23"), (6.0, "10.77.0.23")):
+        now[0] = at
+        fresh.feed(arp(1, DEV, spa, "10.77.0.23"))
+    assert fresh.done_probing("10.77.0.23", 0.0)                      # the second announcement
+
+
 def test_the_summary_says_what_the_device_was_doing():
     now = [0.0]
     life = Liveness(None, clock=lambda: now[0])

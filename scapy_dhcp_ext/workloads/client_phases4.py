@@ -43,7 +43,7 @@ from ..wire.replies4 import build_forcerenew
 from .checks import NoEvidence
 from .client_facts4 import lease_requests
 from .client_probe4 import ClientProbe, Phase, bind_phase, wait_sent
-from .liveness import ANNOUNCE_INTERVAL, ANNOUNCE_WAIT, PROBE_MAX, PROBE_PHASE, PROBE_WAIT
+from .liveness import PROBE_PHASE, PROBE_WAIT
 from .reply_edit4 import encode, options_of, rebuild
 from .reply_machine4 import FORCERENEW_WITHIN
 
@@ -282,17 +282,8 @@ def settled(t: ClientProbe) -> tuple[float, str | None]:
     if not acks:
         return 0.0, None
     acked_at, held = acks[-1][0], parse_frame(acks[-1][1]).yiaddr
-    while True:   # done: no probe by PROBE_WAIT, or an announcement after its last probe, or its wait after it
-        probes, now = t.life.probes(held, acked_at - 0.5), time.time()
-        if not probes and now > acked_at + PROBE_WAIT + 0.5:
-            break
-        announced = [x.t for x in t.life.after(probes[-1].t) if x.kind == "arp-announce" and x.address == held] \
-            if probes else []
-        # Its second announcement (RFC 5227 2.3: ANNOUNCE_INTERVAL after the first): dhcpcd opens its socket for
-        # the address only after its first, and drops what comes before.
-        if probes and (now > probes[-1].t + PROBE_MAX + ANNOUNCE_WAIT and not announced or len(announced) >= 2
-                       or announced and now > announced[0] + ANNOUNCE_INTERVAL + 0.5):
-            break
+    # RFC 5227: its first probe comes within PROBE_WAIT; it uses the address once its probing is over.
+    while time.time() < acked_at + PROBE_WAIT + 0.5 or not t.life.done_probing(held, acked_at - 0.5):
         time.sleep(0.1)
     while not t.arp_answered(held) and time.time() < acked_at + PROBE_PHASE:
         pass   # and it answers for the address (each ask takes a second unanswered): it configured it

@@ -139,6 +139,20 @@ class Liveness:
         seen = self.probes(address, since)
         return seen[-1].t + PROBE_MAX + ANNOUNCE_WAIT if seen else None
 
+    def done_probing(self, address: str, since: float) -> bool:
+        """Whether a device that probed ``address`` since then is past it: its second
+        announcement, or ANNOUNCE_INTERVAL (and a margin) after its first, or, with none,
+        PROBE_MAX + ANNOUNCE_WAIT after its last probe. True for one that did not probe.
+        dhcpcd opens its socket for the address only after its first announcement, and
+        drops what came before."""
+        probes = self.probes(address, since)
+        if not probes:
+            return True
+        announced = [s.t for s in self.after(probes[-1].t) if s.kind == "arp-announce" and s.address == address]
+        now = self.clock()
+        return len(announced) >= 2 or (bool(announced) and now > announced[0] + ANNOUNCE_INTERVAL + 0.5) or (
+            not announced and now > probes[-1].t + PROBE_MAX + ANNOUNCE_WAIT)
+
     @staticmethod
     def words(signs: list[Sign], origin: float, *, ago: bool = False) -> str:
         """The signs in words, grouped by what they were, times from ``origin``:

@@ -92,11 +92,14 @@ class Evidence(ReplyMachine):
         finds it bound: udhcpc reads a signal before the packet that came with
         it, and a renew asked for while it is still REQUESTING sends it back to
         DISCOVER. It uses the address once configured (it announces it, answers
-        ARP); while it probes the address (RFC 5227) it is not bound yet; a
-        device that never answers ARP is taken as bound after 2 s anyway."""
+        ARP); while it probes the address (RFC 5227), and until its second
+        announcement, it is not bound yet; a device that never answers ARP is
+        taken as bound after 2 s anyway."""
         address = self._address()
         if address is None:
             return waited > 2.0
+        if not self.life.done_probing(address, self.since):
+            return False   # still probing, or just announced (dhcpcd drops what comes before its socket opens)
         if self.life.holds(address, self.since):
             return True
         now = time.monotonic()
