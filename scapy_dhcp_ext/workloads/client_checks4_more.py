@@ -1,7 +1,9 @@
 """Client checks, part three (registered after :mod:`.client_checks4_fields`): what the
-client does with an infinite lease and an unauthenticated FORCERENEW, and, with
-``restart=``, what it sends when it starts over (its INIT-REBOOT against RFC 2131
-table 5, its identity across the restart). The phases are :mod:`.client_phases4`'s.
+client does with an infinite lease (RFC 2131 3.3), an unauthenticated FORCERENEW (RFC
+3203), option 121 beside option 3 (RFC 3442); with ``restart=``, what it sends when it
+starts over (its INIT-REBOOT against RFC 2131 table 5, its identity across the restart);
+a FORCERENEW signed with the nonce it was given (RFC 6704); with ``release=``, its
+RELEASE against table 5. The phases are :mod:`.client_phases4`'s.
 """
 
 from __future__ import annotations
