@@ -56,7 +56,7 @@ def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False,
     gone = message(RELEASE, sent_at + 12.0, xid=11, ciaddr=ADDRESS, server_id=SERVER, dst_ip=SERVER,
                    opts=MessageOptions(param_req_list=None), edit=release_edit) if released else None
     t.phases["release"] = Phase("release", sent_at + 11.0, sent_at + 12.5,
-                                facts=dict(held=ADDRESS, asked_at=sent_at + 11.9, release=gone))
+                                facts=dict(held=ADDRESS, release=gone))
     t.sent.append((acked, ack_for(renewal)))
     before = message(REQUEST, 1100.0, xid=7, ciaddr=ADDRESS, dst_ip=SERVER,
                      opts=before_opts or MessageOptions(options=[(61, b"\x01" + mac_bytes(MAC)), (12, b"board")]))
@@ -69,7 +69,7 @@ def probe_of(*, came_back=False, still_answers=True, renews_on_forcerenew=False,
         REQUEST, start + 5.0, xid=10, requested=ADDRESS, opts=MessageOptions(broadcast=False))]
     t.timeline += [x for x in (back, forced) if x is not None] + timeline
     t.phases["reboot"] = Phase("reboot", start, start + 6.0, facts=dict(
-        before=before, first=first, init_reboot=[] if first.message_type == DISCOVER else timeline))
+        held=ADDRESS, before=before, first=first, init_reboot=[] if first.message_type == DISCOVER else timeline))
     return t
 
 

@@ -59,7 +59,7 @@ from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_r
 from .lease_keeper4 import LeaseKeeper
 from .leases4 import Ask, LeaseTable, Pool, ServerLease
 from .malformed4 import Destinations, MalformedLog
-from .server_hooks4 import Held, HeldReplies, last_xid, normalise_replies, shift
+from .server_hooks4 import Held, HeldReplies, normalise_replies, shift
 
 if TYPE_CHECKING:
     from ..state.endpoint import Endpoint
@@ -184,18 +184,12 @@ class DhcpServer(HeldReplies):
         """RFC 3203: a FORCERENEW (unauthenticated, its last xid) to each bound client, or ``device_mac``: how many."""
         device_mac = old_keyword("srv.forcerenew", "mac", "device_mac", mac, device_mac)
         want = mac_str(mac_bytes(device_mac)) if device_mac else None
-        sent = 0
-        for lease in self.leases:
-            if lease.state == "bound" and (want is None or lease.mac == want):
-                chaddr = mac_bytes(lease.mac)   # with its last xid: dhcpcd drops any other
-                xid = last_xid(reversed(self.history), chaddr) or new_xid()
-                raw = build_forcerenew(chaddr=chaddr, address=lease.address, opts=self.opts,
-                                       server_mac=self.endpoint.mac_bytes, server_ip=self.pool.server_ip, xid=xid)
-                self.send(raw, f"FORCERENEW to {lease.address}")
-                sent += 1
-        if want is not None and not sent:
+        bound = [x for x in self.leases if x.state == "bound" and (want is None or x.mac == want)]
+        if want is not None and not bound:
             raise UsageError(f"{want} holds no bound lease: srv.leases shows who does")
-        return sent
+        for lease in bound:
+            self.send(self.forcerenew_frame(mac_bytes(lease.mac), lease.address), f"FORCERENEW to {lease.address}")
+        return len(bound)
 
     # -- serving (on the reader's thread) ----------------------------------
 
@@ -298,6 +292,12 @@ class DhcpServer(HeldReplies):
     def malformed_counts(self) -> dict[tuple[str, str], int]:
         """Malformed requests ignored, by (client MAC, kind); ``srv.log`` keeps the first of each whole."""
         return dict(self.malformed.counts)
+
+    def forcerenew_frame(self, chaddr: bytes, address: str) -> bytes:
+        """A FORCERENEW to ``address``, not sent, with the client's last xid: dhcpcd drops any other."""
+        xid = self.history.last_xid(chaddr)
+        return build_forcerenew(chaddr=chaddr, address=address, opts=self.opts, server_mac=self.endpoint.mac_bytes,
+                                server_ip=self.pool.server_ip, xid=new_xid() if xid is None else xid)
 
     def nak_frame(self, req: Frame, message: str = "") -> bytes:
         """A NAK to ``req``, addressed as RFC 2131 4.1 says, not sent."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import DhcpTimeout, UsageError
-from ..wire import FRAME_CHADDR, FRAME_XID, mac_str
+from ..wire import mac_str
 from ..wire.frames4 import Frame, parse_frame
 
 
@@ -30,16 +30,6 @@ class Held:
 
     def __repr__(self) -> str:
         return f"<held {parse_frame(self.reply).summary()} for {mac_str(self.request.chaddr)}>"
-
-
-def last_xid(history: Iterable[Any], chaddr: bytes) -> int | None:
-    """The xid of the last request from ``chaddr`` in the server's log (newest first), or None.
-    A FORCERENEW carries it: dhcpcd drops any message whose xid is not its last one's."""
-    for entry in history:
-        raw = entry.raw
-        if entry.direction == "in" and raw[FRAME_CHADDR:FRAME_CHADDR + 6] == chaddr and len(raw) >= FRAME_XID + 4:
-            return int.from_bytes(raw[FRAME_XID:FRAME_XID + 4], "big")
-    return None
 
 
 def _as_bytes(item: Any) -> bytes:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Iterator
 
+from ..wire import FRAME_CHADDR, FRAME_XID
 from ..wire.frames4 import parse_any
 from .store import Store
 
@@ -99,6 +100,11 @@ class History:
 
     def last(self, direction: str | None = None) -> HistoryEntry | None:
         return next((h for h in reversed(self.entries) if direction is None or h.direction == direction), None)
+
+    def last_xid(self, chaddr: bytes) -> int | None:
+        """The xid of the last request from ``chaddr`` (a BOOTP frame's), or None."""
+        return next((int.from_bytes(h.raw[FRAME_XID:FRAME_XID + 4], "big") for h in reversed(self.entries)
+                     if h.direction == "in" and h.raw[FRAME_CHADDR:FRAME_CHADDR + 6] == chaddr), None)
 
     def clear(self) -> None:
         self.entries.clear()

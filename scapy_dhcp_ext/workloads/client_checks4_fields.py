@@ -20,7 +20,6 @@ from ..wire import BROADCAST_FLAG, BROADCAST_IP, DISCOVER, REQUEST, ZERO_IP, mac
 from ..wire.frames4 import Frame
 from .checks import MUST, SHOULD, Check, NoEvidence, Outcome, broken, catalog, met, not_applicable, unsure
 from .client_facts4 import first_request, selecting_request
-from .client_phases4 import reboot_phase, release_phase
 from .client_probe4 import ClientProbe, bind_phase, life_phase, silence_phase
 from .liveness import ANNOUNCE_WAIT
 
@@ -38,18 +37,10 @@ def messages(t: ClientProbe, state: str) -> list[Frame]:
         found = silence_phase(t).facts["discovers"]
     elif state == "selecting":
         found = [selecting_request(t)]
-    elif state == "release":
-        found = [f for f in [release_phase(t).facts["release"]] if f is not None]
-        if not found:
-            raise NoEvidence("asked to release its lease, it sent no RELEASE")
-    elif state == "init-reboot":
-        found = reboot_phase(t).facts["init_reboot"]
-        if not found:
-            raise _NotApplicable("after its restart it DISCOVERed: it does not ask for its old address back")
     elif state == "decline":
         declined = bind_phase(t).facts["decline"]
         if declined is None:
-            raise _NotApplicable("the client sent no DECLINE (it did not probe the address, or found it free)")
+            raise NotApplicable("the client sent no DECLINE (it did not probe the address, or found it free)")
         found = [declined]
     else:
         life = life_phase(t)
@@ -62,8 +53,8 @@ def messages(t: ClientProbe, state: str) -> list[Frame]:
     return found
 
 
-class _NotApplicable(Exception):
-    pass
+class NotApplicable(Exception):
+    """A state the client never entered: the checks of its messages are n/a (raised by a finder)."""
 
 
 # -- the rules ----------------------------------------------------------------------------------------
@@ -189,11 +180,14 @@ RULES: list[tuple[str, tuple[str, ...], str, str, str, Rule]] = [
 ]
 
 
-def judge_state(state: str, rule: Rule) -> Callable[[ClientProbe], Any]:
+def judge_state(state: str, rule: Rule,
+                find: Callable[[ClientProbe], list[Frame]] | None = None) -> Callable[[ClientProbe], Any]:
+    """A check that applies ``rule`` to every message of ``state`` (found by ``find``, by default
+    :func:`messages`) and reports the first that breaks it."""
     def run(t: ClientProbe) -> Any:
         try:
-            found = messages(t, state)
-        except _NotApplicable as exc:
+            found = find(t) if find is not None else messages(t, state)
+        except NotApplicable as exc:
             return not_applicable(str(exc))
         outcomes = [rule(f, t) for f in found]
         bad = next((o for o in outcomes if o.kind == "broken"), None)

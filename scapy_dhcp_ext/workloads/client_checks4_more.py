@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..wire import ACK, BROADCAST_IP, mac_bytes, mac_str
-from ..wire.frames4 import Frame, parse_frame
-from .checks import MUST, SHOULD, Check, Outcome, broken, catalog, met, not_applicable, unsure
+from ..wire import BROADCAST_IP, mac_bytes, mac_str
+from ..wire.frames4 import Frame
+from .checks import MUST, SHOULD, Check, NoEvidence, Outcome, broken, catalog, met, not_applicable, unsure
 from .client_checks4_fields import (
+    NotApplicable,
     chaddr_is_source,
     flags_reserved_zero,
     flags_zero,
@@ -91,11 +92,18 @@ def classless_routes_over_router(t: ClientProbe) -> Any:
     return broken(f"its echo reply went to {mac_str(to)}: neither router")
 
 
-def _held(t: ClientProbe) -> str | None:
-    """The address of the last ACK we sent before the restart."""
-    start = reboot_phase(t).start
-    acks = [parse_frame(raw) for ts, raw in t.sent if ts < start]
-    return next((a.yiaddr for a in reversed(acks) if a.message_type == ACK), None)
+def init_reboot_requests(t: ClientProbe) -> list[Frame]:
+    found = reboot_phase(t).facts["init_reboot"]
+    if not found:
+        raise NotApplicable("after its restart it DISCOVERed: it does not ask for its old address back")
+    return found
+
+
+def the_release(t: ClientProbe) -> list[Frame]:
+    gone = release_phase(t).facts["release"]
+    if gone is None:
+        raise NoEvidence("asked to release its lease, it sent no RELEASE")
+    return [gone]
 
 
 def server_unicast(f: Frame, t: ClientProbe) -> Outcome:
@@ -103,7 +111,7 @@ def server_unicast(f: Frame, t: ClientProbe) -> Outcome:
 
 
 def requested_is_held(f: Frame, t: ClientProbe) -> Outcome:
-    held = _held(t)
+    held = reboot_phase(t).facts["held"]
     return met(f"option 50 {f.requested}, the address it held") if f.requested and f.requested == held else broken(
         f"option 50 is {f.requested or 'missing'}; it held {held}")
 
@@ -125,7 +133,7 @@ for _suffix, _rfc, _level, _rule, _fn in [
     ("udp-ports", "2131 4.1", MUST, "sent from port 68 to port 67", udp_ports),
 ]:
     client_check(f"{INIT_REBOOT}-{_suffix}", _rfc, _level, f"INIT-REBOOT (after a restart): {_rule}")(
-        judge_state(INIT_REBOOT, _fn))
+        judge_state(INIT_REBOOT, _fn, init_reboot_requests))
 
 
 def _across_restart(t: ClientProbe, code: int, what: str) -> Any:
@@ -190,7 +198,8 @@ for _suffix, _rfc, _level, _rule, _fn in [
     ("ip-source-is-ciaddr", "2131 4.1", SHOULD, "sent from the address it gives back", ip_source_is_ciaddr),
     ("udp-ports", "2131 4.1", MUST, "sent from port 68 to port 67", udp_ports),
 ]:
-    client_check(f"release-{_suffix}", _rfc, _level, f"RELEASE (release=): {_rule}")(judge_state("release", _fn))
+    client_check(f"release-{_suffix}", _rfc, _level, f"RELEASE (release=): {_rule}")(
+        judge_state("release", _fn, the_release))
 
 
 __all__ = ["CHECKS"]

@@ -39,7 +39,6 @@ from ..wire import (
 )
 from ..wire.auth4 import AUTHENTICATION, digest_placeholder, nonce_option, offers_nonce, sign_forcerenew
 from ..wire.frames4 import Frame, parse_frame
-from ..wire.replies4 import build_forcerenew
 from .checks import NoEvidence
 from .client_facts4 import lease_requests
 from .client_probe4 import ClientProbe, Phase, bind_phase, wait_sent
@@ -128,8 +127,7 @@ def infinite_phase(t: ClientProbe) -> Phase:
             if back is None or not (ours(back) and len(acks) < 4):
                 break
             wait_sent(t, ACK, back.time, time.time() + 2.0)
-        facts.update(acked_at=acked[0], ack=parse_frame(acked[1]), quiet_until=quiet_until, came_back=back,
-                     answered=len(acks))
+        facts.update(acked_at=acked[0], ack=parse_frame(acked[1]), quiet_until=quiet_until, came_back=back)
         facts["still_answers"] = t.arp_answered(facts["ack"].yiaddr)
     return t.phase("infinite", run)
 
@@ -174,10 +172,7 @@ def _force(t: ClientProbe, p: Phase, inf: Phase, key: bytes | None, address: str
         if renewal is not None:   # it renewed (or started over): wait for our ACK, its lease is LONG now
             wait_sent(t, ACK, renewal.time, time.time() + 2.0)
     srv = t.server
-    with t.cond:   # its current transaction's xid: dhcpcd drops a message with any other
-        xid = next((f.xid for f in reversed(t.timeline) if f.is_dhcp and f.xid is not None), None)
-    raw = build_forcerenew(chaddr=ack.chaddr, address=address, opts=srv.opts, server_mac=srv.endpoint.mac_bytes,
-                           server_ip=srv.pool.server_ip, xid=xid if xid is not None else new_xid())
+    raw = srv.forcerenew_frame(ack.chaddr, address)
     if key is not None:   # replay 2: after the ACK's 1 (RFC 3118 2: monotonically increasing)
         raw = sign_forcerenew(rebuild(raw, encode(options_of(raw) + [(AUTHENTICATION, digest_placeholder(2))])), key)
     how = "signed with its nonce" if key else "no authentication"
@@ -241,6 +236,9 @@ def reboot_phase(t: ClientProbe) -> Phase:
             return with_lease(raw, LONG, LONG // 2, LONG * 7 // 8, extra=_nonce(p.facts, req))   # no T1 mid-way
 
         t.set_policy(policy)
+        with t.cond:   # what it held: our last ACK before the restart
+            acks = [parse_frame(raw) for _ts, raw in t.sent]
+        p.facts["held"] = next((a.yiaddr for a in reversed(acks) if a.message_type == ACK), None)
         p.facts["before"] = before[-1]
         mark = time.time()
         t.restart()   # type: ignore[misc]
@@ -292,9 +290,9 @@ def settled(t: ClientProbe) -> tuple[float, str | None]:
 
 def release_phase(t: ClientProbe) -> Phase:
     """``release=`` asks the device to give its lease back; the RELEASE it sends, and
-    the address it held. Once it holds an address of ours (its ARP probing done), we ask it
+    the address it held, once it holds an address of ours (:func:`settled`, which asks it
     by ARP, as a server does: a client that just DORAed may not know our MAC yet, and
-    dhcpcd drops its address while its RELEASE still waits for ARP."""
+    dhcpcd drops its address while its RELEASE still waits for ARP)."""
     if t.release is None:
         raise NoEvidence("a release shows it: give release= (a callable that makes the device give its lease "
                          "back: lab.clients[0].release)")
@@ -306,11 +304,10 @@ def release_phase(t: ClientProbe) -> Phase:
         acked_at, held = settled(t)
         if held is None:
             raise NoEvidence("it holds no lease of ours to release")
-        t.arp_answered(held)
-        mark = time.time()
+        mark = time.time()   # settled() asked it by ARP: it knows our MAC
         t.release()   # type: ignore[misc]
-        p.facts.update(held=held, asked_at=mark, release=t.wait_for(lambda f: f.message_type == RELEASE,
-                                                                    mark + min(t.wait, 10.0), mark))
+        p.facts.update(held=held, release=t.wait_for(lambda f: f.message_type == RELEASE, mark + min(t.wait, 10.0),
+                                                     mark))
     return t.phase("release", run)
 
 
