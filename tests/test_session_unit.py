@@ -208,3 +208,23 @@ def test_sweep_replies_and_check_client_start_the_device_over_with_the_sessions_
     assert seen == [restart, restart, other]
     assert renews == [other, restart]
     s.close()
+
+
+def test_check_client_hooks_its_probe_on_the_server_before_the_server_reads_a_request(monkeypatch):
+    """Else a DISCOVER that comes first is OFFERed unseen, and the REQUEST for that OFFER is judged
+    as one without an OFFER (a verdict that flipped on a busy machine)."""
+    from scapy_dhcp_ext.roles.server4 import DhcpServer
+    from tests.support.fakes import FakeSocket
+
+    hooked = []
+
+    def start(server):
+        hooked.append(server.observe is not None and server.mutate is not None)
+        raise RuntimeError("stop before serving")
+
+    monkeypatch.setattr(DhcpServer, "start", start)
+    s = DhcpSession(transport=Transport("fake0", sock=FakeSocket()), mac="02:00:00:00:00:07", state_file=False)
+    with pytest.raises(RuntimeError, match="stop before serving"):
+        s.check_client(only=["retransmit-backoff"], progress=False, force=True)   # the fake answers DISCOVERs
+    s.close()
+    assert hooked == [True]

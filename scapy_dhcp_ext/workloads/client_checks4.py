@@ -284,10 +284,15 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
     running = session.server is not None and session.server.running
     if running:
         raise UsageError("check_client() plays the server itself: stop the running one first (srv.stop())")
-    server = session.serve(lease_time=lease_time, t1=t1, t2=t2, **serve_kw)
-    probe = ClientProbe(session, server, mac=mac, restart=restart, lease_time=lease_time, t1=t1, t2=t2, wait=wait,
-                        decline=any(c.id == "declines-address-in-use" for c in checks), release=release,
-                        renew=renew)
+    probes: list[ClientProbe] = []
+
+    def attach(server: Any) -> None:   # before the server reads a request: none is answered unseen
+        probes.append(ClientProbe(session, server, mac=mac, restart=restart, lease_time=lease_time, t1=t1, t2=t2,
+                                  wait=wait, decline=any(c.id == "declines-address-in-use" for c in checks),
+                                  release=release, renew=renew))
+
+    server = session.serve(lease_time=lease_time, t1=t1, t2=t2, before_start=attach, **serve_kw)
+    probe = probes[0]
     report = CheckReport("client", mac or "?")
     try:
         run_checks(report, checks, probe, progress=progress)
