@@ -22,8 +22,9 @@ venv=/opt/scapy-dhcp/venv-$(printf %s "$repo" | sha256sum | cut -c1-12)
 # exporter host's labgrid-raw-interface helper reads YAML). The test starts an sshd of its own on loopback;
 # Debian's package would also enable and start the system's sshd: quietly_install below leaves it off.
 # chromium: the tests open each report's HTML file in it (headless) and read the table it renders.
+# wide-dhcpv6-client: dhcp6c, the lab's second DHCPv6 client (its init script is left disabled below).
 APT_PACKAGES=(python3 python3-venv iproute2 procps dnsmasq-base kea-dhcp4-server kea-dhcp6-server kea-admin busybox dhcpcd-base tshark tmux
-              sudo openssh-server openssh-client rsync python3-yaml chromium)
+              sudo openssh-server openssh-client rsync python3-yaml chromium wide-dhcpv6-client)
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
 
@@ -57,13 +58,15 @@ install_apt() {
 # the lab runs its own servers in its namespaces and the labgrid test its own sshd, so none of these
 # may be left enabled or running by an install. One that was enabled or running before stays so.
 SERVICES=(ssh.service ssh.socket sshd-keygen.service kea-dhcp4-server.service kea-dhcp6-server.service kea-ctrl-agent.service
-          kea-dhcp-ddns-server.service dnsmasq.service isc-dhcp-server.service)
+          kea-dhcp-ddns-server.service dnsmasq.service isc-dhcp-server.service wide-dhcpv6-client.service)
 
 unit_state() {   # for every service above: enabled or not (its links in /etc/systemd/system), and running or not
   local unit enabled active
   for unit in "${SERVICES[@]}"; do
     enabled=disabled
     compgen -G "/etc/systemd/system/*.wants/$unit" >/dev/null && enabled=enabled
+    # an init script only (wide-dhcpv6-client): its start links in the runlevels
+    compgen -G "/etc/rc[2-5].d/S[0-9][0-9]${unit%.service}" >/dev/null && enabled=enabled
     active=no-systemd
     [ -d /run/systemd/system ] && active=$(systemctl is-active "$unit" 2>/dev/null || true)
     printf '%s %s %s\n' "$unit" "$enabled" "${active:-inactive}"
@@ -74,6 +77,9 @@ disable_unit() {   # as an administrator would: deb-systemd-helper remembers it 
   if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper disable "$1" >/dev/null 2>&1 || true; fi
   if command -v systemctl >/dev/null; then systemctl --root=/ disable --quiet "$1" >/dev/null 2>&1 || true; fi
   rm -f /etc/systemd/system/*.wants/"$1"
+  if [ -x "/etc/init.d/${1%.service}" ] && command -v update-rc.d >/dev/null; then
+    update-rc.d "${1%.service}" disable >/dev/null 2>&1 || true
+  fi
 }
 
 quietly_install() {
@@ -262,9 +268,13 @@ case "$cmd" in
   fresh)   fresh "$@" ;;
   install-check)   # what ./dev.sh install leaves enabled that was not: nothing (./dev.sh fresh SUITE install-check)
     need_root install-check
-    before=$(find /etc/systemd/system -path '*.wants/*' -printf '%P\n' 2>/dev/null | sort)
+    enabled_units() {   # systemd's wants links, and an init script's start links in the runlevels
+      { find /etc/systemd/system -path '*.wants/*' -printf '%P\n'; find /etc/rc[2-5].d -name 'S*' -printf '%P\n'; } \
+        2>/dev/null | sed 's/^S[0-9][0-9]//' | sort
+    }
+    before=$(enabled_units)
     install install test
-    after=$(find /etc/systemd/system -path '*.wants/*' -printf '%P\n' 2>/dev/null | sort)
+    after=$(enabled_units)
     added=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep -v '^$' || true)
     if [ -n "$added" ]; then say "the install left these enabled: $added"; exit 1; fi
     say "the install enabled no system unit: $(printf '%s\n' "$after" | grep -c . || true) enabled, as before" ;;

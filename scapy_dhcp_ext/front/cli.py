@@ -4,13 +4,14 @@
     sudo scapy-dhcp --lab [dnsmasq|kea] the same against a lab made for the run, removed at exit
                                         (--lab dnsmasq,kea: two servers on the link)
     sudo scapy-dhcp --lab-client KIND[:OPTIONS]  a lab with a DHCP client instead (udhcpc, dhcpcd,
-                                        udhcpc:shipped, dhcpcd:shipped, embedded): serve() to it
+                                        udhcpc:shipped, dhcpcd:shipped, embedded): serve() to it;
+                                        v6: dhcpcd6, dhcp6c (and :shipped): serve6() to it
     sudo scapy-dhcp --iface IF -c CODE  run CODE with the same names, then exit
 
 The shell and ``CODE`` see Scapy's names (as ``from scapy.all import *``), the
 helpers (``discover``, ``request``, ``dora``, ``release``, ``inform``,
 ``decline``, ``renew``, ``rebind``, ``sweep_lengths``, ``sweep_malformed``,
-``load``, ``serve``, ``pkt_dump``, ``pkt_edit``, ``pkt_send``) and the session as
+``load``, ``serve``, ``serve6`` and the other v6 helpers, ``pkt_dump``, ``pkt_edit``, ``pkt_send``) and the session as
 ``dhcp``. With ``-c`` the exit status is non-zero when the code raised; ``CODE``
 may use IPython's syntax too (``-c '%dhcp_dora --hostname probe'``).
 Errors of scapy-dhcp's own are one line, never a traceback; so is running
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lab-client", type=client_spec, metavar="KIND[:OPTIONS]",
                    help="start a lab with a DHCP client for serve() to answer: udhcpc or dhcpcd as the lab runs them "
                    "(fast, no ARP probing), udhcpc:shipped or dhcpcd:shipped as Debian runs them (ARP probing on, "
-                   "default timers), or embedded (the project's embedded-style client; options in docs/lab.md)")
+                   "default timers), or embedded (the project's embedded-style client; options in docs/lab.md); "
+                   "for serve6(): dhcpcd6 or dhcp6c (dhcpcd -6, WIDE's dhcp6c; :shipped with DAD on)")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for a reply (default 3)")
     p.add_argument("-c", dest="code", metavar="CODE", help="run CODE, then exit")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")

@@ -46,21 +46,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..wire import Bootp, ip_str, read_options
+from .clients6 import FIELDS6, V6_CLIENT_KINDS, dhcp6c_events, v6_command
 from .common import LabError, require, terminate
 
-CLIENT_KINDS = ("udhcpc", "dhcpcd", "embedded")
+CLIENT_KINDS = ("udhcpc", "dhcpcd", "embedded", *V6_CLIENT_KINDS)
 EMBEDDED_OPTIONS = ("no-arp-probe", "schedule", "unicast-only", "decline-no-server-id", "new-xid-on-renew", "crash-on")
 FIELDS = ("ip", "mask", "subnet", "router", "dns", "domain", "lease", "serverid", "message", "hostname")
 
-# The hook's one job: a line per event, every value hex-encoded, in one write
-# (a reader never sees half a line). $event and the FIELDS variables are set before.
-_EMIT = f"""line=$(printf 'event=%s\\tt=%s' "$event" "$(date +%s.%N)")
-for v in {' '.join(FIELDS)}; do
+
+def emit_lines(fields: tuple[str, ...]) -> str:
+    """The hook's one job: a line per event, every value hex-encoded, in one write
+    (a reader never sees half a line). $event and the ``fields`` variables are set before."""
+    return f"""line=$(printf 'event=%s\\tt=%s' "$event" "$(date +%s.%N)")
+for v in {' '.join(fields)}; do
   eval "x=\\${{$v-}}"
   line="$line$(printf '\\t%s=%s' "$v" "$(printf '%s' "$x" | od -An -tx1 | tr -d ' \\n')")"
 done
 printf '%s\\n' "$line" >> "@EVENTS@"
 """
+
+
+_EMIT = emit_lines(FIELDS)
 
 # udhcpc runs it as SCRIPT EVENT with the lease in the environment.
 UDHCPC_SCRIPT = f"""#!/bin/sh
@@ -117,6 +123,8 @@ def client_command(spec: str, workdir: Path, mac: str = "") -> list[str]:
         script.chmod(0o755)
         timing = ["-a"] if "shipped" in options else ["-T", "1", "-t", "1000000", "-A", "1"]
         return [require("busybox", "busybox"), "udhcpc", "-i", "eth0", "-f", "-s", str(script), *timing]
+    if kind in V6_CLIENT_KINDS:
+        return v6_command(kind, options, workdir, emit_lines(FIELDS6).replace("@EVENTS@", str(events)))
     if kind == "dhcpcd":
         script = workdir / "dhcpcd.sh"
         script.write_text(DHCPCD_SCRIPT.replace("@EVENTS@", str(events)))  # dhcpcd clears the environment
@@ -157,6 +165,8 @@ class Client:
     def events(self) -> list[dict[str, str]]:
         """Every event the client reported, oldest first: ``event``, ``t`` and
         the lease's values (``ip``, ``lease``, ``serverid``, ...), decoded."""
+        if self.kind == "dhcp6c":
+            return dhcp6c_events(self.log)   # it runs no script for a lease: its own log says what it took
         out = []
         path = self.workdir / "events"
         text = path.read_text() if path.exists() else ""
@@ -225,9 +235,11 @@ class Client:
 
     def release(self) -> None:
         """Asks the client to give its lease back: a RELEASE to the server (SIGUSR2 for
-        udhcpc and the embedded client; SIGALRM for dhcpcd, which then exits)."""
+        udhcpc and the embedded client; SIGALRM for dhcpcd, which then exits; dhcp6c releases
+        as it exits, on SIGTERM)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGALRM if self.kind == "dhcpcd" else signal.SIGUSR2)
+            self.proc.send_signal({"dhcpcd": signal.SIGALRM, "dhcpcd6": signal.SIGALRM,
+                                   "dhcp6c": signal.SIGTERM}.get(self.kind, signal.SIGUSR2))
 
     def restart(self) -> None:
         """Stops the client and starts it again (a board that reboots)."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .clients import Client, client_command, parse_spec
+from .clients6 import V6_CLIENT_KINDS
 from .common import PREFIX, LabError, cleanup_stale, lineage, remove_lab, require, run, terminate
 from .servers import SERVER_KINDS, SUBNET6, V6_KINDS, Server, ServerLauncher
 
@@ -135,14 +136,21 @@ class Lab(ServerLauncher):
         self._ns(self.netns, "ip", "link", "set", "c0", "master", "br0", "up")
         run("ip", "link", "set", self.iface, "up")
 
-    def _add_host(self, tag: str, cidr: str | None, mac: str | None = None, cidr6: str | None = None) -> str:
+    def _add_host(self, tag: str, cidr: str | None, mac: str | None = None, cidr6: str | None = None,
+                  dad: bool | None = None) -> str:
+        """A namespace on the lab's link: IPv4 ``cidr``, IPv6 ``cidr6`` (without DAD); IPv6 on and no
+        address for a v6 client when ``dad`` is given (its kernel's duplicate address detection on or off)."""
         netns = f"{self.netns}-{tag}"
         run("ip", "netns", "add", netns)
         self._ns(netns, "ip", "link", "set", "lo", "up")
         self._ns(self.netns, "ip", "link", "add", tag, "type", "veth", "peer", "name", "eth0",
                  "netns", netns)
         self._ns(self.netns, "ip", "link", "set", tag, "master", "br0", "up")
-        if cidr6 is None:
+        if dad is not None:   # a DHCPv6 client: no router on the lab's link, so no RA to wait for
+            for key in ("all", "default", "eth0"):
+                self._ns(netns, "sysctl", "-qw", f"net.ipv6.conf.{key}.accept_dad={int(dad)}")
+            self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_ra=0")
+        elif cidr6 is None:
             self._ns(netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
         else:
             # A v6 server's link-local address must be valid, not tentative, before it starts: no DAD.
@@ -160,11 +168,14 @@ class Lab(ServerLauncher):
     def _start_client(self, k: int, kind: str) -> Client:
         """A real DHCP client in a namespace of its own, with no address until it gets one."""
         mac = f"02:5c:{self.id[0:2]}:{self.id[2:4]}:{self.id[4:6]}:{k:02x}"
-        netns = self._add_host(f"dev{k}", None, mac)  # "c0" is the lab link's own end
+        kind_name, options = parse_spec(kind)
+        v6 = kind_name in V6_CLIENT_KINDS
+        # "c0" is the lab link's own end
+        netns = self._add_host(f"dev{k}", None, mac, dad=("shipped" in options) if v6 else None)
         assert self.workdir is not None
         workdir = self.workdir / f"dev{k}"
         workdir.mkdir()
-        client = Client(parse_spec(kind)[0], netns, mac, workdir, client_command(kind, workdir, mac), spec=kind)
+        client = Client(kind_name, netns, mac, workdir, client_command(kind, workdir, mac), spec=kind)
         client.start()
         return client
 

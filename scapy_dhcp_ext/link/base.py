@@ -93,6 +93,10 @@ class LinkSocket:
         True if the frame was that protocol's and is dealt with."""
         raise NotImplementedError
 
+    def _reader_rules(self) -> dict[str, Any]:
+        """What a server's reader takes for a request and for a reply to our own client (v4: the reader's own)."""
+        return {}
+
     def link_mac(self) -> str:
         return interface_mac(self.iface, self.new_socket)
 
@@ -136,7 +140,8 @@ class LinkSocket:
             attach_filter(sock, self.SERVE_FILTER)
         self.reader = Reader(sock.fileno(), self._recv_pending, on_request, finish=self._finish_checksum,
                              answer_arp=lambda raw: self._handle_neighbour(raw, consume_replies=False),
-                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs)
+                             local_mac=local_mac, on_error=on_error, also_local=self.local_macs,
+                             **self._reader_rules())
         self.reader.start()
         return self.reader
 

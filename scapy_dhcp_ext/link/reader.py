@@ -41,6 +41,12 @@ def is_bootrequest(raw: bytes) -> bool:
     return raw[at + 2:at + 4] == b"\x00\x43" and len(raw) > at + 8 and raw[at + 8] == 1
 
 
+def is_reply_to_local(raw: bytes, mac: bytes, also: set[bytes]) -> bool:
+    """A v4 reply our own server sent to one of our own clients (its chaddr)."""
+    return raw[ETH_TYPE:ETH_TYPE + 2] == ETH_TYPE_IPV4 and len(raw) >= FRAME_CHADDR + 6 and (
+        raw[FRAME_CHADDR:FRAME_CHADDR + 6] == mac or raw[FRAME_CHADDR:FRAME_CHADDR + 6] in also)
+
+
 class Reader:
     """The background reader of the socket ``fileno``: ``read(0)`` takes one
     queued frame from it with whether its checksum is pending (or None);
@@ -53,8 +59,12 @@ class Reader:
     def __init__(self, fileno: int, read: Callable[[float], tuple[bytes, bool] | None],
                  on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes],
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
-                 on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
+                 is_request: Callable[[bytes], bool] = is_bootrequest,
+                 reply_to_local: Callable[[bytes, bytes, set[bytes]], bool] | None = None) -> None:
         self._fileno = fileno
+        self.is_request = is_request          # what the server answers (v6: a message to port 547)
+        self.reply_to_local = reply_to_local or is_reply_to_local
         self._read = read
         self._finish = finish
         self.on_request = on_request
@@ -144,7 +154,7 @@ class Reader:
         ``tap``, when set, sees each frame first, as it came."""
         if self.tap is not None:
             self.tap(raw)
-        if is_bootrequest(raw):
+        if self.is_request(raw):
             self.on_request(raw, pending)
             return
         if pending:
@@ -162,12 +172,10 @@ class Reader:
     def loopback(self, raw: bytes) -> None:
         """A frame one role sent, for the other role: a BOOTREQUEST to the server
         (handled on the reader's thread), a reply to our own client's MAC to the inbox."""
-        if is_bootrequest(raw):
+        if self.is_request(raw):
             self._local.append(raw)
             self._wake()
-        elif raw[ETH_TYPE:ETH_TYPE + 2] == b"\x08\x00" and len(raw) >= FRAME_CHADDR + 6 and (
-                raw[FRAME_CHADDR:FRAME_CHADDR + 6] == self.local_mac()
-                or raw[FRAME_CHADDR:FRAME_CHADDR + 6] in self.also_local):
+        elif self.reply_to_local(raw, self.local_mac(), self.also_local):
             self._deliver(raw)
 
     def _wait(self, wait: float) -> bool:

@@ -27,6 +27,8 @@ from ..wire.dhcp6 import (
     ND_ADVERT,
     finish_udp6_checksum,
     ip6_bytes,
+    is_reply6_to,
+    is_request6,
     neighbour_advert,
     neighbour_solicited,
 )
@@ -56,6 +58,9 @@ class Transport6(LinkSocket):
             self.nd_addresses.clear()
         else:
             self.nd_addresses.pop(ip6_bytes(address), None)
+
+    def _reader_rules(self) -> dict[str, Any]:
+        return {"is_request": is_request6, "reply_to_local": is_reply6_to}
 
     def _finish_checksum(self, raw: bytes) -> bytes:
         return finish_udp6_checksum(raw)

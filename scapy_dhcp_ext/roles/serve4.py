@@ -17,6 +17,7 @@ from ..wire import DISCOVER, mac_str, new_xid
 from ..wire.messages4 import MessageOptions, build_message
 from .leases4 import Pool
 from .server4 import DhcpServer
+from .serving import may_serve
 
 
 class RogueServer(UsageError):
@@ -37,14 +38,7 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
     ``before_start(server)`` runs before the first request is read (a workload
     attaches its hooks there: :meth:`DhcpServer.attach`); see the module's docstring."""
     timeout = old_keyword("serve", "probe_timeout", "timeout", probe_timeout, timeout)
-    if iface is not None and iface != endpoint.iface:
-        raise UsageError(f"the session is on {endpoint.iface}; move it first: dhcp.use({iface!r})")
-    if iface is None and not endpoint.named:
-        raise UsageError("serve() answers only on an interface named for this run, never a remembered "
-                         f"one: serve(iface={endpoint.iface or 'eth1'!r}) or start with --iface")
-    if current is not None and current.running:
-        raise UsageError("a server is already running here: srv.stop() (or %dhcp_serve --stop) first")
-    name = endpoint.need_iface()
+    name = may_serve(endpoint, iface, current, "serve", "srv.stop() (or %dhcp_serve --stop)")
     try:
         own = endpoint.transport.link_ipv4()
     except (OSError, DhcpError):

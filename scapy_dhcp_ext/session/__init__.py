@@ -148,4 +148,6 @@ class DhcpSession(Client4):
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self._v6 is not None and self._v6.server is not None:
+            self._v6.server.stop()
         self.endpoint.close()

@@ -10,13 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import old_keyword, renamed
+from ..roles import serve6
 from ..roles.client6 import Client6
+from ..roles.server6 import Dhcp6Server
 from ..workloads import load6, sweep6
 from ..workloads.host import drives
 
 
 class Dhcp6Session(Client6):
-    """The v6 client on a session's endpoint, as ``dhcp.v6`` shows it."""
+    """The v6 client on a session's endpoint, as ``dhcp.v6`` shows it, and the v6 server
+    role beside it (``dhcp.v6.server``, once ``serve()`` ran)."""
+
+    server: Dhcp6Server | None = None
+
+    def serve(self, addresses: str | None = None, **kwargs: Any) -> Dhcp6Server:
+        """A DHCPv6 server on this interface, in the background; see :mod:`scapy_dhcp_ext.roles.server6`."""
+        self.server = serve6.serve6(self.endpoint, addresses, current=self.server, **kwargs)
+        return self.server
 
     sweep_lengths = drives(sweep6.sweep_lengths6)
     sweep_malformed = drives(sweep6.sweep_malformed6)

@@ -1,0 +1,273 @@
+"""The DHCPv6 server role's pools and bindings: pure, no I/O.
+
+:class:`Pools6` holds what ``serve6()`` hands out: addresses for IA_NA from a
+range or a network on the link, prefixes for IA_PD carved from a shorter
+prefix. :class:`Bindings6` keeps them per client (DUID), IAID and kind, as
+RFC 8415 section 6 says a server does, with the clock it is given::
+
+    >>> table = Bindings6(Pools6.parse("fd77::100-fd77::1ff", pd="fd77:1::/48", pd_length=56))
+    >>> table.assign("000300010200000000001", 1, "NA", commit=False).address
+    'fd77::100'
+
+The same client asking again for the same IA gets what it had (the one it
+released too, while nobody else took it); an offered (advertised) binding is
+held :data:`OFFER_HOLD` seconds, and a full pool takes back the oldest offer
+nobody requested before it refuses a new client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterator
+
+__all__ = ["OFFER_HOLD", "Binding6", "Bindings6", "Pools6"]
+
+OFFER_HOLD = 30.0   # seconds an advertised address or prefix stays reserved for its client
+LIVE = ("offered", "bound")
+
+
+@dataclass
+class Binding6:
+    """One address (``prefix_len`` 128, an IA_NA's) or delegated prefix (an IA_PD's) as
+    the server holds it. ``state``: offered, bound, released, declined or expired;
+    ``expires`` in epoch seconds (the valid lifetime's end once bound)."""
+
+    kind: str          # "NA" or "PD"
+    duid: str          # the client's DUID, hex
+    iaid: int
+    address: str
+    prefix_len: int
+    state: str
+    expires: float
+    mac: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.address if self.kind == "NA" else f"{self.address}/{self.prefix_len}"
+
+    def __repr__(self) -> str:
+        left = self.expires - time.time()
+        when = f"expires in {left:.0f} s" if left > 0 else f"ended {-left:.0f} s ago"
+        return f"{self.text:24} IA_{self.kind} {self.iaid:<4} {self.mac or self.duid[:20]:17}  {self.state:8} {when}"
+
+
+class Pools6:
+    """The addresses (a range ``first-last``, or a network) and delegated prefixes
+    (``pd``, cut into ``pd_length`` pieces) a server hands out; ``link`` is the
+    on-link prefix that CONFIRM is judged against (the addresses' /64)."""
+
+    def __init__(self, first: int, last: int, link: ipaddress.IPv6Network, pd: ipaddress.IPv6Network | None,
+                 pd_length: int) -> None:
+        self.first, self.last, self.link, self.pd, self.pd_length = first, last, link, pd, pd_length
+
+    @classmethod
+    def parse(cls, addresses: str | None, *, pd: str | None = None, pd_length: int = 56,
+              default: str = "fd77::100-fd77::1ff") -> Pools6:
+        """``"fd77::100-fd77::1ff"`` or ``"fd77::/64"`` (its ::100 to ::ffff); ``pd`` a
+        prefix such as ``"fd77:1::/48"``. Raises ValueError with what was wrong."""
+        text = (addresses or default).strip()
+        try:
+            if "-" in text:
+                a, b = (ipaddress.IPv6Address(x.strip()) for x in text.split("-", 1))
+                first, last = int(a), int(b)
+                link = ipaddress.IPv6Network((first >> 64 << 64, 64))
+                if last >> 64 != first >> 64:
+                    raise ValueError(f"the range {text} spans more than one /64: give one link's addresses")
+            else:
+                net = ipaddress.IPv6Network(text, strict=False)
+                if net.prefixlen > 120:
+                    raise ValueError(f"{text} holds too few addresses: give a /120 or larger")
+                first, last = int(net.network_address) + 0x100, int(net.broadcast_address)
+                link = net if net.prefixlen >= 64 else ipaddress.IPv6Network((int(net.network_address), 64))
+            if last < first:
+                raise ValueError(f"the range {text} ends before it starts")
+            delegated = ipaddress.IPv6Network(pd, strict=False) if pd else None
+        except ipaddress.AddressValueError as exc:
+            raise ValueError(f"not an IPv6 address: {exc}") from None
+        except ipaddress.NetmaskValueError as exc:
+            raise ValueError(f"not an IPv6 prefix: {exc}") from None
+        if delegated is not None and not delegated.prefixlen <= pd_length <= 128:
+            raise ValueError(f"pd_length {pd_length} must lie between {delegated.prefixlen} (pd's) and 128")
+        return cls(first, last, link, delegated, pd_length)
+
+    def addresses(self) -> Iterator[str]:
+        for n in range(self.first, self.last + 1):
+            yield str(ipaddress.IPv6Address(n))
+
+    def prefixes(self) -> Iterator[str]:
+        if self.pd is None:
+            return
+        step = 1 << (128 - self.pd_length)
+        base = int(self.pd.network_address)
+        for k in range(1 << (self.pd_length - self.pd.prefixlen)):
+            yield str(ipaddress.IPv6Address(base + k * step))
+
+    def holds(self, kind: str, address: str, prefix_len: int = 128) -> bool:
+        """Whether ``address`` (a prefix's network address for PD) is one this server hands out."""
+        try:
+            n = int(ipaddress.IPv6Address(address))
+        except ValueError:
+            return False
+        if kind == "NA":
+            return self.first <= n <= self.last
+        return (self.pd is not None and prefix_len == self.pd_length
+                and ipaddress.IPv6Address(address) in self.pd and n % (1 << (128 - self.pd_length)) == 0)
+
+    def on_link(self, address: str) -> bool:
+        try:
+            return ipaddress.IPv6Address(address) in self.link
+        except ValueError:
+            return False
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    def __str__(self) -> str:
+        text = f"{ipaddress.IPv6Address(self.first)}-{ipaddress.IPv6Address(self.last)}"
+        return text + (f", prefixes /{self.pd_length} from {self.pd}" if self.pd is not None else "")
+
+
+class Bindings6:
+    """Every address and prefix handed out, by (kind, DUID, IAID) and by address."""
+
+    def __init__(self, pools: Pools6, *, valid: int = 3600, clock: Callable[[], float] = time.time) -> None:
+        self.pools = pools
+        self.valid = valid
+        self.clock = clock
+        self._by_address: dict[tuple[str, str], Binding6] = {}   # (kind, address) -> its latest binding
+        self.taken_back: list[Binding6] = []   # offers given back to a full pool, for the log to tell
+
+    def __iter__(self) -> Iterator[Binding6]:
+        return iter(list(self._by_address.values()))
+
+    def _expire(self, now: float) -> None:
+        for b in self._by_address.values():
+            if b.state in LIVE and b.expires <= now:
+                b.state = "expired"
+
+    def held(self, duid: str, iaid: int, kind: str, *, states: tuple[str, ...] = LIVE) -> list[Binding6]:
+        self._expire(self.clock())
+        return [b for b in self._by_address.values()
+                if b.kind == kind and b.duid == duid and b.iaid == iaid and b.state in states]
+
+    def _free(self, kind: str, address: str, duid: str) -> bool:
+        b = self._by_address.get((kind, address))
+        return b is None or b.state in ("released", "expired") or (b.state in LIVE and b.duid == duid)
+
+    def assign(self, duid: str, iaid: int, kind: str, *, hint: str | None = None, commit: bool,
+               mac: str = "") -> Binding6 | None:
+        """The address (or prefix) for this IA: what it holds, else what it had,
+        else the hint if free and ours, else the first free one; None when the pool
+        is full (after the oldest unrequested offer went back). ``commit``: bound
+        (REQUEST, rapid commit) rather than offered (ADVERTISE)."""
+        now = self.clock()
+        self._expire(now)
+        if kind == "PD" and self.pools.pd is None:
+            return None
+        mine = self.held(duid, iaid, kind) or self.held(duid, iaid, kind, states=("released", "expired"))
+        chosen = next((b.address for b in mine if self._free(kind, b.address, duid)), None)
+        if chosen is None and hint is not None and self.pools.holds(kind, hint, self._length(kind)) \
+                and self._free(kind, hint, duid):
+            chosen = hint
+        if chosen is None:
+            chosen = self._first_free(kind, duid)
+        if chosen is None:
+            oldest = min((b for b in self._by_address.values() if b.kind == kind and b.state == "offered"),
+                         key=lambda b: b.expires, default=None)
+            if oldest is None:
+                return None
+            oldest.state = "released"
+            self.taken_back.append(oldest)
+            chosen = oldest.address
+        binding = Binding6(kind, duid, iaid, chosen, self._length(kind), "bound" if commit else "offered",
+                           now + (self.valid if commit else OFFER_HOLD), mac)
+        for b in mine:   # one address per IA: what it held elsewhere goes back
+            if b.address != chosen and b.state in LIVE:
+                b.state = "released"
+        self._by_address[(kind, chosen)] = binding
+        return binding
+
+    def _length(self, kind: str) -> int:
+        return 128 if kind == "NA" else self.pools.pd_length
+
+    def _first_free(self, kind: str, duid: str) -> str | None:
+        source = self.pools.addresses() if kind == "NA" else self.pools.prefixes()
+        for address in source:
+            b = self._by_address.get((kind, address))
+            if b is None or (b.state == "expired") or (b.state == "released" and b.duid == duid):
+                return address
+        # released by others: taken only when nothing was never used (the same client gets its own back)
+        for address in (self.pools.addresses() if kind == "NA" else self.pools.prefixes()):
+            b = self._by_address.get((kind, address))
+            if b is not None and b.state == "released":
+                return address
+        return None
+
+    def extend(self, duid: str, iaid: int, kind: str, address: str, *, rebind: bool = False,
+               mac: str = "") -> tuple[Binding6 | None, str]:
+        """RENEW or REBIND of one address or prefix: its binding extended, or
+        (None, why). On REBIND an address of ours nobody holds is bound again to
+        this client (a server that restarted, RFC 8415 18.3.5: MAY)."""
+        now = self.clock()
+        self._expire(now)
+        b = self._by_address.get((kind, address))
+        if b is not None and b.duid == duid and b.iaid == iaid and b.state in ("bound", "expired", "offered"):
+            b.state, b.expires, b.mac = "bound", now + self.valid, mac or b.mac
+            return b, "extended"
+        if b is not None and b.state in LIVE:
+            return None, "held by another client"
+        if rebind and self.pools.holds(kind, address, self._length(kind)) and (b is None or b.state != "declined"):
+            fresh = Binding6(kind, duid, iaid, address, self._length(kind), "bound", now + self.valid, mac)
+            self._by_address[(kind, address)] = fresh
+            return fresh, "bound again (not in the table)"
+        return None, "no binding"
+
+    def release(self, duid: str, iaid: int, kind: str, address: str) -> bool:
+        b = self._by_address.get((kind, address))
+        if b is None or b.duid != duid or b.iaid != iaid or b.state not in LIVE:
+            return False
+        b.state = "released"
+        return True
+
+    def decline(self, duid: str, iaid: int, address: str) -> bool:
+        """RFC 8415 18.3.8: the address is in use on the link: never handed out again (this run)."""
+        b = self._by_address.get(("NA", address))
+        if b is None or b.duid != duid or b.iaid != iaid:
+            return False
+        b.state, b.expires = "declined", float("inf")
+        return True
+
+    def counts(self) -> dict[str, int]:
+        self._expire(self.clock())
+        out: dict[str, int] = {}
+        for b in self._by_address.values():
+            out[b.state] = out.get(b.state, 0) + 1
+        return out
+
+    # -- the state file ------------------------------------------------------
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [asdict(b) | ({"expires": None} if b.expires == float("inf") else {})
+                for b in self._by_address.values() if b.state != "offered"]
+
+    def restore(self, rows: Any) -> int:
+        """Bindings from the state file (offers are not kept); rows that do not
+        read, or hold addresses this pool does not hand out, are skipped. How many."""
+        n = 0
+        for row in rows if isinstance(rows, list) else []:
+            try:
+                b = Binding6(str(row["kind"]), str(row["duid"]), int(row["iaid"]), str(row["address"]),
+                             int(row["prefix_len"]), str(row["state"]),
+                             float("inf") if row.get("expires") is None else float(row["expires"]),
+                             str(row.get("mac") or ""))
+            except (KeyError, TypeError, ValueError):
+                continue
+            if b.kind not in ("NA", "PD") or b.state == "offered" or not self.pools.holds(b.kind, b.address,
+                                                                                         b.prefix_len):
+                continue
+            self._by_address[(b.kind, b.address)] = b
+            n += 1
+        return n
