@@ -37,14 +37,17 @@ def serve6(endpoint: Endpoint, addresses: str | None = None, *, current: Dhcp6Se
            inf_max_rt: int | None = None, options: Any = None, reconfigure: bool = True,
            on_reply: Callable[[Any, Any], Any] | None = None, intercept: bool | str = False,
            duids: Iterable[bytes | str] | None = None, macs: Iterable[str] | None = None,
-           force: bool = False, timeout: float = 1.5) -> Dhcp6Server:
+           force: bool = False, timeout: float = 1.5,
+           before_start: Callable[[Dhcp6Server], Any] | None = None, restore: bool = True) -> Dhcp6Server:
     """Starts a DHCPv6 server on the endpoint's interface: IA_NA addresses from
     ``addresses`` (a range or a network; default fd77::100-fd77::1ff), IA_PD prefixes
     of ``pd_length`` from ``pd`` (None: no prefix delegation), lifetimes, T1 and T2
     (half and 0.8 of ``preferred`` unless given), rapid commit when asked for,
     ``options`` by name or code given to a client that asks in its ORO (default: a
     DNS server and a search domain). ``timeout``: how long its SOLICIT waits for
-    another server's ADVERTISE. See :mod:`.server6` for the rest."""
+    another server's ADVERTISE; ``before_start(server)`` runs before the first message is read (a
+    workload attaches its hooks there); ``restore=False`` starts with no bindings rather than the
+    ones the state file kept. See :mod:`.server6` for the rest."""
     name = may_serve(endpoint, iface, current, "serve6", "srv.stop()")
     try:
         pools = Pools6.parse(addresses or DEFAULT_ADDRESSES, pd=pd, pd_length=pd_length)
@@ -63,7 +66,9 @@ def serve6(endpoint: Endpoint, addresses: str | None = None, *, current: Dhcp6Se
             raise RogueServer6(f"another DHCPv6 server answers on {name}: {who}; serve6() will not start beside "
                                "it (serve6(force=True) to start anyway)")
         endpoint.messages.append(f"serving DHCPv6 beside another server on {name}: {who}")
-    return server.start()
+    if before_start is not None:
+        before_start(server)
+    return server.start(restore=restore)
 
 
 def _other_server(endpoint: Endpoint, timeout: float) -> str:

@@ -82,14 +82,19 @@ class Dhcp6Server:
         self.errors = 0
         self.running = False
         self.clients: dict[str, tuple[bytes, str, bytes]] = {}   # DUID hex -> (MAC, link-local, raw DUID)
+        # A workload's hooks (check_client6): observe sees each message past section 16's drops; mutate
+        # returns what to send instead of the reply (as on_reply does, bytes in and out, no Scapy).
+        self.observe: Callable[[Frame6], None] | None = None
+        self.mutate: Callable[[Frame6, bytes], Any] | None = None
         self._bound = threading.Condition()
         self._last: Binding6 | None = None
 
     # -- life -------------------------------------------------------------
 
-    def start(self) -> Dhcp6Server:
+    def start(self, *, restore: bool = True) -> Dhcp6Server:
+        """Starts answering, with the bindings the state file kept for this interface unless ``restore`` is off."""
         restored = self.table.restore(self.endpoint.saved.get("server6", {}).get("bindings", [])) \
-            if self.endpoint.same_link else 0
+            if restore and self.endpoint.same_link else 0
         if restored:
             self._log(f"{restored} bindings restored from the state file")
         transport = self.endpoint.transport6
@@ -213,6 +218,8 @@ class Dhcp6Server:
         if (self.duids is not None and client not in self.duids) or (self.macs is not None and mac not in self.macs):
             self._log(f"{mac or client} is not in duids/macs: ignored", raw, txid=f.txid)
             return []
+        if self.observe is not None:
+            self.observe(f)
         unicast = not layers and f.ip_dst != ALL_SERVERS
         got = answer(f, self.ctx, unicast=unicast, mac=mac)
         problems = f"malformed ({'; '.join(f.problems[:2])}), answered anyway: " if f.problems else ""
@@ -241,6 +248,8 @@ class Dhcp6Server:
     def _emit(self, req: Frame6, raw: bytes, kind: str) -> list[bytes]:
         """The reply through ``on_reply``, then out (or held by ``intercept``, or later)."""
         outs: list[tuple[float, bytes]] = [(0.0, raw)]
+        if self.mutate is not None:
+            outs = normalise_replies(self.mutate(req, raw), raw)
         if self.on_reply is not None:
             outs = [x for delay, one in outs for x in shift(delay, self._user_hook(req, one))]
         if self.intercept and (self.intercept is True or str(self.intercept).upper() == kind):
@@ -263,6 +272,13 @@ class Dhcp6Server:
             self._note_error(f"on_reply raised {type(exc).__name__}: {exc}; the reply went as it was")
             return [(0.0, raw)]
         return normalise_replies(got, raw)
+
+    def attach(self, observe: Callable[[Frame6], None] | None, mutate: Callable[[Frame6, bytes], Any] | None) -> None:
+        """A workload's hooks on the request path (the reader's thread); :meth:`detach` takes them off."""
+        self.observe, self.mutate = observe, mutate
+
+    def detach(self) -> None:
+        self.attach(None, None)
 
     def send_held(self, pkt: Any = None) -> Frame6:
         """Lets the oldest held reply go, as it was or as ``pkt`` (edited)."""

@@ -56,6 +56,7 @@ class DhcpSession(Client4):
         history and state file); see :mod:`scapy_dhcp_ext.roles.client6`."""
         if self._v6 is None:
             self._v6 = Dhcp6Session(self.endpoint, timeout=self.timeout, window=self.window)
+            self._v6.devices = self   # the device's levers (restart_device ...) are the session's
         return self._v6
 
     @interruptible("SEND")

@@ -13,7 +13,7 @@ from ..errors import old_keyword, renamed
 from ..roles import serve6
 from ..roles.client6 import Client6
 from ..roles.server6 import Dhcp6Server
-from ..workloads import load6, sweep6
+from ..workloads import client_checks6, load6, sweep6
 from ..workloads.host import drives
 
 
@@ -22,6 +22,15 @@ class Dhcp6Session(Client6):
     role beside it (``dhcp.v6.server``, once ``serve()`` ran)."""
 
     server: Dhcp6Server | None = None
+    devices: Any = None   # what holds restart_device and release_device (the session)
+
+    def check_client(self, **kwargs: Any) -> Any:
+        """RFC 8415 checks of the DHCPv6 client on the link; see
+        :mod:`scapy_dhcp_ext.workloads.client_checks6`. ``restart`` and ``release`` default to the
+        session's ``restart_device`` and ``release_device`` (the lab client's, in the lab shell)."""
+        kwargs.setdefault("restart", getattr(self.devices, "restart_device", None))
+        kwargs.setdefault("release", getattr(self.devices, "release_device", None))
+        return client_checks6.check_client6(self, **kwargs)
 
     def serve(self, addresses: str | None = None, **kwargs: Any) -> Dhcp6Server:
         """A DHCPv6 server on this interface, in the background; see :mod:`scapy_dhcp_ext.roles.server6`."""

@@ -1,0 +1,221 @@
+"""check_client6() against the lab's real DHCPv6 clients, each verdict held against what the client
+itself says (dhcpcd's hook events and log, dhcp6c's debug log), and each check's rule without a
+network: a client that keeps it passes, one that breaks it fails."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from scapy.layers.dhcp6 import (
+    DUID_LL,
+    DHCP6_Rebind,
+    DHCP6_Release,
+    DHCP6_Renew,
+    DHCP6_Request,
+    DHCP6_Solicit,
+    DHCP6OptClientId,
+    DHCP6OptElapsedTime,
+    DHCP6OptIA_NA,
+    DHCP6OptIAAddress,
+    DHCP6OptOptReq,
+    DHCP6OptServerId,
+)
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+
+from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.lab import Lab
+from scapy_dhcp_ext.wire.dhcp6 import duid_ll, link_local
+from scapy_dhcp_ext.wire.frames6 import parse_frame6
+from scapy_dhcp_ext.workloads.checks import CheckReport, run_checks
+from scapy_dhcp_ext.workloads.client_checks6 import CLIENT_CHECKS6
+from scapy_dhcp_ext.workloads.client_probe6 import Phase6
+
+SERVER, CLIENT = "02:53:00:00:00:01", "02:00:00:00:00:0a"
+
+
+def frame(msg, t: float, *, dst: str = "ff02::1:2", mac: str = CLIENT):
+    raw = bytes(Ether(src=mac, dst="33:33:00:01:00:02") / IPv6(src=link_local(mac), dst=dst)
+                / UDP(sport=546, dport=547) / msg)
+    return parse_frame6(raw, t)
+
+
+def cid(mac: str = CLIENT):
+    return DHCP6OptClientId(duid=DUID_LL(lladdr=mac))
+
+
+def sid():
+    return DHCP6OptServerId(duid=DUID_LL(lladdr=SERVER))
+
+
+def ia(address: str = "fd77::100"):
+    return DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=address)])
+
+
+class Server:
+    duid = duid_ll(SERVER)
+
+
+class FakeProbe:
+    """A probe whose phases are already run, with the messages a client sent."""
+
+    def __init__(self, **facts) -> None:
+        self.server = Server()
+        self.server_times = (4, 8)
+        self.wait = 30.0
+        self.timeline = []
+        self.phases = {name: Phase6(name, 1000.0, dict(f)) for name, f in facts.items()}
+
+    def phase(self, name):
+        from scapy_dhcp_ext.workloads.checks import NoEvidence
+
+        if name not in self.phases:
+            raise NoEvidence(f"{name} not run")
+        return self.phases[name]
+
+    def cite(self, *frames):
+        pass
+
+
+def good_client(**changes) -> FakeProbe:
+    """A client that keeps every rule; ``changes`` replace one message or fact."""
+    solicit = DHCP6_Solicit(trid=0x111111) / cid() / DHCP6OptOptReq(reqopts=[23, 82]) / DHCP6OptIA_NA(iaid=1)
+    solicits = [frame(solicit / DHCP6OptElapsedTime(elapsedtime=round(e * 100)), 1000 + e) for e in (0, 1.05, 3.2)]
+    request = frame(DHCP6_Request(trid=0x222222) / cid() / sid() / DHCP6OptElapsedTime() / ia(), 1010)
+    advertise = frame(DHCP6_Request(trid=0x111111) / cid() / sid() / ia(), 1009)   # an IA offered, as read
+    renew = frame(DHCP6_Renew(trid=0x333333) / cid() / sid() / DHCP6OptElapsedTime() / ia(), 1014.1)
+    rebind = frame(DHCP6_Rebind(trid=0x444444) / cid() / DHCP6OptElapsedTime() / ia(), 1022.2)
+    release = frame(DHCP6_Release(trid=0x555555) / cid() / sid() / DHCP6OptElapsedTime() / ia(), 1040)
+    restarted = frame(DHCP6_Solicit(trid=0x666666) / cid() / DHCP6OptIA_NA(iaid=1), 1050)
+    facts = {
+        "solicit": {"solicits": solicits, "fresh": True, "index": 3},
+        "noaddrs": {"advertised": solicits[-1], "requested": None, "next": solicits[-1], "at": 999.0, "index": 4},
+        "bind": {"request": request, "reply_at": 1010.0, "reply": request, "advertise": advertise, "index": 5},
+        "renew": {"renew": renew, "at": 4.1, "reply_at": 1014.2, "index": 6},
+        "rebind": {"rebind": rebind, "at": 8.0, "t2": 8, "last": 1014.2, "instead": "nothing"},
+        "reconfigure": {"unauth": None, "keyed": False},
+        "release": {"release": release},
+        "restart": {"before": request, "after": restarted},
+    }
+    for key, value in changes.items():
+        phase, _, fact = key.partition("__")
+        facts[phase][fact] = value
+    facts["renew"].setdefault("renews", [facts["renew"]["renew"]])
+    return FakeProbe(**facts)
+
+
+def verdicts(probe) -> dict[str, str]:
+    report = run_checks(CheckReport("client6"), CLIENT_CHECKS6, probe, progress=False)
+    return {r.id: r.verdict for r in report.rows}
+
+
+def test_a_first_solicit_that_never_reached_the_link_is_not_held_against_the_client():
+    # dhcp6c with DAD on: its first SOLICIT dies in its own kernel; the wire's first says 1.09 s elapsed
+    seen = [frame(DHCP6_Solicit(trid=1) / cid() / DHCP6OptElapsedTime(elapsedtime=round(e * 100))
+                  / DHCP6OptOptReq(reqopts=[82]), 1000 + e) for e in (1.09, 3.27, 7.6)]
+    got = verdicts(good_client(solicit__solicits=seen))
+    assert got["elapsed-time-counts"] == "pass" and got["solicit-first-retransmission"] == "pass"
+    # but a first SOLICIT that says it is late, retransmitted a second later, is wrong
+    wrong = [frame(DHCP6_Solicit(trid=1) / cid() / DHCP6OptElapsedTime(elapsedtime=round(e * 100) + 105)
+                   / DHCP6OptOptReq(reqopts=[82]), 1000 + e) for e in (0, 1.05, 3.2)]
+    assert verdicts(good_client(solicit__solicits=wrong))["elapsed-time-counts"] == "fail"
+
+
+def test_a_client_that_keeps_every_rule_passes_every_check():
+    got = verdicts(good_client())
+    assert len(got) >= 20
+    assert {k: v for k, v in got.items() if v != "pass"} == {"reconfigure-answered": "n/a"}
+
+
+BAD_SOLICIT = DHCP6_Solicit(trid=0x111111) / cid() / DHCP6OptOptReq(reqopts=[23]) / DHCP6OptIA_NA(iaid=1)
+
+
+@pytest.mark.parametrize("change, check", [
+    ({"solicit__solicits": [frame(BAD_SOLICIT / DHCP6OptElapsedTime(elapsedtime=round(e * 100)), 1000 + e)
+                            for e in (0, 1.05, 3.2)]}, "solicit-oro-sol-max-rt"),
+    ({"solicit__solicits": [frame(DHCP6_Solicit(trid=0x111111 + k) / cid() / DHCP6OptElapsedTime()
+                                  / DHCP6OptOptReq(reqopts=[82]), 1000 + e)
+                            for k, e in enumerate((0, 1.05, 3.2))]}, "solicit-xid-kept"),
+    ({"solicit__solicits": [frame(DHCP6_Solicit(trid=1) / cid() / sid()
+                                  / DHCP6OptElapsedTime(elapsedtime=round(e * 100))
+                                  / DHCP6OptOptReq(reqopts=[82]), 1000 + e) for e in (0, 1.05, 3.2)]},
+     "solicit-no-server-id"),
+    ({"solicit__solicits": [frame(DHCP6_Solicit(trid=1) / cid() / DHCP6OptElapsedTime(elapsedtime=round(e * 100))
+                                  / DHCP6OptOptReq(reqopts=[82]), 1000 + e) for e in (0, 2.5, 4.0)]},
+     "solicit-first-retransmission"),
+    ({"solicit__solicits": [frame(DHCP6_Solicit(trid=1) / cid() / DHCP6OptElapsedTime(elapsedtime=0)
+                                  / DHCP6OptOptReq(reqopts=[82]), 1000 + e) for e in (0, 1.05, 3.2)]},
+     "elapsed-time-counts"),
+    ({"solicit__solicits": [frame(DHCP6_Solicit(trid=1) / cid() / DHCP6OptElapsedTime(elapsedtime=round(e * 100))
+                                  / DHCP6OptOptReq(reqopts=[82]), 1000 + e) for e in (0, 1.05, 2.1)]},
+     "solicit-backoff-doubles"),
+    ({"noaddrs__requested": frame(DHCP6_Request(trid=9) / cid() / sid(), 999.5)}, "empty-advertise-ignored"),
+    ({"bind__request": frame(DHCP6_Request(trid=0x111111) / cid() / sid() / DHCP6OptElapsedTime() / ia(), 1010)},
+     "request-new-xid"),
+    ({"bind__request": frame(DHCP6_Request(trid=7) / cid() / DHCP6OptElapsedTime() / ia(), 1010)},
+     "request-server-id"),
+    ({"bind__request": frame(DHCP6_Request(trid=7) / cid() / sid() / ia(), 1010)}, "request-elapsed-time"),
+    ({"renew__at": 1.0}, "renew-at-t1"),
+    ({"renew__renew": frame(DHCP6_Renew(trid=8) / cid() / sid() / DHCP6OptElapsedTime() / ia(), 1014,
+                            dst="fe80::1")}, "renew-to-all-servers"),
+    ({"renew__renew": frame(DHCP6_Renew(trid=8) / cid() / DHCP6OptElapsedTime() / ia(), 1014)}, "renew-server-id"),
+    ({"renew__renew": frame(DHCP6_Renew(trid=8) / cid() / sid() / DHCP6OptIA_NA(iaid=1), 1014)},
+     "renew-holds-its-leases"),
+    ({"rebind__at": 5.0}, "rebind-at-t2"),
+    ({"rebind__rebind": None}, "rebind-at-t2"),
+    ({"rebind__rebind": frame(DHCP6_Rebind(trid=9) / cid() / sid() / ia(), 1022)}, "rebind-no-server-id"),
+    ({"reconfigure__unauth": (7, frame(DHCP6_Renew(trid=9) / cid() / sid() / ia(), 1030))},
+     "reconfigure-unauthenticated-ignored"),
+    ({"reconfigure__keyed": True, "reconfigure__auth": None}, "reconfigure-answered"),
+    ({"release__release": frame(DHCP6_Release(trid=9) / cid() / sid() / DHCP6OptIA_NA(iaid=1), 1040)},
+     "release-formed"),
+    ({"restart__after": frame(DHCP6_Solicit(trid=9) / cid("02:00:00:00:00:0b") / DHCP6OptIA_NA(iaid=1), 1050)},
+     "duid-stable-across-restart"),
+    ({"restart__after": frame(DHCP6_Solicit(trid=9) / cid() / DHCP6OptIA_NA(iaid=2), 1050)},
+     "iaid-stable-across-restart"),
+])
+def test_a_client_that_breaks_a_rule_fails_that_check(change, check):
+    got = verdicts(good_client(**change))
+    assert got[check] in ("fail", "warn"), got[check]
+
+
+# -- against the lab's clients ---------------------------------------------------------
+
+@pytest.mark.lab
+@pytest.mark.parametrize("spec", ["dhcpcd6", "dhcp6c", "dhcpcd6:shipped", "dhcp6c:shipped"])
+def test_check_client6_against_a_real_client_agrees_with_what_the_client_says(spec):
+    kind = spec.partition(":")[0]
+    with Lab([], clients=[spec]) as lab:
+        client = lab.clients[0]
+        with DhcpSession(lab.iface, state_file=False, timeout=2.0) as s:
+            r = s.v6.check_client(restart=client.restart, release=client.release, progress=False)
+        got = {row.id: row for row in r.rows}
+        verdict = {k: row.verdict for k, row in got.items()}
+        assert len(verdict) >= 20, r
+        log = client.log
+        # its DUID, in its own words, is the one the report names, and it kept it across the restart
+        assert ":".join(re.findall("..", r.target)) in log and verdict["duid-stable-across-restart"] == "pass"
+        assert verdict["reconfigure-answered"] == "n/a"   # neither sends Reconfigure Accept as the lab runs it
+        if kind == "dhcpcd6":
+            assert {k: v for k, v in verdict.items() if v != "pass"} == {"reconfigure-answered": "n/a"}, r
+            assert "received SIGALRM, releasing" in log
+            events = [e["event"] for e in client.events()]
+            assert events.count("bound6") >= 1 and "renew6" in events and "rebind6" in events
+        else:
+            # dhcp6c asks for what its configuration names (here the DNS servers), not SOL_MAX_RT;
+            # it takes no T1/T2 below its minimum and so neither renews at T1 nor rebinds at T2
+            assert verdict["solicit-oro-sol-max-rt"] == "fail"
+            assert "T1 (4) or T2 (8) is too small" in log
+            assert verdict["renew-at-t1"] == "fail" and verdict["rebind-at-t2"] == "fail"
+            assert "send release" in log and verdict["release-formed"] == "pass"
+            # its own timers, from the lifetimes: a REBIND late or none before the lease ran out
+            rebound = verdict["rebind-no-server-id"]
+            assert rebound in ("pass", "inconclusive") and verdict["rebind-to-all-servers"] == rebound
+            assert (rebound == "pass") <= ("send rebind" in log)
+            rest = {k: v for k, v in verdict.items() if k not in (
+                "solicit-oro-sol-max-rt", "renew-at-t1", "rebind-at-t2", "reconfigure-answered",
+                "rebind-no-server-id", "rebind-to-all-servers")}
+            assert {k: v for k, v in rest.items() if v != "pass"} == {}, r
+        assert client.alive()   # released, then started again: the device is left running
