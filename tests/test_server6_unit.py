@@ -69,11 +69,11 @@ class Clock:
         return self.now
 
 
-def server(clock: Clock | None = None, **config) -> tuple[Dhcp6Server, FakeSocket]:
+def server(clock: Clock | None = None, pool: str = "fd77::100-fd77::101", **config) -> tuple[Dhcp6Server, FakeSocket]:
     sock = FakeSocket(lambda _f: [])
     ep = Endpoint(transport=Transport("fake0", sock=FakeSocket(lambda _f: [])), mac=SERVER_MAC, state_file=False)
     ep._transport6 = Transport6("fake0", sock=sock)
-    pools = Pools6.parse("fd77::100-fd77::101", pd="fd77:2::/48", pd_length=56)
+    pools = Pools6.parse(pool, pd="fd77:2::/48", pd_length=56)
     options = config.pop("options", {23: bytes.fromhex("fd770000000000000000000000000053")})
     srv = Dhcp6Server(ep, pools, Config6(options=options, **config), clock=clock or Clock())
     return srv, sock
@@ -374,3 +374,48 @@ def test_dhcp6cs_log_reads_as_one_event_per_reply_it_took():
         ("fd77::100", "fd77:2::/56", "0003000106941e5a6ef1", "fd77::53")
     assert (first["t1"], first["t2"], first["vltime"]) == ("1350", "2160", "3600")
     assert float(events[1]["t"]) - float(first["t"]) == 2
+
+
+# -- check_server6 over a scripted socket: our server's rules, kept and broken --------------
+
+def checks_against(monkeypatch, *, drop_nothing: bool = False, **config) -> dict[str, str]:
+    """check_server6() from a client session whose link is our own Dhcp6Server (over fakes)."""
+    from scapy_dhcp_ext import DhcpSession
+    from scapy_dhcp_ext.roles import server6 as server6_module
+    from scapy_dhcp_ext.wire.frames6 import parse_frame6
+
+    srv, ssock = server(rapid_commit=True, pool="fd77::100-fd77::1ff", **config)
+    if drop_nothing:
+        monkeypatch.setattr(server6_module, "why_dropped", lambda f, duid: "")
+
+    class Link(FakeSocket):
+        def send(self, data: bytes) -> int:
+            self.sent.append(bytes(data))
+            if parse_frame6(data).dport == 547:
+                before = len(ssock.sent)
+                srv.handle(data)
+                for reply in ssock.sent[before:]:
+                    self.inject(reply)
+            return len(data)
+
+    session = DhcpSession(transport=Transport("fake0", sock=FakeSocket(lambda _f: [])), mac=A, state_file=False,
+                          timeout=0.5)
+    session.endpoint._transport6 = Transport6("fake0", sock=Link(lambda _f: []))
+    try:
+        r = session.v6.check_server(destructive=True, progress=False, quiet=0.2, timeout=0.5)
+    finally:
+        session.close()
+    return {row.id: row.verdict for row in r.rows}
+
+
+def test_check_server6_passes_a_server_that_keeps_the_rules(monkeypatch):
+    got = checks_against(monkeypatch)
+    assert {k: v for k, v in got.items() if v != "pass"} == {}, got
+
+
+def test_check_server6_fails_a_server_that_answers_what_it_must_drop_and_mixes_its_timers(monkeypatch):
+    got = checks_against(monkeypatch, drop_nothing=True, t1=3000, t2=1000)
+    for check in ("solicit-with-server-id-dropped", "request-for-another-server-dropped",
+                  "renew-for-another-server-dropped", "release-for-another-server-dropped",
+                  "rebind-with-server-id-dropped", "ia-na-lifetimes-consistent", "ia-pd-lifetimes-consistent"):
+        assert got[check] == "fail", (check, got[check])

@@ -27,12 +27,10 @@ from ..wire.dhcp6 import (
     ND_ADVERT,
     finish_udp6_checksum,
     ip6_bytes,
-    is_reply6_to,
-    is_request6,
     neighbour_advert,
     neighbour_solicited,
 )
-from ..wire.frames6 import Frame6, parse_frame6
+from ..wire.frames6 import Frame6, is_reply6_to, is_request6, parse_frame6
 from .base import LinkSocket
 from .exchange import Exchange, Retransmit6
 

@@ -42,9 +42,8 @@ from ..wire.dhcp6 import (
     duid_ll,
     finish_udp6_checksum,
     link_local,
-    udp6_checksum_ok,
 )
-from ..wire.frames6 import Frame6, parse_frame6
+from ..wire.frames6 import Frame6, parse_frame6, udp6_checksum_ok
 from ..wire.messages6 import message6
 from ..wire.replies6 import reconfigure_message, relay_reply, reply_frame6
 from .answer6 import Answering, Config6, answer, why_dropped

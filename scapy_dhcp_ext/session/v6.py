@@ -13,7 +13,7 @@ from ..errors import old_keyword, renamed
 from ..roles import serve6
 from ..roles.client6 import Client6
 from ..roles.server6 import Dhcp6Server
-from ..workloads import client_checks6, load6, sweep6
+from ..workloads import client_checks6, load6, server_checks6, sweep6
 from ..workloads.host import drives
 
 
@@ -23,6 +23,7 @@ class Dhcp6Session(Client6):
 
     server: Dhcp6Server | None = None
     devices: Any = None   # what holds restart_device and release_device (the session)
+    check_server = drives(server_checks6.check_server6)
 
     def check_client(self, **kwargs: Any) -> Any:
         """RFC 8415 checks of the DHCPv6 client on the link; see

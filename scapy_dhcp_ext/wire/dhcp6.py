@@ -332,34 +332,6 @@ def is_neighbour_advert_for(raw: bytes, target: bytes) -> bool:
             and raw[ICMP6_AT] == ND_ADVERT and raw[UDP6_AT + 8:UDP6_AT + 24] == target)
 
 
-CLIENT_TYPES6 = frozenset((SOLICIT, REQUEST, CONFIRM, RENEW, REBIND, RELEASE, DECLINE, INFORMATION_REQUEST,
-                           RELAY_FORW))
-
-
-def is_request6(raw: bytes) -> bool:
-    """A frame a DHCPv6 server answers: IPv6 UDP to port 547 holding a client's or a relay's message."""
-    return (len(raw) > DHCP6_AT and raw[ETH_TYPE:ETH_TYPE + 2] == ETHERTYPE_IPV6 and raw[IP6_NH] == IPPROTO_UDP
-            and raw[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x23" and raw[DHCP6_AT] in CLIENT_TYPES6)
-
-
-def is_reply6_to(raw: bytes, mac: bytes, also: set[bytes]) -> bool:
-    """A frame our own server sent to one of our own clients: UDP to port 546 and to its MAC."""
-    return (len(raw) > DHCP6_AT and raw[ETH_TYPE:ETH_TYPE + 2] == ETHERTYPE_IPV6 and raw[IP6_NH] == IPPROTO_UDP
-            and raw[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x22" and (raw[0:6] == mac or raw[0:6] in also))
-
-
-def udp6_checksum_ok(raw: bytes) -> bool:
-    """Whether an IPv6 UDP frame's checksum is right (zero is never right in IPv6: RFC 8200 8.1)."""
-    if len(raw) < DHCP6_AT:
-        return False
-    ulen = struct.unpack_from("!H", raw, UDP6_AT + 4)[0]
-    if ulen < 8 or UDP6_AT + ulen > len(raw):
-        return False
-    return udp_checksum(raw[IP6_SRC:IP6_SRC + 16], raw[IP6_DST:IP6_DST + 16],
-                        raw[UDP6_AT:UDP6_AT + ulen]) == \
-        struct.unpack_from("!H", raw, UDP6_AT + 6)[0]
-
-
 def finish_udp6_checksum(raw: bytes) -> bytes:
     """The frame with its UDP checksum computed (veth hands packet sockets it unfinished)."""
     if len(raw) < DHCP6_AT or raw[ETH_TYPE:ETH_TYPE + 2] != ETHERTYPE_IPV6 or raw[IP6_NH] != IPPROTO_UDP:

@@ -16,17 +16,24 @@ import struct
 
 from .dhcp6 import (
     CLIENTID,
+    CONFIRM,
+    DECLINE,
     DHCP6_AT,
     DNS_SERVERS,
     ELAPSED_TIME,
+    ETHERTYPE_IPV6,
     FIXED_SIZES6,
     IA_NA,
     IA_PD,
     IA_TA,
     IAADDR,
     IAPREFIX,
+    INFORMATION_REQUEST,
     IP6_AT,
+    IP6_DST,
     IP6_HLEN,
+    IP6_NH,
+    IP6_SRC,
     IPPROTO_UDP,
     MAX_DEPTH6,
     MAX_DUID,
@@ -37,19 +44,26 @@ from .dhcp6 import (
     ORO,
     PREFERENCE,
     RAPID_COMMIT,
+    REBIND,
     RELAY_FORW,
     RELAY_MSG,
     RELAY_REPL,
+    RELEASE,
+    RENEW,
+    REQUEST,
     SERVERID,
+    SOLICIT,
     STATUS_CODE,
     UDP6_AT,
     ip6_str,
     udp_checksum,
     walk6,
 )
+from .layout import ETH_TYPE
 from .msg6 import IA, Address6, Frame6, Message6, is_ipv6
 
-__all__ = ["IA", "Address6", "Frame6", "Message6", "is_ipv6", "parse_frame6"]
+__all__ = ["IA", "Address6", "Frame6", "Message6", "is_ipv6", "is_reply6_to", "is_request6", "parse_frame6",
+           "udp6_checksum_ok"]
 
 
 def parse_frame6(raw: bytes, t: float = 0.0) -> Frame6:
@@ -224,3 +238,36 @@ def _read_ia(f: Frame6, code: int, payload: bytes) -> IA:
             ia.addresses.append(a)
     return ia
 
+
+# -- what a server's reader takes (the link's v6 part asks) ------------------------------
+
+CLIENT_TYPES6 = frozenset((SOLICIT, REQUEST, CONFIRM, RENEW, REBIND, RELEASE, DECLINE, INFORMATION_REQUEST,
+                           RELAY_FORW))
+
+
+def is_request6(raw: bytes) -> bool:
+    """A frame a DHCPv6 server answers: IPv6 UDP to port 547 holding a client's or a relay's message."""
+    return (len(raw) > DHCP6_AT and raw[ETH_TYPE:ETH_TYPE + 2] == ETHERTYPE_IPV6 and raw[IP6_NH] == IPPROTO_UDP
+            and raw[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x23" and raw[DHCP6_AT] in CLIENT_TYPES6)
+
+
+def is_reply6_to(raw: bytes, mac: bytes, also: set[bytes]) -> bool:
+    """A frame our own server sent to one of our own clients (UDP to port 546) or to our own relay
+    (a RELAY-REPL to port 547), to its MAC."""
+    if not (len(raw) > DHCP6_AT and raw[ETH_TYPE:ETH_TYPE + 2] == ETHERTYPE_IPV6 and raw[IP6_NH] == IPPROTO_UDP
+            and (raw[0:6] == mac or raw[0:6] in also)):
+        return False
+    port = raw[UDP6_AT + 2:UDP6_AT + 4]
+    return port == b"\x02\x22" or (port == b"\x02\x23" and raw[DHCP6_AT] == RELAY_REPL)
+
+
+def udp6_checksum_ok(raw: bytes) -> bool:
+    """Whether an IPv6 UDP frame's checksum is right (zero is never right in IPv6: RFC 8200 8.1)."""
+    if len(raw) < DHCP6_AT:
+        return False
+    ulen = struct.unpack_from("!H", raw, UDP6_AT + 4)[0]
+    if ulen < 8 or UDP6_AT + ulen > len(raw):
+        return False
+    return udp_checksum(raw[IP6_SRC:IP6_SRC + 16], raw[IP6_DST:IP6_DST + 16],
+                        raw[UDP6_AT:UDP6_AT + ulen]) == \
+        struct.unpack_from("!H", raw, UDP6_AT + 6)[0]

@@ -1,0 +1,54 @@
+"""check_server6() against Kea DHCPv6, dnsmasq (v6) and our own serve6(): each verdict, and what the
+server's own lease database says of the bindings the checks made (Kea's and dnsmasq's lease files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.lab import Lab
+from scapy_dhcp_ext.wire.frames6 import parse_frame6
+
+pytestmark = pytest.mark.lab
+
+# What the lab's servers deviate in, as the lab runs them (docs/verdicts.md tables it).
+EXPECTED = {
+    "kea6": {"timers-within-preferred": "warn"},   # the lab's rebind-timer 2880 > preferred 2700
+    "dnsmasq6": {"ia-pd-lifetimes-consistent": "n/a"},   # it delegates no prefix
+}
+
+
+@pytest.mark.parametrize("kind", ["kea6", "dnsmasq6"])
+def test_check_server6_against_the_lab_servers_agrees_with_their_lease_databases(kind):
+    with Lab(kind) as lab:
+        server = lab.servers[0]
+        with DhcpSession(lab.iface, state_file=False, timeout=2.0) as s:
+            r = s.v6.check_server(destructive=True, progress=False)
+        verdict = {row.id: row.verdict for row in r.rows}
+        assert len(verdict) >= 25
+        assert {k: v for k, v in verdict.items() if v != "pass"} == EXPECTED[kind], r
+        # the REPLY that request-binds judged names an address the server's database holds for our DUID
+        bound = [parse_frame6(raw) for d, raw, _t in r["request-binds"].frames if d == "in"]
+        address = bound[-1].addresses[0].address
+        rows = {row.address: row for row in server.leases6(every=True)}
+        assert address in rows and rows[address].duid == (bound[-1].client_id or b"").hex()
+        # decline-holds-back: Kea keeps the declined address as declined (state 1); dnsmasq forgets
+        # it from its lease file but offered it to none of three new clients (the check's own words)
+        declined = [parse_frame6(raw) for d, raw, _t in r["decline-holds-back"].frames if d == "out"]
+        held = declined[2].ia_na[0].addresses[0].address   # SOLICIT, REQUEST, then the DECLINE
+        if kind == "kea6":
+            assert rows[held].state == 1
+        assert held in r["decline-holds-back"].why
+        assert r.target.startswith(("LL ", "LLT "))   # the server's DUID, in words
+
+
+def test_our_own_serve6_passes_every_check_on_one_interface():
+    with Lab([]) as lab:
+        with DhcpSession(lab.iface, state_file=False, timeout=2.0) as s:
+            srv = s.v6.serve(rapid_commit=True, timeout=0.3)
+            r = s.v6.check_server(destructive=True, progress=False)
+            assert srv.running
+        assert {row.id: row.verdict for row in r.rows if row.verdict != "pass"} == {}, r
+        notes = [h.note for h in srv.log]
+        assert any(n.startswith("dropped: SOLICIT with a Server Identifier") for n in notes)
+        assert any("UseMulticast" in n for n in notes) and any("declined" in n for n in notes)
