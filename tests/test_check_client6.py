@@ -219,3 +219,19 @@ def test_check_client6_against_a_real_client_agrees_with_what_the_client_says(sp
                 "rebind-no-server-id", "rebind-to-all-servers")}
             assert {k: v for k, v in rest.items() if v != "pass"} == {}, r
         assert client.alive()   # released, then started again: the device is left running
+
+
+def test_a_late_read_on_a_busy_machine_is_told_from_a_client_that_retransmits_late():
+    def seen(wire, own):
+        return [frame(DHCP6_Solicit(trid=1) / cid() / DHCP6OptElapsedTime(elapsedtime=round(e * 100))
+                      / DHCP6OptOptReq(reqopts=[82]), 1000 + w) for w, e in zip(wire, own)]
+
+    # read 0.4 s late once: the wire says 1.45 and 1.78 s, its own elapsed time 1.05 and 2.15 s
+    got = verdicts(good_client(solicit__solicits=seen((0, 1.45, 3.23), (0, 1.05, 3.2))))
+    assert got["solicit-first-retransmission"] == "pass" and got["solicit-backoff-doubles"] == "pass"
+    # a client whose elapsed time agrees with a late wire is late
+    got = verdicts(good_client(solicit__solicits=seen((0, 1.6, 4.8), (0, 1.6, 4.8))))
+    assert got["solicit-first-retransmission"] == "fail"
+    # elapsed times that disagree with the wire by more than half a second are not believed
+    got = verdicts(good_client(solicit__solicits=seen((0, 2.5, 4.0), (0, 1.05, 3.2))))
+    assert got["solicit-first-retransmission"] == "fail" and got["solicit-backoff-doubles"] == "fail"

@@ -125,3 +125,27 @@ def test_client_conformance_items_in_a_udhcpc_lab(tmp_path):
     assert sorted(got) == sorted(c.id for c in CLIENT_CHECKS if c.id in (
         "request-selecting-has-server-id-and-address", "xid-stable-in-transaction", "param-request-list-stable"))
     assert all(props(c)["verdict"] == "pass" for c in got.values())
+
+
+@pytest.mark.lab
+def test_v6_conformance_items_for_kea6_and_for_dhcp6cs_failing_checks(tmp_path):
+    from scapy_dhcp_ext.workloads.client_checks6 import CLIENT_CHECKS6
+    from scapy_dhcp_ext.workloads.server_checks6 import SERVER_CHECKS6
+
+    xml = tmp_path / "s6.xml"
+    out = run_pytest(tmp_path, "--dhcp-lab", "kea6", "--dhcp-conformance", "server6", f"--junitxml={xml}")
+    assert out.returncode == 0, out.stdout + out.stderr   # Kea6 only warns (timers-within-preferred)
+    got = cases(xml)
+    assert list(got) == [c.id for c in SERVER_CHECKS6]
+    assert props(got["timers-within-preferred"])["verdict"] == "warn" and "DhcpCheckWarning" in out.stdout
+    assert props(got["release-answered"])["verdict"] == "n/a"   # destructive, not asked for
+    xml = tmp_path / "c6.xml"
+    out = run_pytest(tmp_path, "--dhcp-lab", "dhcp6c", "--dhcp-conformance", "client6", f"--junitxml={xml}",
+                     "-k", "solicit-oro-sol-max-rt or request-server-id", f"--dhcp-evidence={tmp_path}")
+    assert out.returncode == 1, out.stdout + out.stderr   # dhcp6c asks for no SOL_MAX_RT
+    got = cases(xml)
+    assert sorted(got) == sorted(c.id for c in CLIENT_CHECKS6 if c.id in ("solicit-oro-sol-max-rt",
+                                                                           "request-server-id"))
+    assert got["solicit-oro-sol-max-rt"].find("failure") is not None
+    assert props(got["request-server-id"])["verdict"] == "pass"
+    assert "SOLICIT" in out.stdout and (tmp_path / "solicit-oro-sol-max-rt.pcapng").exists()

@@ -107,3 +107,24 @@ def test_serve6_will_not_start_beside_kea6_and_names_it():
             assert srv.running and any("beside another server" in m for m in s.endpoint.messages)
         finally:
             s.close()
+
+
+def test_the_v6_magics_serve_a_lab_client_and_check_it(tmp_path):
+    """%dhcp6_serve and %dhcp6_check in the shell, as a user types them (scapy-dhcp -c)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "client6.json"
+    code = ("srv = %dhcp6_serve --rapid-commit --pd-length 60\n"
+            "print('BOUND', lab.clients[0].wait_event('bound6', timeout=40)['prefix6'], srv.leases[-1].text)\n"
+            "%dhcp6_serve --stop\n"
+            f"r = %dhcp6_check client --only solicit-client-id,request-server-id,renew-at-t1 --json {out}\n")
+    command = str(Path(sys.executable).with_name("scapy-dhcp"))
+    done = subprocess.run([command, "--lab-client", "dhcpcd6", "-c", code], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    bound = next(line.split() for line in done.stdout.splitlines() if line.startswith("BOUND"))
+    assert bound[1] == bound[2] and bound[1].endswith("/60")   # what dhcpcd reports is what we delegated
+    rows = {c["id"]: c["verdict"] for c in json.loads(out.read_text())["checks"]}
+    assert rows == {"solicit-client-id": "pass", "request-server-id": "pass", "renew-at-t1": "pass"}

@@ -9,6 +9,8 @@
     In [4]: %dhcp6_info
     In [5]: %dhcp6_sarr --rapid-commit --relay fd77:1::5 --interface-id eth0/1
     In [6]: %dhcp6_release
+    In [7]: %dhcp6_serve --rapid-commit          # a DHCPv6 server for a board's client
+    In [8]: %dhcp6_check client --json c6.json   # RFC 8415 verdicts (or: %dhcp6_check server)
 
 Each returns its result (``r = %dhcp6_sarr``); ``--option KEY=VALUE`` adds
 any option, KEY a name (``user_class``) or a code, VALUE text, a number or
@@ -26,7 +28,16 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..session import DhcpSession
 from ..wire import parse_value
 from ..wire.messages6 import Relay6
-from .magic_words import answers_help, option_items, output_args, parse_words, run_sweep, usage_errors
+from .magic_words import (
+    answers_help,
+    evaluate,
+    option_items,
+    output_args,
+    parse_words,
+    run_sweep,
+    usage_errors,
+    write_outputs,
+)
 
 
 def _common6(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,6 +204,80 @@ class Dhcp6Magics(Magics):
         if args.iface:
             self.session.use(args.iface)
         return run_sweep(self.session.v6, args)
+
+    @magic_arguments()
+    @argument("addresses", nargs="?", help="IA_NA addresses: a range fd77::100-fd77::1ff or a network fd77::/64")
+    @argument("--iface", "-i", help="the interface to serve on (named here, never a remembered one)")
+    @argument("--pd", default="fd77:2::/48", help="the prefix to delegate from ('none': no IA_PD)")
+    @argument("--pd-length", dest="pd_length", type=int, default=56, help="the delegated prefixes' length")
+    @argument("--preferred", type=int, default=2700, help="preferred lifetime (s)")
+    @argument("--valid", type=int, default=3600, help="valid lifetime (s)")
+    @argument("--t1", type=int, help="T1 (default: half the preferred lifetime)")
+    @argument("--t2", type=int, help="T2 (default: 0.8 of the preferred lifetime)")
+    @argument("--rapid-commit", "-r", dest="rapid_commit", action="store_true",
+              help="answer a SOLICIT that asks for rapid commit with the REPLY")
+    @argument("--option", "-o", action="append",
+              help="an option given to a client that asks for it, KEY=VALUE (dns_servers=fd77::53)")
+    @argument("--macs", help="answer only these clients: MACs separated by commas")
+    @argument("--force", action="store_true", help="start even if another DHCPv6 server answers")
+    @argument("--stop", action="store_true", help="stop the running server")
+    @line_magic
+    @answers_help
+    def dhcp6_serve(self, line: str = "") -> Any:
+        """A DHCPv6 server on the session's interface, in the background; returns its handle
+        (``.leases``, ``.log``, ``.wait_lease()``, ``.refuse()``, ``.reconfigure()``, ``.stop()``).
+        With one running, no arguments show it and ``--stop`` stops it."""
+        args = parse_words(self.dhcp6_serve, line)
+        current = self.session.v6.server
+        running = current if current is not None and current.running else None
+        if args.stop:
+            if running is None:
+                raise UsageError("no DHCPv6 server is running")
+            return running.stop()
+        if running is not None and not line.strip():
+            return running
+        if args.iface:
+            self.session.use(args.iface)
+        extra = option_items(args.option, "dns_servers=fd77::53")
+        with usage_errors():
+            return self.session.v6.serve(args.addresses, pd=None if args.pd == "none" else args.pd,
+                                         pd_length=args.pd_length, preferred=args.preferred, valid=args.valid,
+                                         t1=args.t1, t2=args.t2, rapid_commit=args.rapid_commit,
+                                         options=extra or None, force=args.force,
+                                         macs=args.macs.split(",") if args.macs else None)
+
+    @magic_arguments()
+    @argument("role", choices=["server", "client"],
+              help="server: the DHCPv6 server on the link; client: the DHCPv6 client (playing its server)")
+    @argument("--only", help="check ids with commas (default: all)")
+    @argument("--skip", help="check ids with commas to leave out")
+    @argument("--destructive", action="store_true", help="server: also the RELEASE and DECLINE checks")
+    @argument("--device", help="client: the device's MAC or DUID in hex (default: the first that SOLICITs)")
+    @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
+    @argument("--release", metavar="EXPR", help="client: a callable that makes it release (lab.clients[0].release)")
+    @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    @output_args
+    @line_magic
+    @answers_help
+    def dhcp6_check(self, line: str = "") -> Any:
+        """RFC 8415 conformance checks with verdicts and evidence: ``server`` checks the DHCPv6
+        server on the link, ``client`` the DHCPv6 client. Returns the report."""
+        args = parse_words(self.dhcp6_check, line)
+
+        def ids(text: str | None) -> list[str] | None:
+            return [x for x in text.split(",") if x] if text else None
+
+        with usage_errors():
+            if args.role == "server":
+                report = self.session.v6.check_server(only=ids(args.only), skip=ids(args.skip),
+                                                      destructive=args.destructive, progress=args.progress)
+            else:
+                kw = {k: evaluate(self.shell, e) for k, e in (("restart", args.restart), ("release", args.release))
+                      if e}
+                report = self.session.v6.check_client(only=ids(args.only), skip=ids(args.skip), device=args.device,
+                                                      progress=args.progress, **kw)
+            write_outputs(args, report)
+        return report
 
     @magic_arguments()
     @argument("--duid", choices=["LL", "LLT", "EN", "UUID"], help="switch to a new DUID of this type")

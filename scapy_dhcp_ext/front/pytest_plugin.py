@@ -4,10 +4,11 @@
 
     $ sudo pytest --dhcp-iface eth1 --dhcp-conformance server --junitxml=server.xml
     $ sudo pytest --dhcp-lab kea --dhcp-conformance server     # against a lab made for the run
+    $ sudo pytest --dhcp-lab dhcpcd6 --dhcp-conformance client6 # a DHCPv6 client's RFC 8415 checks
     $ sudo pytest --dhcp-lab udhcpc tests/                      # your own tests, against a real client
 
-With ``--dhcp-conformance server`` (or ``client``) every check of
-``check_server()`` (``check_client()``) is one test item, named by its id: the
+With ``--dhcp-conformance server`` (or ``client``; ``server6``, ``client6`` for DHCPv6) every check of
+``check_server()`` (``check_client()``, ``check_server6()``, ``check_client6()``) is one test item, named by its id: the
 catalog runs once, when the first item runs (only the items ``-k`` leaves), and
 each item reports its own verdict. ``fail`` fails, ``inconclusive`` is an
 error, ``n/a`` a skip, ``warn`` a pass with a warning; the JUnit XML carries
@@ -47,6 +48,7 @@ import pytest
 
 from ..lab import CLIENT_KINDS, SERVER_KINDS
 from ..wire.frames4 import parse_frame
+from ..wire.frames6 import parse_frame6
 
 LAB_KINDS = (*SERVER_KINDS, *CLIENT_KINDS)
 
@@ -61,8 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dhcp-lab", type=_lab_kind, metavar="|".join(LAB_KINDS),
                     help="a lab for the run, with this real server or client (needs root), removed at the end; a "
                     "client may take options: udhcpc:shipped, dhcpcd:shipped, embedded:OPTIONS")
-    group.addoption("--dhcp-conformance", choices=("server", "client"),
-                    help="one test item per check of check_server() or check_client()")
+    group.addoption("--dhcp-conformance", choices=("server", "client", "server6", "client6"),
+                    help="one test item per check of check_server() or check_client() (server6, client6: "
+                    "of check_server6() or check_client6())")
     group.addoption("--dhcp-device-mac", metavar="MAC",
                     help="client conformance: the device under test (default: the first MAC that sends DHCP twice)")
     group.addoption("--dhcp-destructive", action="store_true",
@@ -225,12 +228,16 @@ class Conformance:
 
         session, owned = _session(self.config)
         try:
+            destructive, device = self.config.getoption("dhcp_destructive"), self.config.getoption("dhcp_device_mac")
             if self.role == "server":
-                self.report = session.check_server(
-                    only=ids, destructive=self.config.getoption("dhcp_destructive"), progress=False)
+                self.report = session.check_server(only=ids, destructive=destructive, progress=False)
+            elif self.role == "server6":
+                self.report = session.v6.check_server(only=ids, destructive=destructive, progress=False)
+            elif self.role == "client6":   # restarts and releases a lab client
+                self.report = session.v6.check_client(only=ids, device=device, progress=False)
             else:
                 self.report = session.check_client(only=ids, progress=False,   # restarts a lab client
-                                                   device_mac=self.config.getoption("dhcp_device_mac"))
+                                                   device_mac=device)
         except DhcpError as exc:
             self.error = str(exc)
         finally:
@@ -280,7 +287,8 @@ class CheckItem(pytest.Item):
             warnings.warn(DhcpCheckWarning(f"{r.id} (RFC {r.rfc}, SHOULD): {r.why}"), stacklevel=1)
         if r.verdict == "fail":
             path = self.conformance.evidence(r.id)
-            frames = "\n".join(f"  {d} {parse_frame(raw).summary()}" for d, raw, _t in r.frames)
+            read = parse_frame6 if self.conformance.role.endswith("6") else parse_frame
+            frames = "\n".join(f"  {d} {read(raw).summary()}" for d, raw, _t in r.frames)
             raise CheckFailed(f"{r.id} (RFC {r.rfc}, {r.level}): {r.why}\nframes in {path}:\n{frames}")
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
@@ -300,6 +308,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     if role == "server":
         from ..workloads.server_checks4 import SERVER_CHECKS as catalog
+    elif role == "server6":
+        from ..workloads.server_checks6 import SERVER_CHECKS6 as catalog
+    elif role == "client6":
+        from ..workloads.client_checks6 import CLIENT_CHECKS6 as catalog
     else:
         from ..workloads.client_checks4 import CLIENT_CHECKS as catalog
     conformance = Conformance(config, role)

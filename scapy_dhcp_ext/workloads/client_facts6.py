@@ -54,3 +54,17 @@ def seen_second(got: list[Frame6]) -> bool:
         return False
     gap = got[1].time - got[0].time if len(got) > 1 else None
     return gap is None or 1.9 * e0 / 100 - SLACK <= gap <= 2.1 * e0 / 100 + SLACK
+
+
+def gap_readings(got: list[Frame6]) -> list[tuple[str, list[float]]]:
+    """The gaps between the SOLICITs, as read on the wire and, when every one carries it, as the
+    client's own elapsed time says (immune to a busy machine's late reads; the wire keeps it
+    honest: each of its gaps within half a second of the client's)."""
+    wire = [b.time - a.time for a, b in zip(got, got[1:])]
+    readings = [("on the wire", wire)]
+    own = [elapsed(f) for f in got]
+    if all(e is not None for e in own):
+        claimed = [((b or 0) - (a or 0)) / 100 for a, b in zip(own, own[1:])]
+        if all(abs(c - w) <= 0.5 for c, w in zip(claimed, wire)):
+            readings.append(("by its elapsed time", claimed))
+    return readings
