@@ -207,3 +207,22 @@ def test_the_client_role_goes_through_a_remote_place(make_lab, tmp_path):
     assert target == board.mac
     bound = board.wait_event("bound", timeout=1)   # udhcpc's own report: bound to what we served
     assert bound["serverid"] == "10.77.0.1" and bound["ip"].startswith("10.77.0.")
+
+
+def test_the_v6_steps_serve_a_client_and_check_a_server_through_the_driver(make_lab, tmp_path):
+    lab = make_lab("kea6")
+    (tmp_path / "env.yaml").write_text(ENV.format(iface=lab.iface))
+    out = run_pytest(tmp_path, "--lg-env", "env.yaml", "-s", tests="""
+        def test_the_v6_steps(target):
+            dhcp = target.get_driver("ScapyDhcpDriver")
+            target.activate(dhcp)
+            report = dhcp.check_server6(only=["advertise-server-id", "relay-forw-answered"])
+            assert report.verdicts() == {"advertise-server-id": "pass", "relay-forw-answered": "pass"}
+            print("SERVER6", report.target)
+    """)
+    assert out.returncode == 0, out.stdout + out.stderr
+    mac = re.search(r"SERVER6 LL ([0-9a-f:]{17})", out.stdout).group(1)
+    # the server the steps judged is Kea6, by the server-id its own log says it uses, and it ADVERTISEd to them
+    log = lab.servers[0].log
+    assert re.search(rf"DHCP6_USING_SERVERID server is using server-id 00:03:00:01:{mac}", log)
+    assert "DHCP6_LEASE_ADVERT" in log

@@ -26,7 +26,7 @@ def test_notebook_runs_clean(path):
 def test_the_notebooks_are_there():
     names = [p.stem for p in notebooks()]
     assert names == ["01-getting-started", "02-sweeping-lengths", "03-crafting-by-hand", "04-serving-a-client",
-                     "05-dhcpv6"]
+                     "05-dhcpv6", "06-dhcpv6-both-roles"]
 
 
 def test_a_failing_cell_still_removes_the_lab(tmp_path):

@@ -138,6 +138,21 @@ class ScapyDhcpDriver(Driver):
 
     @Driver.check_active
     @step()
+    def serve6(self, addresses: str | None = None, **kwargs: Any) -> Any:
+        return self._session().v6.serve(addresses, **kwargs)
+
+    @Driver.check_active
+    @step()
+    def check_server6(self, **kwargs: Any) -> Any:
+        return self._session().v6.check_server(**{"progress": False, **kwargs})
+
+    @Driver.check_active
+    @step()
+    def check_client6(self, **kwargs: Any) -> Any:
+        return self._session().v6.check_client(**{"progress": False, **kwargs})
+
+    @Driver.check_active
+    @step()
     def sweep_lengths(self, *args: Any, **kwargs: Any) -> Any:
         return self._session().sweep_lengths(*args, **{"progress": False, **kwargs})
 
