@@ -43,6 +43,7 @@ from scapy.layers.dhcp6 import (
 from scapy.layers.inet import UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from scapy_dhcp_ext import UsageError
 from scapy_dhcp_ext.lab.clients6 import dhcp6c_events
@@ -261,6 +262,17 @@ def test_a_relayed_solicit_is_answered_in_nested_relay_replies_with_interface_id
     assert nested[DHCP6OptIfaceId].ifaceid == b"port-1"
     adv = nested[DHCP6OptRelayMsg].message
     assert isinstance(adv, DHCP6_Advertise) and adv.trid == 13 and adv[DHCP6OptIAAddress].addr == "fd77::100"
+
+
+def test_relays_nested_past_the_hop_count_limit_are_dropped():
+    from scapy_dhcp_ext.wire.messages6 import Relay6
+
+    srv, sock = server()
+    msg = bytes(DHCP6_Solicit(trid=14) / cid() / DHCP6OptIA_NA(iaid=1))
+    for depth in range(33):   # built by our own relay (Scapy takes exponential time over deep nesting)
+        msg = Relay6(link_address="fd77::1", hop_count=depth).wrap(msg, "fe80::1")
+    assert answered(srv, sock, frame(Raw(msg), B, src="fd77::2", sport=547)) is None
+    assert "nested 33 deep" in srv.log[-1].note
 
 
 def test_refuse_puts_a_status_in_the_next_reply_only():

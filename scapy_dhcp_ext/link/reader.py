@@ -170,8 +170,9 @@ class Reader:
     # -- the other side ---------------------------------------------------
 
     def loopback(self, raw: bytes) -> None:
-        """A frame one role sent, for the other role: a BOOTREQUEST to the server
-        (handled on the reader's thread), a reply to our own client's MAC to the inbox."""
+        """A frame one role sent, for the other role: a request to the server (a BOOTREQUEST, or a
+        DHCPv6 client's or relay's message; handled on the reader's thread), a reply to our own
+        client's MAC to the inbox."""
         if self.is_request(raw):
             self._local.append(raw)
             self._wake()

@@ -36,6 +36,7 @@ from ..state.history import History, HistoryEntry
 from ..wire import mac_bytes, mac_str
 from ..wire.dhcp6 import (
     ALL_SERVERS,
+    MAX_DEPTH6,
     MESSAGE_TYPES6,
     RELAY_FORW,
     STATUS6,
@@ -208,6 +209,9 @@ class Dhcp6Server:
         if msg is None or m is None or msg.msg_type == RELAY_FORW:
             self._log(f"malformed, ignored: {'; '.join(f.problems) or 'no message'}", raw)
             return []
+        if len(layers) > MAX_DEPTH6:   # HOP_COUNT_LIMIT (RFC 8415 7.6): no relay passes it on
+            self._log(f"dropped: relays nested {len(layers)} deep (at most {MAX_DEPTH6})", raw)
+            return []
         why = why_dropped(f, self.duid)
         if why:
             self._log(f"dropped: {why}", raw, txid=f.txid)
@@ -222,20 +226,16 @@ class Dhcp6Server:
         unicast = not layers and f.ip_dst != ALL_SERVERS
         got = answer(f, self.ctx, unicast=unicast, mac=mac)
         problems = f"malformed ({'; '.join(f.problems[:2])}), answered anyway: " if f.problems else ""
-        if got.msg_type is None:
-            self._log(problems + got.note, raw, txid=f.txid)
-            return []
         self._log(problems + got.note, raw, txid=f.txid)
+        if got.msg_type is None:
+            return []
         if not layers and f.client_id:
             self.clients[client] = (f.eth_src, f.ip_src or "", f.client_id)
         payload = message6(got.msg_type, f.txid or 0, got.options)
-        if layers:
-            to_mac, to = f.eth_src, f.ip_src or ""
+        if layers:   # back to the relay it came from (19.3), inside a RELAY-REPL per RELAY-FORW
             payload = relay_reply(layers, payload)
-        else:
-            to_mac, to = f.eth_src, f.ip_src or ""
-        frame = reply_frame6(payload, mac=self.endpoint.mac_bytes, src=self.address, to_mac=to_mac, to=to,
-                             relayed=bool(layers))
+        frame = reply_frame6(payload, mac=self.endpoint.mac_bytes, src=self.address, to_mac=f.eth_src,
+                             to=f.ip_src or "", relayed=bool(layers))
         out = self._emit(f, frame, MESSAGE_TYPES6.get(got.msg_type, ""))
         if got.bound:
             self.endpoint.save()
