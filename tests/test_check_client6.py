@@ -235,3 +235,22 @@ def test_a_late_read_on_a_busy_machine_is_told_from_a_client_that_retransmits_la
     # elapsed times that disagree with the wire by more than half a second are not believed
     got = verdicts(good_client(solicit__solicits=seen((0, 2.5, 4.0), (0, 1.05, 3.2))))
     assert got["solicit-first-retransmission"] == "fail" and got["solicit-backoff-doubles"] == "fail"
+
+
+def test_a_phase_that_could_not_run_makes_the_later_ones_say_so():
+    from types import SimpleNamespace
+
+    from scapy_dhcp_ext.workloads import client_probe6
+    from scapy_dhcp_ext.workloads.checks import NoEvidence
+
+    server = SimpleNamespace(attach=lambda *a: None, config=SimpleNamespace(times=(4, 8)), duid=b"")
+    probe = client_probe6.ClientProbe6(server, device=None, restart=None, release=None, wait=0.1)
+    with pytest.raises(NoEvidence, match="no SOLICIT within"):
+        probe.phase("solicit")
+    with pytest.raises(NoEvidence, match="the solicit phase could not run: no SOLICIT within"):
+        probe.phase("renew")
+    # an error inside a phase is that phase's verdict, not a KeyError in every check after it
+    probe.phases.clear()
+    probe.phases["solicit"] = client_probe6.Phase6("solicit", facts={})   # a fact missing
+    with pytest.raises(NoEvidence, match="KeyError"):
+        probe.phase("noaddrs")

@@ -170,13 +170,20 @@ class ClientProbe6:
         """The phase, run now if it has not run (the ones before it first); its error raises NoEvidence."""
         if name not in self.phases:
             for before in ORDER[:ORDER.index(name)]:
-                if before not in self.phases and before not in ("restart", "release"):
+                if before in ("restart", "release"):
+                    continue
+                try:
                     self.phase(before)
+                except NoEvidence as exc:   # what it builds on did not happen: say so, once
+                    self.phases[name] = Phase6(name, time.time(), error=f"the {before} phase could not run: {exc}")
+                    raise NoEvidence(self.phases[name].error) from None
             p = self.phases[name] = Phase6(name, time.time())
             try:
                 RUNS[name](self, p)
             except NoEvidence as exc:
                 p.error = str(exc)
+            except Exception as exc:   # a device that did something unforeseen: this phase's checks say what
+                p.error = f"{type(exc).__name__}: {exc}"
         p = self.phases[name]
         if p.error:
             raise NoEvidence(p.error)
@@ -212,12 +219,14 @@ def _gap(solicits: list[Frame6]) -> float:
 def _noaddrs(t: ClientProbe6, p: Phase6) -> None:
     """Its next SOLICIT gets an ADVERTISE with nothing in it; a REQUEST before its next SOLICIT
     is one for that ADVERTISE (dropped). The next SOLICIT gets the server's own ADVERTISE."""
-    given: list[float] = []
+    given: list[Frame6] = []
+    given_at: list[float] = []
     asked: list[Frame6] = []
 
     def policy(f: Frame6, raw: bytes) -> bytes | None:
         if f.msg_type == SOLICIT and not given:
-            given.append(time.time())
+            given.append(f)
+            given_at.append(time.time())
             return t.empty_advertise(f)
         if f.msg_type == REQUEST and given:
             asked.append(f)
@@ -227,14 +236,18 @@ def _noaddrs(t: ClientProbe6, p: Phase6) -> None:
             return raw
         return t._start_over(f, raw)
 
-    t.policy = policy
     solicits = t.phases["solicit"].facts["solicits"]
-    first = t.next_message((SOLICIT,), t.phases["solicit"].facts["index"], time.time() + t.wait + 4 * _gap(solicits))
-    if first is None or not given:
+    with t.cond:   # the SOLICIT the empty ADVERTISE answers is whichever the policy meets first
+        t.policy = policy
+        deadline = time.time() + t.wait + 4 * _gap(solicits)
+        while not given and time.time() < deadline:
+            t.cond.wait(0.2)
+    if not given:
         raise NoEvidence("no SOLICIT came to answer with an empty ADVERTISE")
-    after = t.next_message((SOLICIT,), first[0] + 1, time.time() + t.wait + 8 * _gap(solicits))
-    p.facts.update(advertised=first[1], requested=asked[0] if asked else None, next=after[1] if after else None,
-                   at=given[0], index=after[0] if after else len(t.timeline))
+    at = t.timeline.index(given[0]) if given[0] in t.timeline else len(t.timeline) - 1
+    after = t.next_message((SOLICIT,), at + 1, time.time() + t.wait + 8 * _gap(solicits))
+    p.facts.update(advertised=given[0], requested=asked[0] if asked else None, next=after[1] if after else None,
+                   at=given_at[0], index=after[0] if after else len(t.timeline))
 
 
 def _bind(t: ClientProbe6, p: Phase6) -> None:
