@@ -41,11 +41,15 @@ def frames(cap, mac):
     return out
 
 
-def doubling(gaps: list[float]) -> bool:
+def doubling(gaps: list[float]) -> bool | None:
     """RFC 2131 4.1 read from tshark's times: two intervals or more, each twice the one before
-    (64 s at most), the first 4, 8, 16 or 32 s, each +/- 1 s (with 0.1 s for the capture)."""
-    return len(gaps) >= 2 and any(all(abs(g - min(first * 2 ** i, 64)) <= 1.1 for i, g in enumerate(gaps))
-                                  for first in (4, 8, 16, 32))
+    (64 s at most), the first 4, 8, 16 or 32 s, each +/- 1 s (with 0.1 s for the capture). None
+    when a gap lies within 0.1 s of that edge: the capture's clock and the check's (its reads) may
+    then fall on either side of it, and the two cannot be held against each other."""
+    if len(gaps) < 2:
+        return False
+    best = min(max(abs(g - min(first * 2 ** i, 64)) for i, g in enumerate(gaps)) for first in (4, 8, 16, 32))
+    return None if abs(best - 1.1) <= 0.1 else best <= 1.1
 
 
 def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2) -> dict[str, bool]:
@@ -179,6 +183,8 @@ def field_oracles(report, fr) -> dict[str, bool]:
 
 def agree(report, oracle) -> None:
     for check_id, kept in oracle.items():
+        if kept is None:
+            continue   # the oracle cannot tell: a reading on its tolerance's edge
         result = report[check_id]
         if result.verdict in ("pass", "fail", "warn"):
             assert kept == (result.verdict == "pass"), (result, kept)
@@ -342,7 +348,7 @@ def test_joining_dhcpcd_midway_through_its_discovers_passes_its_backoff(make_lab
     gaps = [b - a for a, b in zip(discovers, discovers[1:])]
     judged = min(t for _d, raw, t in backoff.frames if parse_frame(raw).type_name == "DISCOVER")
     assert judged - discovers[0] > 2.0, (discovers, judged)   # it joined after dhcpcd's first DISCOVER
-    assert doubling(gaps) and backoff.verdict == "pass", (gaps, backoff)
+    assert doubling(gaps) is not False and backoff.verdict == "pass", (gaps, backoff)
     assert re.search(r"seen from its (8|16|32) s step on", backoff.why), backoff   # where it joined, said
 
 

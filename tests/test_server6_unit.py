@@ -431,3 +431,22 @@ def test_check_server6_fails_a_server_that_answers_what_it_must_drop_and_mixes_i
                   "renew-for-another-server-dropped", "release-for-another-server-dropped",
                   "rebind-with-server-id-dropped", "ia-na-lifetimes-consistent", "ia-pd-lifetimes-consistent"):
         assert got[check] == "fail", (check, got[check])
+
+
+DHCP6C_LOG_DEBIAN13 = """Dec/06/2026 21:51:05: reset a timer on eth0, state=REQUEST, timeo=0, retrans=1079
+Dec/06/2026 21:51:05: receive reply from fe80::c4bb:bdff:fe97:20a%eth0 on eth0
+Dec/06/2026 21:51:05:   DUID: 00:03:00:01:c6:bb:bd:97:02:0a
+Dec/06/2026 21:51:05:   DUID: 00:01:00:01:32:a8:95:44:02:5c:8a:f2:da:00
+Dec/06/2026 21:51:05:   IA_NA: ID=1, T1=1350, T2=2160
+Dec/06/2026 21:51:05: nameserver[0] fd77::53
+Dec/06/2026 21:51:05: create a prefix fd77:2::/56 pltime=94107028425356, vltime=94102733458960
+Dec/06/2026 21:51:05: create an address fd77::100 pltime=2700, vltime=94107028426256
+Dec/06/2026 21:51:05: got an expected reply, sleeping.
+"""
+
+
+def test_dhcp6cs_log_as_debian_13_writes_it_reads_the_same():
+    # no function names before the words, no option names before the DUIDs (the server's comes first)
+    (event,) = dhcp6c_events(DHCP6C_LOG_DEBIAN13)
+    assert (event["event"], event["ip6"], event["prefix6"], event["serverid6"]) == \
+        ("bound6", "fd77::100", "fd77:2::/56", "00030001c6bbbd97020a")

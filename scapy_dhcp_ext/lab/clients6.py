@@ -81,7 +81,8 @@ def v6_command(kind: str, options: list[str], workdir: Path, emit: str) -> list[
 
 
 _STAMP = re.compile(r"^(\w{3}/\d\d/\d{4} \d\d:\d\d:\d\d): (.*)$")
-_MADE = re.compile(r"update_(address|prefix): (create|update) an? (?:address|prefix) (\S+) pltime=(\d+), vltime=(\d+)")
+# Debian 12's dhcp6c prefixes each line with its function's name ("update_address: "), Debian 13's does not.
+_MADE = re.compile(r"(?:update_\w+: )?(create|update) an? (address|prefix) (\S+) pltime=(\d+), vltime=(\d+)")
 _STATE = re.compile(r"reset a timer on \S+, state=(\w+)")
 _DUID = re.compile(r"^\s*DUID: ([0-9a-f:]+)")
 _IA = re.compile(r"IA_NA: ID=\d+, T1=(\d+), T2=(\d+)")
@@ -98,24 +99,25 @@ def dhcp6c_events(log: str) -> list[dict[str, str]]:
         if m is None:
             continue
         stamp, text = m.groups()
-        if want_duid and block is not None and (d := _DUID.match(text)):
-            block["serverid6"] = d.group(1).replace(":", "")
+        if block is not None and (d := _DUID.match(text)):
+            if want_duid or "serverid6" not in block:   # the server's comes first (Debian 13 names no option)
+                block["serverid6"] = d.group(1).replace(":", "")
             want_duid = False
             continue
         if (s := _STATE.search(text)) and block is None:
             state = s.group(1)
-        if "client6_recv: receive reply" in text:
+        if "receive reply from" in text:
             block = {"made": "", "t": str(_epoch(stamp)), "state": state}
         elif block is None:
             continue
-        elif "get DHCP option server ID" in text:
+        elif "option server ID" in text:
             want_duid = True
         elif (ia := _IA.search(text)):
             block["t1"], block["t2"] = ia.groups()
         elif (dns := _DNS.search(text)):
             block["dns6"] = (block.get("dns6", "") + " " + dns.group(1)).strip()
         elif (made := _MADE.search(text)):
-            what, verb, item, _pl, vl = made.groups()
+            verb, what, item, _pl, vl = made.groups()
             block["ip6" if what == "address" else "prefix6"] = item
             if what == "address":
                 block["vltime"] = vl

@@ -307,10 +307,17 @@ def _rebind(t: ClientProbe6, p: Phase6) -> None:
 
 
 def _reconfigure(t: ClientProbe6, p: Phase6) -> None:
+    """A RECONFIGURE (renew) without authentication, then a signed one; only a RENEW or REBIND answers
+    one. A client that let its lease run out (no REBIND in time) is first seen bound again."""
     t.policy = lambda f, raw: raw
+    rebind = t.phases["rebind"].facts
+    if rebind.get("rebind") is None:
+        bound = t.sent_after(REPLY, t.phases["rebind"].start, time.time() + t.wait)
+        if bound is None:
+            raise NoEvidence("it held no binding after its REBIND window (no REPLY went to it since)")
     mark = len(t.timeline)
     t.server.reconfigure(t.duid, kind="renew", authenticated=False)
-    p.facts["unauth"] = t.next_message((RENEW, REBIND, REQUEST, SOLICIT), mark, time.time() + 4)
+    p.facts["unauth"] = t.next_message((RENEW, REBIND), mark, time.time() + 4)
     if t.duid in t.server.ctx.keys:
         mark = len(t.timeline)
         t.server.reconfigure(t.duid, kind="renew")
