@@ -88,7 +88,7 @@ def test_serve_refuses_to_start_beside_another_server(tmp_path):
             s.serve()
         assert s.server is None
         srv = s.serve("10.77.0.200-10.77.0.210", force=True)
-        assert srv.running and any("serving beside another server" in m for m in s.messages)
+        assert srv.running and any("serving DHCP beside another server" in m for m in s.messages)
         s.close()
         assert not srv.running
 

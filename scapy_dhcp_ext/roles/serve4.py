@@ -17,7 +17,7 @@ from ..wire import DISCOVER, mac_str, new_xid
 from ..wire.messages4 import MessageOptions, build_message
 from .leases4 import Pool
 from .server4 import DhcpServer
-from .serving import may_serve
+from .serving import may_serve, refuse_beside
 
 
 class RogueServer(UsageError):
@@ -53,12 +53,8 @@ def serve(endpoint: Endpoint, pool: str | None = None, *, current: DhcpServer | 
     probe = build_message(DISCOVER, mac=endpoint.mac, xid=xid, opts=MessageOptions())
     ex = endpoint.exchange(probe, "SERVE-PROBE", xid=xid, chaddr=endpoint.mac_bytes, timeout=timeout,
                            done=lambda f: True, backoff=Backoff(first=timeout * 2))
-    if ex.replies:
-        who = ", ".join(sorted({f"{f.server} ({mac_str(f.eth_src)})" for f in ex.replies}))
-        if not force:
-            raise RogueServer(f"another DHCP server answers on {name}: {who}; serve() will not start beside "
-                              "it (serve(force=True) to start anyway)")
-        endpoint.messages.append(f"serving beside another server on {name}: {who}")
+    who = ", ".join(sorted({f"{f.server} ({mac_str(f.eth_src)})" for f in ex.replies}))
+    refuse_beside(endpoint, who, name, what="serve", protocol="DHCP", error=RogueServer, force=force)
     if before_start is not None:
         before_start(server)
     return server.start()

@@ -19,7 +19,7 @@ from ..wire.messages6 import client_id, elapsed, frame6, message6, oro, user_opt
 from .answer6 import Config6
 from .leases6 import Pools6
 from .server6 import Dhcp6Server
-from .serving import may_serve
+from .serving import may_serve, refuse_beside
 
 DEFAULT_ADDRESSES = "fd77::100-fd77::1ff"
 DEFAULT_PD = "fd77:2::/48"
@@ -60,12 +60,8 @@ def serve6(endpoint: Endpoint, addresses: str | None = None, *, current: Dhcp6Se
     config = Config6(preferred, valid, t1, t2, rapid_commit, preference, sol_max_rt, inf_max_rt,
                      {int.from_bytes(o[:2], "big"): o[4:] for o in given}, reconfigure)
     server = Dhcp6Server(endpoint, pools, config, on_reply=on_reply, intercept=intercept, duids=duids, macs=macs)
-    who = _other_server(endpoint, timeout)
-    if who:
-        if not force:
-            raise RogueServer6(f"another DHCPv6 server answers on {name}: {who}; serve6() will not start beside "
-                               "it (serve6(force=True) to start anyway)")
-        endpoint.messages.append(f"serving DHCPv6 beside another server on {name}: {who}")
+    refuse_beside(endpoint, _other_server(endpoint, timeout), name, what="serve6", protocol="DHCPv6",
+                  error=RogueServer6, force=force)
     if before_start is not None:
         before_start(server)
     return server.start(restore=restore)

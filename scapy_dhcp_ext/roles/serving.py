@@ -19,3 +19,16 @@ def may_serve(endpoint: Endpoint, iface: str | None, current: Any, what: str, st
     if current is not None and current.running:
         raise UsageError(f"a server is already running here: {stop} first")
     return endpoint.need_iface()
+
+
+
+def refuse_beside(endpoint: Endpoint, who: str, name: str, *, what: str, protocol: str, error: type[UsageError],
+                  force: bool) -> None:
+    """Another ``protocol`` server (``who``; "" for none) answered ``what()``'s own probe on ``name``:
+    ``error`` unless ``force``, and then a line in the session's messages."""
+    if not who:
+        return
+    if not force:
+        raise error(f"another {protocol} server answers on {name}: {who}; {what}() will not start beside it "
+                    f"({what}(force=True) to start anyway)")
+    endpoint.messages.append(f"serving {protocol} beside another server on {name}: {who}")
