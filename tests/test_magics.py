@@ -14,7 +14,7 @@ from tests.support.fakes import FakeSocket, simple_server
 MAGICS = ["dhcp_discover", "dhcp_request", "dhcp_dora", "dhcp_release", "dhcp_inform", "dhcp_decline",
           "dhcp_renew", "dhcp_rebind", "dhcp_session", "dhcp6_solicit", "dhcp6_request", "dhcp6_sarr",
           "dhcp6_renew", "dhcp6_rebind", "dhcp6_release", "dhcp6_decline", "dhcp6_confirm", "dhcp6_info",
-          "dhcp6_session", "dhcp6_sweep"]
+          "dhcp6_session", "dhcp6_sweep", "dhcp6_sweep_replies", "dhcp6_serve", "dhcp6_check"]
 HELPERS = ["discover", "request", "dora", "release", "inform", "decline", "renew", "rebind", "dhcp",
            "solicit", "sarr", "renew6", "rebind6", "release6", "decline6", "confirm6", "info_request", "Relay6",
            "sweep_lengths6", "sweep_malformed6", "Retransmit6"]

@@ -24,7 +24,7 @@ OPERATIONS = ("discover", "request", "dora", "release", "inform", "decline", "re
 # The v6 client's operations, bound to dhcp.v6 (the same endpoint): on dhcp.v6 a method has no "6",
 # as a helper in the shell every one has it (renew6() beside the v4 renew()).
 OPERATIONS6 = ("solicit", "request", "sarr", "renew", "rebind", "release", "decline", "confirm", "info_request",
-               "sweep_lengths", "sweep_malformed", "load", "serve", "check_server", "check_client")
+               "sweep_lengths", "sweep_malformed", "load", "serve", "sweep_replies", "check_server", "check_client")
 # Helpers that had no "6" before the rule, kept one release: they warn and run the new one.
 RENAMED6 = {"solicit": "solicit6", "sarr": "sarr6", "info_request": "info_request6"}
 VIEWS = ("compact", "show", "hex", "summary", "raw", "ls")

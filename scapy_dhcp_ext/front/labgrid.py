@@ -166,6 +166,11 @@ class ScapyDhcpDriver(Driver):
     def sweep_replies(self, *args: Any, **kwargs: Any) -> Any:
         return self._session().sweep_replies(*args, **{"progress": False, **kwargs})
 
+    @Driver.check_active
+    @step()
+    def sweep_replies6(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session().v6.sweep_replies(*args, **{"progress": False, **kwargs})
+
 
 class Status(enum.Enum):
     unknown = 0

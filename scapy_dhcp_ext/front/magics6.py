@@ -280,6 +280,32 @@ class Dhcp6Magics(Magics):
         return report
 
     @magic_arguments()
+    @argument("cases", nargs="?", help="case names with commas (default: the whole catalog)")
+    @argument("--skip", help="case names with commas to leave out")
+    @argument("--device-mac", "--mac", dest="device_mac", help="the device's MAC (default: the first that SOLICITs)")
+    @argument("--probe", default="traffic",
+              help="traffic (a neighbour solicitation), or an expression giving a callable (lab.clients[0].alive)")
+    @argument("--restart", metavar="EXPR", help="a callable that brings the device back (lab.clients[0].restart)")
+    @argument("--resume", action="store_true", help="carry on with the last unfinished sweep_replies6")
+    @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    @output_args
+    @line_magic
+    @answers_help
+    def dhcp6_sweep_replies(self, line: str = "") -> Any:
+        """Hostile ADVERTISEs and REPLYs to a device's DHCPv6 client, one case at a time, each with a
+        verdict; returns the report (``.killer``, ``.to_pcap()``)."""
+        args = parse_words(self.dhcp6_sweep_replies, line)
+        probe = args.probe if args.probe == "traffic" else evaluate(self.shell, args.probe)
+        kw = {"restart": evaluate(self.shell, args.restart)} if args.restart else {}
+        with usage_errors():
+            report = self.session.v6.sweep_replies(args.cases.split(",") if args.cases else None,
+                                                   skip=args.skip.split(",") if args.skip else None,
+                                                   device_mac=args.device_mac, probe=probe, resume=args.resume,
+                                                   progress=args.progress, **kw)
+            write_outputs(args, report)
+        return report
+
+    @magic_arguments()
     @argument("--duid", choices=["LL", "LLT", "EN", "UUID"], help="switch to a new DUID of this type")
     @argument("--enterprise", type=int, default=0, help="DUID-EN: the enterprise number")
     @argument("--identifier", default="", help="DUID-EN: the identifier (text, or hex:0102)")

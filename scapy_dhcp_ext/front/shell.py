@@ -22,7 +22,7 @@ HELPERS_LINE = ("helpers: discover() request() dora() release() inform() decline
                 "  sweep_lengths() sweep_malformed() load() serve() sweep_replies() check_server() check_client()\n"
                 "  DHCPv6: solicit6() sarr6() request6() renew6() rebind6() release6() decline6() confirm6()\n"
                 "  info_request6() sweep_lengths6() sweep_malformed6() load6()\n"
-                "  serve6() check_server6() check_client6()\n"
+                "  serve6() sweep_replies6() check_server6() check_client6()\n"
                 "  pkt_dump() pkt_edit() pkt_send(); the session is dhcp (its v6 roles: dhcp.v6)")
 
 

@@ -86,6 +86,7 @@ class Dhcp6Server:
         # returns what to send instead of the reply (as on_reply does, bytes in and out, no Scapy).
         self.observe: Callable[[Frame6], None] | None = None
         self.mutate: Callable[[Frame6, bytes], Any] | None = None
+        self.tap: Callable[[bytes], Any] | None = None   # sees every frame read (a workload's liveness model)
         self._bound = threading.Condition()
         self._last: Binding6 | None = None
 
@@ -99,7 +100,8 @@ class Dhcp6Server:
             self._log(f"{restored} bindings restored from the state file")
         transport = self.endpoint.transport6
         transport.answer_nd(self.address, self.endpoint.mac_bytes)
-        transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
+        reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
+        reader.tap = self.tap
         self.running = True
         self.endpoint.sections["server6"] = self.to_dict
         return self
@@ -272,9 +274,14 @@ class Dhcp6Server:
             return [(0.0, raw)]
         return normalise_replies(got, raw)
 
-    def attach(self, observe: Callable[[Frame6], None] | None, mutate: Callable[[Frame6, bytes], Any] | None) -> None:
-        """A workload's hooks on the request path (the reader's thread); :meth:`detach` takes them off."""
-        self.observe, self.mutate = observe, mutate
+    def attach(self, observe: Callable[[Frame6], None] | None, mutate: Callable[[Frame6, bytes], Any] | None,
+               tap: Callable[[bytes], Any] | None = None) -> None:
+        """A workload's hooks on the request path (the reader's thread): ``tap(raw)`` sees every
+        frame read, neighbour discovery too; :meth:`detach` takes them off."""
+        self.observe, self.mutate, self.tap = observe, mutate, tap
+        reader = self.endpoint.transport6.reader if self.running else None
+        if reader is not None:
+            reader.tap = tap
 
     def detach(self) -> None:
         self.attach(None, None)

@@ -13,7 +13,7 @@ from ..errors import old_keyword, renamed
 from ..roles import serve6
 from ..roles.client6 import Client6
 from ..roles.server6 import Dhcp6Server
-from ..workloads import client_checks6, load6, server_checks6, sweep6
+from ..workloads import client_checks6, load6, reply_sweep6, server_checks6, sweep6
 from ..workloads.host import drives
 
 
@@ -32,6 +32,13 @@ class Dhcp6Session(Client6):
         kwargs.setdefault("restart", getattr(self.devices, "restart_device", None))
         kwargs.setdefault("release", getattr(self.devices, "release_device", None))
         return client_checks6.check_client6(self, **kwargs)
+
+    def sweep_replies(self, only: Any = None, **kwargs: Any) -> Any:
+        """Hostile ADVERTISEs and REPLYs to the DHCPv6 client on the link, a verdict each; see
+        :mod:`scapy_dhcp_ext.workloads.reply_sweep6`. ``restart`` defaults to the session's
+        ``restart_device`` (the lab client's, in the lab shell)."""
+        kwargs.setdefault("restart", getattr(self.devices, "restart_device", None))
+        return reply_sweep6.sweep_replies6(self, only, **kwargs)
 
     def serve(self, addresses: str | None = None, **kwargs: Any) -> Dhcp6Server:
         """A DHCPv6 server on this interface, in the background; see :mod:`scapy_dhcp_ext.roles.server6`."""

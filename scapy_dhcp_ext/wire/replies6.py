@@ -21,12 +21,15 @@ from dataclasses import dataclass
 
 from .dhcp6 import (
     CLIENT_PORT6,
+    CONFIRM,
     IA_NA,
     IA_PD,
     INTERFACE_ID,
+    REBIND,
     RECONFIGURE,
     RELAY_MSG,
     RELAY_REPL,
+    REPLY,
     SERVER_PORT6,
     ia,
     iaaddr,
@@ -36,14 +39,15 @@ from .dhcp6 import (
     status_option,
     udp6_frame,
 )
-from .messages6 import message6
-from .msg6 import Message6
+from .messages6 import client_id, message6, server_id
+from .msg6 import Frame6, Message6
 
 AUTH = 11
 RECONF_MSG = 19
 RECONF_ACCEPT = 20
 RECONFIGURE_KEY_PROTOCOL, HMAC_MD5, MONOTONIC = 3, 1, 0
-KEY_VALUE, HMAC_DIGEST = 1, 2    # the reconfigure key's auth-info types (RFC 8415 20.4.1)
+KEY_VALUE, HMAC_DIGEST = 1, 2
+NOT_ON_LINK = 4    # the reconfigure key's auth-info types (RFC 8415 20.4.1)
 
 
 def ia_reply(kind: str, iaid: int, *, t1: int = 0, t2: int = 0,
@@ -112,8 +116,20 @@ def reconfigure_message(*, server_duid: bytes, client_duid: bytes, kind: int, ke
     """A RECONFIGURE (RFC 8415 18.3.11): transaction id 0, the message the client is
     to send (``kind``: RENEW 5, REBIND 6, INFORMATION-REQUEST 11), signed with the
     client's key, or unauthenticated when ``key`` is None (a client MUST drop that)."""
-    from .messages6 import client_id, server_id
-
     body = message6(RECONFIGURE, 0, [server_id(server_duid), client_id(client_duid),
                                      option6(RECONF_MSG, bytes([kind]))])
     return key.sign(body) if key is not None else body
+
+
+def start_over(f: Frame6, *, server_duid: bytes, mac: bytes, src: str) -> bytes | None:
+    """Our REPLY that sends a client with an old lease back to SOLICIT (RFC 8415 18.2.10.1), or
+    None: to a REBIND its addresses and prefixes with lifetimes 0, to a CONFIRM NotOnLink."""
+    if f.msg_type == REBIND:
+        options = [ia_reply(i.kind, i.iaid, items=[(a.address, a.prefix_len, 0, 0) for a in i.addresses])
+                   for i in f.ia_na + f.ia_pd]
+    elif f.msg_type == CONFIRM:
+        options = [status_option(NOT_ON_LINK, "start over")]
+    else:
+        return None
+    body = message6(REPLY, f.txid or 0, [server_id(server_duid), client_id(f.client_id or b"")] + options)
+    return reply_frame6(body, mac=mac, src=src, to_mac=f.eth_src, to=f.ip_src or "", relayed=False)

@@ -42,7 +42,7 @@ from ..wire.dhcp6 import (
 )
 from ..wire.frames6 import Frame6, parse_frame6
 from ..wire.messages6 import client_id, message6, server_id
-from ..wire.replies6 import ia_reply, reply_frame6
+from ..wire.replies6 import reply_frame6, start_over
 from .checks import NoEvidence, Recorder
 
 if TYPE_CHECKING:
@@ -113,13 +113,7 @@ class ClientProbe6:
 
     def _start_over(self, f: Frame6, raw: bytes) -> bytes | None:
         """Nothing given; an old lease taken back: a REBIND's addresses with lifetimes 0, a CONFIRM NotOnLink."""
-        if f.msg_type == REBIND:
-            ias = [ia_reply(i.kind, i.iaid, items=[(a.address, a.prefix_len, 0, 0) for a in i.addresses])
-                   for i in f.ia_na + f.ia_pd]
-            return self._reply(f, REPLY, ias)
-        if f.msg_type == CONFIRM:
-            return self._reply(f, REPLY, [status_option(NOT_ON_LINK, "start over")])
-        return None
+        return start_over(f, server_duid=self.server.duid, mac=self.server.endpoint.mac_bytes, src=self.server.address)
 
     def _reply(self, f: Frame6, msg_type: int, options: list[bytes]) -> bytes:
         body = message6(msg_type, f.txid or 0, [server_id(self.server.duid), client_id(f.client_id or b"")] + options)

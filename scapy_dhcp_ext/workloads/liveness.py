@@ -39,7 +39,12 @@ from ..wire import (
     IPPROTO_ICMP,
     ip_str,
 )
+from ..wire.dhcp6 import DHCP6_AT, ICMP6_AT, IP6_NH, IPPROTO_ICMPV6, MESSAGE_TYPES6, ND_ADVERT, ND_SOLICIT, ip6_str
+from ..wire.dhcp6 import IP6_SRC as IP6_SRC6
+from ..wire.dhcp6 import IPPROTO_UDP as IPPROTO_UDP6
 from ..wire.frames4 import parse_frame
+
+ND_ROUTER_SOLICIT = 133
 
 PROBE_WAIT, PROBE_MAX, ANNOUNCE_WAIT, ANNOUNCE_INTERVAL = 1.0, 2.0, 2.0, 2.0
 PROBE_PHASE = PROBE_WAIT + 3 * PROBE_MAX + ANNOUNCE_WAIT   # 9 s: the ACK to the first announcement, at the latest
@@ -63,13 +68,17 @@ class Sign:
     def phrase(self) -> str:
         return {"arp-probe": "ARP probes for {a}", "arp-announce": "ARP announcements of {a}",
                 "arp-reply": "ARP replies for {a}", "arp-request": "ARP requests from {a}",
-                "icmp": "ICMP from {a}", "frame": "other frames"}.get(
+                "icmp": "ICMP from {a}", "frame": "other frames", "ns-dad": "DAD probes for {a}",
+                "ns": "neighbour solicitations from {a}", "na": "neighbour advertisements for {a}",
+                "rs": "router solicitations", "icmp6": "ICMPv6 from {a}"}.get(
             self.kind, self.kind + "s" + (" for {a}" if self.address else "")).format(a=self.address)
 
 
 def classify(raw: bytes, t: float) -> Sign:
     """What a frame from the device is, as a sign of life."""
     kind = raw[ETH_TYPE:ETH_TYPE + 2]
+    if kind == b"\x86\xdd":
+        return classify6(raw, t)
     if kind == b"\x08\x06" and len(raw) >= ARP_LEN:
         spa, tpa = raw[ARP_SPA:ARP_SPA + 4], raw[ARP_TPA:ARP_TPA + 4]
         if raw[ARP_OPER:ARP_OPER + 2] == b"\x00\x02":
@@ -86,6 +95,26 @@ def classify(raw: bytes, t: float) -> Sign:
                 address = frame.ciaddr if frame.ciaddr != "0.0.0.0" else (frame.requested or "")
                 return Sign(t, frame.type_name, address)
     return Sign(t, "frame")
+
+
+def classify6(raw: bytes, t: float) -> Sign:
+    """An IPv6 frame from the device: a DHCPv6 message (its name), duplicate address
+    detection (``ns-dad``, a neighbour solicitation from ::), another neighbour
+    solicitation (``ns``, from its address), an advertisement (``na``, for its target),
+    a router solicitation, other ICMPv6 (RFC 4861, 4862 5.4)."""
+    if len(raw) <= DHCP6_AT - 8 or raw[IP6_NH] not in (IPPROTO_UDP6, IPPROTO_ICMPV6):
+        return Sign(t, "frame")
+    src, kind = ip6_str(raw[IP6_SRC6:IP6_SRC6 + 16]), raw[ICMP6_AT]
+    if raw[IP6_NH] == IPPROTO_UDP6:
+        if len(raw) > DHCP6_AT and raw[ICMP6_AT + 2:ICMP6_AT + 4] == b"\x02\x23":   # to port 547
+            return Sign(t, MESSAGE_TYPES6.get(raw[DHCP6_AT], f"DHCPV6-{raw[DHCP6_AT]}"))
+        return Sign(t, "frame")
+    target = ip6_str(raw[ICMP6_AT + 8:ICMP6_AT + 24]) if len(raw) >= ICMP6_AT + 24 else ""
+    if kind == ND_SOLICIT:
+        return Sign(t, "ns-dad", target) if src == "::" else Sign(t, "ns", src)
+    if kind == ND_ADVERT:
+        return Sign(t, "na", target)
+    return Sign(t, "rs") if kind == ND_ROUTER_SOLICIT else Sign(t, "icmp6", src)
 
 
 class Liveness:
@@ -129,9 +158,10 @@ class Liveness:
 
     def holds(self, address: str, since: float) -> Sign | None:
         """The first sign since then that it uses ``address``: it announced it, answered
-        ARP for it, asked ARP from it or sent ICMP from it."""
+        ARP for it, asked ARP from it or sent ICMP from it (v6: advertised it, checked it
+        with DAD, solicited a neighbour or sent ICMPv6 from it)."""
         return next((s for s in self.after(since) if s.address == address and s.kind in (
-            "arp-announce", "arp-reply", "arp-request", "icmp")), None)
+            "arp-announce", "arp-reply", "arp-request", "icmp", "na", "ns-dad", "ns", "icmp6")), None)
 
     def probing_until(self, address: str, since: float) -> float | None:
         """While it probes ``address``: when its probe phase may end at the latest

@@ -15,6 +15,7 @@ from ..wire.frames4 import Frame, parse_frame
 from .liveness import Chooser, Liveness
 from .reply_cases4 import Ctx, ReplyCase
 from .reply_report import ReplyReport, ReplyRow
+from .reply_run import ReplyRun
 
 if TYPE_CHECKING:
     from ..roles.server4 import DhcpServer
@@ -24,7 +25,7 @@ Probe = Any   # "traffic", "arp", "icmp" or a callable returning whether the dev
 FORCERENEW_WITHIN = 2.0   # seconds: a client that takes a FORCERENEW renews within this (RFC 3203 5: at once)
 
 
-class ReplyMachine:
+class ReplyMachine(ReplyRun):
     """The state of one sweep, moved along by the device's requests: the
     server's hooks (``observe`` and ``on_reply``, on the reader's thread) take a
     request and give the reply to send; the lock-holding helpers below are
@@ -204,8 +205,10 @@ class ReplyMachine:
         old process sends now must not start a case (nor be answered)."""
         return self.quiet and self.restart is not None
 
-    def _set(self, mode: str) -> None:
-        self.mode, self.since = mode, time.monotonic()
+    def _verdict(self, verdict: str, why: str) -> None:
+        if self.row is not None:
+            self.renewed = False   # a renew() for the next case, or between cases
+        super()._verdict(verdict, why)
 
     def _begin(self, req: Frame) -> None:
         case = self.report.remaining[0]
@@ -232,27 +235,6 @@ class ReplyMachine:
         self._set("sent")
         self.sent_at = self.since
         self.cond.notify_all()
-
-    def _out(self, raw: bytes, hostile: bool = False) -> None:
-        if self.row is not None:
-            self.row.frames.append(("hostile" if hostile else "out", raw, time.time()))
-
-    def _verdict(self, verdict: str, why: str) -> None:
-        """The case's verdict, its ``why`` followed by what the device did meanwhile (the evidence)."""
-        row = self.row
-        if row is None:
-            return
-        origin = self.sent_at or self.since
-        signs = self.life.after(origin)
-        row.verdict, row.why = verdict, why + (f" ({self.life.words(signs, origin)})" if signs else "")
-        row.seconds = time.time() - row.started
-        self.report.rows.append(row)
-        self.report.remaining.pop(0)
-        if verdict == "dead" and self.report.killer is None:
-            self.report.killer = row
-        self.row, self.case, self.renewed = None, None, False
-        self._set("wait")
-
 
 def _kind(raw: bytes) -> int | None:
     return parse_frame(raw).message_type

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import UsageError
 from .report import COLOURS, Report, finish, frame_dicts, legend, pyplot
 
 ROLES = {"hostile": "the case's reply", "out": "our valid reply", "in": "the device"}
@@ -84,9 +85,9 @@ class ReplyReport(Report):
 
     def headline(self) -> str:
         counts = ", ".join(f"{n} {v}" for v, n in sorted(self.counts().items()))
-        state = "interrupted (sweep_replies(resume=True))" if self.interrupted else (
+        state = f"interrupted ({self.KIND}(resume=True))" if self.interrupted else (
             f"stopped: {self.stopped}" if self.stopped else "complete" if self.complete else "not finished")
-        text = (f"sweep_replies {self.sweep_id}: {len(self.rows)} cases in {self.elapsed:.1f} s "
+        text = (f"{self.KIND} {self.sweep_id}: {len(self.rows)} cases in {self.elapsed:.1f} s "
                 f"(client retry {self.retry or 0:.1f} s): {counts or 'none run'}; {state}")
         if self.remaining:
             text += f"; {len(self.remaining)} not run"
@@ -132,6 +133,35 @@ class ReplyReport(Report):
             ax.annotate("killer", (self.killer.seconds, k), xytext=(5, 0), textcoords="offset points",
                         color=COLOURS["dead"], fontsize=8, va="center")
         ax.set_xlabel("seconds per case")
-        ax.set_title(f"sweep_replies {self.sweep_id}")
+        ax.set_title(f"{self.KIND} {self.sweep_id}")
         legend(ax, rows)
         return finish(fig, path)
+
+
+def resumed(session: Any, key: str, cases: list[Any], kind: type[ReplyReport] = ReplyReport) -> ReplyReport:
+    """The unfinished sweep (``key``: its name in the session's notes): this session's last
+    report, or the one its notes kept (a session that was closed or killed), its verdicts
+    so far restored; ``cases`` is the whole catalog."""
+    last = session.last
+    if isinstance(last, kind) and last.KIND == kind.KIND and not last.complete:
+        last.stopped = ""
+        return last
+    kept = session.endpoint.notes.get(key)
+    if not isinstance(kept, dict) or kept.get("complete") or not kept.get("cases"):
+        raise UsageError(f"no unfinished {key}() to resume")
+    by_name = {c.name: c for c in cases}
+    verdicts = kept.get("verdicts") or {}
+    report = kind(sweep_id=str(kept.get("id")), retry=kept.get("retry"))
+    for name in kept["cases"]:
+        case = by_name.get(name)
+        if case is None:
+            continue
+        if name in verdicts:
+            verdict, why = verdicts[name]
+            report.rows.append(ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, verdict=verdict,
+                                        why=why, note="from before the session restarted: no frames kept"))
+            if verdict == "dead" and report.killer is None:
+                report.killer = report.rows[-1]
+        else:
+            report.remaining.append(case)
+    return report

@@ -47,14 +47,12 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import UsageError, old_keyword
-from ..roles.results4 import progress_bar
-from ..state.signals import stop_on_ctrl_c
 from ..wire import mac_bytes, mac_str
 from .catalog import choose
 from .reply_cases4 import select
 from .reply_evidence4 import Evidence
 from .reply_machine4 import FORCERENEW_WITHIN, Probe
-from .reply_report import ReplyReport, ReplyRow
+from .reply_report import ReplyReport, resumed
 
 if TYPE_CHECKING:
     from ..roles.server4 import DhcpServer
@@ -66,48 +64,6 @@ class ReplySweeper(Evidence):
     """One sweep: the machine (:class:`~.reply_machine4.ReplyMachine`) moved by the
     device's requests, and the caller's thread that waits, times the silences
     (:class:`~.reply_evidence4.Evidence`), and calls the probe and ``restart``."""
-
-    def run(self) -> ReplyReport:
-        report = self.report
-        report.interrupted = False
-        bar = progress_bar(self.progress, len(report.rows) + len(report.remaining), "sweep_replies",
-                           done=len(report.rows))
-        start = time.monotonic()
-
-        def stopped() -> None:
-            report.interrupted = True
-
-        try:
-            with stop_on_ctrl_c(stopped):
-                while report.remaining and not report.stopped:
-                    done = len(report.rows)
-                    self._step()
-                    if len(report.rows) > done:
-                        self.note()   # each verdict kept as it lands: a killed session resumes after it
-                        if bar is not None:
-                            bar.update(len(report.rows) - done)
-        finally:
-            if bar is not None:
-                bar.close()
-            with self.cond:
-                if self.row is not None and report.interrupted:
-                    self.row.note = "cut short by Ctrl-C"
-                self._set("idle")
-            report.elapsed += time.monotonic() - start
-            report.retry = self.retry
-            self.note()
-        return report
-
-    def note(self) -> None:
-        """The sweep in the session's notes (saved with its state): the cases
-        asked for and each verdict so far, for ``resume=True`` after a restart."""
-        r = self.report
-        endpoint = self.session.endpoint
-        endpoint.notes["sweep_replies"] = {
-            "id": r.sweep_id, "cases": [x.name for x in r.rows] + [c.name for c in r.remaining],
-            "verdicts": {x.name: [x.verdict, x.why] for x in r.rows}, "retry": self.retry,
-            "complete": r.complete and not r.stopped}
-        endpoint.save()
 
     def _step(self) -> None:
         with self.cond:
@@ -211,20 +167,6 @@ class ReplySweeper(Evidence):
         if not alive and self.restart is None:
             self._stop("the device died; restart= would bring it back for the rest")
 
-    def _again(self, why: str) -> None:
-        """The case did not get to its hostile reply: once more from a fresh start, then skipped."""
-        with self.cond:
-            case = self.case
-            if case is None or self.mode in ("wait", "idle"):
-                return
-            self.attempts[case.name] = self.attempts.get(case.name, 0) + 1
-            if self.attempts[case.name] >= 2:
-                self._verdict("skipped", why + ", twice")
-            else:
-                self.row, self.case = None, None
-                self._set("wait")
-            self.quiet = True
-
     def _silent(self, what: str) -> None:
         """Silence past the window: the probe decides between alive and dead; a
         device given a lease (an ACK case, a FORCERENEW) may be bound and quiet
@@ -283,12 +225,6 @@ class ReplySweeper(Evidence):
             if self.row is not None:
                 self.row.frames.extend(("hostile", h.raw, h.time) for h in self.server.log[-1:])
 
-    def _stop(self, why: str) -> None:
-        with self.cond:
-            self.report.stopped = why
-            self._set("idle")
-
-
 def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: list[str] | str | None = None,
                   device_mac: str | None = None, probe: Probe = "traffic", restart: Callable[[], Any] | None = None,
                   renew: Callable[[], Any] | None = None, retry: float | None = None, margin: float = 0.5,
@@ -315,7 +251,8 @@ def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: l
         raise UsageError(str(exc)) from None
     if skip:
         chosen = choose(chosen, None, skip, key=lambda c: c.name, what="case")
-    report = _resumed(session) if resume else ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
+    report = resumed(session, "sweep_replies", select(None)) if resume else \
+        ReplyReport(sweep_id=secrets.token_hex(4), remaining=chosen)
     if resume and retry is None:
         retry = report.retry
     running = session.server if session.server is not None and session.server.running else None
@@ -342,32 +279,4 @@ def sweep_replies(session: Host, only: list[str] | str | None = None, *, skip: l
         if own:
             server.stop()
         session.last = report
-    return report
-
-
-def _resumed(session: Host) -> ReplyReport:
-    """The unfinished sweep: this session's last report, or the one its notes
-    kept (a session that was closed or killed), its verdicts so far restored."""
-    last = session.last
-    if isinstance(last, ReplyReport) and not last.complete:
-        last.stopped = ""
-        return last
-    kept = session.endpoint.notes.get("sweep_replies")
-    if not isinstance(kept, dict) or kept.get("complete") or not kept.get("cases"):
-        raise UsageError("no unfinished sweep_replies() to resume")
-    by_name = {c.name: c for c in select(None)}
-    verdicts = kept.get("verdicts") or {}
-    report = ReplyReport(sweep_id=str(kept.get("id")), retry=kept.get("retry"))
-    for name in kept["cases"]:
-        case = by_name.get(name)
-        if case is None:
-            continue
-        if name in verdicts:
-            verdict, why = verdicts[name]
-            report.rows.append(ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, verdict=verdict,
-                                        why=why, note="from before the session restarted: no frames kept"))
-            if verdict == "dead" and report.killer is None:
-                report.killer = report.rows[-1]
-        else:
-            report.remaining.append(case)
     return report
