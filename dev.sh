@@ -251,9 +251,10 @@ case "$cmd" in
   test)
     install test test
     set +e
-    # Two workers (pytest-xdist): a lab test mostly waits for its peers' timers, so two at a time halve
-    # the time on a 2-CPU machine; each worker's labs are its own (tests/support/labs.py).
-    "$venv/bin/python" -m pytest -n 2 --dist worksteal --durations=15 "$@"
+    # Four workers (pytest-xdist): a lab test mostly waits for its peers' timers (the whole suite keeps
+    # about half of one CPU busy), so four at a time on a 2-CPU machine quarter the time; each worker's
+    # labs are its own (tests/support/labs.py).
+    "$venv/bin/python" -m pytest -n 4 --dist worksteal --durations=15 "$@"
     rc=$?
     set -e
     [ "$rc" = 5 ] && { say "pytest collected no tests"; exit 1; }

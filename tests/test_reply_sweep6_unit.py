@@ -205,3 +205,35 @@ def test_an_unauthenticated_reconfigure_is_accepted_only_when_a_renew_follows_at
         run.send(DHCP6_Renew(trid=3))
     r = run.done()
     assert r.rows[0].verdict == verdict and r.rows[0].unexpected == (verdict == "accepted")
+
+
+def test_a_request_too_big_for_the_link_counts_once_its_fragments_are_in():
+    """The client writes the 100 addresses back into its REQUEST (CVE-2018-15688's class): 2.8 KB in two fragments."""
+    from scapy_dhcp_ext.wire.fragments6 import fragment6
+
+    run = Run(["advertise-many-addresses"])
+    solicit = run.send(DHCP6_Solicit(trid=4))
+    run.answer(solicit, DHCP6_Advertise(trid=4))
+    ia = DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=f"fd77::{0x1000 + i:x}") for i in range(100)])
+    first, second = fragment6(from_client(DHCP6_Request(trid=5) / ia), 1500)
+    run.session.fake.tap(first)
+    assert run.report is None and run.thread.is_alive()
+    run.session.fake.tap(second)
+    r = run.done()
+    assert r.rows[0].verdict == "accepted" and "REQUEST" in r.rows[0].why
+
+
+def test_a_client_that_solicits_again_after_our_valid_advertise_is_restarted_then_the_case_skipped():
+    """Preference 255: a client that took the valid ADVERTISE REQUESTs at once. One that SOLICITs again
+    (dhcpcd with its receive path stuck after a flood) is restarted, not waited for as it backs off."""
+    restarts = []
+    run = Run(["reply-wrong-xid"], restart=lambda: restarts.append(1))
+    for trid, tries in ((1, 1), (2, 2)):
+        solicit = run.send(DHCP6_Solicit(trid=trid))
+        assert run.answer(solicit, DHCP6_Advertise(trid=trid)) is not None
+        run.send(DHCP6_Solicit(trid=trid))
+        deadline = time.monotonic() + 5
+        while len(restarts) < tries and run.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    r = run.done()
+    assert len(restarts) >= 1 and r.rows[0].verdict == "skipped" and "SOLICITed again" in r.rows[0].why

@@ -450,3 +450,38 @@ def test_dhcp6cs_log_as_debian_13_writes_it_reads_the_same():
     (event,) = dhcp6c_events(DHCP6C_LOG_DEBIAN13)
     assert (event["event"], event["ip6"], event["prefix6"], event["serverid6"]) == \
         ("bound6", "fd77::100", "fd77:2::/56", "00030001c6bbbd97020a")
+
+
+def test_a_request_past_the_mtu_is_answered_once_its_fragments_are_in():
+    """A REBIND that writes 100 addresses back (2.8 KB) comes in two fragments: the addresses go back with
+    lifetimes 0 (none is ours: 18.3.5), in one REPLY, once the second fragment is in."""
+    from scapy_dhcp_ext.wire.fragments6 import fragment6
+
+    srv, sock = server()
+    ia = DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=f"fd99::{i + 1:x}") for i in range(100)])
+    first, second = fragment6(frame(DHCP6_Rebind(trid=0x777777) / cid() / DHCP6OptElapsedTime() / ia), 1500)
+    assert answered(srv, sock, first) is None
+    reply = answered(srv, sock, second)
+    assert reply is not None and reply[DHCP6_Reply].trid == 0x777777
+    zeroed = [a for a in reply[DHCP6OptIA_NA].ianaopts if isinstance(a, DHCP6OptIAAddress)]
+    assert len(zeroed) == 100 and {(a.preflft, a.validlft) for a in zeroed} == {(0, 0)}
+
+
+def test_the_first_free_address_in_pool_order_after_expiries_and_releases():
+    """The table finds free addresses from a cursor, not by walking the pool: what expired or was
+    released low in the pool is handed out first, in pool order, and a released address goes to
+    another client only when nothing never used is left."""
+    clock = Clock()
+    table = Bindings6(Pools6.parse("fd77::100-fd77::104", pd=None, pd_length=64), valid=100, clock=clock)
+    got = [table.assign(f"c{i}", 1, "NA", commit=True).address for i in range(3)]
+    assert got == ["fd77::100", "fd77::101", "fd77::102"]
+    assert table.release("c1", 1, "NA", "fd77::101")
+    assert table.assign("c3", 1, "NA", commit=True).address == "fd77::103"   # never used, before a released one
+    clock.now += 50
+    table.extend("c2", 1, "NA", "fd77::102")                                 # c2 and c3 renew; c0 does not
+    table.extend("c3", 1, "NA", "fd77::103")
+    clock.now += 60
+    assert table.assign("c4", 1, "NA", commit=True).address == "fd77::100"   # c0's expired first, in pool order
+    assert table.assign("c5", 1, "NA", commit=True).address == "fd77::104"
+    assert table.assign("c6", 1, "NA", commit=True).address == "fd77::101"   # released by c1: the last left
+    assert table.assign("c7", 1, "NA", commit=True) is None

@@ -36,11 +36,13 @@ class Lab(ServerLauncher):
 
     ``servers`` is a kind or a list of kinds ("dnsmasq", "kea"); each gets its
     own address in ``subnet`` (.1, .2, ...) and its own pool. ``extra`` adds a
-    namespace on the same link without a server, for fake devices."""
+    namespace on the same link without a server, for fake devices (or perfdhcp),
+    with an IPv6 address too when a server speaks DHCPv6 or ``ipv6=True``."""
 
     def __init__(self, servers: str | Sequence[str] = "dnsmasq", *, subnet: str = "10.77.0",
                  lease_time: int = 3600, domain: str = "lab.test", lab_id: str | None = None,
-                 extra: int = 0, large_pool: bool = False, clients: str | Sequence[str] = ()) -> None:
+                 extra: int = 0, large_pool: bool = False, clients: str | Sequence[str] = (),
+                 ipv6: bool = False) -> None:
         kinds = [servers] if isinstance(servers, str) else list(servers)
         for kind in kinds:
             if kind not in SERVER_KINDS:
@@ -60,6 +62,7 @@ class Lab(ServerLauncher):
         self.extra = extra
         self.large_pool = large_pool   # a /16 with 64,000 addresses, for load
         self.extra_netns: list[str] = []
+        self.ipv6 = ipv6
         self.workdir: Path | None = None
         self._started = False
 
@@ -181,8 +184,8 @@ class Lab(ServerLauncher):
 
     @property
     def v6(self) -> bool:
-        """Whether this lab's servers speak DHCPv6."""
-        return any(kind in V6_KINDS for kind in self.kinds)
+        """Whether this lab's servers speak DHCPv6 (or its extra namespaces were asked for IPv6)."""
+        return self.ipv6 or any(kind in V6_KINDS for kind in self.kinds)
 
     # -- helpers for tests ----------------------------------------------
 

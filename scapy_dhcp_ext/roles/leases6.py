@@ -17,6 +17,7 @@ nobody requested before it refuses a new client.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import time
 from dataclasses import asdict, dataclass
@@ -138,20 +139,50 @@ class Bindings6:
         self.valid = valid
         self.clock = clock
         self._by_address: dict[tuple[str, str], Binding6] = {}   # (kind, address) -> its latest binding
+        self._by_ia: dict[tuple[str, int, str], list[Binding6]] = {}   # (DUID, IAID, kind) -> its bindings
+        self._ends: list[tuple[float, str, str]] = []   # a heap of (expires, kind, address) of live bindings
+        self._cursor = {"NA": 0, "PD": 0}   # no free address (or prefix) in the pool below this index
         self.taken_back: list[Binding6] = []   # offers given back to a full pool, for the log to tell
 
     def __iter__(self) -> Iterator[Binding6]:
         return iter(list(self._by_address.values()))
 
     def _expire(self, now: float) -> None:
-        for b in self._by_address.values():
-            if b.state in LIVE and b.expires <= now:
+        """Live bindings past their end become expired: the earliest ends first, off a heap (a
+        binding extended since its entry went in has a later one, and its old entry is skipped)."""
+        while self._ends and self._ends[0][0] <= now:
+            ends, kind, address = heapq.heappop(self._ends)
+            b = self._by_address.get((kind, address))
+            if b is not None and b.state in LIVE and b.expires == ends:
                 b.state = "expired"
+                self._freed(kind, address)
+
+    def _track(self, b: Binding6) -> None:
+        """A binding made or extended: indexed by its IA, and its end on the heap."""
+        mine = self._by_ia.setdefault((b.duid, b.iaid, b.kind), [])
+        if b not in mine:
+            mine.append(b)
+        if b.state in LIVE and b.expires != float("inf"):
+            heapq.heappush(self._ends, (b.expires, b.kind, b.address))
+
+    def _index(self, kind: str, address: str) -> int:
+        n = int(ipaddress.IPv6Address(address))
+        if kind == "NA":
+            return n - self.pools.first
+        assert self.pools.pd is not None
+        return (n - int(self.pools.pd.network_address)) >> (128 - self.pools.pd_length)
+
+    def _freed(self, kind: str, address: str) -> None:
+        """An address (or prefix) left its binding: the free search starts at it at the latest."""
+        try:
+            self._cursor[kind] = min(self._cursor[kind], self._index(kind, address))
+        except (ValueError, AssertionError):
+            pass
 
     def held(self, duid: str, iaid: int, kind: str, *, states: tuple[str, ...] = LIVE) -> list[Binding6]:
         self._expire(self.clock())
-        return [b for b in self._by_address.values()
-                if b.kind == kind and b.duid == duid and b.iaid == iaid and b.state in states]
+        return [b for b in self._by_ia.get((duid, iaid, kind), ())
+                if self._by_address.get((kind, b.address)) is b and b.state in states]
 
     def _free(self, kind: str, address: str, duid: str) -> bool:
         b = self._by_address.get((kind, address))
@@ -187,24 +218,43 @@ class Bindings6:
         for b in mine:   # one address per IA: what it held elsewhere goes back
             if b.address != chosen and b.state in LIVE:
                 b.state = "released"
+                self._freed(kind, b.address)
         self._by_address[(kind, chosen)] = binding
+        self._track(binding)
         return binding
 
     def _length(self, kind: str) -> int:
         return 128 if kind == "NA" else self.pools.pd_length
 
     def _first_free(self, kind: str, duid: str) -> str | None:
-        source = self.pools.addresses() if kind == "NA" else self.pools.prefixes()
-        for address in source:
+        """The first address (or prefix) in pool order never used, expired, or released by this
+        client; else the first released by another. The search starts at the cursor: below it
+        everything is bound, offered or declined."""
+        cursor = self._cursor[kind]
+        first_open: int | None = None
+        others: str | None = None
+        for k, address in enumerate(self._pool(kind, cursor), start=cursor):
             b = self._by_address.get((kind, address))
-            if b is None or (b.state == "expired") or (b.state == "released" and b.duid == duid):
+            if b is None or b.state == "expired" or (b.state == "released" and b.duid == duid):
+                self._cursor[kind] = k if first_open is None else first_open
                 return address
-        # released by others: taken only when nothing was never used (the same client gets its own back)
-        for address in (self.pools.addresses() if kind == "NA" else self.pools.prefixes()):
-            b = self._by_address.get((kind, address))
-            if b is not None and b.state == "released":
-                return address
-        return None
+            if b.state == "released":
+                first_open = k if first_open is None else first_open
+                others = others or address
+        self._cursor[kind] = first_open if first_open is not None else cursor
+        return others   # released by others: taken only when nothing was never used
+
+    def _pool(self, kind: str, start: int) -> Iterator[str]:
+        if kind == "NA":
+            for n in range(self.pools.first + start, self.pools.last + 1):
+                yield str(ipaddress.IPv6Address(n))
+            return
+        pd = self.pools.pd
+        if pd is None:
+            return
+        step, base = 1 << (128 - self.pools.pd_length), int(pd.network_address)
+        for k in range(start, 1 << (self.pools.pd_length - pd.prefixlen)):
+            yield str(ipaddress.IPv6Address(base + k * step))
 
     def extend(self, duid: str, iaid: int, kind: str, address: str, *, rebind: bool = False,
                mac: str = "") -> tuple[Binding6 | None, str]:
@@ -216,12 +266,14 @@ class Bindings6:
         b = self._by_address.get((kind, address))
         if b is not None and b.duid == duid and b.iaid == iaid and b.state in ("bound", "expired", "offered"):
             b.state, b.expires, b.mac = "bound", now + self.valid, mac or b.mac
+            self._track(b)
             return b, "extended"
         if b is not None and b.state in LIVE:
             return None, "held by another client"
         if rebind and self.pools.holds(kind, address, self._length(kind)) and (b is None or b.state != "declined"):
             fresh = Binding6(kind, duid, iaid, address, self._length(kind), "bound", now + self.valid, mac)
             self._by_address[(kind, address)] = fresh
+            self._track(fresh)
             return fresh, "bound again (not in the table)"
         return None, "no binding"
 
@@ -230,6 +282,7 @@ class Bindings6:
         if b is None or b.duid != duid or b.iaid != iaid or b.state not in LIVE:
             return False
         b.state = "released"
+        self._freed(kind, address)
         return True
 
     def decline(self, duid: str, iaid: int, address: str) -> bool:
@@ -269,5 +322,6 @@ class Bindings6:
                                                                                          b.prefix_len):
                 continue
             self._by_address[(b.kind, b.address)] = b
+            self._track(b)
             n += 1
         return n

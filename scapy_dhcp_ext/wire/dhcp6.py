@@ -354,13 +354,14 @@ def patch_checksum6(frame: bytearray) -> None:
     struct.pack_into("!H", frame, UDP6_AT + 6, csum)
 
 
-# tcpdump -dd 'ip6 and (icmp6 or (udp and (dst port 546 or dst port 547 or src port 547)))',
-# without extension headers (DHCPv6 and neighbour discovery carry none).
+# tcpdump -dd 'ip6 and (icmp6 or ip6[6] == 44 or (udp and (dst port 546 or dst port 547 or src port 547)))',
+# without other extension headers (DHCPv6 and neighbour discovery carry none); fragments of any datagram.
 DHCP6_FILTER = [
     (0x28, 0, 0, 0x0000000C),  # ldh [12]
-    (0x15, 0, 9, 0x000086DD),  # jeq IPv6 else drop
+    (0x15, 0, 10, 0x000086DD),  # jeq IPv6 else drop
     (0x30, 0, 0, 0x00000014),  # ldb [20]  next header
-    (0x15, 6, 0, 0x0000003A),  # jeq ICMPv6 -> accept
+    (0x15, 7, 0, 0x0000003A),  # jeq ICMPv6 -> accept
+    (0x15, 6, 0, 0x0000002C),  # jeq Fragment -> accept (a message past the MTU: put back together above)
     (0x15, 0, 6, 0x00000011),  # jeq UDP else drop
     (0x28, 0, 0, 0x00000038),  # ldh [56]  UDP destination port
     (0x15, 3, 0, 0x00000222),  # jeq 546 -> accept

@@ -15,7 +15,6 @@ import struct
 from dataclasses import dataclass
 from typing import Callable
 
-from ..wire import ETH_TYPE
 from ..wire.dhcp6 import (
     DHCP6_AT,
     IA_NA,
@@ -23,20 +22,16 @@ from ..wire.dhcp6 import (
     IAADDR,
     IAPREFIX,
     IP6_AT,
-    IP6_HLEN,
-    IP6_NH,
     UDP6_AT,
-    ip6_header,
     ip6_str,
     option6,
     udp6_frame,
     walk6,
 )
+from ..wire.fragments6 import MTU, fragment6
 
 Option = tuple[int, bytes]
 Edit = Callable[[bytes, "Ctx6"], bytes]
-FRAGMENT = 44     # the IPv6 Fragment header's next-header number (RFC 8200 4.5)
-MTU = 1500
 
 
 @dataclass(frozen=True)
@@ -95,23 +90,6 @@ def reframe(frame: bytes, message: bytes) -> bytes:
     return udp6_frame(message, src_mac=frame[6:12], dst_mac=frame[0:6], src=ip6_str(frame[IP6_AT + 8:IP6_AT + 24]),
                       dst=ip6_str(frame[IP6_AT + 24:IP6_AT + 40]), sport=sport, dport=dport,
                       hop_limit=frame[IP6_AT + 7])
-
-
-def fragment6(frame: bytes, mtu: int = MTU, ident: int = 0x5CA9D6) -> list[bytes]:
-    """The frame as it is when it fits the MTU, else its IPv6 payload cut into fragments
-    (RFC 8200 4.5: a Fragment header each, 8-byte multiples but the last)."""
-    if len(frame) - IP6_AT <= mtu:
-        return [frame]
-    head, payload = frame[:IP6_AT], frame[IP6_AT + IP6_HLEN:]
-    src, dst, nh, hops = frame[IP6_AT + 8:IP6_AT + 24], frame[IP6_AT + 24:IP6_AT + 40], frame[IP6_NH], frame[IP6_AT + 7]
-    size = (mtu - IP6_HLEN - 8) // 8 * 8
-    out = []
-    for at in range(0, len(payload), size):
-        piece = payload[at:at + size]
-        more = 1 if at + size < len(payload) else 0
-        frag = struct.pack("!BBHI", nh, 0, at | more, ident) + piece
-        out.append(head[:ETH_TYPE + 2] + ip6_header(len(frag), FRAGMENT, src, dst, hops) + frag)
-    return out
 
 
 # -- edits of the options -----------------------------------------------------------

@@ -14,7 +14,8 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..wire import mac_str
-from ..wire.dhcp6 import ADVERTISE, DHCP6_AT, REPLY, REQUEST, SOLICIT, UDP6_AT
+from ..wire.dhcp6 import ADVERTISE, DHCP6_AT, IP6_NH, REPLY, REQUEST, SOLICIT, UDP6_AT
+from ..wire.fragments6 import Reassembly6
 from ..wire.frames6 import Frame6, parse_frame6
 from ..wire.replies6 import start_over
 from .liveness import Chooser, Liveness
@@ -62,6 +63,7 @@ class ReplyMachine6(ReplyRun):
         self.attempts: dict[str, int] = {}
         self.link_local = ""        # the device's link-local address (where a probe goes)
         self.bound_at = 0.0         # the bound phase: when its valid REPLY went
+        self.fragments = Reassembly6()
 
     def ours(self) -> set[bytes]:
         endpoint = self.session.endpoint
@@ -73,18 +75,21 @@ class ReplyMachine6(ReplyRun):
         """Every frame read: the device's are signs of life and evidence; its DHCPv6
         messages (port 547) move the case along, whatever server they are meant for."""
         f = None
-        if len(raw) > DHCP6_AT and raw[12:14] == b"\x86\xdd" and raw[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x23":
-            f = parse_frame6(raw, time.time())
+        whole = self.fragments.add(raw) if self.target is not None and raw[6:12] == self.target else None
+        message = whole or raw   # a REQUEST past the MTU (100 addresses written back) comes in fragments
+        if len(message) > DHCP6_AT and message[12:14] == b"\x86\xdd" and message[IP6_NH] == 17 \
+                and message[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x23":
+            f = parse_frame6(message, time.time())
             if f.msg is None or f.msg_type not in CLIENT_MESSAGES:
                 f = None
             elif f.eth_src is not None:
                 self._choose(f)
-        sign = self.life.feed(raw)
+        sign = self.life.feed(message)
         if sign is None:
             return
         with self.cond:
             if self.row is not None and self.mode in ("sent", "quiet", "advertised", "bound"):
-                self.row.frames.append(("in", raw, time.time()))
+                self.row.frames.append(("in", message, time.time()))
             if f is not None:
                 self._message(f)
             self.cond.notify_all()
@@ -128,6 +133,10 @@ class ReplyMachine6(ReplyRun):
                 self.quiet = True   # it backs off too far: a restart starts it over sooner
             else:
                 self._begin(f)
+        elif self.mode == "advertised" and kind == SOLICIT:
+            # preference 255: a client that takes our valid ADVERTISE REQUESTs at once; this one asks
+            # again (dhcpcd after the flood: its receive path stuck), and its backing off must not stall us
+            self._again("it SOLICITed again after our valid ADVERTISE")
         elif self.mode == "advertised" and kind == REQUEST:
             self.txid = f.txid
             if self.case is not None and self.case.phase == "reply":
@@ -159,7 +168,9 @@ class ReplyMachine6(ReplyRun):
                 self._verdict("rejected", f"it gave back what the REPLY gave (a {name})")
             else:
                 self._verdict("inconclusive", f"a {name} followed the REPLY")
-            self.quiet = kind != SOLICIT
+            # restarted even when it SOLICITs: a client that dropped its IAs may solicit for each (dhcp6c
+            # does), and a second SOLICIT after the next case's REPLY would speak for that case
+            self.quiet = True
         elif phase == "bound":
             now = time.monotonic()
             after, bound_for = now - (self.sent_at or self.since), now - self.bound_at

@@ -81,7 +81,13 @@ class ReplySweeper6(ReplyMachine6):
         if mode == "measure":
             self._measure(now, since, last)
         elif mode == "wait":
-            if self.quiet and self.restart is not None and self.restarts < 3:
+            # no SOLICIT when one was due (dhcpcd stuck after the flood); once restarted, it has comeback s to boot
+            silent = now - last > self.window() + 1.0 and not self.restarts
+            if (self.quiet or silent) and self.restart is not None and self.restarts < 3:
+                if silent and not self.quiet and self.report.rows:
+                    row = self.report.rows[-1]
+                    row.note = (row.note + "; " if row.note else "") + \
+                        f"then silent for {now - last:.1f} s, no SOLICIT: restarted"
                 self._restart()
             elif now - max(since, last) > self.comeback:
                 self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case "

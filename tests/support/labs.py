@@ -1,6 +1,6 @@
 """What the lab tests leave behind, told apart from what runs beside them.
 
-The suite runs in two pytest workers (pytest-xdist), each with labs of its own:
+The suite runs in several pytest workers (pytest-xdist), each with labs of its own:
 a namespace that appeared during a test is this process's to count when this
 process made it, or when a descendant of this process made it and is gone (a
 notebook kernel or the scapy-dhcp command that exited without removing it).
