@@ -144,3 +144,27 @@ def test_the_retry_interval_is_measured_between_retransmissions_of_one_xid():
     assert measured([(0.0, 1), (1.0, 2), (2.0, 3)]) is None
     assert measured([(0.0, 1), (1.0, 2), (2.0, 3), (3.0, 4)]) == 1.0
     assert measured([(0.0, 1), (0.1, 1)]) == 0.5
+
+
+def test_ipv6_signs_of_life_dad_neighbour_discovery_and_dhcpv6():
+    """Scapy builds the v6 frames here (an oracle for our offsets): DAD is a neighbour solicitation
+    from ::, a configured address shows in NS and NA, a DHCPv6 message to port 547 is named."""
+    from scapy.layers.dhcp6 import DHCP6_Request
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, IPv6
+    from scapy.layers.l2 import Ether
+
+    eth = Ether(src="02:5c:00:00:00:01", dst="33:33:ff:00:01:00")
+    signs = [classify(bytes(eth / IPv6(src=src, dst=dst) / layer), 1.0) for src, dst, layer in (
+        ("::", "ff02::1:ff00:100", ICMPv6ND_NS(tgt="fd77::100")),
+        ("fd77::100", "ff02::1:ff00:1", ICMPv6ND_NS(tgt="fd77::1")),
+        ("fd77::100", "fe80::1", ICMPv6ND_NA(tgt="fd77::100")),
+        ("fd77::100", "fe80::1", ICMPv6EchoRequest()),
+        ("fe80::5c:ff:fe00:1", "ff02::1:2", UDP(sport=546, dport=547) / DHCP6_Request()))]
+    assert [(s.kind, s.address) for s in signs] == [("ns-dad", "fd77::100"), ("ns", "fd77::100"),
+                                                   ("na", "fd77::100"), ("icmp6", "fd77::100"), ("REQUEST", "")]
+    assert signs[-1].dhcp and not signs[0].dhcp
+    life = Liveness(DEV, clock=lambda: 5.0)
+    life.feed(bytes(eth / IPv6(src="::", dst="ff02::1:ff00:100") / ICMPv6ND_NS(tgt="fd77::100")))
+    assert life.holds("fd77::100", 0.0).kind == "ns-dad"
+    assert "DAD probes for fd77::100" in life.words(life.after(0.0), 0.0)
