@@ -25,10 +25,12 @@ from scapy.layers.inet import UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
+from scapy_dhcp_ext.link.transport6 import Transport6
 from scapy_dhcp_ext.roles.answer6 import Config6
 from scapy_dhcp_ext.wire.dhcp6 import duid_ll, link_local
 from scapy_dhcp_ext.wire.frames6 import parse_frame6
 from scapy_dhcp_ext.workloads.reply_sweep6 import sweep_replies6
+from tests.support.fakes import FakeSocket
 
 SERVER, CLIENT = "02:53:00:00:00:01", "02:00:00:00:00:0a"
 
@@ -216,9 +218,13 @@ def test_a_request_too_big_for_the_link_counts_once_its_fragments_are_in():
     run.answer(solicit, DHCP6_Advertise(trid=4))
     ia = DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=f"fd77::{0x1000 + i:x}") for i in range(100)])
     first, second = fragment6(from_client(DHCP6_Request(trid=5) / ia), 1500)
+    # what the v6 reader hands the tap: each fragment as it came, then the whole frame once it is in
+    whole = Transport6("fake0", sock=FakeSocket(lambda _f: []))._reader_rules()["reassemble"]
     run.session.fake.tap(first)
+    assert whole(first) is None
     assert run.report is None and run.thread.is_alive()
     run.session.fake.tap(second)
+    run.session.fake.tap(whole(second))
     r = run.done()
     assert r.rows[0].verdict == "accepted" and "REQUEST" in r.rows[0].why
 

@@ -47,6 +47,7 @@ from scapy.packet import Raw
 
 from scapy_dhcp_ext import UsageError
 from scapy_dhcp_ext.lab.clients6 import dhcp6c_events
+from scapy_dhcp_ext.link.reader import Reader
 from scapy_dhcp_ext.link.transport import Transport
 from scapy_dhcp_ext.link.transport6 import Transport6
 from scapy_dhcp_ext.roles.answer6 import Config6
@@ -460,8 +461,15 @@ def test_a_request_past_the_mtu_is_answered_once_its_fragments_are_in():
     srv, sock = server()
     ia = DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=f"fd99::{i + 1:x}") for i in range(100)])
     first, second = fragment6(frame(DHCP6_Rebind(trid=0x777777) / cid() / DHCP6OptElapsedTime() / ia), 1500)
-    assert answered(srv, sock, first) is None
-    reply = answered(srv, sock, second)
+    # through the reader, which puts fragments back together before the server sees them
+    reader = Reader(-1, lambda _w: None, srv.handle, finish=lambda r: r, answer_arp=lambda _r: False,
+                    local_mac=lambda: b"", **srv.endpoint.transport6._reader_rules())
+    before = len(sock.sent)
+    reader._dispatch(first)
+    assert len(sock.sent) == before
+    reader._dispatch(second)
+    assert len(sock.sent) == before + 1
+    reply = Ether(sock.sent[-1])
     assert reply is not None and reply[DHCP6_Reply].trid == 0x777777
     zeroed = [a for a in reply[DHCP6OptIA_NA].ianaopts if isinstance(a, DHCP6OptIAAddress)]
     assert len(zeroed) == 100 and {(a.preflft, a.validlft) for a in zeroed} == {(0, 0)}

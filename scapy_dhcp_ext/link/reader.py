@@ -61,8 +61,10 @@ class Reader:
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
                  on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
                  is_request: Callable[[bytes], bool] = is_bootrequest,
-                 reply_to_local: Callable[[bytes, bytes, set[bytes]], bool] | None = None) -> None:
+                 reply_to_local: Callable[[bytes, bytes, set[bytes]], bool] | None = None,
+                 reassemble: Callable[[bytes], bytes | None] | None = None) -> None:
         self._fileno = fileno
+        self.reassemble = reassemble   # v6: a fragment in, None until its datagram is whole; any other frame as it is
         self.is_request = is_request          # what the server answers (v6: a message to port 547)
         self.reply_to_local = reply_to_local or is_reply_to_local
         self._read = read
@@ -151,9 +153,18 @@ class Reader:
     def _dispatch(self, raw: bytes, pending: bool = False) -> None:
         """A request goes to the server as it came (it finishes a pending
         checksum as it reads); anything else is finished here first. The
-        ``tap``, when set, sees each frame first, as it came."""
+        ``tap``, when set, sees each frame first, as it came; fragments are put
+        back together here, and the whole frame goes on (to the tap too)."""
         if self.tap is not None:
             self.tap(raw)
+        if self.reassemble is not None:
+            whole = self.reassemble(raw)
+            if whole is None:
+                return
+            if whole is not raw:
+                raw, pending = whole, False
+                if self.tap is not None:
+                    self.tap(raw)
         if self.is_request(raw):
             self.on_request(raw, pending)
             return

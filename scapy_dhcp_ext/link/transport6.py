@@ -30,7 +30,7 @@ from ..wire.dhcp6 import (
     neighbour_advert,
     neighbour_solicited,
 )
-from ..wire.fragments6 import is_fragment6
+from ..wire.fragments6 import Reassembly6, is_fragment6
 from ..wire.frames6 import Frame6, is_reply6_to, is_request6, parse_frame6
 from .base import LinkSocket
 from .exchange import Exchange, Retransmit6
@@ -59,8 +59,10 @@ class Transport6(LinkSocket):
             self.nd_addresses.pop(ip6_bytes(address), None)
 
     def _reader_rules(self) -> dict[str, Any]:
-        # fragments go to the server, which puts a client's message past the MTU back together
-        return {"is_request": lambda raw: is_request6(raw) or is_fragment6(raw), "reply_to_local": is_reply6_to}
+        # a message past the MTU (a client writing 100 addresses back) comes in fragments: put back together
+        fragments = Reassembly6()
+        return {"is_request": is_request6, "reply_to_local": is_reply6_to,
+                "reassemble": lambda raw: fragments.add(raw) if is_fragment6(raw) else raw}
 
     def _finish_checksum(self, raw: bytes) -> bytes:
         return finish_udp6_checksum(raw)

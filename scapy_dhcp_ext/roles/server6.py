@@ -44,7 +44,6 @@ from ..wire.dhcp6 import (
     finish_udp6_checksum,
     link_local,
 )
-from ..wire.fragments6 import Reassembly6, is_fragment6
 from ..wire.frames6 import Frame6, parse_frame6, udp6_checksum_ok
 from ..wire.messages6 import message6
 from ..wire.replies6 import reconfigure_message, relay_reply, reply_frame6
@@ -88,7 +87,6 @@ class Dhcp6Server:
         self.observe: Callable[[Frame6], None] | None = None
         self.mutate: Callable[[Frame6, bytes], Any] | None = None
         self.tap: Callable[[bytes], Any] | None = None   # sees every frame read (a workload's liveness model)
-        self.fragments = Reassembly6()
         self._bound = threading.Condition()
         self._last: Binding6 | None = None
 
@@ -198,11 +196,6 @@ class Dhcp6Server:
         """Answers one frame (``pending``: its UDP checksum is still to be finished):
         records it with why, sends the reply and returns what went. Never raises on bad bytes."""
         self.requests += 1
-        if is_fragment6(raw):   # a message past the MTU (a client writing 100 addresses back): put together first
-            whole = self.fragments.add(raw)
-            if whole is None:
-                return []
-            raw, pending = whole, False
         if pending:
             raw = finish_udp6_checksum(raw)
         elif not udp6_checksum_ok(raw):

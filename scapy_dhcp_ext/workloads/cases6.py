@@ -26,7 +26,6 @@ from ..wire.dhcp6 import (
     IAADDR,
     IAPREFIX,
     IP6_AT,
-    IP6_HLEN,
     ORO,
     RAPID_COMMIT,
     RELAY_FORW,
@@ -44,6 +43,7 @@ from ..wire.dhcp6 import (
     patch_checksum6,
     status_option,
 )
+from ..wire.fragments6 import fragment6
 from ..wire.messages6 import elapsed, frame6, message6, oro
 from .cases4 import Case
 
@@ -67,20 +67,6 @@ def resize6(payload: bytes, length: int) -> bytes:
     return payload + option6(PAD_OPTION, bytes(missing - 4))
 
 
-def fragment6(frame: bytes, mtu: int, ident: int = 0x4D44) -> list[bytes]:
-    """Splits an Ethernet + IPv6 frame (no extension headers) into IPv6 fragments (RFC 8200 4.5)."""
-    eth, header, data = frame[:IP6_AT], frame[IP6_AT:IP6_AT + IP6_HLEN], frame[IP6_AT + IP6_HLEN:]
-    step = (mtu - IP6_HLEN - 8) // 8 * 8
-    out = []
-    for at in range(0, len(data), step):
-        chunk = data[at:at + step]
-        more = 1 if at + step < len(data) else 0
-        frag = struct.pack("!BBHI", header[6], 0, at | more, ident)
-        h = header[:4] + struct.pack("!H", len(chunk) + 8) + b"\x2c" + header[7:]
-        out.append(eth + h + frag + chunk)
-    return out
-
-
 def _frame(payload: bytes, mac: bytes) -> bytes:
     return frame6(payload, mac=mac)
 
@@ -93,7 +79,8 @@ def length_cases6(base: bytes, mac: str, lengths: Iterable[int], *, mtu: int = 1
     for length in lengths:
         txid = new_txid()
         frame = _frame(_patch_txid(resize6(base, length), txid), mac_b)
-        frames, kind = (fragment6(frame, mtu), "fragmented") if len(frame) - 14 > mtu else ([frame], "length")
+        frames = fragment6(frame, mtu, ident=0x4D44)
+        kind = "fragmented" if len(frames) > 1 else "length"
         cases.append(Case(f"len6-{length:05d}", f"DHCPv6 message of {length} bytes"
                           + (f" in {len(frames)} IPv6 fragments" if len(frames) > 1 else ""), frames, txid,
                           length, kind))

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..wire import mac_str
 from ..wire.dhcp6 import ADVERTISE, DHCP6_AT, IP6_NH, REPLY, REQUEST, SOLICIT, UDP6_AT
-from ..wire.fragments6 import Reassembly6
 from ..wire.frames6 import Frame6, parse_frame6
 from ..wire.replies6 import start_over
 from .liveness import Chooser, Liveness
@@ -63,7 +62,6 @@ class ReplyMachine6(ReplyRun):
         self.attempts: dict[str, int] = {}
         self.link_local = ""        # the device's link-local address (where a probe goes)
         self.bound_at = 0.0         # the bound phase: when its valid REPLY went
-        self.fragments = Reassembly6()
 
     def ours(self) -> set[bytes]:
         endpoint = self.session.endpoint
@@ -74,22 +72,20 @@ class ReplyMachine6(ReplyRun):
     def tap(self, raw: bytes) -> None:
         """Every frame read: the device's are signs of life and evidence; its DHCPv6
         messages (port 547) move the case along, whatever server they are meant for."""
-        f = None
-        whole = self.fragments.add(raw) if self.target is not None and raw[6:12] == self.target else None
-        message = whole or raw   # a REQUEST past the MTU (100 addresses written back) comes in fragments
-        if len(message) > DHCP6_AT and message[12:14] == b"\x86\xdd" and message[IP6_NH] == 17 \
-                and message[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x23":
-            f = parse_frame6(message, time.time())
+        f = None   # a REQUEST past the MTU comes as its fragments, then whole (the reader puts it together)
+        if len(raw) > DHCP6_AT and raw[12:14] == b"\x86\xdd" and raw[IP6_NH] == 17 \
+                and raw[UDP6_AT + 2:UDP6_AT + 4] == b"\x02\x23":
+            f = parse_frame6(raw, time.time())
             if f.msg is None or f.msg_type not in CLIENT_MESSAGES:
                 f = None
             elif f.eth_src is not None:
                 self._choose(f)
-        sign = self.life.feed(message)
+        sign = self.life.feed(raw)
         if sign is None:
             return
         with self.cond:
             if self.row is not None and self.mode in ("sent", "quiet", "advertised", "bound"):
-                self.row.frames.append(("in", message, time.time()))
+                self.row.frames.append(("in", raw, time.time()))
             if f is not None:
                 self._message(f)
             self.cond.notify_all()

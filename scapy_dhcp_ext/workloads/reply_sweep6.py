@@ -164,8 +164,7 @@ class ReplySweeper6(ReplyMachine6):
             self._stop("the device died; restart= would bring it back for the rest")
 
     def _t2(self) -> float:
-        t1, t2 = self.server.config.times
-        return float(max(t2, t1))
+        return float(self.server.config.times[1])
 
     def _alive(self) -> bool:
         """The probe: the caller's callable, or a neighbour solicitation for its link-local address."""
@@ -237,6 +236,7 @@ def sweep_replies6(session: Any, only: list[str] | str | None = None, *, skip: l
         ReplyReport6(sweep_id=secrets.token_hex(4), remaining=chosen)
     if resume and retry is None:
         retry = report.retry
+    valid = max(8, int(valid))
     made: list[ReplySweeper6] = []
 
     def hook(server: Dhcp6Server) -> None:   # before the server reads a message: none is answered unseen
@@ -245,7 +245,6 @@ def sweep_replies6(session: Any, only: list[str] | str | None = None, *, skip: l
                                   comeback=comeback if comeback is not None else valid + 40.0))
         server.attach(None, made[0].mutate, made[0].tap)
 
-    valid = max(8, int(valid))
     server_kw: dict[str, Any] = {"preferred": valid // 2, "valid": valid, "t1": valid // 5, "t2": valid * 2 // 5,
                                  "preference": 255, "restore": False, **serve_kw}
     server = session.serve(macs=[device_mac] if device_mac else None, before_start=hook, **server_kw)
