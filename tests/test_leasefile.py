@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from scapy_dhcp_ext.roles.lease_keeper4 import LeaseKeeper
+from scapy_dhcp_ext.roles.lease_keeper import LeaseKeeper
 from scapy_dhcp_ext.roles.leases4 import Ask, LeaseTable, Pool
 from scapy_dhcp_ext.state.history import History
 from scapy_dhcp_ext.state.leasefile import HEADER, LeaseFile, lease_file_path

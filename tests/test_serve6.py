@@ -4,6 +4,7 @@ reports (dhcpcd's hook script, dhcp6c's own log) and the addresses its kernel ho
 
 from __future__ import annotations
 
+import csv
 import subprocess
 
 import pytest
@@ -12,6 +13,7 @@ from scapy.layers.dhcp6 import DHCP6_Renew
 from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.lab import Lab
 from scapy_dhcp_ext.roles.serve6 import RogueServer6
+from tests.support.killed import serving_until_killed
 
 pytestmark = pytest.mark.lab
 
@@ -80,7 +82,7 @@ def test_the_client_renews_at_t1_and_rebinds_at_t2_when_its_renewals_go_unanswer
             s.close()
 
 
-def test_bindings_outlive_a_restart_of_the_server(tmp_path):
+def test_bindings_outlive_a_restart_of_the_server_and_kill_9(tmp_path):
     with Lab([], clients=["dhcpcd6"]) as lab:
         client = lab.clients[0]
         state = str(tmp_path / "state.json")
@@ -92,7 +94,7 @@ def test_bindings_outlive_a_restart_of_the_server(tmp_path):
         again = DhcpSession(lab.iface, state_file=state, timeout=2.0)
         try:
             srv = again.v6.serve(timeout=0.5)
-            assert "2 bindings restored" in srv.log[0].note
+            assert "restored 2 bindings from" in srv.log[0].note and "leases6-" in srv.log[0].note
             seen = len(client.events())
             client.renew()   # dhcpcd renews on SIGUSR1: the new server knows it
             renew = client.wait_event("renew6", timeout=20, after=seen)
@@ -100,6 +102,27 @@ def test_bindings_outlive_a_restart_of_the_server(tmp_path):
             assert any(h.note.startswith("RENEW: REPLY " + first["ip6"]) for h in srv.log), srv.log
         finally:
             again.close()
+        # A process serving on the link, killed with SIGKILL: what it bound is in its lease file already.
+        with serving_until_killed(lab.iface, state, "srv = serve6()"):
+            seen = len(client.events())
+            client.renew()
+            renew = client.wait_event("renew6", timeout=20, after=seen)
+            assert renew["ip6"] == first["ip6"] and renew["prefix6"] == first["prefix6"]
+        with open(tmp_path / f"leases6-{lab.iface}.csv", newline="") as fh:   # read as CSV, not by our parser
+            rows = [r for r in csv.reader(line for line in fh if not line.startswith("#"))]
+        bound = {(r[2], r[3]) for r in rows if r[1] == "bound"}
+        assert ("NA", first["ip6"]) in bound and ("PD", first["prefix6"].split("/")[0]) in bound, rows
+        third = DhcpSession(lab.iface, state_file=state, timeout=2.0)
+        try:
+            srv = third.v6.serve(timeout=0.5)
+            assert {(b.kind, b.text, b.state) for b in srv.leases} >= {("NA", first["ip6"], "bound"),
+                                                                        ("PD", first["prefix6"], "bound")}
+            seen = len(client.events())
+            client.renew()
+            renew = client.wait_event("renew6", timeout=20, after=seen)
+            assert renew["ip6"] == first["ip6"] and renew["prefix6"] == first["prefix6"]
+        finally:
+            third.close()
 
 
 def test_serve6_will_not_start_beside_kea6_and_names_it():

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ from scapy_dhcp_ext import DhcpSession
 from scapy_dhcp_ext.lab import Lab
 from scapy_dhcp_ext.wire import DISCOVER, REQUEST
 from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
+from tests.support.killed import serving_until_killed
 from tests.support.witness import Capture
 
 pytestmark = pytest.mark.lab
@@ -65,23 +64,10 @@ def test_a_client_renews_its_address_across_stop_and_serve_and_across_kill_9(tmp
         s.close()
 
         # A process serving on the link, killed with SIGKILL: what it bound is in its lease file already.
-        code = ("srv = serve(lease_time=120)\nimport time\nprint('SERVING', flush=True)\n"
-                "while True: time.sleep(1)")
-        proc = subprocess.Popen([sys.executable, "-c", "from scapy_dhcp_ext.front.cli import main; "
-                                 "raise SystemExit(main())", "--iface", lab.iface, "--state", str(state), "-c", code],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            ready, _, _ = select.select([proc.stdout], [], [], 30)
-            assert ready and "SERVING" in proc.stdout.readline()
+        with serving_until_killed(lab.iface, str(state), "srv = serve(lease_time=120)"):
             seen = len(client.events())
             client.restart()   # a board that reboots: DISCOVER (its old address back), REQUEST, ACK
             assert client.wait_event("bound", timeout=30, after=seen)["ip"] == address
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         assert [r[1:4] for r in lease_rows(tmp_path, lab.iface)][-1] == ["bound", address, client.mac]
 
         s = DhcpSession(lab.iface, state_file=str(state), timeout=2.0)

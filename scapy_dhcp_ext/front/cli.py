@@ -122,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
             lab.stop()
             if session is not None and session.store is not None:   # the lab's link goes: so do its leases
                 with contextlib.suppress(OSError):   # --state /dev/null, a read-only folder: nothing to remove
-                    lease_file_path(session.store.path, lab.iface).unlink(missing_ok=True)
+                    for family in ("4", "6"):
+                        lease_file_path(session.store.path, lab.iface, family).unlink(missing_ok=True)
 
     def on_signal(signum: int, _frame: Any) -> None:
         # SIGTERM or a closed terminal: the lab goes, whatever the shell is doing.

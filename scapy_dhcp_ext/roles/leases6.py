@@ -142,9 +142,25 @@ class Bindings6:
         self._by_ia: dict[tuple[str, int, str], list[Binding6]] = {}   # (DUID, IAID, kind) -> its bindings
         self._ends: list[tuple[float, str, str]] = []   # a heap of (expires, kind, address) of live bindings
         self._cursor = {"NA": 0, "PD": 0}   # no free address (or prefix) in the pool below this index
+        # offers by kind, oldest first (an offer's end is its start plus OFFER_HOLD); entries whose
+        # binding moved on are dropped when met
+        self._offers: dict[str, dict[str, Binding6]] = {"NA": {}, "PD": {}}
         self.taken_back: list[Binding6] = []   # offers given back to a full pool, for the log to tell
+        # Called with each binding whose state or end changed (bound, extended, released, declined),
+        # before the reply goes: the server writes it to its lease file. Offers are never passed.
+        self.on_change: Callable[[Binding6], None] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many addresses and prefixes the table holds, in any state."""
+        return len(self._by_address)
+
+    def _changed(self, b: Binding6) -> None:
+        if self.on_change is not None and b.state != "offered":
+            self.on_change(b)
 
     def __iter__(self) -> Iterator[Binding6]:
+        self._expire(self.clock())
         return iter(list(self._by_address.values()))
 
     def _expire(self, now: float) -> None:
@@ -205,13 +221,17 @@ class Bindings6:
             chosen = hint
         if chosen is None:
             chosen = self._first_free(kind, duid)
+        current = self._by_address.get((kind, chosen)) if chosen is not None else None
+        if not commit and current is not None and current.state == "bound" and current.duid == duid \
+                and current.iaid == iaid:
+            return current   # advertised again to the client bound to it: still its binding
         if chosen is None:
-            oldest = min((b for b in self._by_address.values() if b.kind == kind and b.state == "offered"),
-                         key=lambda b: b.expires, default=None)
+            oldest = self._oldest_offer(kind)
             if oldest is None:
                 return None
             oldest.state = "released"
             self.taken_back.append(oldest)
+            self._changed(oldest)
             chosen = oldest.address
         binding = Binding6(kind, duid, iaid, chosen, self._length(kind), "bound" if commit else "offered",
                            now + (self.valid if commit else OFFER_HOLD), mac)
@@ -219,9 +239,25 @@ class Bindings6:
             if b.address != chosen and b.state in LIVE:
                 b.state = "released"
                 self._freed(kind, b.address)
+                self._changed(b)
         self._by_address[(kind, chosen)] = binding
         self._track(binding)
+        self._changed(binding)
+        if not commit:
+            offers = self._offers[kind]
+            offers.pop(chosen, None)
+            offers[chosen] = binding
         return binding
+
+    def _oldest_offer(self, kind: str) -> Binding6 | None:
+        """The oldest offer still standing (nobody requested it): what a full pool takes back first."""
+        offers = self._offers[kind]
+        while offers:
+            address, b = next(iter(offers.items()))
+            if self._by_address.get((kind, address)) is b and b.state == "offered":
+                return b
+            del offers[address]
+        return None
 
     def _length(self, kind: str) -> int:
         return 128 if kind == "NA" else self.pools.pd_length
@@ -267,6 +303,7 @@ class Bindings6:
         if b is not None and b.duid == duid and b.iaid == iaid and b.state in ("bound", "expired", "offered"):
             b.state, b.expires, b.mac = "bound", now + self.valid, mac or b.mac
             self._track(b)
+            self._changed(b)
             return b, "extended"
         if b is not None and b.state in LIVE:
             return None, "held by another client"
@@ -274,6 +311,7 @@ class Bindings6:
             fresh = Binding6(kind, duid, iaid, address, self._length(kind), "bound", now + self.valid, mac)
             self._by_address[(kind, address)] = fresh
             self._track(fresh)
+            self._changed(fresh)
             return fresh, "bound again (not in the table)"
         return None, "no binding"
 
@@ -283,6 +321,7 @@ class Bindings6:
             return False
         b.state = "released"
         self._freed(kind, address)
+        self._changed(b)
         return True
 
     def decline(self, duid: str, iaid: int, address: str) -> bool:
@@ -291,6 +330,7 @@ class Bindings6:
         if b is None or b.duid != duid or b.iaid != iaid:
             return False
         b.state, b.expires = "declined", float("inf")
+        self._changed(b)
         return True
 
     def counts(self) -> dict[str, int]:
@@ -300,15 +340,16 @@ class Bindings6:
             out[b.state] = out.get(b.state, 0) + 1
         return out
 
-    # -- the state file ------------------------------------------------------
+    # -- the lease file ------------------------------------------------------
 
     def to_list(self) -> list[dict[str, Any]]:
         return [asdict(b) | ({"expires": None} if b.expires == float("inf") else {})
                 for b in self._by_address.values() if b.state != "offered"]
 
     def restore(self, rows: Any) -> int:
-        """Bindings from the state file (offers are not kept); rows that do not
-        read, or hold addresses this pool does not hand out, are skipped. How many."""
+        """Bindings from the lease file (or, from before it, the state file;
+        offers are not kept); rows that do not read, or hold addresses this
+        pool does not hand out, are skipped. How many were taken."""
         n = 0
         for row in rows if isinstance(rows, list) else []:
             try:

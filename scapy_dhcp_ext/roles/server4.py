@@ -56,7 +56,7 @@ from ..wire import (
 )
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_reject, read_request
-from .lease_keeper4 import LeaseKeeper
+from .lease_keeper import LeaseKeeper
 from .leases4 import Ask, LeaseTable, Pool, ServerLease
 from .malformed4 import Destinations, MalformedLog
 from .server_hooks4 import Held, HeldReplies, normalise_replies, shift

@@ -19,8 +19,9 @@ session's v6 socket in the background (one reader thread), answers neighbour
 solicitations for its link-local address, and replies to the client's
 link-local address on port 546. ``on_reply(request, reply)`` (Scapy packets) and
 ``intercept=True`` work as in ``serve()``; ``duids=``/``macs=`` limit it to the
-devices under test; the bindings are kept in the state file and come back with
-the next ``serve6()`` on the interface.
+devices under test; the bindings are kept in a lease file beside the state file
+(``leases6-<iface>.csv``, one line per change, :mod:`.lease_keeper`) and come
+back with the next ``serve6()`` on the interface, after ``srv.stop()`` or ``kill -9``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from ..wire.frames6 import Frame6, parse_frame6, udp6_checksum_ok
 from ..wire.messages6 import message6
 from ..wire.replies6 import reconfigure_message, relay_reply, reply_frame6
 from .answer6 import Answering, Config6, answer, why_dropped
+from .lease_keeper import LeaseKeeper6
 from .leases6 import Binding6, Bindings6, Pools6
 from .server_hooks4 import normalise_replies, shift
 
@@ -77,6 +79,7 @@ class Dhcp6Server:
         self.duids = {d if isinstance(d, str) else bytes(d).hex() for d in duids} if duids is not None else None
         self.macs = {mac_str(mac_bytes(m)) for m in macs} if macs is not None else None
         self.history = History(None, 10000)
+        self.keeper = LeaseKeeper6.on(endpoint, self.table, self.history)   # None without a state file
         self.held: list[tuple[Frame6, bytes]] = []
         self.requests = 0
         self.errors = 0
@@ -93,11 +96,9 @@ class Dhcp6Server:
     # -- life -------------------------------------------------------------
 
     def start(self, *, restore: bool = True) -> Dhcp6Server:
-        """Starts answering, with the bindings the state file kept for this interface unless ``restore`` is off."""
-        restored = self.table.restore(self.endpoint.saved.get("server6", {}).get("bindings", [])) \
-            if restore and self.endpoint.same_link else 0
-        if restored:
-            self._log(f"{restored} bindings restored from the state file")
+        """Starts answering, with the bindings the lease file kept for this interface unless ``restore`` is off."""
+        if self.keeper is not None:
+            self.keeper.restore(take=restore)
         transport = self.endpoint.transport6
         transport.answer_nd(self.address, self.endpoint.mac_bytes)
         reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
@@ -113,6 +114,8 @@ class Dhcp6Server:
             self.endpoint.transport6.stop_reader()
             self.endpoint.transport6.forget_nd(self.address)
             self.endpoint.save()
+            if self.keeper is not None:
+                self.keeper.close()
         return self
 
     # -- the handle -------------------------------------------------------
@@ -239,8 +242,7 @@ class Dhcp6Server:
         frame = reply_frame6(payload, mac=self.endpoint.mac_bytes, src=self.address, to_mac=f.eth_src,
                              to=f.ip_src or "", relayed=bool(layers))
         out = self._emit(f, frame, MESSAGE_TYPES6.get(got.msg_type, ""))
-        if got.bound:
-            self.endpoint.save()
+        if got.bound:   # the lease file has its lines already (Bindings6.on_change)
             self._last = got.bound[0]
             with self._bound:
                 self._bound.notify_all()
@@ -309,7 +311,8 @@ class Dhcp6Server:
     # -- views ------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {"server6": {"pools": str(self.pools), "running": self.running, "bindings": self.table.to_list()}}
+        return {"server6": {"pools": str(self.pools), "running": self.running, "bindings": self.table.size,
+                            "lease_file": str(self.keeper.file.path) if self.keeper is not None else None}}
 
     def __repr__(self) -> str:
         counts = self.table.counts()

@@ -1,7 +1,8 @@
 """A server's leases on disk: one short CSV line per change, like a lease file.
 
 ``serve()`` keeps its lease table here (beside the state file, one file per
-interface: ``leases4-eth1.csv``) so that the next ``serve()`` on that
+interface: ``leases4-eth1.csv``; ``serve6()`` its bindings in ``leases6-eth1.csv``,
+in the :data:`V6` format) so that the next server on that
 interface, after ``srv.stop()``, a crash or ``kill -9``, knows every binding
 it made: a board that renews gets its address back, and no address is bound
 to two clients. A change is queued before the reply that made it goes out
@@ -31,8 +32,9 @@ import os
 import re
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .files import Flusher, _chown, _makedirs, write_atomically
 
@@ -41,20 +43,33 @@ FIELDS = ("t", "state", "address", "mac", "expires", "client", "hostname")
 STATES = ("bound", "released", "declined", "retired", "expired")
 MIN_COMPACT = 4096   # lines before a rewrite is worth it
 _SPECIAL = re.compile(r'[,"\r\n]')
+_MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 
 
-def lease_file_path(state_path: Path, iface: str) -> Path:
-    """Where ``serve()`` on ``iface`` keeps its leases, beside the state file."""
+@dataclass(frozen=True)
+class LeaseFormat:
+    """What one family's lease file holds: its header line, how a row reads
+    back (None: skipped), and which field a record is kept by (the last wins)."""
+
+    name: str
+    header: str
+    parse: Callable[[list[str]], dict[str, Any] | None]
+    key: Callable[[dict[str, Any]], Any]
+
+
+def lease_file_path(state_path: Path, iface: str, family: str = "4") -> Path:
+    """Where ``serve()`` (``family`` "4") or ``serve6()`` ("6") on ``iface`` keeps its leases, beside the state file."""
     safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", iface)
-    return state_path.with_name(f"leases4-{safe}.csv")
+    return state_path.with_name(f"leases{family}-{safe}.csv")
 
 
 class LeaseFile:
     """Appends lease changes and reads them back; see the module's docstring."""
 
-    def __init__(self, path: Path, flusher: Flusher | None = None) -> None:
+    def __init__(self, path: Path, flusher: Flusher | None = None, fmt: LeaseFormat | None = None) -> None:
         self.path = path
         self.flusher = flusher or Flusher()
+        self.fmt = fmt or V4
         self.lines = 0          # lines in the file (the header not counted), those queued included
         self.skipped = 0        # lines load() could not read
         self.error: str | None = None   # the last write that failed, in words
@@ -74,8 +89,9 @@ class LeaseFile:
         try:
             with open(self.path, encoding="utf-8", errors="replace", newline="") as fh:
                 for rec in self._records(fh):
-                    last.pop(rec["address"], None)   # re-inserted: the dict keeps the order of the last change
-                    last[rec["address"]] = rec
+                    key = self.fmt.key(rec)
+                    last.pop(key, None)   # re-inserted: the dict keeps the order of the last change
+                    last[key] = rec
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -86,7 +102,7 @@ class LeaseFile:
     def _records(self, fh: Iterable[str]) -> Iterator[dict[str, Any]]:
         for row in csv.reader(line for line in fh if not line.startswith("#")):
             self.lines += 1
-            rec = _parse(row)
+            rec = self.fmt.parse(row)
             if rec is None:
                 self.skipped += 1
             else:
@@ -94,23 +110,23 @@ class LeaseFile:
 
     # -- writing (the request path only queues; the writer thread writes) -----
 
-    def append(self, state: str, address: str, mac: str, expires: float, client: str = "",
-               hostname: str = "") -> None:
-        """One change, one line: queued here, written by the writer thread at
+    def append(self, *fields: str | float | int) -> None:
+        """One change, one line (v4: state, address, mac, expires, client,
+        hostname): queued here, written by the writer thread at
         once (one ``write(2)`` for what queued meanwhile), fsynced within 100 ms.
         A write that blocks (a page under writeback) blocks that thread, never
         the request path; a full disk is kept in ``error``, never raised."""
-        self._queue.append(_line(time.time(), state, address, mac, expires, client, hostname))
+        self._queue.append(_line(time.time(), fields))
         self.lines += 1
         self._kick()
 
-    def rewrite(self, records: Iterable[tuple[str, str, str, float, str, str]]) -> None:
-        """The file as ``records`` (state, address, mac, expires, client,
-        hostname) say, written by the writer thread in its turn, atomically (a
-        temporary file, fsynced, renamed): the lines queued before it are in
-        the records already; those after it go to the new file."""
+    def rewrite(self, records: Iterable[tuple[str | float | int, ...]]) -> None:
+        """The file as ``records`` (each the fields of one :meth:`append`) say,
+        written by the writer thread in its turn, atomically (a temporary file,
+        fsynced, renamed): the lines queued before it are in the records
+        already; those after it go to the new file."""
         now = time.time()
-        body = [_line(now, *r) for r in records]
+        body = [_line(now, r) for r in records]
         self._queue.append(body)
         self.lines = len(body)
         self._kick()
@@ -177,7 +193,7 @@ class LeaseFile:
     def _replace(self, body: list[str]) -> None:
         self._close_fd()   # the next write opens the new file
         try:
-            write_atomically(self.path, (HEADER + "".join(body)).encode(),
+            write_atomically(self.path, (self.fmt.header + "".join(body)).encode(),
                              self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp"))
         except OSError as exc:
             self.error = f"lease file {self.path}: {exc.strerror or exc}"
@@ -195,7 +211,7 @@ class LeaseFile:
             new = not self.path.exists()
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             if new:
-                os.write(self._fd, HEADER.encode())
+                os.write(self._fd, self.fmt.header.encode())
                 _chown(self.path)
         return self._fd
 
@@ -209,16 +225,22 @@ class LeaseFile:
             os.close(fd)
 
 
-def _line(t: float, state: str, address: str, mac: str, expires: float, client: str, hostname: str) -> str:
-    if not _SPECIAL.search(hostname):   # the usual line needs no quoting: no csv module on the request path
-        return f"{t:.3f},{state},{address},{mac},{expires:.3f},{client},{hostname}\n"
+def _line(t: float, fields: Iterable[str | float | int]) -> str:
+    parts = [f"{t:.3f}"]
+    plain = True
+    for x in fields:
+        text = f"{x:.3f}" if isinstance(x, float) else str(x)
+        plain = plain and not _SPECIAL.search(text)
+        parts.append(text)
+    if plain:   # the usual line needs no quoting: no csv module on the request path
+        return ",".join(parts) + "\n"
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(
-        [f"{t:.3f}", state, address, mac, f"{expires:.3f}", client, hostname.replace("\n", " ")[:255]])
+    csv.writer(out, lineterminator="\n").writerow(   # a hostname with a comma or a newline: quoted, cut at 255
+        [p.replace("\r", " ").replace("\n", " ")[:255] if _SPECIAL.search(p) else p for p in parts])
     return out.getvalue()
 
 
-def _parse(row: list[str]) -> dict[str, Any] | None:
+def _parse4(row: list[str]) -> dict[str, Any] | None:
     if len(row) != len(FIELDS) or row[1] not in STATES:
         return None
     try:
@@ -230,7 +252,33 @@ def _parse(row: list[str]) -> dict[str, Any] | None:
         address = str(ipaddress.IPv4Address(address))
     except ValueError:
         return None
-    if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac):
+    if not _MAC.fullmatch(mac):
         return None
     return {"t": t, "state": row[1], "address": address, "mac": mac, "expires": expires, "client": row[5],
             "hostname": row[6]}
+
+
+V4 = LeaseFormat("leases4", HEADER, _parse4, lambda rec: rec["address"])
+
+HEADER6 = "# scapy-dhcp leases6 v1: t,state,kind,address,prefix_len,duid,iaid,expires,mac\n"
+STATES6 = ("bound", "released", "declined", "expired")
+
+
+def _parse6(row: list[str]) -> dict[str, Any] | None:
+    """A serve6() binding: an IA_NA address or an IA_PD prefix, its client's DUID (hex) and IAID."""
+    if len(row) != 9 or row[1] not in STATES6 or row[2] not in ("NA", "PD"):
+        return None
+    try:
+        t, expires = float(row[0]), float(row[7])
+        prefix_len, iaid = int(row[4]), int(row[6])
+        address = str(ipaddress.IPv6Address(row[3]))
+        bytes.fromhex(row[5])
+    except ValueError:
+        return None
+    if not (0 <= prefix_len <= 128 and 0 <= iaid < 1 << 32 and row[5]) or (row[8] and not _MAC.fullmatch(row[8])):
+        return None
+    return {"t": t, "state": row[1], "kind": row[2], "address": address, "prefix_len": prefix_len,
+            "duid": row[5].lower(), "iaid": iaid, "expires": expires, "mac": row[8]}
+
+
+V6 = LeaseFormat("leases6", HEADER6, _parse6, lambda rec: (rec["kind"], rec["address"]))
