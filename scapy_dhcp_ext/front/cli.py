@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 session.restart_device = lab.clients[0].restart   # check_client() starts it over when it must
                 session.release_device = lab.clients[0].release   # and has it give its lease back, last
                 session.renew_device = lab.clients[0].renew       # and sweep_replies() makes it renew
+                session.link_change_device = lab.clients[0].link_change   # and check_client6() moves it
         else:
             if args.iface:
                 interface_mac(args.iface)  # a missing interface fails here, in one line

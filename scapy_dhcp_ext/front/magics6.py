@@ -255,6 +255,8 @@ class Dhcp6Magics(Magics):
     @argument("--device", help="client: the device's MAC or DUID in hex (default: the first that SOLICITs)")
     @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
     @argument("--release", metavar="EXPR", help="client: a callable that makes it release (lab.clients[0].release)")
+    @argument("--link-change", metavar="EXPR",
+              help="client: a callable that takes its link down and up (lab.clients[0].link_change)")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     @output_args
     @line_magic
@@ -272,8 +274,8 @@ class Dhcp6Magics(Magics):
                 report = self.session.v6.check_server(only=ids(args.only), skip=ids(args.skip),
                                                       destructive=args.destructive, progress=args.progress)
             else:
-                kw = {k: evaluate(self.shell, e) for k, e in (("restart", args.restart), ("release", args.release))
-                      if e}
+                kw = {k: evaluate(self.shell, e) for k, e in (("restart", args.restart), ("release", args.release),
+                                                              ("link_change", args.link_change)) if e}
                 report = self.session.v6.check_client(only=ids(args.only), skip=ids(args.skip), device=args.device,
                                                       progress=args.progress, **kw)
             write_outputs(args, report)

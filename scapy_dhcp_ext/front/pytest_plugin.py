@@ -151,7 +151,7 @@ def _session(config: pytest.Config) -> tuple[Any, bool]:
     lab = _lab(config)
     if lab is not None and lab.clients:
         session.restart_device, session.release_device = lab.clients[0].restart, lab.clients[0].release
-        session.renew_device = lab.clients[0].renew
+        session.renew_device, session.link_change_device = lab.clients[0].renew, lab.clients[0].link_change
     return session, True
 
 

@@ -246,5 +246,15 @@ class Client:
         self.stop()
         self.start()
 
+    def link_change(self, down: float = 1.0) -> None:
+        """Takes the client's link down for ``down`` seconds and up again (a cable pulled
+        and put back, or a move to another access point): a client that holds a lease
+        must then find out whether it still may (RFC 8415 18.2.12, RFC 2131 3.2)."""
+        for state in ("down", "up"):
+            subprocess.run(["ip", "-n", self.netns, "link", "set", "dev", "eth0", state], check=True,
+                           capture_output=True)
+            if state == "down":
+                time.sleep(down)   # the length of the outage is the stimulus, not a wait for the client
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

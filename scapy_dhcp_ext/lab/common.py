@@ -38,7 +38,12 @@ def terminate(proc: subprocess.Popen[bytes] | None, grace: float = 3.0) -> None:
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            # its whole process group (the lab starts each in a session of its own): a daemon's
+            # helpers (dhcpcd's privilege-separation processes) would hold its sockets otherwise
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
             proc.wait()
 
 

@@ -46,6 +46,7 @@ class DhcpSession(Client4):
         self.restart_device: Callable[[], Any] | None = None
         self.release_device: Callable[[], Any] | None = None   # the lab client's, in the lab shell
         self.renew_device: Callable[[], Any] | None = None
+        self.link_change_device: Callable[[], Any] | None = None   # takes its link down and up (check_client6)
         self._v6: Dhcp6Session | None = None   # the v6 client role on this endpoint, made on first use
         if self.endpoint.same_link and isinstance(self.endpoint.saved.get("v6"), dict):
             self.v6   # noqa: B018  (the v6 role takes its saved state back, so that a v4 save keeps it)

@@ -27,10 +27,12 @@ class Dhcp6Session(Client6):
 
     def check_client(self, **kwargs: Any) -> Any:
         """RFC 8415 checks of the DHCPv6 client on the link; see
-        :mod:`scapy_dhcp_ext.workloads.client_checks6`. ``restart`` and ``release`` default to the
-        session's ``restart_device`` and ``release_device`` (the lab client's, in the lab shell)."""
+        :mod:`scapy_dhcp_ext.workloads.client_checks6`. ``restart``, ``release`` and ``link_change``
+        default to the session's ``restart_device``, ``release_device`` and ``link_change_device``
+        (the lab client's, in the lab shell)."""
         kwargs.setdefault("restart", getattr(self.devices, "restart_device", None))
         kwargs.setdefault("release", getattr(self.devices, "release_device", None))
+        kwargs.setdefault("link_change", getattr(self.devices, "link_change_device", None))
         return client_checks6.check_client6(self, **kwargs)
 
     def sweep_replies(self, only: Any = None, **kwargs: Any) -> Any:

@@ -307,8 +307,11 @@ def icmp6_frame(icmp: bytes, *, src_mac: bytes, dst_mac: bytes, src: str, dst: s
 
 
 def neighbour_advert(*, mac: bytes, target: bytes, to_mac: bytes, to: bytes) -> bytes:
-    """A solicited neighbour advertisement for ``target`` with our MAC (RFC 4861 4.4)."""
-    icmp = struct.pack("!BBHI", ND_ADVERT, 0, 0, 0x60000000) + target + b"\x02\x01" + mac
+    """A neighbour advertisement for ``target`` with our MAC (RFC 4861 4.4): solicited (S and O set) to
+    a unicast address; to all nodes (the answer to a DAD probe, RFC 4861 7.2.4) with S clear, or
+    a receiver drops it (Linux does: "solicited NA is multicasted")."""
+    flags = 0x20000000 if to[0] == 0xFF else 0x60000000
+    icmp = struct.pack("!BBHI", ND_ADVERT, 0, 0, flags) + target + b"\x02\x01" + mac
     return icmp6_frame(icmp, src_mac=mac, dst_mac=to_mac, src=ip6_str(target), dst=ip6_str(to))
 
 

@@ -1,20 +1,24 @@
 """``check_client6()``: RFC 8415 conformance of the DHCPv6 client on the link, judged as its server.
 
 It runs ``serve6()`` with hooks (:mod:`.client_probe6`) and takes the client through its life: SOLICITs
-left unanswered, an ADVERTISE with nothing in it, a binding with short T1 and T2, a RENEW, a REBIND,
-RECONFIGUREs with and without authentication, and, given ``restart=`` and ``release=``, a restart and a
-RELEASE. Each check names its clause and level and keeps the client's messages as evidence.
+left unanswered, an ADVERTISE with nothing in it, a REPLY with Rapid Commit it did not ask for, a
+binding with short T1 and T2, a RENEW, a REBIND, a lease let run out, RECONFIGUREs with and without
+authentication, and, given ``restart=``, ``release=`` and ``link_change=``, a restart, a RELEASE, a
+link that goes down and up, and a restart whose address the server defends against its duplicate
+address detection. Each check names its clause and level and keeps the client's messages as evidence.
 
-    >>> r = check_client6(restart=lab.clients[0].restart, release=lab.clients[0].release)
+    >>> r = check_client6(restart=lab.clients[0].restart, release=lab.clients[0].release,
+    ...                   link_change=lab.clients[0].link_change)
     >>> r.failed, r.to_junit("client6.xml")
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Iterable
 
 from ..errors import UsageError
-from ..wire.dhcp6 import ORO
+from ..wire.dhcp6 import CONFIRM, DECLINE, ORO, RAPID_COMMIT, REBIND, RENEW, REQUEST, SOLICIT
 from ..wire.frames6 import Frame6
 from . import client_checks6_life
 from .checks import MUST, SHOULD, Check, CheckReport, catalog, run_checks, select, unsure
@@ -145,6 +149,33 @@ def empty_advertise_ignored(t: ClientProbe6) -> Any:
     return ok(f"it went on SOLICITing ({facts['next'].time - facts['at']:.1f} s later)")
 
 
+@check("rapid-commit-only-when-both-agree", "8415 18.2.1", MUST,
+       "rapid commit only when both ask: a REPLY to a SOLICIT without Rapid Commit is discarded, and a "
+       "client that asked goes on with a REQUEST when the server ADVERTISEs")
+def rapid_commit_only_when_both_agree(t: ClientProbe6) -> Any:
+    asked = [f for f in solicits(t) if f.msg is not None and f.msg.first(RAPID_COMMIT) is not None]
+    if asked:   # the server did not agree (an ADVERTISE): a REQUEST must follow
+        facts = bind(t)
+        return ok("it asked, our server ADVERTISEd, and it REQUESTed") if facts["request"] is not None else \
+            fail("it asked for Rapid Commit and sent no REQUEST on our ADVERTISE")
+    facts = t.phase("noaddrs").facts
+    if facts["rapid"] is None:
+        return unsure("no SOLICIT was left to answer with a REPLY")
+    at, solicit = facts["rapid"]
+    t.cite(solicit)
+    got = t.next_message((REQUEST, RENEW, REBIND, CONFIRM, DECLINE, SOLICIT), t.timeline.index(solicit) + 1,
+                         time.time() + t.wait)
+    if got is None:
+        return unsure(f"nothing from it within {t.wait:.0f} s of the REPLY and the ADVERTISE after it")
+    f = got[1]
+    t.cite(f)
+    if f.msg_type in (REQUEST, SOLICIT):   # on the ADVERTISE that followed, or still soliciting
+        return ok(f"its SOLICITs ask for no Rapid Commit: it discarded our REPLY with Rapid Commit and sent "
+                  f"{f.type_name} {f.time - at:.1f} s later, as without it")
+    return fail(f"its SOLICITs ask for no Rapid Commit, yet after our REPLY with Rapid Commit it sent "
+                f"{f.type_name} ({f.time - at:.1f} s later): it took the REPLY")
+
+
 # -- REQUEST (18.2.2) -----------------------------------------------------------------
 
 @check("request-server-id", "8415 18.2.2", MUST, "a REQUEST names the server whose ADVERTISE it chose")
@@ -193,14 +224,17 @@ CLIENT_CHECKS6.extend(client_checks6_life.CHECKS)   # part two: RENEW, REBIND, R
 
 
 def check_client6(session: Any, *, device: str | None = None, restart: Callable[[], Any] | None = None,
-                  release: Callable[[], Any] | None = None, t1: int = 4, t2: int = 8, preferred: int = 20,
-                  valid: int = 30, only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
+                  release: Callable[[], Any] | None = None, link_change: Callable[[], Any] | None = None,
+                  t1: int = 4, t2: int = 8, preferred: int = 20, valid: int = 30,
+                  only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
                   timeout: float = 30.0, progress: bool = True, **serve_kw: Any) -> CheckReport:
     """Runs the DHCPv6 client checks (``only`` some, less ``skip``) against the client ``device``
     (a MAC or a DUID in hex; default: the first that SOLICITs), as its server on the session's
     interface: ``t1``, ``t2``, ``preferred`` and ``valid`` are the lease it lives through;
-    ``restart`` starts the device over (its first SOLICIT is then known, and its DUID and IAIDs
-    after a restart are checked), ``release`` makes it give its lease back; ``timeout`` bounds
+    ``restart`` starts the device over (its first SOLICIT is then known, its DUID and IAIDs
+    after a restart are checked, and its DECLINE when its duplicate address detection finds its
+    new address in use), ``release`` makes it give its lease back, ``link_change`` takes its link
+    down and up (its CONFIRM or REBIND after is checked); ``timeout`` bounds
     each wait for the device. Ctrl-C returns what was done."""
     checks = select(CLIENT_CHECKS6, only, skip)
     if not 0 < t1 < t2 <= preferred <= valid:
@@ -210,7 +244,8 @@ def check_client6(session: Any, *, device: str | None = None, restart: Callable[
     probes: list[ClientProbe6] = []
 
     def attach(server: Any) -> None:   # before the server reads a message: none is answered unseen
-        probes.append(ClientProbe6(server, device=device, restart=restart, release=release, wait=timeout))
+        probes.append(ClientProbe6(server, device=device, restart=restart, release=release, wait=timeout,
+                                   link_change=link_change))
 
     server = session.serve(t1=t1, t2=t2, preferred=preferred, valid=valid, before_start=attach, restore=False,
                            **serve_kw)

@@ -1,12 +1,16 @@
 """``check_client6()``, part two: the client's life past its binding (RFC 8415 18.2.4, 18.2.5,
-16.11, 18.2.11, 18.2.7, 11, 12.1): its RENEW at T1, its REBIND at T2, RECONFIGUREs, its RELEASE and
-what it keeps across a restart. The phases are :mod:`.client_probe6`'s."""
+16.11, 18.2.11, 18.2.7, 11, 12.1, 18.2.12, 18.2.10.1, 18.2.8): its RENEW at T1, its REBIND at T2, a
+lease that runs out, RECONFIGUREs, its RELEASE, what it keeps across a restart, its link going down
+and up, and its DECLINE when DAD fails. The phases are :mod:`.client_probe6`'s and
+:mod:`.client_phases6`'s."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..wire.dhcp6 import CONFIRM, REBIND
 from ..wire.frames6 import Frame6
+from . import client_phases6  # noqa: F401  (its phases: expire, link, decline)
 from .checks import MUST, SHOULD, Check, NoEvidence, catalog, unsure
 from .checks import broken as fail
 from .checks import met as ok
@@ -110,6 +114,27 @@ def rebind_to_all_servers(t: ClientProbe6) -> Any:
     return fail(why) if why else ok("to ff02::1:2 from its link-local address")
 
 
+# -- a lease that runs out (18.2.5, RFC 4862 5.5.4) -------------------------------------------
+
+@check("expired-address-not-used", "8415 18.2.5; 4862 5.5.4", MUST,
+       "with its RENEWs and REBINDs unanswered the client stops using its address when the valid lifetime ends")
+def expired_address_not_used(t: ClientProbe6) -> Any:
+    facts = t.phase("expire").facts
+    t.cite(facts["solicit"])
+    address, valid = facts["address"], facts["valid"]
+    after_at, answered = facts["after"]
+    then = f"a SOLICIT {facts['solicit'].time - facts['sent_at']:.1f} s after the REPLY" if facts["solicit"] \
+        else "no SOLICIT after it"
+    if answered:
+        return fail(f"it still answers neighbour solicitations for {address} "
+                    f"{after_at - facts['sent_at']:.1f} s after the REPLY (valid {valid} s); {then}")
+    if facts["while_valid"] is None or not facts["while_valid"][1]:
+        return unsure(f"it never answered a neighbour solicitation for {address}, not even while valid: "
+                      "the probe cannot tell whether it stopped using it")
+    return ok(f"{address} answered at +{facts['while_valid'][0] - facts['sent_at']:.1f} s, not at "
+              f"+{after_at - facts['sent_at']:.1f} s (valid {valid} s); {then}")
+
+
 # -- RECONFIGURE (16.11, 18.2.11) ---------------------------------------------------------
 
 @check("reconfigure-unauthenticated-ignored", "8415 16.11", MUST,
@@ -169,3 +194,68 @@ def iaid_stable_across_restart(t: ClientProbe6) -> Any:
     if not a:
         return unsure(f"its first message after the restart ({facts['after'].type_name}) holds no IA")
     return ok(f"{b} before and after") if a == b else fail(f"{b} before, {a} after")
+
+
+# -- a link that went down and up (18.2.12, 18.2.3) ---------------------------------------------
+
+@check("confirm-after-link-change", "8415 18.2.12", MUST,
+       "after its link went down and up the client CONFIRMs its addresses, or REBINDs when it holds "
+       "delegated prefixes, rather than using them unchecked")
+def confirm_after_link_change(t: ClientProbe6) -> Any:
+    facts = t.phase("link").facts
+    f: Frame6 | None = facts["first"]
+    held: Frame6 | None = facts["held"]
+    prefixes = bool(held is not None and held.prefixes)
+    want = "REBIND (it holds delegated prefixes)" if prefixes else "CONFIRM"
+    if f is None:
+        return fail(f"nothing from it within {t.wait:.0f} s of its link coming back: {want} was due")
+    t.cite(f)
+    late = f"{f.time - facts['at']:.1f} s after its link came back"
+    if f.msg_type == REBIND or (f.msg_type == CONFIRM and not prefixes):
+        return ok(f"{f.type_name} {late}")
+    if f.msg_type == CONFIRM:
+        return fail(f"CONFIRM {late}, but it holds delegated prefixes: RFC 8415 18.2.12 asks for a REBIND")
+    return fail(f"{f.type_name} {late}, not a {want}")
+
+
+# -- DECLINE when its duplicate address detection fails (18.2.10.1, 18.2.8) ------------------------
+
+def _declined(t: ClientProbe6) -> tuple[dict[str, Any], Frame6 | None, str]:
+    """The decline phase's facts, its DECLINE, and why the checks do not apply (no DAD), or ""."""
+    facts = t.phase("decline").facts
+    why = "" if facts["dad"] else (f"it did no duplicate address detection for {', '.join(facts['defended'])} "
+                                   "(DAD off in its kernel, as in the lab's fast modes: try :shipped)")
+    return facts, facts["decline"], why
+
+
+@check("decline-on-dad-failure", "8415 18.2.10.1", SHOULD,
+       "when its duplicate address detection finds the address in use, the client DECLINEs it")
+def decline_on_dad_failure(t: ClientProbe6) -> Any:
+    facts, f, why = _declined(t)
+    if why:
+        return na(why)
+    when, address = facts["dad"][0]
+    if f is None:
+        return fail(f"its DAD for {address} ({when - facts['given']:.1f} s after its restart) met our "
+                    f"neighbour advertisement, and no DECLINE came within {t.wait / 3:.0f} s")
+    t.cite(f)
+    return ok(f"its DAD for {address} {when - facts['given']:.1f} s after its restart met our advertisement; "
+              f"DECLINE {f.time - when:.1f} s later")
+
+
+@check("decline-formed", "8415 18.2.8", MUST,
+       "a DECLINE names the server and the client, holds the IA with the address in use, and goes to ff02::1:2")
+def decline_formed(t: ClientProbe6) -> Any:
+    facts, f, why = _declined(t)
+    if why or f is None:
+        return na(why or "no DECLINE came")
+    t.cite(f)
+    named = {a.address for i in f.ia_na for a in i.addresses}
+    if f.server_id != t.server.duid:
+        return fail(f"it names {f.server_id.hex() if f.server_id else 'no server'}")
+    if not f.client_id:
+        return fail("no Client Identifier")
+    if not set(facts["defended"]) <= named:
+        return fail(f"its IAs name {', '.join(sorted(named)) or 'nothing'}, not {', '.join(facts['defended'])}")
+    why = multicast(f)
+    return fail(why) if why else ok(f"server, client and {', '.join(sorted(named))} named, to ff02::1:2")

@@ -7,13 +7,22 @@ The phases, each run once when a check first needs it, in this order:
   the first is its first) show the retransmission (RFC 8415 15) and the SOLICIT's contents.
 - ``noaddrs``: its next SOLICIT gets an ADVERTISE that holds no address and no prefix
   (NoAddrsAvail): a client must not REQUEST on it (18.2.9).
+  A client that did not ask for Rapid Commit gets a REPLY with Rapid Commit first, then the
+  ADVERTISE: it must discard the REPLY (18.2.1) and REQUEST on the ADVERTISE.
 - ``bind``: ADVERTISE, REQUEST, REPLY, with short lifetimes, T1 and T2.
 - ``renew``: its RENEW at T1, answered; ``rebind``: its RENEWs unanswered, its REBIND at T2
-  answered with long timers, so that the client is quiet after it.
+  answered with a lease of a few seconds (:mod:`.client_phases6`'s ``expire`` lets it run out).
+- ``expire`` (:mod:`.client_phases6`): nothing answered until that lease's valid lifetime ends;
+  neighbour solicitations for its address while valid and after show whether it stopped using it.
+  Then it is served again, with long timers, so that the client is quiet after it.
 - ``reconfigure``: a RECONFIGURE without authentication (to be ignored), then, if it sent
   Reconfigure Accept and so holds a key, a signed one (to be answered).
-- ``release`` and ``restart``: with ``release=`` and ``restart=``, its RELEASE (from a settled binding:
-  some clients exit after it), then its first message after a restart (the DUID and IAIDs it keeps).
+- ``release``, ``restart``, ``link`` and ``decline``, each only when a check needs it: with
+  ``release=`` and ``restart=``, its RELEASE (from a settled binding: some clients exit after
+  it), then its first message after a restart (the DUID and IAIDs it keeps); with
+  ``link_change=``, once it is bound again, its first message after its link went down and up
+  (CONFIRM or REBIND); with ``restart=``, once bound again, a restart whose addresses we defend
+  when its DAD asks (a DECLINE is due).
   A device that gave its lease back and was not restarted by a check is restarted at the end.
 
 A client that comes back from a restart with a lease of an earlier server REBINDs or CONFIRMs
@@ -32,16 +41,21 @@ from ..wire import mac_str
 from ..wire.dhcp6 import (
     ADVERTISE,
     CONFIRM,
+    DHCP6_AT,
+    IP6_SRC,
+    RAPID_COMMIT,
     REBIND,
     RELEASE,
     RENEW,
     REPLY,
     REQUEST,
     SOLICIT,
+    ip6_str,
+    neighbour_solicited,
     status_option,
 )
 from ..wire.frames6 import Frame6, parse_frame6
-from ..wire.messages6 import client_id, message6, server_id
+from ..wire.messages6 import client_id, message6, rapid_commit, server_id
 from ..wire.replies6 import reply_frame6, start_over
 from .checks import NoEvidence, Recorder
 
@@ -49,7 +63,8 @@ if TYPE_CHECKING:
     from ..roles.server6 import Dhcp6Server
 
 NO_ADDRS_AVAIL, NOT_ON_LINK = 2, 4
-LONG = (600, 900, 1200, 1800)   # t1, t2, preferred, valid once the timed phases are over
+EXPIRING = (4, 6, 8, 12)   # t1, t2, preferred, valid of the lease the expire phase lets run out
+OPTIONAL = ("link", "release", "restart", "decline")   # run only for their own checks, never as a prerequisite
 
 
 @dataclass
@@ -66,10 +81,12 @@ class ClientProbe6:
     """The server side of the checks: hooks on ``serve6()`` that record the client's messages and answer."""
 
     def __init__(self, server: Dhcp6Server, *, device: str | None, restart: Callable[[], Any] | None,
-                 release: Callable[[], Any] | None, wait: float) -> None:
+                 release: Callable[[], Any] | None, wait: float,
+                 link_change: Callable[[], Any] | None = None) -> None:
         self.server = server
         self.device = device.lower() if device else None   # a MAC or a DUID in hex
         self.restart, self.release, self.wait = restart, release, wait
+        self.link_change = link_change
         self.cond = threading.Condition()
         self.duid: str | None = None          # the client under test, once seen
         self.mac: bytes | None = None
@@ -79,7 +96,8 @@ class ClientProbe6:
         self.phases: dict[str, Phase6] = {}
         self.recorder = Recorder()
         self.server_times = server.config.times   # the T1 and T2 of the lease it lives through
-        server.attach(self._observe, self._mutate)
+        self.dad: list[tuple[float, str]] = []   # duplicate address detection seen: (time, address)
+        server.attach(self._observe, self._mutate, self._tap)
 
     # -- the server's thread ------------------------------------------------
 
@@ -98,14 +116,23 @@ class ClientProbe6:
                 self.timeline.append(f)
                 self.cond.notify_all()
 
+    def _tap(self, raw: bytes) -> None:
+        """Every frame read: a neighbour solicitation from :: is someone's duplicate address detection."""
+        target = neighbour_solicited(raw)
+        if target is not None and raw[IP6_SRC:IP6_SRC + 16] == bytes(16):
+            with self.cond:
+                self.dad.append((time.time(), ip6_str(target)))
+                self.cond.notify_all()
+
     def _mutate(self, f: Frame6, raw: bytes) -> Any:
         if not self._ours(f):
             return None   # only the client under test is answered
         with self.cond:
             out = self.policy(f, raw)
-            if out is not None:
-                self.sent.append((time.time(), parse_frame6(out)))
-                self.recorder.add("out", out, time.time())
+            for item in out if isinstance(out, list) else [] if out is None else [out]:
+                one = item[1] if isinstance(item, tuple) else item
+                self.sent.append((time.time(), parse_frame6(one)))
+                self.recorder.add("out", one, time.time())
             self.cond.notify_all()
         return out
 
@@ -122,6 +149,12 @@ class ClientProbe6:
 
     def empty_advertise(self, f: Frame6) -> bytes:
         return self._reply(f, ADVERTISE, [status_option(NO_ADDRS_AVAIL, "nothing for you")])
+
+    def rapid_reply(self, f: Frame6, advertise: bytes) -> bytes:
+        """The server's ADVERTISE made a REPLY with Rapid Commit (what a server sends only when asked)."""
+        body = bytes([REPLY]) + advertise[DHCP6_AT + 1:] + rapid_commit()
+        return reply_frame6(body, mac=self.server.endpoint.mac_bytes, src=self.server.address, to_mac=f.eth_src,
+                            to=f.ip_src or "", relayed=False)
 
     # -- waiting --------------------------------------------------------------
 
@@ -164,7 +197,7 @@ class ClientProbe6:
         """The phase, run now if it has not run (the ones before it first); its error raises NoEvidence."""
         if name not in self.phases:
             for before in ORDER[:ORDER.index(name)]:
-                if before in ("restart", "release"):
+                if before in OPTIONAL:
                     continue
                 try:
                     self.phase(before)
@@ -216,8 +249,9 @@ def _noaddrs(t: ClientProbe6, p: Phase6) -> None:
     given: list[Frame6] = []
     given_at: list[float] = []
     asked: list[Frame6] = []
+    rapid: list[tuple[float, Frame6]] = []
 
-    def policy(f: Frame6, raw: bytes) -> bytes | None:
+    def policy(f: Frame6, raw: bytes) -> Any:
         if f.msg_type == SOLICIT and not given:
             given.append(f)
             given_at.append(time.time())
@@ -227,6 +261,9 @@ def _noaddrs(t: ClientProbe6, p: Phase6) -> None:
             return None
         if f.msg_type == SOLICIT:
             t.policy = lambda f, raw: raw   # the bind phase's: the server answers as it would
+            if f.msg is not None and f.msg.first(RAPID_COMMIT) is None and not rapid:
+                rapid.append((time.time(), f))   # not asked for: a REPLY to discard, then the ADVERTISE
+                return [(0.0, t.rapid_reply(f, raw)), (0.3, raw)]
             return raw
         return t._start_over(f, raw)
 
@@ -241,7 +278,7 @@ def _noaddrs(t: ClientProbe6, p: Phase6) -> None:
     at = t.timeline.index(given[0]) if given[0] in t.timeline else len(t.timeline) - 1
     after = t.next_message((SOLICIT,), at + 1, time.time() + t.wait + 8 * _gap(solicits))
     p.facts.update(advertised=given[0], requested=asked[0] if asked else None, next=after[1] if after else None,
-                   at=given_at[0], index=after[0] if after else len(t.timeline))
+                   at=given_at[0], index=after[0] if after else len(t.timeline), rapid=rapid[0] if rapid else None)
 
 
 def _bind(t: ClientProbe6, p: Phase6) -> None:
@@ -289,7 +326,7 @@ def _rebind(t: ClientProbe6, p: Phase6) -> None:
     start = renew.get("index", bind["index"]) + 1
     cfg = t.server.config
     t2 = cfg.times[1]
-    cfg.t1, cfg.t2, cfg.preferred, cfg.valid = LONG   # the REPLY to its REBIND: then it is quiet
+    cfg.t1, cfg.t2, cfg.preferred, cfg.valid = EXPIRING   # the REPLY to its REBIND: the expire phase's lease
     t.policy = lambda f, raw: None if f.msg_type == RENEW else raw
     got = t.next_message((REBIND,), start, last + t2 + t.wait)
     instead = [f.type_name for f in t.timeline[start:]] if got is None else []
@@ -297,18 +334,15 @@ def _rebind(t: ClientProbe6, p: Phase6) -> None:
                    instead=", ".join(f"{instead.count(k)} {k}" for k in dict.fromkeys(instead)) or "nothing")
     if got is not None:
         t.sent_after(REPLY, got[1].time - 0.5, time.time() + 5)
-    t.policy = lambda f, raw: raw
+    t.policy = lambda f, raw: None   # the expire phase's: nothing answered until its lease ends
 
 
 def _reconfigure(t: ClientProbe6, p: Phase6) -> None:
     """A RECONFIGURE (renew) without authentication, then a signed one; only a RENEW or REBIND answers
     one. A client that let its lease run out (no REBIND in time) is first seen bound again."""
     t.policy = lambda f, raw: raw
-    rebind = t.phases["rebind"].facts
-    if rebind.get("rebind") is None:
-        bound = t.sent_after(REPLY, t.phases["rebind"].start, time.time() + t.wait)
-        if bound is None:
-            raise NoEvidence("it held no binding after its REBIND window (no REPLY went to it since)")
+    if t.phases["expire"].facts.get("bound_again") is None:
+        raise NoEvidence("it held no binding after its lease ran out (no REPLY went to it since)")
     mark = len(t.timeline)
     t.server.reconfigure(t.duid, kind="renew", authenticated=False)
     p.facts["unauth"] = t.next_message((RENEW, REBIND), mark, time.time() + 4)
@@ -346,7 +380,9 @@ def _release(t: ClientProbe6, p: Phase6) -> None:
     p.facts["release"] = got[1]
 
 
-ORDER = ("solicit", "noaddrs", "bind", "renew", "rebind", "reconfigure", "release", "restart")
+ORDER = ("solicit", "noaddrs", "bind", "renew", "rebind", "expire", "reconfigure", "release", "restart", "link",
+         "decline")
+# expire, link and decline are :mod:`.client_phases6`'s, which adds them here
 RUNS: dict[str, Callable[[ClientProbe6, Phase6], None]] = {
     "solicit": _solicit, "noaddrs": _noaddrs, "bind": _bind, "renew": _renew, "rebind": _rebind,
     "reconfigure": _reconfigure, "restart": _restart, "release": _release}
