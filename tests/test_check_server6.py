@@ -38,7 +38,10 @@ def test_check_server6_against_the_lab_servers_agrees_with_their_lease_databases
         held = declined[2].ia_na[0].addresses[0].address   # SOLICIT, REQUEST, then the DECLINE
         if kind == "kea6":
             assert rows[held].state == 1
+            # pool-full-noaddrsavail filled the pool (fd77:1::100 to ::1ff): Kea's lease file holds every address
+            assert len({a for a in rows if a.startswith("fd77:1::1")}) == 256, sorted(rows)
         assert held in r["decline-holds-back"].why
+        assert "then an ADVERTISE with NoAddrsAvail" in r["pool-full-noaddrsavail"].why
         assert r.target.startswith(("LL ", "LLT "))   # the server's DUID, in words
 
 
@@ -52,3 +55,19 @@ def test_our_own_serve6_passes_every_check_on_one_interface():
         notes = [h.note for h in srv.log]
         assert any(n.startswith("dropped: SOLICIT with a Server Identifier") for n in notes)
         assert any("UseMulticast" in n for n in notes) and any("declined" in n for n in notes)
+
+
+def test_a_server_silent_once_its_pool_is_full_fails_the_full_pool_check():
+    from scapy.layers.dhcp6 import DHCP6OptStatusCode
+
+    def no_noaddrsavail(_request, reply):   # an ADVERTISE that says NoAddrsAvail never goes
+        return not (DHCP6OptStatusCode in reply and reply[DHCP6OptStatusCode].statuscode == 2)
+
+    with Lab([]) as lab:
+        with DhcpSession(lab.iface, state_file=False, timeout=2.0) as s:
+            srv = s.v6.serve("fd77::100-fd77::10f", on_reply=no_noaddrsavail, timeout=0.3)
+            r = s.v6.check_server(only="pool-full-noaddrsavail", destructive=True, progress=False)
+            row = r["pool-full-noaddrsavail"]
+            assert row.verdict == "fail" and "no ADVERTISE" in row.why and "after 16 bound" in row.why, row.why
+            # and every binding it made was given back (the server's own table says so)
+            assert {b.state for b in srv.leases if b.kind == "NA"} == {"released"}

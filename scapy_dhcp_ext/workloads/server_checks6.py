@@ -28,6 +28,7 @@ from ..wire.dhcp6 import (
 )
 from ..wire.frames6 import Frame6
 from ..wire.messages6 import Relay6, client_id, elapsed, oro, rapid_commit, server_id
+from . import server_checks6_more
 from .checks import MUST, SHOULD, Check, CheckReport, catalog, run_checks, select, unsure
 from .checks import broken as fail
 from .checks import met as ok
@@ -355,6 +356,9 @@ def decline_holds_back(t: ServerProbe6) -> Any:
         if other is not None and address in [a.address for a in other.addresses]:
             return fail(f"{address} offered to another client after its DECLINE")
     return ok(f"{address} offered to none of three new clients")
+
+
+SERVER_CHECKS6.extend(server_checks6_more.CHECKS)   # part two: a REPLY's names, the same address, a full pool
 
 
 def check_server6(session: Any, *, only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
