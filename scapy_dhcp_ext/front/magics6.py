@@ -257,6 +257,7 @@ class Dhcp6Magics(Magics):
     @argument("--release", metavar="EXPR", help="client: a callable that makes it release (lab.clients[0].release)")
     @argument("--link-change", metavar="EXPR",
               help="client: a callable that takes its link down and up (lab.clients[0].link_change)")
+    @argument("--slow", action="store_true", help="client: also the check that takes minutes (SOL_MAX_RT honoured)")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     @output_args
     @line_magic
@@ -277,7 +278,7 @@ class Dhcp6Magics(Magics):
                 kw = {k: evaluate(self.shell, e) for k, e in (("restart", args.restart), ("release", args.release),
                                                               ("link_change", args.link_change)) if e}
                 report = self.session.v6.check_client(only=ids(args.only), skip=ids(args.skip), device=args.device,
-                                                      progress=args.progress, **kw)
+                                                      slow=args.slow, progress=args.progress, **kw)
             write_outputs(args, report)
         return report
 

@@ -9,10 +9,12 @@ neighbour's would.
 
 from __future__ import annotations
 
+import struct
 import time
 from typing import Any
 
 from ..wire.dhcp6 import (
+    ADVERTISE,
     CONFIRM,
     DECLINE,
     INFORMATION_REQUEST,
@@ -24,11 +26,14 @@ from ..wire.dhcp6 import (
     ip6_bytes,
     is_neighbour_advert_for,
     neighbour_solicit,
+    option6,
+    status_option,
 )
 from ..wire.frames6 import Frame6, parse_frame6
 from .checks import NoEvidence
-from .client_probe6 import RUNS, ClientProbe6, Phase6
+from .client_probe6 import NO_ADDRS_AVAIL, RUNS, ClientProbe6, Phase6
 
+SOL_MAX_RT = 82
 LONG = (600, 900, 1200, 1800)   # t1, t2, preferred, valid: once the lease ran out, a quiet client
 AFTER_END = 1.5                 # seconds past the valid lifetime before asking whether it still answers
 DAD_WAIT = 3.0   # after a REPLY, a kernel's DAD probe comes within 1 s (RFC 4862 5.4.2's delay) and a margin
@@ -157,4 +162,48 @@ def decline(t: ClientProbe6, p: Phase6) -> None:
     p.facts.update(defended=defended, given=at, dad=dad, decline=got[1] if got else None)
 
 
-RUNS.update(expire=expire, link=link, decline=decline)
+SOL_MAX_RT_GIVEN = 60   # RFC 8415 21.24's least; the default is 3600
+LONG_GAP = 40.0         # a gap this long is past the doubling (1, 2, 4, ... 32 s) and at the cap
+CAP = SOL_MAX_RT_GIVEN * 1.1 + 1.0   # RFC 8415 15: MRT plus at most 10%; a late read's second
+
+
+def solmaxrt(t: ClientProbe6, p: Phase6) -> None:
+    """A restart; its first SOLICIT gets an ADVERTISE with NoAddrsAvail and SOL_MAX_RT 60 (which it
+    MUST process, 18.2.9); nothing else is answered, and its SOLICITs are kept until two gaps are
+    at the cap (a client that ignores it doubles to 64, then 128 s) or the time for them is past."""
+    if t.restart is None:
+        raise NoEvidence("needs restart= (a device that starts SOLICITing over)")
+    given: list[tuple[float, Frame6]] = []
+
+    def policy(f: Frame6, raw: bytes) -> Any:
+        if f.msg_type == SOLICIT and not given:
+            given.append((time.time(), f))
+            return t._reply(f, ADVERTISE, [status_option(NO_ADDRS_AVAIL, "none, and SOL_MAX_RT 60"),
+                                           option6(SOL_MAX_RT, struct.pack("!I", SOL_MAX_RT_GIVEN))])
+        return t._start_over(f, raw)   # an old lease taken back: it must SOLICIT
+
+    mark = len(t.timeline)
+    t.policy = policy
+    try:
+        at = time.time()
+        t.restart()
+        # 1 + 2 + ... + 32 s, then two capped gaps of at most 66 s, and a margin
+        deadline = at + 63 * 1.1 + 2 * SOL_MAX_RT_GIVEN * 1.1 + t.wait
+        with t.cond:   # until two gaps at the cap, or one past it, or a silence past it
+            while time.time() < deadline:
+                got = [f for f in t.timeline[mark:] if f.msg_type == SOLICIT]
+                gaps = [b.time - a.time for a, b in zip(got, got[1:])]
+                if len([g for g in gaps if g >= LONG_GAP]) >= 2 or any(g > CAP for g in gaps) or \
+                        (given and got and time.time() - got[-1].time > CAP + 2.0):
+                    break
+                t.cond.wait(0.5)
+            got = [f for f in t.timeline[mark:] if f.msg_type == SOLICIT]
+            quiet = time.time() - got[-1].time if got else 0.0
+    finally:
+        t.policy = lambda f, raw: raw
+    if not given:
+        raise NoEvidence(f"no SOLICIT after its restart within {t.wait:.0f} s")
+    p.facts.update(at=at, advertised=given[0], solicits=[f for f in got if f.time >= given[0][1].time], quiet=quiet)
+
+
+RUNS.update(expire=expire, link=link, decline=decline, solmaxrt=solmaxrt)

@@ -23,6 +23,9 @@ The phases, each run once when a check first needs it, in this order:
   ``link_change=``, once it is bound again, its first message after its link went down and up
   (CONFIRM or REBIND); with ``restart=``, once bound again, a restart whose addresses we defend
   when its DAD asks (a DECLINE is due).
+- ``solmaxrt`` (slow: about 3 minutes, only when asked): a restart, an ADVERTISE with NoAddrsAvail
+  and SOL_MAX_RT 60 to its first SOLICIT, and its SOLICITs after, unanswered, until the gaps have
+  reached the cap twice.
   A device that gave its lease back and was not restarted by a check is restarted at the end.
 
 A client that comes back from a restart with a lease of an earlier server REBINDs or CONFIRMs
@@ -64,7 +67,8 @@ if TYPE_CHECKING:
 
 NO_ADDRS_AVAIL, NOT_ON_LINK = 2, 4
 EXPIRING = (4, 6, 8, 12)   # t1, t2, preferred, valid of the lease the expire phase lets run out
-OPTIONAL = ("link", "release", "restart", "decline")   # run only for their own checks, never as a prerequisite
+OPTIONAL = ("link", "release", "restart", "decline", "solmaxrt")   # run only for their own checks, never first
+NEEDS = {"solmaxrt": ()}   # phases that build on none of the others (a restart starts it over)
 
 
 @dataclass
@@ -87,6 +91,7 @@ class ClientProbe6:
         self.device = device.lower() if device else None   # a MAC or a DUID in hex
         self.restart, self.release, self.wait = restart, release, wait
         self.link_change = link_change
+        self.slow = False   # the phases that take minutes (solmaxrt) run only when asked
         self.cond = threading.Condition()
         self.duid: str | None = None          # the client under test, once seen
         self.mac: bytes | None = None
@@ -196,7 +201,7 @@ class ClientProbe6:
     def phase(self, name: str) -> Phase6:
         """The phase, run now if it has not run (the ones before it first); its error raises NoEvidence."""
         if name not in self.phases:
-            for before in ORDER[:ORDER.index(name)]:
+            for before in NEEDS.get(name, ORDER[:ORDER.index(name)]):
                 if before in OPTIONAL:
                     continue
                 try:
@@ -381,7 +386,7 @@ def _release(t: ClientProbe6, p: Phase6) -> None:
 
 
 ORDER = ("solicit", "noaddrs", "bind", "renew", "rebind", "expire", "reconfigure", "release", "restart", "link",
-         "decline")
+         "decline", "solmaxrt")
 # expire, link and decline are :mod:`.client_phases6`'s, which adds them here
 RUNS: dict[str, Callable[[ClientProbe6, Phase6], None]] = {
     "solicit": _solicit, "noaddrs": _noaddrs, "bind": _bind, "renew": _renew, "rebind": _rebind,
