@@ -26,7 +26,7 @@ from .checks import broken as fail
 from .checks import met as ok
 from .checks import not_applicable as na
 from .client_facts6 import SLACK, bind, elapsed, gap_readings, multicast, oro, seen_second, solicits
-from .client_phases6 import CAP, LONG_GAP, SOL_MAX_RT_GIVEN
+from .client_phases6 import CAP, LONG_GAP, QUIET, SOL_MAX_RT_GIVEN
 from .client_probe6 import ClientProbe6
 
 CLIENT_CHECKS6: list[Check] = []
@@ -144,7 +144,7 @@ SLOW = "solicit-sol-max-rt-honoured"
        "SOLICITs come at most 60 s plus 10% apart")
 def solicit_sol_max_rt_honoured(t: ClientProbe6) -> Any:
     if not t.slow:
-        return na("takes about 3 minutes of SOLICITs: check_client6(slow=True), or only= this check")
+        return na("takes about 3 minutes of SOLICITs: check_client6(slow=True) runs it")
     facts = t.phase("solmaxrt").facts
     got: list[Frame6] = facts["solicits"]
     t.cite(facts["advertised"][1], *got[-3:])
@@ -155,7 +155,7 @@ def solicit_sol_max_rt_honoured(t: ClientProbe6) -> Any:
                     "default 3600 s)")
     if len([g for g in gaps if g >= LONG_GAP]) >= 2:
         return ok(f"gaps {shown} s: at the cap of {SOL_MAX_RT_GIVEN} s twice")
-    if facts["quiet"] > CAP:
+    if facts["quiet"] > QUIET:
         return fail(f"gaps {shown} s, then no SOLICIT for {facts['quiet']:.0f} s: past the {SOL_MAX_RT_GIVEN} s "
                     "it was given")
     return unsure(f"gaps {shown} s: the cap was not reached twice within the wait")
@@ -260,8 +260,8 @@ def check_client6(session: Any, *, device: str | None = None, restart: Callable[
     ``restart`` starts the device over (its first SOLICIT is then known, its DUID and IAIDs
     after a restart are checked, and its DECLINE when its duplicate address detection finds its
     new address in use), ``release`` makes it give its lease back, ``link_change`` takes its link
-    down and up (its CONFIRM or REBIND after is checked); ``slow`` (or ``only`` naming it) runs
-    the check that takes minutes (SOL_MAX_RT honoured, about 3 of them); ``timeout`` bounds
+    down and up (its CONFIRM or REBIND after is checked); ``slow`` runs the check that takes
+    minutes (SOL_MAX_RT honoured, about 3 of them); ``timeout`` bounds
     each wait for the device. Ctrl-C returns what was done."""
     checks = select(CLIENT_CHECKS6, only, skip)
     if not 0 < t1 < t2 <= preferred <= valid:
@@ -277,7 +277,7 @@ def check_client6(session: Any, *, device: str | None = None, restart: Callable[
     server = session.serve(t1=t1, t2=t2, preferred=preferred, valid=valid, before_start=attach, restore=False,
                            **serve_kw)
     probe = probes[0]
-    probe.slow = slow or (only is not None and any(c.id == SLOW for c in checks))
+    probe.slow = slow
     report = CheckReport("client6", device or "?")
     try:
         run_checks(report, checks, probe, progress=progress)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..wire.dhcp6 import ADVERTISE, RELEASE, STATUS6
-from ..wire.messages6 import client_id, elapsed, server_id
+from ..wire.dhcp6 import STATUS6
 from .checks import MUST, SHOULD, Check, catalog, unsure
 from .checks import broken as fail
 from .checks import met as ok
 from .checks import not_applicable as na
-from .server_probe6 import ServerProbe6, held_ias
+from .server_probe6 import MOST_CLIENTS, ServerProbe6, fill_pool
 
 CHECKS: list[Check] = []
 check = catalog(CHECKS)
 NO_ADDRS_AVAIL = 2
-MOST_CLIENTS = 2048   # a pool larger than this is not filled: the check says n/a
 
 
 @check("reply-names-server-and-client", "8415 18.3.10", MUST,
@@ -47,28 +45,19 @@ def same_client_same_address(t: ServerProbe6) -> Any:
        "once every address is bound, a new client's SOLICIT gets an ADVERTISE with status NoAddrsAvail "
        "(the bindings are released after)", destructive=True)
 def pool_full_noaddrsavail(t: ServerProbe6) -> Any:
-    bound: list[tuple[bytes, Any]] = []
-    try:
-        for _k in range(MOST_CLIENTS):
-            duid = t.new_duid()
-            got = t.solicit(duid)
-            adv = got.reply
-            if adv is None:
-                return fail(f"no ADVERTISE to a new client's SOLICIT after {len(bound)} bound: RFC 8415 asks "
-                            "for one with NoAddrsAvail")
-            if adv.msg_type == ADVERTISE and not adv.addresses:
-                statuses = [s for s in [adv.status] + [i.status for i in adv.ia_na] if s is not None]
-                codes = [STATUS6.get(code, str(code)) for code, _text in statuses]
-                if any(code == NO_ADDRS_AVAIL for code, _text in statuses):
-                    return ok(f"{len(bound)} clients bound, then an ADVERTISE with NoAddrsAvail")
-                return fail(f"{len(bound)} clients bound, then an ADVERTISE with no address and status "
-                            f"{', '.join(codes) or 'none'}")
-            reply = t.request(duid, adv).reply
-            if reply is None or not reply.addresses:
-                return unsure(f"{len(bound)} clients bound, then a REQUEST got no address: the pool is full, "
-                              "but its ADVERTISE still offered one")
-            bound.append((duid, reply))
+    filled = fill_pool(t)
+    if filled.silent:
+        return fail(f"no ADVERTISE to a new client's SOLICIT after {filled.bound} bound: RFC 8415 asks "
+                    "for one with NoAddrsAvail")
+    if filled.stuck:
+        return unsure(f"{filled.bound} clients bound, then a REQUEST got no address: the pool is full, "
+                      "but its ADVERTISE still offered one")
+    adv = filled.last
+    if not filled.full or adv is None:
         return na(f"its pool holds more than {MOST_CLIENTS} addresses: not filled")
-    finally:
-        for duid, reply in bound:   # give every address back
-            t.ask(RELEASE, [client_id(duid), server_id(reply.server_id or b""), elapsed(0), *held_ias(reply)])
+    statuses = [s for s in [adv.status] + [i.status for i in adv.ia_na] if s is not None]
+    if any(code == NO_ADDRS_AVAIL for code, _text in statuses):
+        return ok(f"{filled.bound} clients bound, then an ADVERTISE with NoAddrsAvail")
+    codes = [STATUS6.get(code, str(code)) for code, _text in statuses]
+    return fail(f"{filled.bound} clients bound, then an ADVERTISE with no address and status "
+                f"{', '.join(codes) or 'none'}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import DhcpError
 from ..link.exchange import Retransmit6
@@ -16,6 +16,7 @@ from ..wire.dhcp6 import (
     ALL_SERVERS,
     IA_NA,
     IA_PD,
+    RELEASE,
     REQUEST,
     SOLICIT,
     duid_en,
@@ -152,4 +153,49 @@ def held_ias(reply: Frame6, *, lifetimes: bool = False) -> list[bytes]:
     for i in reply.ia_pd:
         inner = b"".join(iaprefix(a.prefix, *(a.preferred, a.valid) if lifetimes else (0, 0)) for a in i.addresses)
         out.append(ia(IA_PD, i.iaid, 0, 0, inner))
+    return out
+
+
+MOST_CLIENTS = 2048   # a pool larger than this is not filled
+
+
+@dataclass
+class Filled:
+    """What :func:`fill_pool` saw: how many it bound, and how it ended."""
+
+    bound: int = 0
+    full: bool = False        # an ADVERTISE offered nothing: ``last`` is it
+    silent: bool = False      # a SOLICIT got no ADVERTISE
+    stuck: bool = False       # an ADVERTISE offered an address its REQUEST did not get
+    hit: Frame6 | None = None   # the ADVERTISE ``until`` stopped at
+    last: Frame6 | None = None
+
+
+def fill_pool(t: ServerProbe6, until: Callable[[Frame6], bool] | None = None) -> Filled:
+    """New clients SOLICIT and REQUEST until an ADVERTISE offers nothing (the pool is full), ``until``
+    is true of an ADVERTISE, or :data:`MOST_CLIENTS` are bound; then every binding is RELEASEd."""
+    out, bound = Filled(), []
+    try:
+        for _k in range(MOST_CLIENTS):
+            duid = t.new_duid()
+            adv = t.solicit(duid).reply
+            out.last = adv
+            if adv is None:
+                out.silent = True
+                break
+            if adv.msg_type == ADVERTISE and not adv.addresses:
+                out.full = True
+                break
+            if until is not None and until(adv):
+                out.hit = adv
+                break
+            reply = t.request(duid, adv).reply
+            if reply is None or not reply.addresses:
+                out.stuck = True
+                break
+            bound.append((duid, reply))
+    finally:
+        out.bound = len(bound)
+        for duid, reply in bound:   # every address back
+            t.ask(RELEASE, [client_id(duid), server_id(reply.server_id or b""), elapsed(0), *held_ias(reply)])
     return out
