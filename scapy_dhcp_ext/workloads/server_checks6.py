@@ -363,6 +363,9 @@ def decline_holds_back(t: ServerProbe6) -> Any:
 
 
 SERVER_CHECKS6.extend(server_checks6_more.CHECKS)   # part two: a REPLY's names, the same address, a full pool
+# The ones that change the server's state last: a server may keep released addresses for their
+# clients (Kea 2.6's lease affinity), so once the pool was filled and given back it can stay full.
+SERVER_CHECKS6.sort(key=lambda c: c.destructive)
 
 
 def check_server6(session: Any, *, only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
