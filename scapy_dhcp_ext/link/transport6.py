@@ -27,7 +27,9 @@ from ..wire.dhcp6 import (
     ND_ADVERT,
     finish_udp6_checksum,
     ip6_bytes,
+    is_neighbour_advert_for,
     neighbour_advert,
+    neighbour_solicit,
     neighbour_solicited,
 )
 from ..wire.fragments6 import Reassembly6, is_fragment6
@@ -57,6 +59,13 @@ class Transport6(LinkSocket):
             self.nd_addresses.clear()
         else:
             self.nd_addresses.pop(ip6_bytes(address), None)
+
+    def neighbour_answers(self, target: str, *, mac: bytes, src: str, wait: float = 1.0, tries: int = 1) -> bool:
+        """Whether a neighbour solicitation for ``target`` (from ``src``, our ``mac``) gets a neighbour
+        advertisement for it: a host that still uses an address answers for it (RFC 4861 7.2)."""
+        frame = neighbour_solicit(mac=mac, src=src, target=target)
+        want = ip6_bytes(target)
+        return self.probe(frame, lambda f: is_neighbour_advert_for(f.raw, want), wait=wait, tries=tries) is not None
 
     def _reader_rules(self) -> dict[str, Any]:
         # a message past the MTU (a client writing 100 addresses back) comes in fragments: put back together

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..state.history import History
 from ..state.leasefile import V6, LeaseFile, LeaseFormat, lease_file_path
-from .leases4 import OFFER_HOLD, LeaseTable, ServerLease
-from .leases6 import Binding6, Bindings6
+from .leases4 import OFFER_HOLD, ServerLease
+from .leases6 import Binding6
 
 if TYPE_CHECKING:
     from ..state.endpoint import Endpoint
@@ -47,7 +47,7 @@ class LeaseKeeper:
         """Takes back what the file holds (nothing when ``take`` is off), rewrites it to
         what the table now holds, and from then on writes every change. Returns how many came back."""
         records = self.file.load() if take else []
-        taken, notes = self._take(records)
+        taken, notes = self.table.restore(records)
         if self.file.skipped and take:
             notes.append(f"{self.file.skipped} unreadable lines skipped")
         if records or notes:
@@ -57,10 +57,6 @@ class LeaseKeeper:
         self.file.rewrite(self.rows())
         self.table.on_change = self.changed
         return taken
-
-    def _take(self, records: list[dict[str, Any]]) -> tuple[int, list[str]]:
-        taken, notes = self.table.restore(records)
-        return taken, notes
 
     def rows(self) -> list[Row]:
         """What the file keeps: every binding (an address offered again to the
@@ -72,17 +68,18 @@ class LeaseKeeper:
                 if x.expires <= now + OFFER_HOLD:
                     continue   # a plain offer: not kept
                 state = "bound"
-            out.append((state, x.address, x.mac, x.expires, x.client, x.hostname))
+            out.append((state, *self.fields(x)[1:]))
         return out
 
-    def changed(self, lease: ServerLease) -> None:
-        self.file.append(lease.state, lease.address, lease.mac, lease.expires, lease.client, lease.hostname)
-        if self.file.wants_rewrite(self._live()):
-            self.file.rewrite(self.rows())
+    @staticmethod
+    def fields(lease: Any) -> Row:
+        """One lease as a line of the file: state, address, mac, expires, client, hostname."""
+        return (lease.state, lease.address, lease.mac, lease.expires, lease.client, lease.hostname)
 
-    def _live(self) -> int:
-        table: LeaseTable = self.table
-        return len(table.by_address)
+    def changed(self, lease: ServerLease | Binding6) -> None:
+        self.file.append(*self.fields(lease))
+        if self.file.wants_rewrite(self.table.size):
+            self.file.rewrite(self.rows())
 
     def close(self) -> None:
         self.table.on_change = None
@@ -94,23 +91,11 @@ class LeaseKeeper6(LeaseKeeper):
 
     family, op, noun, fmt = "6", "SERVE6", "bindings", V6
 
-    def _take(self, records: list[dict[str, Any]]) -> tuple[int, list[str]]:
-        table: Bindings6 = self.table
-        taken = table.restore(records)
-        left = len(records) - taken
-        return taken, [f"{left} outside this server's pools left out"] if left else []
-
     def rows(self) -> list[Row]:
-        return [_fields6(b) for b in self.table if b.state != "offered"]
+        return [self.fields(b) for b in self.table if b.state != "offered"]
 
-    def changed(self, b: Binding6) -> None:   # type: ignore[override]
-        self.file.append(*_fields6(b))
-        if self.file.wants_rewrite(self._live()):
-            self.file.rewrite(self.rows())
-
-    def _live(self) -> int:
-        return self.table.size
-
-
-def _fields6(b: Binding6) -> Row:
-    return (b.state, b.kind, b.address, b.prefix_len, b.duid, b.iaid, b.expires, b.mac)
+    @staticmethod
+    def fields(lease: Any) -> Row:
+        """One binding as a line of the file: state, kind, address, length, DUID, IAID, end, MAC."""
+        return (lease.state, lease.kind, lease.address, lease.prefix_len, lease.duid, lease.iaid, lease.expires,
+                lease.mac)

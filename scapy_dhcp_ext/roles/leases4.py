@@ -88,6 +88,11 @@ class LeaseTable:
     on_change: Callable[[ServerLease], None] | None = None
     _cursor: int = 0
 
+    @property
+    def size(self) -> int:
+        """How many addresses the table holds, in any state."""
+        return len(self.by_address)
+
     def __iter__(self) -> Iterator[ServerLease]:
         self._expire()
         return iter(sorted(self.by_address.values(), key=lambda x: _n(x.address)))

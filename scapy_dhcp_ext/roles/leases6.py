@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 __all__ = ["OFFER_HOLD", "Binding6", "Bindings6", "Pools6"]
@@ -342,14 +342,9 @@ class Bindings6:
 
     # -- the lease file ------------------------------------------------------
 
-    def to_list(self) -> list[dict[str, Any]]:
-        return [asdict(b) | ({"expires": None} if b.expires == float("inf") else {})
-                for b in self._by_address.values() if b.state != "offered"]
-
-    def restore(self, rows: Any) -> int:
-        """Bindings from the lease file (or, from before it, the state file;
-        offers are not kept); rows that do not read, or hold addresses this
-        pool does not hand out, are skipped. How many were taken."""
+    def restore(self, rows: Any) -> tuple[int, list[str]]:
+        """Bindings from the lease file (offers are not kept), as the v4 table's ``restore``: how many
+        were taken, and why the others were not (rows that do not read, or outside these pools)."""
         n = 0
         for row in rows if isinstance(rows, list) else []:
             try:
@@ -365,4 +360,5 @@ class Bindings6:
             self._by_address[(b.kind, b.address)] = b
             self._track(b)
             n += 1
-        return n
+        left = len(rows) - n if isinstance(rows, list) else 0
+        return n, [f"{left} unreadable or outside this server's pools, left out"] if left else []

@@ -51,7 +51,6 @@ class LeaseFormat:
     """What one family's lease file holds: its header line, how a row reads
     back (None: skipped), and which field a record is kept by (the last wins)."""
 
-    name: str
     header: str
     parse: Callable[[list[str]], dict[str, Any] | None]
     key: Callable[[dict[str, Any]], Any]
@@ -258,7 +257,7 @@ def _parse4(row: list[str]) -> dict[str, Any] | None:
             "hostname": row[6]}
 
 
-V4 = LeaseFormat("leases4", HEADER, _parse4, lambda rec: rec["address"])
+V4 = LeaseFormat(HEADER, _parse4, lambda rec: rec["address"])
 
 HEADER6 = "# scapy-dhcp leases6 v1: t,state,kind,address,prefix_len,duid,iaid,expires,mac\n"
 STATES6 = ("bound", "released", "declined", "expired")
@@ -281,4 +280,4 @@ def _parse6(row: list[str]) -> dict[str, Any] | None:
             "duid": row[5].lower(), "iaid": iaid, "expires": expires, "mac": row[8]}
 
 
-V6 = LeaseFormat("leases6", HEADER6, _parse6, lambda rec: (rec["kind"], rec["address"]))
+V6 = LeaseFormat(HEADER6, _parse6, lambda rec: (rec["kind"], rec["address"]))

@@ -23,9 +23,6 @@ from ..wire.dhcp6 import (
     REPLY,
     REQUEST,
     SOLICIT,
-    ip6_bytes,
-    is_neighbour_advert_for,
-    neighbour_solicit,
     option6,
     status_option,
 )
@@ -41,12 +38,8 @@ DAD_WAIT = 3.0   # after a REPLY, a kernel's DAD probe comes within 1 s (RFC 486
 
 def answers_for(t: ClientProbe6, address: str) -> tuple[float, bool]:
     """A neighbour solicitation for ``address`` (twice, a second apart, at most): when, and whether it was answered."""
-    server, ep = t.server, t.server.endpoint
-    frame = neighbour_solicit(mac=ep.mac_bytes, src=server.address, target=address)
-    want = ip6_bytes(address)
-    at = time.time()
-    got = ep.transport6.probe(frame, lambda f: is_neighbour_advert_for(f.raw, want), wait=1.0, tries=2)
-    return at, got is not None
+    ep, at = t.server.endpoint, time.time()
+    return at, ep.transport6.neighbour_answers(address, mac=ep.mac_bytes, src=t.server.address, tries=2)
 
 
 def _last_lease(t: ClientProbe6, since: float) -> tuple[float, Frame6] | None:

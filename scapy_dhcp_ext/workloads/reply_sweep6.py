@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import UsageError
 from ..wire import mac_bytes
-from ..wire.dhcp6 import ip6_bytes, is_neighbour_advert_for, link_local, neighbour_solicit
+from ..wire.dhcp6 import link_local
 from .reply_cases6 import select6
 from .reply_machine6 import RECONFIGURE_WITHIN, ReplyMachine6
 from .reply_report import ReplyReport, resumed
@@ -178,12 +178,9 @@ class ReplySweeper6(ReplyMachine6):
                 return False
         if self.target is None:
             return False
-        target = self.link_local or link_local(self.target)
         ep = self.session.endpoint
-        frame = neighbour_solicit(mac=ep.mac_bytes, src=self.server.address, target=target)
-        want = ip6_bytes(target)
-        return ep.transport6.probe(frame, lambda f: is_neighbour_advert_for(f.raw, want),
-                                   wait=min(1.0, self.window())) is not None
+        return ep.transport6.neighbour_answers(self.link_local or link_local(self.target), mac=ep.mac_bytes,
+                                               src=self.server.address, wait=min(1.0, self.window()))
 
     def _reconfigure(self) -> None:
         with self.cond:
