@@ -176,8 +176,9 @@ def _force(t: ClientProbe, p: Phase, inf: Phase, key: bytes | None, address: str
     if key is not None:   # replay 2: after the ACK's 1 (RFC 3118 2: monotonically increasing)
         raw = sign_forcerenew(rebuild(raw, encode(options_of(raw) + [(AUTHENTICATION, digest_placeholder(2))])), key)
     how = "signed with its nonce" if key else "no authentication"
-    srv.send(raw, f"check_client: FORCERENEW to {address}, {how}")
+    # Stamped before it goes: a client that answers at once can be heard before send() returns (a busy machine).
     sent_at = time.time()
+    srv.send(raw, f"check_client: FORCERENEW to {address}, {how}")
     with t.cond:
         t.sent.append((sent_at, raw))
     p.facts["sent_at"] = sent_at
