@@ -15,6 +15,7 @@ from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.workloads.client_checks4 import CLIENT_CHECKS
 from scapy_dhcp_ext.workloads.client_phases4 import OTHER_ROUTER_MAC, QUIET
 from tests.support import module_argv
+from tests.support.prompt import prompt
 from tests.support.witness import Capture
 
 pytestmark = pytest.mark.lab
@@ -282,27 +283,16 @@ def test_the_check_magic_for_a_client_with_restart_json_and_pcap(make_lab, tmp_p
     --restart, the report written as JSON and as a pcapng; udhcpc's own events show the NAK phase ran."""
     import json
 
-    from IPython.core.interactiveshell import InteractiveShell
-
     lab = make_lab([], clients=["udhcpc"])
     board = lab.clients[0]
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    InteractiveShell.clear_instance()
-    ip = InteractiveShell.instance()
-    session = DhcpSession(lab.iface, state_file=False)
-    ip.user_ns.update(dhcp=session, restart_board=board.restart)
-    ip.run_line_magic("load_ext", "scapy_dhcp_ext")
-    try:
-        ids = "request-selecting-has-server-id-and-address,xid-stable-in-transaction,nak-restarts-discovery"
-        out_json, out_pcap = tmp_path / "client.json", tmp_path / "client.pcapng"
+    ids = "request-selecting-has-server-id-and-address,xid-stable-in-transaction,nak-restarts-discovery"
+    out_json, out_pcap = tmp_path / "client.json", tmp_path / "client.pcapng"
+    with DhcpSession(lab.iface, state_file=False) as session, prompt(session, restart_board=board.restart) as ip:
         result = ip.run_cell(f"%dhcp_check client --only {ids} --restart restart_board --no-progress "
                              f"--json {out_json} --pcap {out_pcap}")
         result.raise_error()
         report = result.result
-    finally:
-        ip.run_line_magic("unload_ext", "scapy_dhcp_ext")
-        InteractiveShell.clear_instance()
-        session.close()
     assert report.target == board.mac
     assert report.verdicts() == dict.fromkeys(ids.split(","), "pass"), report
     written = json.loads(out_json.read_text())

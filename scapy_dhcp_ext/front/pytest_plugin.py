@@ -70,6 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="client conformance: the device under test (default: the first MAC that sends DHCP twice)")
     group.addoption("--dhcp-destructive", action="store_true",
                     help="server conformance: also the checks that RELEASE and DECLINE")
+    group.addoption("--dhcp-slow", action="store_true",
+                    help="client conformance: also the checks that take minutes (a REQUEST unanswered; SOL_MAX_RT)")
     group.addoption("--dhcp-evidence", metavar="DIR",
                     help="where failing checks' frames go as pcapng (default: beside --junitxml, else .)")
 
@@ -229,15 +231,16 @@ class Conformance:
         session, owned = _session(self.config)
         try:
             destructive, device = self.config.getoption("dhcp_destructive"), self.config.getoption("dhcp_device_mac")
+            slow = self.config.getoption("dhcp_slow")
             if self.role == "server":
                 self.report = session.check_server(only=ids, destructive=destructive, progress=False)
             elif self.role == "server6":
                 self.report = session.v6.check_server(only=ids, destructive=destructive, progress=False)
             elif self.role == "client6":   # restarts and releases a lab client
-                self.report = session.v6.check_client(only=ids, device=device, progress=False)
+                self.report = session.v6.check_client(only=ids, device=device, slow=slow, progress=False)
             else:
                 self.report = session.check_client(only=ids, progress=False,   # restarts a lab client
-                                                   device_mac=device)
+                                                   device_mac=device, slow=slow)
         except DhcpError as exc:
             self.error = str(exc)
         finally:

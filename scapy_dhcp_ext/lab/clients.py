@@ -131,7 +131,8 @@ def client_command(spec: str, workdir: Path, mac: str = "") -> list[str]:
         script.chmod(0o755)
         dhcpcd = require("dhcpcd", "dhcpcd-base")
         config = workdir / "dhcpcd.conf"
-        config.write_text(DHCPCD_CONF)
+        # The lab mode asks for option 108 too, as IPv6-capable hosts do (RFC 8925); Debian's dhcpcd.conf does not.
+        config.write_text(DHCPCD_CONF + ("" if "shipped" in options else "option ipv6_only_preferred\n"))
         # Its run and lease folders are its own, in this mount namespace only; the
         # lease folder is the lab's, so that its lease file can be read from outside.
         db = workdir / "db"

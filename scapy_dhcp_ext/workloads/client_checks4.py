@@ -14,12 +14,17 @@ phases that each leave it where the next begins:
 5. *foreign*: OFFERs with another xid and another chaddr come first, and a
    NAK from a server it did not select before our ACK: it should ignore them.
 
+Parts two to four (:mod:`.client_checks4_fields`, :mod:`.client_checks4_more`,
+:mod:`.client_checks4_restart`) hold each message to RFC 2131 table 5, follow the client
+past that lease, and last start it over for a REQUEST nobody answers (``slow=True``) and
+OFFERs with option 108 (RFC 8925).
+
 Each check judges what a phase recorded, and cites those frames. A phase runs
 only when a check selected needs it. ``restart=`` (a callable that restarts
 the device: ``lab.clients[0].restart``) starts a phase at once; without it,
 the checks NAK the client's requests until it DISCOVERs again.
 
-RFCs: 2131 (2.2, 3.5, 4.1, 4.2, 4.3.2, 4.4.1, 4.4.5), 5227 (ARP probes).
+RFCs: 2131 (2.2, 3.5, 4.1, 4.2, 4.3.2, 4.4.1, 4.4.5), 5227 (ARP probes), 8925 (option 108).
 
 Usage::
 
@@ -34,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..errors import UsageError, old_keyword
 from ..wire import BROADCAST_IP, DISCOVER, OFFER, ZERO_IP, mac_str
 from ..wire.frames4 import parse_frame
-from . import backoff4, client_checks4_fields, client_checks4_more
+from . import backoff4, client_checks4_fields, client_checks4_more, client_checks4_restart
 from .checks import MUST, SHOULD, Check, CheckReport, NoEvidence, broken, catalog, met, not_applicable, run_checks
 from .checks import select as select_checks
 from .client_facts4 import first_request, lease_requests, offer_for, selecting_request
@@ -255,6 +260,7 @@ def prl_stable(t: ClientProbe) -> Any:
 
 CLIENT_CHECKS.extend(client_checks4_fields.CHECKS)   # part two: table 5 per state, then what runs on it
 CLIENT_CHECKS.extend(client_checks4_more.CHECKS)     # part three: infinity, FORCERENEW, a restart
+CLIENT_CHECKS.extend(client_checks4_restart.CHECKS)  # part four, last: a REQUEST unanswered, option 108
 
 
 def check_client(session: Host, *, device_mac: str | None = None, restart: Callable[[], Any] | None = None,
@@ -262,14 +268,15 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
                  lease_time: int = 30, t1: int | None = None, t2: int | None = None,
                  only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
                  timeout: float = 30.0, progress: bool = True, mac: str | None = None, wait: float | None = None,
-                 **serve_kw: Any) -> CheckReport:
+                 slow: bool = False, **serve_kw: Any) -> CheckReport:
     """Runs the client checks (``only`` some, less ``skip``) against the DHCP
     client ``device_mac`` (default: the first that sends a DISCOVER), as its server
     on the session's interface, and returns the report. ``lease_time``,
     ``t1`` and ``t2`` (default a third and two thirds of it) are the lease it
     lives through; ``restart`` starts the device over when a phase needs it (and
     shows its INIT-REBOOT); ``release`` makes it give its lease back, last; ``renew``
-    makes it renew now (else part three waits for its T1);
+    makes it renew now (else part three waits for its T1); ``slow`` runs the check
+    that takes two minutes more (a REQUEST nobody answers);
     ``timeout`` bounds each wait for the device. Ctrl-C returns what was done.
 
     >>> r = check_client(restart=lab.clients[0].restart); r.failed; r.to_junit("client.xml")
@@ -289,7 +296,7 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
     def attach(server: Any) -> None:   # before the server reads a request: none is answered unseen
         probes.append(ClientProbe(session, server, mac=mac, restart=restart, lease_time=lease_time, t1=t1, t2=t2,
                                   wait=wait, decline=any(c.id == "declines-address-in-use" for c in checks),
-                                  release=release, renew=renew))
+                                  release=release, renew=renew, slow=slow))
 
     server = session.serve(lease_time=lease_time, t1=t1, t2=t2, before_start=attach, **serve_kw)
     probe = probes[0]

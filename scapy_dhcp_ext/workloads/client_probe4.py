@@ -54,7 +54,8 @@ class ClientProbe:
 
     def __init__(self, session: Host, server: DhcpServer, *, mac: str | None, restart: Callable[[], Any] | None,
                  lease_time: int, t1: int, t2: int, wait: float, decline: bool,
-                 release: Callable[[], Any] | None = None, renew: Callable[[], Any] | None = None) -> None:
+                 release: Callable[[], Any] | None = None, renew: Callable[[], Any] | None = None,
+                 slow: bool = False) -> None:
         self.session, self.server = session, server
         self.target = mac_bytes(mac) if mac else None
         ep = session.endpoint
@@ -62,7 +63,7 @@ class ClientProbe:
         # Callables: the device starts over; gives its lease back; renews now.
         self.restart, self.release, self.renew = restart, release, renew
         self.lease_time, self.t1, self.t2 = lease_time, t1, t2
-        self.wait, self.decline = wait, decline
+        self.wait, self.decline, self.slow = wait, decline, slow   # slow: the checks that take minutes run too
         self.cond = threading.Condition()
         self.timeline: list[Frame] = []                 # the client's requests (time: epoch seconds)
         self.sent: list[tuple[float, bytes]] = []       # what we sent it

@@ -1,0 +1,114 @@
+"""The client checks of part four (workloads/client_checks4_restart.py) without a network: the
+phases' records (a REQUEST nobody answers, OFFERs with option 108) built from the project's own
+frames. Each check passes on a client that keeps its rule and fails (warns, for a SHOULD) on
+one that breaks it; the OFFERs the v6only phase sends are read back by the project's parser."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from scapy_dhcp_ext.wire import DISCOVER, OFFER, REQUEST, mac_bytes
+from scapy_dhcp_ext.wire.frames4 import parse_frame
+from scapy_dhcp_ext.wire.messages4 import MessageOptions
+from scapy_dhcp_ext.wire.replies4 import ReplyOptions, build_reply
+from scapy_dhcp_ext.workloads import client_checks4_restart
+from scapy_dhcp_ext.workloads.client_phases4_restart import SHORT_108, V6ONLY, with_option
+from scapy_dhcp_ext.workloads.client_probe4 import Phase
+from tests.test_client_fields import ADDRESS, SERVER, life, message
+from tests.test_client_fields import judged as judged_in
+
+IDS = [c.id for c in client_checks4_restart.CHECKS]
+ASKS = MessageOptions(param_req_list=(1, 3, 6, V6ONLY))
+
+
+def judged(probe, *ids: str) -> dict:
+    return judged_in(probe, *ids, catalog=client_checks4_restart.CHECKS)
+
+
+def probe_of(*, slow=True, gaps=(4.0, 8.0, 16.0), back_after: float | None = 30.0, asked=True,
+             short_next=True, wait_next: str | None = None):
+    """A client bound once (test_client_fields' life), then part four's two phases: its REQUEST
+    retransmitted after ``gaps`` and its DISCOVER ``back_after`` s after the first; then the
+    OFFERs with option 108 (``wait_next``: what it sent after the one with V6ONLY_WAIT)."""
+    t = life({})
+    t.restart, t.release, t.slow = (lambda: None), None, slow
+    start = 3000.0
+    at = [start]
+    for gap in gaps:
+        at.append(at[-1] + gap)
+    requests = [message(REQUEST, when, xid=21, requested=ADDRESS, server_id=SERVER) for when in at]
+    back = message(DISCOVER, start + back_after, xid=22) if back_after is not None else None
+    t.phases["retries"] = Phase("retries", start - 1, start + 140, facts=dict(
+        first=requests[0], requests=requests, back=back))
+    v6 = start + 200
+    short = message(REQUEST, v6 + 0.3, xid=23, requested=ADDRESS, server_id=SERVER, opts=ASKS) if short_next else None
+    after = {None: None,
+             "request": message(REQUEST, v6 + 20.4, xid=24, requested=ADDRESS, server_id=SERVER, opts=ASKS),
+             "discover": message(DISCOVER, v6 + 24.0, xid=25, opts=ASKS)}[wait_next]
+    t.phases["v6only"] = Phase("v6only", v6, v6 + 40, facts=dict(
+        asked=asked, short=(v6 + 0.2, ADDRESS), short_next=short, short_window=10.0,
+        wait=(v6 + 20.2, ADDRESS), wait_next=after, wait_window=10.0))
+    return t
+
+
+def test_every_check_passes_on_a_client_that_keeps_the_rfcs():
+    got = judged(probe_of())
+    assert len(got) == len(IDS) == 4 and {k: v for k, v in got.items() if v[0] != "pass"} == {}, got
+    assert got["request-unanswered-back-to-init"][1] == "4 REQUESTs (gaps 4.0, 8.0, 16.0 s), then a DISCOVER 30.0 s " \
+                                                        "after the first"
+
+
+def test_a_client_that_requests_for_ever_or_never_retransmits_is_warned():
+    verdict, why = judged(probe_of(back_after=None), "request-unanswered-back-to-init")[
+        "request-unanswered-back-to-init"]
+    assert verdict == "warn" and "no DISCOVER within 132 s: it asks the silent server for ever" in why, why
+    verdict, why = judged(probe_of(gaps=(), back_after=5.0), "request-unanswered-back-to-init")[
+        "request-unanswered-back-to-init"]
+    assert verdict == "warn" and "after a single REQUEST: no retransmission" in why, why
+
+
+def test_the_retries_check_is_slow_and_not_applicable_without_slow():
+    verdict, why = judged(probe_of(slow=False), "request-unanswered-back-to-init")["request-unanswered-back-to-init"]
+    assert verdict == "n/a" and "give slow=True" in why, why
+
+
+def test_a_client_that_obeys_a_malformed_option_108_fails():
+    got = judged(probe_of(short_next=False), "v6only-wrong-length-ignored")
+    assert got["v6only-wrong-length-ignored"][0] == "fail" and "2 bytes long" in got["v6only-wrong-length-ignored"][1]
+
+
+def test_a_client_that_requests_an_ipv6_only_offer_fails_both_and_one_that_rediscovers_is_warned():
+    got = judged(probe_of(wait_next="request"), "v6only-offer-not-requested", "v6only-wait-honoured")
+    assert got["v6only-offer-not-requested"] == (
+        "fail", f"it REQUESTed {ADDRESS} 0.2 s after an OFFER that said IPv6-only preferred")
+    assert got["v6only-wait-honoured"][0] == "warn"
+    got = judged(probe_of(wait_next="discover"), "v6only-offer-not-requested", "v6only-wait-honoured")
+    assert got["v6only-offer-not-requested"][0] == "pass"
+    assert got["v6only-wait-honoured"] == ("warn", "its DISCOVER came 3.8 s after the OFFER (V6ONLY_WAIT 300 s)")
+
+
+def test_a_client_that_does_not_ask_for_option_108_is_not_judged_on_it():
+    got = judged(probe_of(asked=False, short_next=False, wait_next="request"))
+    assert {k for k, v in got.items() if v[0] == "n/a"} == {i for i in IDS if i.startswith("v6only-")}
+
+
+def test_without_restart_the_option_108_checks_are_inconclusive_and_say_what_to_give():
+    t = probe_of()
+    t.restart = None
+    del t.phases["v6only"]
+    got = judged(t, "v6only-wait-honoured")
+    assert got["v6only-wait-honoured"][0] == "inconclusive" and "give restart=" in got["v6only-wait-honoured"][1]
+
+
+@pytest.mark.parametrize("payload", [SHORT_108, (300).to_bytes(4, "big")])
+def test_the_offers_with_option_108_read_back_with_it_and_nothing_else_changed(payload):
+    opts = ReplyOptions.build(server_ip=SERVER, network=ipaddress.IPv4Network("10.9.0.0/24"), lease_time=30)
+    discover = message(DISCOVER, 1.0, xid=5, opts=ASKS)
+    raw = build_reply(discover, OFFER, opts, server_mac=mac_bytes("02:00:00:00:00:01"), server_ip=SERVER,
+                      yiaddr=ADDRESS)
+    plain, got = parse_frame(raw), parse_frame(with_option(raw, V6ONLY, payload))
+    assert got.options[V6ONLY] == payload and got.message_type == OFFER and got.yiaddr == ADDRESS
+    assert {c: v for c, v in got.options.items() if c != V6ONLY} == plain.options
+    assert not [p for p in got.problems if "checksum" in p]
