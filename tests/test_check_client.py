@@ -29,7 +29,7 @@ FIELDS = ("frame.time_epoch", "eth.src", "ip.dst", "dhcp.type", "dhcp.id", "dhcp
           # for part three (client_checks4_more)
           "dhcp.option.ip_address_lease_time", "eth.dst", "icmp.type")
 KIND = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "4": "DECLINE", "5": "ACK", "6": "NAK", "7": "RELEASE",
-        "9": "FORCERENEW"}
+        "8": "INFORM", "9": "FORCERENEW"}
 
 
 def frames(cap, mac):
@@ -196,7 +196,8 @@ def test_check_client_against_a_real_client_agrees_with_tshark_and_its_events(ma
     lab = make_lab([], clients=[kind])
     client = lab.clients[0]
     with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS, also="icmp") as cap:
-        report = s.check_client(restart=client.restart, release=client.release, renew=client.renew, progress=False)
+        report = s.check_client(restart=client.restart, release=client.release, renew=client.renew,
+                                inform=client.inform, progress=False)
     assert len(report.rows) == len(CLIENT_CHECKS) and report.target == client.mac
     echoes = [r for r in cap.rows() if r.get("icmp.type") == "0" and r["eth.src"] == client.mac]
     assert bool(echoes) == (kind == "dhcpcd")   # udhcpc asks for no option 121 (n/a): it is not pinged

@@ -1,19 +1,23 @@
-"""Part four of check_client() against the real clients: a REQUEST nobody answers (slow) and
-option 108, each verdict held against what tshark saw on the link and what the client logged."""
+"""Part four of check_client() against the real clients: a REQUEST nobody answers (slow),
+option 108 and a DHCPINFORM, each verdict held against what tshark saw on the link and what
+the client logged."""
 
 from __future__ import annotations
+
+import subprocess
 
 import pytest
 
 from scapy_dhcp_ext import DhcpSession
+from scapy_dhcp_ext.workloads.client_checks4_restart import CHECKS
 from tests.support.prompt import prompt
 from tests.support.witness import Capture
 from tests.test_check_client import FIELDS, frames
 
 pytestmark = pytest.mark.lab
 
-IDS = ["request-unanswered-back-to-init", "v6only-wrong-length-ignored", "v6only-offer-not-requested",
-       "v6only-wait-honoured"]
+IDS = [c.id for c in CHECKS]
+INFORMS = [i for i in IDS if i.startswith("inform-")]
 
 
 def unanswered_request(fr) -> float:
@@ -28,16 +32,20 @@ def after(fr, t, kinds, within):
     return [(when, k, r) for when, k, r in fr if t < when <= t + within and k in kinds and r["dhcp.type"] == "1"]
 
 
-def test_dhcpcd_requests_for_ever_and_keeps_rfc_8925(make_lab):
+def test_dhcpcd_requests_for_ever_keeps_rfc_8925_and_informs_as_table_5_says(make_lab):
     """dhcpcd (as the lab runs it, asking for option 108) retransmits an unanswered REQUEST on its
     back-off for as long as it is watched (warn), takes an OFFER whose option 108 is 2 bytes long,
-    and turns IPv4 off on one with 300 s (its log: "IPv6-Only Preferred received (300 seconds)")."""
+    and turns IPv4 off on one with 300 s (its log: "IPv6-Only Preferred received (300 seconds)");
+    given its address by hand, its DHCPINFORM keeps table 5 (tshark's fields; its log: "received
+    approval")."""
     lab = make_lab([], clients=["dhcpcd"])
     client = lab.clients[0]
     with DhcpSession(lab.iface, state_file=False) as s, Capture(lab.netns, "c0", lab.iface, FIELDS) as cap:
-        report = s.check_client(restart=client.restart, release=client.release, only=IDS, slow=True, progress=False)
+        report = s.check_client(restart=client.restart, release=client.release, inform=client.inform, only=IDS,
+                                slow=True, progress=False)
     assert report.verdicts() == {"request-unanswered-back-to-init": "warn", "v6only-wrong-length-ignored": "pass",
-                                 "v6only-offer-not-requested": "pass", "v6only-wait-honoured": "pass"}, report
+                                 "v6only-offer-not-requested": "pass", "v6only-wait-honoured": "pass",
+                                 **dict.fromkeys(INFORMS, "pass")}, report
     fr = frames(cap, client.mac)
     # Its REQUEST retransmitted, the same xid on each, and no DISCOVER until the 108 OFFERs began.
     offers = [(t, r) for t, k, r in fr if k == "OFFER"]
@@ -52,11 +60,23 @@ def test_dhcpcd_requests_for_ever_and_keeps_rfc_8925(make_lab):
     assert not after(fr, with_108[1][0], ("DISCOVER", "REQUEST"), 10)
     said = client.log
     assert said.count("IPv6-Only Preferred received (300 seconds)") == 1, said
+    # The DHCPINFORM, as tshark reads it: ciaddr its address, from it, 68 to 67, no option 50, 51 or 54.
+    (inform,) = [r for t, k, r in fr if k == "INFORM"]
+    assert inform["dhcp.ip.client"] == inform["ip.src"] != "0.0.0.0" and inform["dhcp.ip.your"] == "0.0.0.0"
+    assert (inform["udp.srcport"], inform["udp.dstport"]) == ("68", "67") and inform["dhcp.hops"] == "0"
+    assert not {"50", "51", "54"} & set(inform["dhcp.option.type"].split(","))
+    assert f"received approval for {inform['dhcp.ip.client']}" in said, said
+    # A restart takes the address set by hand away again (no server answers now: none comes back).
+    client.restart()
+    shown = subprocess.run(["ip", "-n", client.netns, "-4", "addr", "show", "dev", "eth0"], capture_output=True,
+                           text=True, check=True).stdout
+    assert inform["dhcp.ip.client"] not in shown, shown
 
 
 def test_udhcpc_goes_back_to_init_and_is_not_judged_on_108_through_the_magic(make_lab, tmp_path, monkeypatch):
     """``%dhcp_check client --slow``: udhcpc (``-T 1``) sends its REQUEST three times, a second apart,
-    then DISCOVERs (pass); it does not ask for option 108 (n/a, and no OFFER with 108 is sent)."""
+    then DISCOVERs (pass); it does not ask for option 108 (n/a, and no OFFER with 108 is sent) and
+    has no DHCPINFORM (n/a)."""
     lab = make_lab([], clients=["udhcpc"])
     board = lab.clients[0]
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
@@ -67,7 +87,8 @@ def test_udhcpc_goes_back_to_init_and_is_not_judged_on_108_through_the_magic(mak
         result.raise_error()
         report = result.result
     assert report.verdicts() == {"request-unanswered-back-to-init": "pass", "v6only-wrong-length-ignored": "n/a",
-                                 "v6only-offer-not-requested": "n/a", "v6only-wait-honoured": "n/a"}, report
+                                 "v6only-offer-not-requested": "n/a", "v6only-wait-honoured": "n/a",
+                                 **dict.fromkeys(INFORMS, "n/a")}, report   # BusyBox has no INFORM
     fr = frames(cap, board.mac)
     assert not [r for t, k, r in fr if k == "OFFER" and "108" in r["dhcp.option.type"].split(",")]
     first_req = unanswered_request(fr)

@@ -9,14 +9,14 @@ import ipaddress
 
 import pytest
 
-from scapy_dhcp_ext.wire import DISCOVER, OFFER, REQUEST, mac_bytes
+from scapy_dhcp_ext.wire import DISCOVER, INFORM, OFFER, REQUEST, Bootp, ip_bytes, mac_bytes
 from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.wire.messages4 import MessageOptions
 from scapy_dhcp_ext.wire.replies4 import ReplyOptions, build_reply
 from scapy_dhcp_ext.workloads import client_checks4_restart
 from scapy_dhcp_ext.workloads.client_phases4_restart import SHORT_108, V6ONLY, with_option
 from scapy_dhcp_ext.workloads.client_probe4 import Phase
-from tests.test_client_fields import ADDRESS, SERVER, life, message
+from tests.test_client_fields import ADDRESS, BREAKS, SERVER, append, at, ip_dst, life, message
 from tests.test_client_fields import judged as judged_in
 
 IDS = [c.id for c in client_checks4_restart.CHECKS]
@@ -28,12 +28,12 @@ def judged(probe, *ids: str) -> dict:
 
 
 def probe_of(*, slow=True, gaps=(4.0, 8.0, 16.0), back_after: float | None = 30.0, asked=True,
-             short_next=True, wait_next: str | None = None):
+             short_next=True, wait_next: str | None = None, inform_edit=None, answers_arp=True):
     """A client bound once (test_client_fields' life), then part four's two phases: its REQUEST
     retransmitted after ``gaps`` and its DISCOVER ``back_after`` s after the first; then the
     OFFERs with option 108 (``wait_next``: what it sent after the one with V6ONLY_WAIT)."""
     t = life({})
-    t.restart, t.release, t.slow = (lambda: None), None, slow
+    t.restart, t.release, t.slow, t.inform = (lambda: None), None, slow, (lambda: None)
     start = 3000.0
     at = [start]
     for gap in gaps:
@@ -50,12 +50,16 @@ def probe_of(*, slow=True, gaps=(4.0, 8.0, 16.0), back_after: float | None = 30.
     t.phases["v6only"] = Phase("v6only", v6, v6 + 40, facts=dict(
         asked=asked, short=(v6 + 0.2, ADDRESS), short_next=short, short_window=10.0,
         wait=(v6 + 20.2, ADDRESS), wait_next=after, wait_window=10.0))
+    # A board given ADDRESS by hand: its DHCPINFORM, broadcast, from that address.
+    inform = message(INFORM, v6 + 50, xid=26, ciaddr=ADDRESS, edit=inform_edit,
+                     opts=MessageOptions(param_req_list=(1, 3, 6)))
+    t.phases["inform"] = Phase("inform", v6 + 49, v6 + 52, facts=dict(inform=inform, answers_arp=answers_arp))
     return t
 
 
 def test_every_check_passes_on_a_client_that_keeps_the_rfcs():
     got = judged(probe_of())
-    assert len(got) == len(IDS) == 4 and {k: v for k, v in got.items() if v[0] != "pass"} == {}, got
+    assert len(got) == len(IDS) == 17 and {k: v for k, v in got.items() if v[0] != "pass"} == {}, got
     assert got["request-unanswered-back-to-init"][1] == "4 REQUESTs (gaps 4.0, 8.0, 16.0 s), then a DISCOVER 30.0 s " \
                                                         "after the first"
 
@@ -112,3 +116,26 @@ def test_the_offers_with_option_108_read_back_with_it_and_nothing_else_changed(p
     assert got.options[V6ONLY] == payload and got.message_type == OFFER and got.yiaddr == ADDRESS
     assert {c: v for c, v in got.options.items() if c != V6ONLY} == plain.options
     assert not [p for p in got.problems if "checksum" in p]
+
+
+INFORM_BREAKS = {**BREAKS, "no-requested-address": append(50, ip_bytes(ADDRESS)),
+                 "no-lease-time": append(51, (3600).to_bytes(4, "big")), "ip-dest": ip_dst("10.9.0.77"),
+                 "ciaddr-is-address": at(Bootp.CIADDR, bytes(4))}
+
+
+@pytest.mark.parametrize("check_id", [i for i in IDS if i.startswith("inform-")])
+def test_an_inform_check_fails_when_its_field_breaks(check_id):
+    level = next(c.level for c in client_checks4_restart.CHECKS if c.id == check_id)
+    verdict, why = judged(probe_of(inform_edit=INFORM_BREAKS[check_id.removeprefix("inform-")]), check_id)[check_id]
+    assert verdict == ("fail" if level == "MUST" else "warn"), (verdict, why)
+
+
+def test_an_inform_address_nobody_answers_arp_for_is_not_judged_and_without_inform_is_not_applicable():
+    verdict, why = judged(probe_of(answers_arp=False), "inform-ciaddr-is-address")["inform-ciaddr-is-address"]
+    assert verdict == "inconclusive" and "answers no ARP for it" in why, why
+    t = probe_of()
+    t.inform = None
+    del t.phases["inform"]
+    got = judged(t)
+    assert {k for k, v in got.items() if v[0] == "n/a"} == {i for i in IDS if i.startswith("inform-")}
+    assert "give inform=" in got["inform-udp-ports"][1]

@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 session.release_device = lab.clients[0].release   # and has it give its lease back, last
                 session.renew_device = lab.clients[0].renew       # and sweep_replies() makes it renew
                 session.link_change_device = lab.clients[0].link_change   # and check_client6() moves it
+                session.inform_device = lab.clients[0].inform     # dhcpcd: a static address, a DHCPINFORM
         else:
             if args.iface:
                 interface_mac(args.iface)  # a missing interface fails here, in one line

@@ -278,6 +278,7 @@ class DhcpMagics(Magics):
     @argument("--restart", metavar="EXPR", help="client: a callable that restarts the device (lab.clients[0].restart)")
     @argument("--release", metavar="EXPR", help="client: a callable that makes it release (lab.clients[0].release)")
     @argument("--lease-time", dest="lease_time", type=int, default=30, help="client: the lease it lives through (s)")
+    @argument("--inform", metavar="EXPR", help="client: a callable that makes it send a DHCPINFORM")
     @argument("--slow", action="store_true", help="client: also the check that takes minutes (a REQUEST unanswered)")
     @argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     @output_args
@@ -301,6 +302,7 @@ class DhcpMagics(Magics):
                                                    device_mac=args.device_mac,
                                                    restart=self._eval(args.restart) or self.session.restart_device,
                                                    release=self._eval(args.release) or self.session.release_device,
+                                                   inform=self._eval(args.inform) or self.session.inform_device,
                                                    lease_time=args.lease_time, slow=args.slow,
                                                    progress=args.progress)
             write_outputs(args, report)

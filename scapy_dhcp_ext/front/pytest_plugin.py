@@ -154,6 +154,7 @@ def _session(config: pytest.Config) -> tuple[Any, bool]:
     if lab is not None and lab.clients:
         session.restart_device, session.release_device = lab.clients[0].restart, lab.clients[0].release
         session.renew_device, session.link_change_device = lab.clients[0].renew, lab.clients[0].link_change
+        session.inform_device = lab.clients[0].inform
     return session, True
 
 

@@ -44,6 +44,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..wire import Bootp, ip_str, read_options
 from .clients6 import FIELDS6, V6_CLIENT_KINDS, dhcp6c_events, v6_command
@@ -157,6 +158,7 @@ class Client:
     argv: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     spec: str = ""    # as asked for: "udhcpc:shipped", "embedded:crash-on=option-overrun"
+    static: str = ""  # an address inform() set by hand (ADDRESS/MASK), which restart() takes away
 
     @property
     def log(self) -> str:
@@ -218,11 +220,31 @@ class Client:
                 "serverid": ip_str(sid[:4]) if sid and len(sid) >= 4 else "",
                 "lease": str(int.from_bytes(lease[:4], "big")) if lease and len(lease) >= 4 else ""}
 
-    def start(self) -> None:
+    def start(self, argv: list[str] | None = None) -> None:
         out = (self.workdir / "client.log").open("ab")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *self.argv], stdout=out,
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *(argv or self.argv)], stdout=out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         out.close()
+
+    @property
+    def inform(self) -> Callable[[], None] | None:
+        """``check_client(inform=)``'s lever: dhcpcd's (``--inform``); None for a client with no
+        such mode (BusyBox udhcpc)."""
+        return self._inform if self.kind == "dhcpcd" else None
+
+    def _inform(self) -> None:
+        """Stops the client, configures the address it last held on its interface by hand, and
+        starts dhcpcd with ``--inform``: a board given a static address, which asks the server
+        for the rest with a DHCPINFORM (RFC 2131 3.4). ``restart()`` starts it as it was."""
+        held = [e for e in self.events() if e.get("ip")]
+        if not held:
+            raise LabError("dhcpcd has held no address to configure by hand")
+        self.stop()
+        self.static = f"{held[-1]['ip']}/{held[-1].get('mask') or 24}"
+        subprocess.run(["ip", "-n", self.netns, "addr", "replace", self.static, "dev", "eth0"], check=True,
+                       capture_output=True)
+        head, _, tail = self.argv[-1].rpartition(" eth0")
+        self.start([*self.argv[:-1], f"{head} --inform eth0{tail}"])
 
     def stop(self) -> None:
         terminate(self.proc)
@@ -243,8 +265,11 @@ class Client:
                                    "dhcp6c": signal.SIGTERM}.get(self.kind, signal.SIGUSR2))
 
     def restart(self) -> None:
-        """Stops the client and starts it again (a board that reboots)."""
+        """Stops the client and starts it again (a board that reboots), as it was before any inform()."""
         self.stop()
+        if self.static:
+            subprocess.run(["ip", "-n", self.netns, "addr", "del", self.static, "dev", "eth0"], capture_output=True)
+            self.static = ""
         self.start()
 
     def link_change(self, down: float = 1.0) -> None:

@@ -46,6 +46,7 @@ class DhcpSession(Client4):
         self.restart_device: Callable[[], Any] | None = None
         self.release_device: Callable[[], Any] | None = None   # the lab client's, in the lab shell
         self.renew_device: Callable[[], Any] | None = None
+        self.inform_device: Callable[[], Any] | None = None    # the lab's dhcpcd: a static address, --inform
         self.link_change_device: Callable[[], Any] | None = None   # takes its link down and up (check_client6)
         self._v6: Dhcp6Session | None = None   # the v6 client role on this endpoint, made on first use
         if self.endpoint.same_link and isinstance(self.endpoint.saved.get("v6"), dict):
@@ -140,11 +141,12 @@ class DhcpSession(Client4):
 
     def check_client(self, **kwargs: Any) -> Any:
         """RFC conformance checks for the DHCP client on the link; see :mod:`.client_checks4`.
-        ``restart``, ``release`` and ``renew`` default to the session's ``restart_device``,
-        ``release_device`` and ``renew_device`` (the lab client's, in the lab shell)."""
+        ``restart``, ``release``, ``renew`` and ``inform`` default to the session's ``restart_device``,
+        ``release_device``, ``renew_device`` and ``inform_device`` (the lab client's, in the lab shell)."""
         kwargs.setdefault("restart", self.restart_device)
         kwargs.setdefault("release", self.release_device)
         kwargs.setdefault("renew", self.renew_device)
+        kwargs.setdefault("inform", self.inform_device)
         return client_checks4.check_client(self, **kwargs)
 
     def close(self) -> None:

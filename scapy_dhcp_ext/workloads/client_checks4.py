@@ -17,7 +17,7 @@ phases that each leave it where the next begins:
 Parts two to four (:mod:`.client_checks4_fields`, :mod:`.client_checks4_more`,
 :mod:`.client_checks4_restart`) hold each message to RFC 2131 table 5, follow the client
 past that lease, and last start it over for a REQUEST nobody answers (``slow=True``) and
-OFFERs with option 108 (RFC 8925).
+OFFERs with option 108 (RFC 8925), and (``inform=``) hold its DHCPINFORM to table 5.
 
 Each check judges what a phase recorded, and cites those frames. A phase runs
 only when a check selected needs it. ``restart=`` (a callable that restarts
@@ -268,7 +268,7 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
                  lease_time: int = 30, t1: int | None = None, t2: int | None = None,
                  only: Iterable[str] | str | None = None, skip: Iterable[str] | str | None = None,
                  timeout: float = 30.0, progress: bool = True, mac: str | None = None, wait: float | None = None,
-                 slow: bool = False, **serve_kw: Any) -> CheckReport:
+                 slow: bool = False, inform: Callable[[], Any] | None = None, **serve_kw: Any) -> CheckReport:
     """Runs the client checks (``only`` some, less ``skip``) against the DHCP
     client ``device_mac`` (default: the first that sends a DISCOVER), as its server
     on the session's interface, and returns the report. ``lease_time``,
@@ -276,7 +276,8 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
     lives through; ``restart`` starts the device over when a phase needs it (and
     shows its INIT-REBOOT); ``release`` makes it give its lease back, last; ``renew``
     makes it renew now (else part three waits for its T1); ``slow`` runs the check
-    that takes two minutes more (a REQUEST nobody answers);
+    that takes two minutes more (a REQUEST nobody answers); ``inform`` has it send a
+    DHCPINFORM (a board with a static address), last;
     ``timeout`` bounds each wait for the device. Ctrl-C returns what was done.
 
     >>> r = check_client(restart=lab.clients[0].restart); r.failed; r.to_junit("client.xml")
@@ -296,7 +297,7 @@ def check_client(session: Host, *, device_mac: str | None = None, restart: Calla
     def attach(server: Any) -> None:   # before the server reads a request: none is answered unseen
         probes.append(ClientProbe(session, server, mac=mac, restart=restart, lease_time=lease_time, t1=t1, t2=t2,
                                   wait=wait, decline=any(c.id == "declines-address-in-use" for c in checks),
-                                  release=release, renew=renew, slow=slow))
+                                  release=release, renew=renew, slow=slow, inform=inform))
 
     server = session.serve(lease_time=lease_time, t1=t1, t2=t2, before_start=attach, **serve_kw)
     probe = probes[0]

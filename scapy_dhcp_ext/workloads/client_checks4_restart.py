@@ -1,15 +1,29 @@
-"""Client checks, part four (registered last): each starts the device over (``restart=``)
-after everything else. A REQUEST nobody answers (RFC 2131 4.4.1: retransmitted, then back to
-INIT; slow, only with ``slow=True``), and option 108, IPv6-Only Preferred (RFC 8925 3.2), to a
-client that asks for it. The phases are :mod:`.client_phases4_restart`'s.
+"""Client checks, part four (registered last), after everything else. From a restart
+(``restart=``): a REQUEST nobody answers (RFC 2131 4.4.1: retransmitted, then back to INIT;
+slow, only with ``slow=True``), and option 108, IPv6-Only Preferred (RFC 8925 3.2), to a
+client that asks for it. With ``inform=``: its DHCPINFORM against RFC 2131 table 5. The
+phases are :mod:`.client_phases4_restart`'s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .checks import MUST, SHOULD, Check, broken, catalog, met, not_applicable
-from .client_phases4_restart import RETRIES_WINDOW, V6ONLY_WAIT, retries_phase, v6only_phase
+from ..wire import BROADCAST_IP, ZERO_IP
+from ..wire.frames4 import Frame
+from .checks import MUST, SHOULD, Check, NoEvidence, Outcome, broken, catalog, met, not_applicable
+from .client_checks4_fields import (
+    NotApplicable,
+    chaddr_is_source,
+    flags_reserved_zero,
+    hops_zero,
+    ip_source_is_ciaddr,
+    judge_state,
+    udp_ports,
+    without,
+    zero,
+)
+from .client_phases4_restart import RETRIES_WINDOW, V6ONLY_WAIT, inform_phase, retries_phase, v6only_phase
 from .client_probe4 import ClientProbe
 
 CHECKS: list[Check] = []
@@ -80,3 +94,44 @@ def v6only_wait_honoured(t: ClientProbe) -> Any:
                       f"(V6ONLY_WAIT {V6ONLY_WAIT} s)")
     return met(f"no DHCPv4 message in the {window:.0f} s watched (of {V6ONLY_WAIT}): a restart ended the wait")
 
+
+
+def the_inform(t: ClientProbe) -> list[Frame]:
+    if t.inform is None:
+        raise NotApplicable("a device with a static address INFORMs: give inform= (a callable that makes it send "
+                            "a DHCPINFORM; the lab's dhcpcd has one)")
+    return [inform_phase(t).facts["inform"]]
+
+
+def inform_ciaddr(f: Frame, t: ClientProbe) -> Outcome:
+    if f.ciaddr == ZERO_IP:
+        return broken("ciaddr 0.0.0.0: it names no address")
+    if not inform_phase(t).facts["answers_arp"]:
+        raise NoEvidence(f"ciaddr {f.ciaddr}, but it answers no ARP for it: whether it has that address is unknown")
+    return met(f"ciaddr {f.ciaddr}, which it answers ARP for")
+
+
+def inform_destination(f: Frame, t: ClientProbe) -> Outcome:
+    if f.ip_dst in (BROADCAST_IP, t.server.pool.server_ip):
+        return met(f"to {f.ip_dst}")
+    return broken(f"to {f.ip_dst}: neither the server nor broadcast")
+
+
+TABLE5 = "2131 table 5"
+for _suffix, _rfc, _level, _rule, _fn in [
+    ("ciaddr-is-address", TABLE5, MUST, "ciaddr is its address (it answers ARP for it)", inform_ciaddr),
+    ("no-requested-address", TABLE5, MUST, "no option 50", without(50)),
+    ("no-lease-time", TABLE5, MUST, "no option 51 (it asks for no lease)", without(51)),
+    ("no-server-id", TABLE5, MUST, "no option 54", without(54)),
+    ("yiaddr-zero", TABLE5, MUST, "yiaddr is 0", zero("yiaddr")),
+    ("siaddr-zero", TABLE5, MUST, "siaddr is 0", zero("siaddr")),
+    ("giaddr-zero", TABLE5, MUST, "giaddr is 0", zero("giaddr")),
+    ("hops-zero", TABLE5, MUST, "hops is 0", hops_zero),
+    ("chaddr-is-source", "2131 2", SHOULD, "chaddr is the MAC it sends from", chaddr_is_source),
+    ("flags-reserved-zero", "2131 2", MUST, "the flags' 15 reserved bits are 0", flags_reserved_zero),
+    ("ip-source-is-ciaddr", "2131 4.1", SHOULD, "sent from the address it names", ip_source_is_ciaddr),
+    ("ip-dest", "2131 4.4.3", SHOULD, "to the server or broadcast", inform_destination),
+    ("udp-ports", "2131 4.1", MUST, "sent from port 68 to port 67", udp_ports),
+]:
+    client_check(f"inform-{_suffix}", _rfc, _level, f"DHCPINFORM (inform=): {_rule}")(
+        judge_state("inform", _fn, the_inform))

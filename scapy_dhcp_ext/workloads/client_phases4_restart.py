@@ -1,5 +1,5 @@
-"""The client checks' last phases (part four): each starts the device over with ``restart=``
-and takes it through one more start, after every earlier phase (the release included):
+"""The client checks' last phases (part four), after every earlier one (the release included);
+the first two start the device over with ``restart=``:
 
 1. *retries* (slow, only with ``slow=True``): its DISCOVER gets an OFFER and its REQUEST for it
    nothing, ever: RFC 2131 4.4.1 wants the REQUEST retransmitted and then, once the
@@ -9,7 +9,10 @@ and takes it through one more start, after every earlier phase (the release incl
    2 bytes long (it must ignore the option and REQUEST), then, after another restart, an
    OFFER with V6ONLY_WAIT 300 s (it must not REQUEST it, and should stay off DHCPv4 for that
    long: watched for V6ONLY_WATCHED of them). A last restart ends the wait, so that the device
-   is not left off IPv4 for five minutes.
+   is not left off IPv4 for five minutes;
+3. *inform* (only with ``inform=``, a callable that has the device send a DHCPINFORM: a board
+   given a static address; the lab's dhcpcd, its address set by hand, ``--inform``): its
+   DHCPINFORM, answered with our ACK, and whether it answers ARP for the ciaddr it gave.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from functools import partial
 from typing import Any
 
-from ..wire import DISCOVER, OFFER, REQUEST, ZERO_IP
+from ..wire import DISCOVER, INFORM, OFFER, REQUEST, ZERO_IP
 from ..wire.frames4 import Frame, parse_frame
 from .checks import NoEvidence
 from .client_phases4 import release_phase
@@ -145,3 +148,20 @@ def v6only_phase(t: ClientProbe) -> Phase:
         t.restart()   # type: ignore[misc]  # out of its V6ONLY_WAIT: not left off IPv4 for five minutes
     return t.phase("v6only", run)
 
+
+
+def inform_phase(t: ClientProbe) -> Phase:
+    """``inform=`` has the device send a DHCPINFORM: that message, and whether the device
+    answers ARP for its ciaddr (the address it says it has, RFC 2131 table 5)."""
+    _after(t, v6only_phase)
+
+    def run(p: Phase) -> None:
+        t.set_policy(lambda req, raw: raw)   # as a server: an ACK with no lease time
+        mark = time.time()
+        t.inform()   # type: ignore[misc]
+        got = t.wait_for(lambda f: f.message_type == INFORM, mark + t.wait, mark)
+        if got is None:
+            raise NoEvidence(f"asked to send a DHCPINFORM, it sent none within {t.wait:g} s")
+        p.facts["inform"] = got
+        p.facts["answers_arp"] = got.ciaddr != ZERO_IP and t.arp_answered(got.ciaddr)
+    return t.phase("inform", run)

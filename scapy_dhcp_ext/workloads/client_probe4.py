@@ -55,13 +55,13 @@ class ClientProbe:
     def __init__(self, session: Host, server: DhcpServer, *, mac: str | None, restart: Callable[[], Any] | None,
                  lease_time: int, t1: int, t2: int, wait: float, decline: bool,
                  release: Callable[[], Any] | None = None, renew: Callable[[], Any] | None = None,
-                 slow: bool = False) -> None:
+                 slow: bool = False, inform: Callable[[], Any] | None = None) -> None:
         self.session, self.server = session, server
         self.target = mac_bytes(mac) if mac else None
         ep = session.endpoint
         self.chooser = Chooser(self.target, lambda: {ep.mac_bytes, *ep.transport.local_macs})
-        # Callables: the device starts over; gives its lease back; renews now.
-        self.restart, self.release, self.renew = restart, release, renew
+        # Callables: the device starts over; gives its lease back; renews now; sends a DHCPINFORM.
+        self.restart, self.release, self.renew, self.inform = restart, release, renew, inform
         self.lease_time, self.t1, self.t2 = lease_time, t1, t2
         self.wait, self.decline, self.slow = wait, decline, slow   # slow: the checks that take minutes run too
         self.cond = threading.Condition()
