@@ -49,7 +49,8 @@ def probe_of(*, slow=True, gaps=(4.0, 8.0, 16.0), back_after: float | None = 30.
              "discover": message(DISCOVER, v6 + 24.0, xid=25, opts=ASKS)}[wait_next]
     t.phases["v6only"] = Phase("v6only", v6, v6 + 40, facts=dict(
         asked=asked, short=(v6 + 0.2, ADDRESS), short_next=short, short_window=10.0,
-        wait=(v6 + 20.2, ADDRESS), wait_next=after, wait_window=10.0))
+        wait=(v6 + 20.2, ADDRESS), wait_next=after, wait_window=10.0,
+        wait_request=after if wait_next == "request" else None))
     # A board given ADDRESS by hand: its DHCPINFORM, broadcast, from that address.
     inform = message(INFORM, v6 + 50, xid=26, ciaddr=ADDRESS, edit=inform_edit,
                      opts=MessageOptions(param_req_list=(1, 3, 6)))
@@ -139,3 +140,13 @@ def test_an_inform_address_nobody_answers_arp_for_is_not_judged_and_without_info
     got = judged(t)
     assert {k for k, v in got.items() if v[0] == "n/a"} == {i for i in IDS if i.startswith("inform-")}
     assert "give inform=" in got["inform-udp-ports"][1]
+
+
+def test_a_client_that_rediscovers_and_then_requests_the_ipv6_only_offer_fails():
+    t = probe_of(wait_next="discover")
+    facts = t.phases["v6only"].facts
+    facts["wait_request"] = message(REQUEST, facts["wait"][0] + 6.0, xid=27, requested=ADDRESS, server_id=SERVER,
+                                    opts=ASKS)
+    got = judged(t, "v6only-offer-not-requested")
+    assert got["v6only-offer-not-requested"] == (
+        "fail", f"it REQUESTed {ADDRESS} 6.0 s after an OFFER that said IPv6-only preferred")

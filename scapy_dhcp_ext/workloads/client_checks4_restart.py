@@ -74,7 +74,7 @@ def v6only_offer_not_requested(t: ClientProbe) -> Any:
     f = _asked(t)
     if f is None:
         return not_applicable("it does not ask for option 108 (its option 55)")
-    got = f["wait_next"]
+    got = f["wait_request"]
     if got is not None and got.requested == f["wait"][1]:
         return broken(f"it REQUESTed {got.requested} {got.time - f['wait'][0]:.1f} s after an OFFER that said "
                       "IPv6-only preferred")
@@ -93,7 +93,6 @@ def v6only_wait_honoured(t: ClientProbe) -> Any:
         return broken(f"its {got.type_name} came {got.time - f['wait'][0]:.1f} s after the OFFER "
                       f"(V6ONLY_WAIT {V6ONLY_WAIT} s)")
     return met(f"no DHCPv4 message in the {window:.0f} s watched (of {V6ONLY_WAIT}): a restart ended the wait")
-
 
 
 def the_inform(t: ClientProbe) -> list[Frame]:

@@ -124,28 +124,32 @@ def v6only_phase(t: ClientProbe) -> Phase:
                 return t.server.nak_frame(req, "check_client: not ours") if req.message_type == REQUEST else None
             return policy
 
-        for key, payload in (("short", SHORT_108), ("wait", V6ONLY_WAIT.to_bytes(4, "big"))):
-            t.set_policy(offer(key, payload))
-            mark = _restart(t, "a new start shows it")
-            discover = t.wait_for(lambda f: f.message_type == DISCOVER, time.time() + t.wait, mark)
-            if discover is None:
-                raise NoEvidence(f"it sent no DISCOVER within {t.wait:g} s of its restart")
-            facts["asked"] = V6ONLY in discover.options.get(55, b"")
-            if not facts["asked"]:
-                return
-            with t.cond:
-                until = time.time() + t.wait
-                while key not in facts and time.time() < until:
-                    t.cond.wait(0.2)
-            if key not in facts:
-                raise NoEvidence("our OFFER with option 108 was not sent")
-            offered_at = facts[key][0]
-            window = offered_at + (min(t.wait, 10.0) if key == "short" else V6ONLY_WATCHED)
-            kinds = (REQUEST,) if key == "short" else (DISCOVER, REQUEST)   # the long one: any sign it went on
-            facts[key + "_next"] = t.wait_for(partial(_is, kinds), window, offered_at)
-            facts[key + "_window"] = window - offered_at
-        t.set_policy(lambda req, raw: raw)
-        t.restart()   # type: ignore[misc]  # out of its V6ONLY_WAIT: not left off IPv4 for five minutes
+        try:
+            for key, payload in (("short", SHORT_108), ("wait", V6ONLY_WAIT.to_bytes(4, "big"))):
+                t.set_policy(offer(key, payload))
+                mark = _restart(t, "a new start shows it")
+                discover = t.wait_for(partial(_is, (DISCOVER,)), time.time() + t.wait, mark)
+                if discover is None:
+                    raise NoEvidence(f"it sent no DISCOVER within {t.wait:g} s of its restart")
+                facts["asked"] = V6ONLY in discover.options.get(55, b"")
+                if not facts["asked"]:
+                    return
+                with t.cond:
+                    until = time.time() + t.wait
+                    while key not in facts and time.time() < until:
+                        t.cond.wait(0.2)
+                if key not in facts:
+                    raise NoEvidence("our OFFER with option 108 was not sent")
+                offered_at = facts[key][0]
+                window = offered_at + (min(t.wait, 10.0) if key == "short" else V6ONLY_WATCHED)
+                kinds = (REQUEST,) if key == "short" else (DISCOVER, REQUEST)   # the long one: any sign it went on
+                facts[key + "_next"] = t.wait_for(partial(_is, kinds), window, offered_at)
+                facts[key + "_request"] = t.wait_for(partial(_is, (REQUEST,)), window, offered_at)
+                facts[key + "_window"] = window - offered_at
+        finally:
+            t.set_policy(lambda req, raw: raw)
+            if "wait" in facts:   # out of its V6ONLY_WAIT (Ctrl-C too): not left off IPv4 for five minutes
+                t.restart()   # type: ignore[misc]
     return t.phase("v6only", run)
 
 
