@@ -247,7 +247,11 @@ cmd=${1:-}
 shift || true
 case "$cmd" in
   install) install install "${1:-test}" ;;
-  lab)     install lab test; exec "$venv/bin/scapy-dhcp" --lab "$@" ;;
+  lab)     install lab test
+           case "${1-}" in   # a client lab alone: serve() and check_client() play its server, no dnsmasq beside
+             --lab-client|--lab-client=*) exec "$venv/bin/scapy-dhcp" "$@" ;;
+           esac
+           exec "$venv/bin/scapy-dhcp" --lab "$@" ;;
   test)
     install test test
     set +e
