@@ -10,6 +10,7 @@ import pytest
 
 from scapy_dhcp_ext.lab.clients import client_command, parse_spec
 from scapy_dhcp_ext.workloads.liveness import PROBE_PHASE, Liveness, classify
+from scapy_dhcp_ext.workloads.reply_evidence4 import backoff_window
 
 DEV = bytes.fromhex("025c00000001")
 OTHER = bytes.fromhex("025c00000002")
@@ -168,3 +169,18 @@ def test_ipv6_signs_of_life_dad_neighbour_discovery_and_dhcpv6():
     life.feed(bytes(eth / IPv6(src="::", dst="ff02::1:ff00:100") / ICMPv6ND_NS(tgt="fd77::100")))
     assert life.holds("fd77::100", 0.0).kind == "ns-dad"
     assert "DAD probes for fd77::100" in life.words(life.after(0.0), 0.0)
+
+
+@pytest.mark.parametrize("step, next_at_most", [
+    (15.8, 33.0),   # dhcpcd: a 16 s step seen 0.2 s short, then 32 s + 1 (the soak's wrong dead)
+    (7.6, 17.0),    # 8 s seen 0.4 s short, then 16 s + 1
+    (4.0, 9.0),     # the first RFC step: 4 +/- 1, then 8 +/- 1
+    (60.0, 65.0),   # at the cap: 64 + 1
+])
+def test_the_silence_window_covers_the_next_rfc_2131_retransmission_jittered_both_ways(step, next_at_most):
+    assert next_at_most <= backoff_window(step) <= next_at_most + 3.0
+
+
+@pytest.mark.parametrize("step, want", [(1.0, 2.0), (2.0, 4.0)])   # udhcpc -T 1, the embedded client's 2 s
+def test_a_short_fixed_interval_is_the_clients_own_and_gets_no_rfc_jitter(step, want):
+    assert backoff_window(step) == want

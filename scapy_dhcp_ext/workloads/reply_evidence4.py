@@ -5,7 +5,8 @@ A device is alive while it does anything (DHCP, ARP probes and announcements,
 ARP replies, ICMP). Silence is timed from its last sign of life, and the
 window is its retry interval as it backs off: twice the longer of its
 measured interval and the gap before the case's DISCOVER (the next step of a
-doubling schedule), 64 s at most, plus the margin. While it probes the
+doubling schedule; with RFC 2131 4.1's +/- 1 s on both from 4 s on), 64 s at
+most, plus the margin. While it probes the
 address it was given (RFC 5227), the window covers its probe phase. A device
 that goes quiet after taking an ACK may be bound, to a bogus address too: it
 is waited for until T2 of the lease it was given, and is ``dead`` only when
@@ -25,8 +26,17 @@ from .liveness import ANNOUNCE_WAIT, PROBE_MAX
 from .reply_machine4 import ReplyMachine
 
 CAP = 64.0          # RFC 2131 4.1: retransmissions back off to 64 s at most
+JITTER = 1.0        # RFC 2131 4.1: each delay randomised by -1 to +1 s
 LONGEST_QUIET = 120.0   # past this T2 a quiet device is not waited for: the verdict is inconclusive
 SHORTEST_LEASE = 30.0   # clients stretch shorter leases (BusyBox udhcpc renews 15 s after binding an 8 s one)
+
+
+def backoff_window(step: float) -> float:
+    """The longest wait for the retransmission after an interval of ``step`` s of a
+    doubling schedule: twice it, with RFC 2131 4.1's +/- 1 s on both (from 4 s on; a
+    shorter fixed interval is the client's own, unrandomised), 64 s (and 1) at most."""
+    jitter = JITTER if step >= 4.0 - JITTER else 0.0
+    return min(CAP + jitter, 2 * (step + jitter) + jitter)
 
 
 class Evidence(ReplyMachine):
@@ -37,9 +47,12 @@ class Evidence(ReplyMachine):
 
     def window(self) -> float:
         """How long silence may last before the probe decides: its next retry
-        interval (twice its last, as it backs off) plus the margin."""
-        step = max(self.retry or 1.0, self.gap_before or 0.0)
-        return min(CAP, 2 * step) + self.margin
+        interval (twice its last, as it backs off) plus the margin. On RFC 2131
+        4.1's schedule (steps of 4 s and more) each interval is its nominal one
+        +/- 1 s: the last seen may be 1 s short and the next 1 s long, so twice
+        a 15.8 s gap may be followed by 33 s of silence (dhcpcd did, and was
+        called dead)."""
+        return backoff_window(max(self.retry or 1.0, self.gap_before or 0.0)) + self.margin
 
     def probing_window(self) -> float:
         """After an ARP probe for the address: the rest of the RFC 5227 probe phase, and the margin."""
