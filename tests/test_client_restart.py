@@ -14,8 +14,9 @@ from scapy_dhcp_ext.wire.frames4 import parse_frame
 from scapy_dhcp_ext.wire.messages4 import MessageOptions
 from scapy_dhcp_ext.wire.replies4 import ReplyOptions, build_reply
 from scapy_dhcp_ext.workloads import client_checks4_restart
-from scapy_dhcp_ext.workloads.client_phases4_restart import SHORT_108, V6ONLY, with_option
+from scapy_dhcp_ext.workloads.client_phases4_restart import SHORT_108, V6ONLY
 from scapy_dhcp_ext.workloads.client_probe4 import Phase
+from scapy_dhcp_ext.workloads.reply_edit4 import set_option
 from tests.test_client_fields import ADDRESS, BREAKS, SERVER, append, at, ip_dst, life, message
 from tests.test_client_fields import judged as judged_in
 
@@ -113,7 +114,7 @@ def test_the_offers_with_option_108_read_back_with_it_and_nothing_else_changed(p
     discover = message(DISCOVER, 1.0, xid=5, opts=ASKS)
     raw = build_reply(discover, OFFER, opts, server_mac=mac_bytes("02:00:00:00:00:01"), server_ip=SERVER,
                       yiaddr=ADDRESS)
-    plain, got = parse_frame(raw), parse_frame(with_option(raw, V6ONLY, payload))
+    plain, got = parse_frame(raw), parse_frame(set_option(raw, V6ONLY, payload))
     assert got.options[V6ONLY] == payload and got.message_type == OFFER and got.yiaddr == ADDRESS
     assert {c: v for c, v in got.options.items() if c != V6ONLY} == plain.options
     assert not [p for p in got.problems if "checksum" in p]

@@ -7,7 +7,7 @@ phases are :mod:`.client_phases4_restart`'s.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..wire import BROADCAST_IP, ZERO_IP
 from ..wire.frames4 import Frame
@@ -49,18 +49,19 @@ def request_unanswered_back_to_init(t: ClientProbe) -> Any:
     return met(f"{told}, then a DISCOVER {back.time - first.time:.1f} s after the first")
 
 
-def _asked(t: ClientProbe) -> dict[str, Any] | None:
-    f = v6only_phase(t).facts
-    return f if f["asked"] else None
+def _asked(judge: Callable[[dict[str, Any]], Any]) -> Callable[[ClientProbe], Any]:
+    """A v6only check: n/a for a client that does not ask for option 108, else ``judge`` of the phase's facts."""
+    def run(t: ClientProbe) -> Any:
+        f = v6only_phase(t).facts
+        return judge(f) if f["asked"] else not_applicable("it does not ask for option 108 (its option 55)")
+    return run
 
 
 @client_check("v6only-wrong-length-ignored", "8925 3.2", MUST,
               "to a client that asks for option 108, an OFFER whose option 108 is 2 bytes long (not 4) is taken "
               "as if it had none: it REQUESTs it")
-def v6only_wrong_length_ignored(t: ClientProbe) -> Any:
-    f = _asked(t)
-    if f is None:
-        return not_applicable("it does not ask for option 108 (its option 55)")
+@_asked
+def v6only_wrong_length_ignored(f: dict[str, Any]) -> Any:
     got, window = f["short_next"], f["short_window"]
     if got is None:
         return broken(f"no REQUEST within {window:.0f} s of an OFFER whose option 108 was 2 bytes long: it acted on "
@@ -70,10 +71,8 @@ def v6only_wrong_length_ignored(t: ClientProbe) -> Any:
 
 @client_check("v6only-offer-not-requested", "8925 3.2", MUST,
               f"to a client that asks for option 108, an OFFER with it ({V6ONLY_WAIT} s) is not REQUESTed")
-def v6only_offer_not_requested(t: ClientProbe) -> Any:
-    f = _asked(t)
-    if f is None:
-        return not_applicable("it does not ask for option 108 (its option 55)")
+@_asked
+def v6only_offer_not_requested(f: dict[str, Any]) -> Any:
     got = f["wait_request"]
     if got is not None and got.requested == f["wait"][1]:
         return broken(f"it REQUESTed {got.requested} {got.time - f['wait'][0]:.1f} s after an OFFER that said "
@@ -84,10 +83,8 @@ def v6only_offer_not_requested(t: ClientProbe) -> Any:
 @client_check("v6only-wait-honoured", "8925 3.2", SHOULD,
               f"after an OFFER with option 108 ({V6ONLY_WAIT} s, V6ONLY_WAIT) it stays off DHCPv4: no DISCOVER or "
               "REQUEST in the seconds watched")
-def v6only_wait_honoured(t: ClientProbe) -> Any:
-    f = _asked(t)
-    if f is None:
-        return not_applicable("it does not ask for option 108 (its option 55)")
+@_asked
+def v6only_wait_honoured(f: dict[str, Any]) -> Any:
     got, window = f["wait_next"], f["wait_window"]
     if got is not None:
         return broken(f"its {got.type_name} came {got.time - f['wait'][0]:.1f} s after the OFFER "

@@ -26,20 +26,13 @@ from ..wire.frames4 import Frame, parse_frame
 from .checks import NoEvidence
 from .client_phases4 import release_phase
 from .client_probe4 import ClientProbe, Phase
-from .reply_edit4 import encode, options_of, rebuild
+from .reply_edit4 import set_option
 
 V6ONLY = 108
 V6ONLY_WAIT = 300          # RFC 8925 3.2: MIN_V6ONLY_WAIT, what the OFFER says
 V6ONLY_WATCHED = 10.0      # seconds of it watched: a client that ignores the option REQUESTs at once
 SHORT_108 = b"\x01\x2c"    # 300 as 2 bytes: the option's length must be 4 (RFC 8925 3.1)
 RETRIES_WINDOW = 132.0     # 4 + 8 + 16 + 32 + 64 s of RFC 2131 4.1's back-off, each +/- 1 s, then its DISCOVER
-
-
-def with_option(raw: bytes, code: int, payload: bytes) -> bytes:
-    """Our reply ``raw`` with option ``code`` set to ``payload`` (any length), after option 54."""
-    items = [(c, p) for c, p in options_of(raw) if c != code]
-    at = next((i + 1 for i, (c, _p) in enumerate(items) if c == 54), len(items))
-    return rebuild(raw, encode(items[:at] + [(code, payload)] + items[at:]))
 
 
 def _restart(t: ClientProbe, why: str) -> float:
@@ -118,7 +111,7 @@ def v6only_phase(t: ClientProbe) -> Phase:
                     if key in facts:
                         return None   # it came back: one OFFER is the stimulus
                     facts[key] = (time.time(), parse_frame(raw).yiaddr)
-                    return with_option(raw, V6ONLY, payload)
+                    return set_option(raw, V6ONLY, payload)
                 if req.message_type == REQUEST and key == "short":
                     return raw   # it took the OFFER, as it should: an ACK, as a server's
                 return t.server.nak_frame(req, "check_client: not ours") if req.message_type == REQUEST else None

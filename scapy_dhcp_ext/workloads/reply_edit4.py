@@ -74,13 +74,19 @@ def with_options(change: Callable[[list[tuple[int, bytes]]], list[tuple[int, byt
     return lambda raw, _ctx: [rebuild(raw, encode(change(options_of(raw))))]
 
 
+def set_option(raw: bytes, code: int, payload: bytes) -> bytes:
+    """``raw`` with option ``code`` set to ``payload``, any length (replaced where it was, else added before END)."""
+    items = options_of(raw)
+    if any(c == code for c, _p in items):
+        items = [(c, payload if c == code else p) for c, p in items]
+    else:
+        items.append((code, payload))
+    return rebuild(raw, encode(items))
+
+
 def setopt(code: int, payload: bytes) -> Callable[[bytes, Ctx], list[bytes]]:
     """Option ``code`` set to ``payload`` (replaced where it was, else added before END)."""
-    def change(items: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-        if any(c == code for c, _p in items):
-            return [(c, payload if c == code else p) for c, p in items]
-        return items + [(code, payload)]
-    return with_options(change)
+    return lambda raw, _ctx: [set_option(raw, code, payload)]
 
 
 def dropopt(code: int) -> Callable[[bytes, Ctx], list[bytes]]:
