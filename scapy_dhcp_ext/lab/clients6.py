@@ -2,7 +2,8 @@
 
 - ``dhcpcd6``: ``dhcpcd -6`` asking for an address (IA_NA 1) and a prefix (IA_PD 2,
   a /64 of it put on ``lo``), no router solicitation (the lab has no router), its
-  run and lease folders its own. Its hook script reports BOUND6, RENEW6, REBIND6,
+  run and lease folders its own, its log at debug level (``-d``: what it sends and
+  when the next one is due, in its own words). Its hook script reports BOUND6, RENEW6, REBIND6,
   EXPIRE6, ... as ``bound6``, ``renew6``, ``rebind6``, ``expire6``, with ``ip6``,
   ``prefix6``, ``serverid6`` (the DUID, hex), ``dns6``, ``t1``, ``t2``, ``vltime``.
 - ``dhcp6c``: WIDE-DHCPv6's client (``wide-dhcpv6-client``) with the same two IAs.
@@ -70,7 +71,7 @@ def v6_command(kind: str, options: list[str], workdir: Path, emit: str) -> list[
         config.write_text(DHCPCD6_CONF)
         setup = ("mkdir -p /run/dhcpcd /var/lib/dhcpcd && mount -t tmpfs tmpfs /run/dhcpcd && "
                  f"mount --bind {db} /var/lib/dhcpcd; "
-                 f"exec {dhcpcd} -B -6 -L -t 0 -f {config} -c {script} eth0")
+                 f"exec {dhcpcd} -B -d -6 -L -t 0 -f {config} -c {script} eth0")
     else:
         dhcp6c = require("dhcp6c", "wide-dhcpv6-client")
         config = workdir / "dhcp6c.conf"

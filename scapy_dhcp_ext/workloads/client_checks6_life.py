@@ -1,8 +1,8 @@
 """``check_client6()``, part two: the client's life past its binding (RFC 8415 18.2.4, 18.2.5,
-16.11, 18.2.11, 18.2.7, 11, 12.1, 18.2.12, 18.2.10.1, 18.2.8): its RENEW at T1, its REBIND at T2, a
-lease that runs out, RECONFIGUREs, its RELEASE, what it keeps across a restart, its link going down
-and up, and its DECLINE when DAD fails. The phases are :mod:`.client_probe6`'s and
-:mod:`.client_phases6`'s."""
+16.11, 18.2.11, 18.2.7, 11, 12.1, 18.2.1, 18.2.12, 18.2.10.1, 18.2.8): its RENEW at T1, its REBIND at
+T2, a lease that runs out, RECONFIGUREs, its RELEASE, what it keeps across a restart, how long its
+first SOLICIT waits after a start, its link going down and up, and its DECLINE when DAD fails. The phases are
+:mod:`.client_probe6`'s and :mod:`.client_phases6`'s."""
 
 from __future__ import annotations
 
@@ -196,6 +196,34 @@ def iaid_stable_across_restart(t: ClientProbe6) -> Any:
     return ok(f"{b} before and after") if a == b else fail(f"{b} before, {a} after")
 
 
+# -- the first SOLICIT's delay (18.2.1) ---------------------------------------------------------
+
+SOL_MAX_DELAY = 1.0
+SPREAD = 0.25   # figures closer than this, every time: the delay is not drawn from 0 to SOL_MAX_DELAY
+ENOUGH = 6      # first SOLICITs needed (of client_phases6.STARTS restarts)
+
+
+@check("solicit-first-delay", "8415 18.2.1", SHOULD,
+       "the first SOLICIT waits a random time between 0 and SOL_MAX_DELAY (1 s), so that clients "
+       "that start together do not solicit together")
+def solicit_first_delay(t: ClientProbe6) -> Any:
+    facts = t.phase("firstdelay").facts
+    firsts = facts["firsts"]
+    t.cite(*(f for _d, f in firsts))
+    delays = [d for d, _f in firsts]
+    shown = ", ".join(f"{d:.2f}" for d in delays)
+    if len(delays) < ENOUGH:
+        return unsure(f"only {len(delays)} of {facts['starts']} restarts began with a SOLICIT ({shown} s)")
+    spread = max(delays) - min(delays)
+    said = f"its first SOLICIT {shown} s after each of {len(delays)} restarts"
+    if spread >= SPREAD:
+        return ok(f"{said}: spread over {spread:.2f} s, a random delay (its start-up time is part of each)")
+    if min(delays) >= 0.9 * SOL_MAX_DELAY:
+        return fail(f"{said}: about {sorted(delays)[len(delays) // 2]:.1f} s every time, a fixed delay "
+                    f"(within {spread:.2f} s), not one drawn from 0 to {SOL_MAX_DELAY:.0f} s")
+    return fail(f"{said}: within {spread:.2f} s of each other every time, no random delay")
+
+
 # -- a link that went down and up (18.2.12, 18.2.3) ---------------------------------------------
 
 @check("confirm-after-link-change", "8415 18.2.12", MUST,
@@ -259,3 +287,4 @@ def decline_formed(t: ClientProbe6) -> Any:
         return fail(f"its IAs name {', '.join(sorted(named)) or 'nothing'}, not {', '.join(facts['defended'])}")
     why = multicast(f)
     return fail(why) if why else ok(f"server, client and {', '.join(sorted(named))} named, to ff02::1:2")
+

@@ -1,6 +1,6 @@
 """``check_client6()``'s later phases (see :mod:`.client_probe6` for the order): a lease let run
-out (``expire``), a link that went down and up (``link``), and an address whose duplicate
-address detection we answer (``decline``).
+out (``expire``), a link that went down and up (``link``), an address whose duplicate
+address detection we answer (``decline``), and restarts that time its first SOLICIT (``firstdelay``).
 
 Each waits on what the client does, or on the lifetimes we gave it; the neighbour solicitations
 that ask whether it still uses an address come from the server's link-local address, as any
@@ -28,6 +28,7 @@ from ..wire.dhcp6 import (
 )
 from ..wire.frames6 import Frame6, parse_frame6
 from .checks import NoEvidence
+from .client_facts6 import elapsed
 from .client_probe6 import NO_ADDRS_AVAIL, RUNS, ClientProbe6, Phase6
 
 SOL_MAX_RT = 82
@@ -101,7 +102,7 @@ def link(t: ClientProbe6, p: Phase6) -> None:
     if t.link_change is None:
         raise NoEvidence("needs link_change= (a callable that takes the device's link down and up: "
                          "lab.clients[0].link_change)")
-    held = bound_again(t, "release", "restart")
+    held = bound_again(t, "release", "restart", "firstdelay")
     if held is None:
         raise NoEvidence("it held no binding (no REPLY with an address went to it since its restart)")
     mark = len(t.timeline)
@@ -118,7 +119,7 @@ def decline(t: ClientProbe6, p: Phase6) -> None:
     if t.restart is None:
         raise NoEvidence("needs restart= (a device that starts over and takes an address again)")
     ep = t.server.endpoint
-    held = bound_again(t, "release", "restart", "link")
+    held = bound_again(t, "release", "restart", "firstdelay", "link")
     defended: list[str] = []
 
     def defend(addresses: list[str]) -> None:
@@ -200,4 +201,37 @@ def solmaxrt(t: ClientProbe6, p: Phase6) -> None:
     p.facts.update(at=at, advertised=given[0], solicits=[f for f in got if f.time >= given[0][1].time], quiet=quiet)
 
 
-RUNS.update(expire=expire, link=link, decline=decline, solmaxrt=solmaxrt)
+ANY = (SOLICIT, REQUEST, CONFIRM, REBIND, RENEW, INFORMATION_REQUEST, DECLINE)
+STARTS = 8   # restarts for the first SOLICIT's delay: 8 figures drawn from 0 to 1 s lie within 0.25 s of
+#              each other less than once in 2,000 (8 x 0.25^7); a fixed delay's always do
+
+
+def first_delay(t: ClientProbe6, p: Phase6) -> None:
+    """The client started ``STARTS`` times, nothing answered: how long after each start its first
+    SOLICIT came (18.2.1's random delay of 0 to SOL_MAX_DELAY, plus its start-up). A start whose
+    first message is something else (a CONFIRM of a lease it kept) or a SOLICIT that says time
+    has elapsed (its first lost) gives no figure."""
+    if t.restart is None:
+        raise NoEvidence("needs restart= (a device that starts over): the delay is timed from its start")
+    t.policy = t._start_over
+    firsts: list[tuple[float, Frame6]] = []
+    try:
+        for _ in range(STARTS):
+            mark = len(t.timeline)
+            t.restart()
+            at = time.time()   # the new process exists from here on; what the old one sent is older
+            while (got := t.next_message(ANY, mark, at + t.wait)) is not None and got[1].time < at:
+                mark = got[0] + 1
+            if got is None:
+                break
+            f = got[1]
+            if f.msg_type == SOLICIT and elapsed(f) == 0:
+                firsts.append((f.time - at, f))
+    finally:
+        t.policy = lambda f, raw: raw
+    if not firsts:
+        raise NoEvidence(f"no first SOLICIT within {t.wait:.0f} s of {STARTS} restarts")
+    p.facts.update(firsts=firsts, starts=STARTS)
+
+
+RUNS.update(expire=expire, link=link, decline=decline, solmaxrt=solmaxrt, firstdelay=first_delay)

@@ -67,8 +67,10 @@ if TYPE_CHECKING:
 
 NO_ADDRS_AVAIL, NOT_ON_LINK = 2, 4
 EXPIRING = (4, 6, 8, 12)   # t1, t2, preferred, valid of the lease the expire phase lets run out
-OPTIONAL = ("link", "release", "restart", "decline", "solmaxrt")   # run only for their own checks, never first
-NEEDS = {"solmaxrt": ()}   # phases that build on none of the others (a restart starts it over)
+# run only for their own checks, never first
+OPTIONAL = ("link", "release", "restart", "decline", "solmaxrt", "firstdelay")
+# phases that build on none of the others (a restart starts it over)
+NEEDS: dict[str, tuple[str, ...]] = {"solmaxrt": (), "firstdelay": ()}
 
 
 @dataclass
@@ -386,7 +388,7 @@ def _release(t: ClientProbe6, p: Phase6) -> None:
 
 
 ORDER = ("solicit", "noaddrs", "bind", "renew", "rebind", "expire", "reconfigure", "release", "restart", "link",
-         "decline", "solmaxrt")
+         "decline", "solmaxrt", "firstdelay")
 # expire, link and decline are :mod:`.client_phases6`'s, which adds them here
 RUNS: dict[str, Callable[[ClientProbe6, Phase6], None]] = {
     "solicit": _solicit, "noaddrs": _noaddrs, "bind": _bind, "renew": _renew, "rebind": _rebind,
