@@ -3,7 +3,7 @@ CPU-bound processes, against udhcpc, dhcpcd and the embedded-style client;
 every verdict that flips between runs is printed. A flip is a bug: the waits
 derive from what the device did, never from fixed sleeps.
 
-    ./dev.sh soak-verdicts [--runs 3] [--clients udhcpc,dhcpcd,embedded] [--cases all|NAME,NAME]
+    ./dev.sh soak-verdicts [--runs 3] [--clients udhcpc,dhcpcd,embedded] [--cases all|NAME,NAME] [--together]
 
 Each run is a fresh lab with the client (as the lab runs it; add
 ``udhcpc:shipped`` or ``dhcpcd:shipped`` for the clients as Debian ships them),
@@ -12,11 +12,18 @@ the sweep with the default probe (the device's own traffic) and the client's
 process that was still running when the sweep restarted it was not dead, and
 the embedded client's log says when it crashed. Exits non-zero on a flip or a
 wrong ``dead``.
+
+``--together`` runs the clients side by side, round by round, each sweep in a
+process of its own: an idle round has no CPU-bound process anywhere, a busy
+round the same two for all. The whole catalog against five clients then takes
+about as long as against the slowest one (a sweep is mostly waiting on its
+device's timers: five use about half of one CPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -29,9 +36,14 @@ from scapy_dhcp_ext import DhcpSession  # noqa: E402
 from scapy_dhcp_ext.lab import Lab  # noqa: E402
 
 
+def spin(busy: bool) -> list[subprocess.Popen[bytes]]:
+    """Two CPU-bound processes when ``busy`` (none when not): the machine of a busy bench."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
+
+
 def one_run(spec: str, cases: list[str] | None, busy: bool) -> tuple[dict[str, str], list[str], float]:
     """(verdict per case, wrong deads, seconds) of one sweep against a fresh lab client."""
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
+    spinners = spin(busy)
     wrong: list[str] = []
     start = time.monotonic()
     try:
@@ -61,32 +73,70 @@ def one_run(spec: str, cases: list[str] | None, busy: bool) -> tuple[dict[str, s
             p.wait()
 
 
+def together(specs: list[str], cases_arg: str, busy: bool) -> dict[str, tuple[dict[str, str], list[str], float]]:
+    """One round: a sweep per client, each in a process of its own, side by side, beside the
+    round's CPU-bound processes (``busy``) or none."""
+    spinners = spin(busy)
+    try:
+        procs = {spec: subprocess.Popen([sys.executable, __file__, "--one", spec, "--cases", cases_arg],
+                                        stdout=subprocess.PIPE, text=True) for spec in specs}
+        got = {}
+        for spec, proc in procs.items():
+            out = proc.communicate()[0]
+            lines = out.strip().splitlines()
+            if proc.returncode != 0 or not lines:
+                raise SystemExit(f"the sweep against {spec} failed (exit {proc.returncode}): see above")
+            data = json.loads(lines[-1])
+            got[spec] = (data["verdicts"], data["wrong"], data["seconds"])
+        return got
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3, help="runs idle and runs busy, each (default 3)")
     p.add_argument("--clients", default="udhcpc,dhcpcd,embedded")
     p.add_argument("--cases", default="all", help="all, or case names separated by commas")
+    p.add_argument("--together", action="store_true", help="the clients side by side, round by round")
+    p.add_argument("--one", help=argparse.SUPPRESS)   # one idle run against this client, as JSON (--together's)
     args = p.parse_args(argv)
     cases = None if args.cases == "all" else args.cases.split(",")
+    if args.one:
+        verdicts, wrong, took = one_run(args.one, cases, False)
+        print(json.dumps({"verdicts": verdicts, "wrong": wrong, "seconds": took}))
+        return 0
+    specs = args.clients.split(",")
+    runs: dict[str, list[tuple[str, dict[str, str]]]] = {spec: [] for spec in specs}
     bad = 0
-    for spec in args.clients.split(","):
-        runs: list[tuple[str, dict[str, str]]] = []
-        for n in range(args.runs):
-            for busy in (False, True):
-                verdicts, wrong, took = one_run(spec, cases, busy)
-                label = f"{'busy' if busy else 'idle'} {n + 1}"
-                runs.append((label, verdicts))
-                counts = {v: list(verdicts.values()).count(v) for v in sorted(set(verdicts.values()))}
-                print(f"{spec:16} {label:7} {len(verdicts)} cases in {took:5.0f} s: {counts}", flush=True)
-                for w in wrong:
-                    print(f"  WRONG dead (the device lived): {w}")
-                bad += len(wrong)
-        names = sorted({name for _label, v in runs for name in v})
-        flips = [(name, {label: v.get(name, "not run") for label, v in runs}) for name in names
-                 if len({v.get(name, "not run") for _label, v in runs}) > 1]
+
+    def record(spec: str, label: str, verdicts: dict[str, str], wrong: list[str], took: float) -> None:
+        nonlocal bad
+        runs[spec].append((label, verdicts))
+        counts = {v: list(verdicts.values()).count(v) for v in sorted(set(verdicts.values()))}
+        print(f"{spec:16} {label:7} {len(verdicts)} cases in {took:5.0f} s: {counts}", flush=True)
+        for w in wrong:
+            print(f"  WRONG dead (the device lived): {w}")
+        bad += len(wrong)
+
+    rounds = [(n, busy) for n in range(args.runs) for busy in (False, True)]
+    if args.together:
+        for n, busy in rounds:
+            for spec, (verdicts, wrong, took) in together(specs, args.cases, busy).items():
+                record(spec, f"{'busy' if busy else 'idle'} {n + 1}", verdicts, wrong, took)
+    else:
+        for spec in specs:
+            for n, busy in rounds:
+                record(spec, f"{'busy' if busy else 'idle'} {n + 1}", *one_run(spec, cases, busy))
+    for spec in specs:
+        names = sorted({name for _label, v in runs[spec] for name in v})
+        flips = [(name, {label: v.get(name, "not run") for label, v in runs[spec]}) for name in names
+                 if len({v.get(name, "not run") for _label, v in runs[spec]}) > 1]
         for name, seen in flips:
             print(f"  FLIP {spec} {name}: " + ", ".join(f"{label} {v}" for label, v in seen.items()))
-        print(f"{spec}: {len(runs)} runs of {len(names)} cases, {len(flips)} flipped", flush=True)
+        print(f"{spec}: {len(runs[spec])} runs of {len(names)} cases, {len(flips)} flipped", flush=True)
         bad += len(flips)
     print("verdict soak: " + ("passed" if not bad else f"FAILED ({bad} flips or wrong deads)"))
     return 1 if bad else 0
