@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -77,6 +78,7 @@ def together(specs: list[str], cases_arg: str, busy: bool) -> dict[str, tuple[di
     """One round: a sweep per client, each in a process of its own, side by side, beside the
     round's CPU-bound processes (``busy``) or none."""
     spinners = spin(busy)
+    procs: dict[str, subprocess.Popen[str]] = {}
     try:
         procs = {spec: subprocess.Popen([sys.executable, __file__, "--one", spec, "--cases", cases_arg],
                                         stdout=subprocess.PIPE, text=True) for spec in specs}
@@ -90,6 +92,10 @@ def together(specs: list[str], cases_arg: str, busy: bool) -> dict[str, tuple[di
             got[spec] = (data["verdicts"], data["wrong"], data["seconds"])
         return got
     finally:
+        for proc in procs.values():   # stopped early: each removes its own lab (SIGTERM, see main)
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
         for p in spinners:
             p.kill()
             p.wait()
@@ -103,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--together", action="store_true", help="the clients side by side, round by round")
     p.add_argument("--one", help=argparse.SUPPRESS)   # one idle run against this client, as JSON (--together's)
     args = p.parse_args(argv)
+    # killed (SIGTERM): unwind as Ctrl-C does, so that each lab, client and CPU-bound process goes
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cases = None if args.cases == "all" else args.cases.split(",")
     if args.one:
         verdicts, wrong, took = one_run(args.one, cases, False)
