@@ -97,3 +97,27 @@ def test_udhcpc_goes_back_to_init_and_is_not_judged_on_108_through_the_magic(mak
     sent = [r for t, k, r in fr if k == "REQUEST" and first_req <= t < back[0][0]]
     assert len(sent) == 3 and len({r["dhcp.id"] for r in sent}) == 1, sent   # BusyBox: three tries, one xid
     assert back[0][2]["dhcp.id"] != sent[0]["dhcp.id"]
+
+
+def test_the_inform_checks_through_the_magic_with_a_lever_typed_at_the_prompt(make_lab, tmp_path, monkeypatch):
+    """``%dhcp_check client --inform EXPR``: the lever a user types (here dhcpcd's, under a name of
+    their own) is the one used: every inform-* check passes and dhcpcd's own log says it was
+    answered; without it (a session with no lab client to default to) each is n/a and says why."""
+    lab = make_lab([], clients=["dhcpcd"])
+    board = lab.clients[0]
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    with DhcpSession(lab.iface, state_file=False) as session, \
+            prompt(session, restart_board=board.restart, static_board=board.inform) as ip:
+        assert session.inform_device is None
+        result = ip.run_cell(f"%dhcp_check client --only {','.join(INFORMS)} --restart restart_board "
+                             "--no-progress")
+        result.raise_error()
+        without = result.result
+        result = ip.run_cell(f"%dhcp_check client --only {','.join(INFORMS)} --restart restart_board "
+                             "--inform static_board --no-progress")
+        result.raise_error()
+        report = result.result
+    assert without.verdicts() == dict.fromkeys(INFORMS, "n/a"), without
+    assert all("inform=" in row.why for row in without.rows), [row.why for row in without.rows]
+    assert report.verdicts() == dict.fromkeys(INFORMS, "pass"), report
+    assert "received approval for" in board.log   # dhcpcd's own word: its DHCPINFORM was ACKed

@@ -151,3 +151,25 @@ def test_a_client_that_rediscovers_and_then_requests_the_ipv6_only_offer_fails()
     got = judged(t, "v6only-offer-not-requested")
     assert got["v6only-offer-not-requested"] == (
         "fail", f"it REQUESTed {ADDRESS} 6.0 s after an OFFER that said IPv6-only preferred")
+
+
+def test_a_lever_that_fails_in_a_phase_makes_each_check_that_needs_it_say_why():
+    # The lab's inform() raises when the client held no address; before, the first check said so and
+    # the twelve after it "KeyError: 'inform'" (the phase was left half-made)
+    from scapy_dhcp_ext.workloads.checks import NoEvidence, Recorder
+    from scapy_dhcp_ext.workloads.client_phases4_restart import inform_phase
+
+    t = probe_of()
+    t.phases.pop("inform", None)
+    t.recorder = Recorder()
+
+    def lever():
+        raise RuntimeError("dhcpcd has held no address to configure by hand")
+
+    t.inform = lever
+    for _ in range(2):
+        with pytest.raises(NoEvidence, match="RuntimeError: dhcpcd has held no address"):
+            inform_phase(t)
+    got = judged(t, *[i for i in IDS if i.startswith("inform-")])
+    assert {v for v, _why in got.values()} == {"inconclusive"}
+    assert all("RuntimeError: dhcpcd has held no address" in why for _v, why in got.values()), got

@@ -50,6 +50,7 @@ from ..wire import Bootp, ip_str, read_options
 from .clients6 import FIELDS6, V6_CLIENT_KINDS, dhcp6c_events, v6_command
 from .common import LabError, require, terminate
 
+HOLD_WAIT = 15.0   # seconds inform() waits for the client to have held an address
 CLIENT_KINDS = ("udhcpc", "dhcpcd", "embedded", *V6_CLIENT_KINDS)
 EMBEDDED_OPTIONS = ("no-arp-probe", "schedule", "unicast-only", "decline-no-server-id", "new-xid-on-renew", "crash-on")
 FIELDS = ("ip", "mask", "subnet", "router", "dns", "domain", "lease", "serverid", "message", "hostname")
@@ -233,12 +234,15 @@ class Client:
         return self._inform if self.kind == "dhcpcd" else None
 
     def _inform(self) -> None:
-        """Stops the client, configures the address it last held on its interface by hand, and
+        """Stops the client, configures the address it last held (waiting, up to ``HOLD_WAIT``
+        seconds, for a client just restarted to be given one) on its interface by hand, and
         starts dhcpcd with ``--inform``: a board given a static address, which asks the server
         for the rest with a DHCPINFORM (RFC 2131 3.4). ``restart()`` starts it as it was."""
-        held = [e for e in self.events() if e.get("ip")]
-        if not held:
-            raise LabError("dhcpcd has held no address to configure by hand")
+        deadline = time.monotonic() + HOLD_WAIT   # a client just (re)started is given one first
+        while not (held := [e for e in self.events() if e.get("ip")]):
+            if time.monotonic() > deadline or not self.alive():
+                raise LabError(f"dhcpcd has held no address to configure by hand (none in {HOLD_WAIT:g} s)")
+            time.sleep(0.05)
         self.stop()
         self.static = f"{held[-1]['ip']}/{held[-1].get('mask') or 24}"
         subprocess.run(["ip", "-n", self.netns, "addr", "replace", self.static, "dev", "eth0"], check=True,

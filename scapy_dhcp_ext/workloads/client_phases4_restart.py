@@ -25,7 +25,7 @@ from ..wire import DISCOVER, INFORM, OFFER, REQUEST, ZERO_IP
 from ..wire.frames4 import Frame, parse_frame
 from .checks import NoEvidence
 from .client_phases4 import release_phase
-from .client_probe4 import ClientProbe, Phase
+from .client_probe4 import ClientProbe, Phase, bind_phase
 from .reply_edit4 import set_option
 
 V6ONLY = 108
@@ -149,7 +149,10 @@ def v6only_phase(t: ClientProbe) -> Phase:
 
 def inform_phase(t: ClientProbe) -> Phase:
     """``inform=`` has the device send a DHCPINFORM: that message, and whether the device
-    answers ARP for its ciaddr (the address it says it has, RFC 2131 table 5)."""
+    answers ARP for its ciaddr (the address it says it has, RFC 2131 table 5). It comes after
+    the bind phase, as in a whole run (a lever such as the lab's configures the address it was
+    given), also when only these checks are asked for."""
+    _after(t, bind_phase)
     _after(t, v6only_phase)
 
     def run(p: Phase) -> None:

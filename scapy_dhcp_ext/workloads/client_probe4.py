@@ -170,6 +170,9 @@ class ClientProbe:
             except NoEvidence as exc:
                 p.error = str(exc)
                 raise
+            except Exception as exc:   # a lever that failed, a device that did the unforeseen: every
+                p.error = f"{type(exc).__name__}: {exc}"   # check that needs the phase says so
+                raise NoEvidence(p.error) from exc
             finally:
                 p.end = time.time()   # the policy stays as the phase left it, for the next to take over
         p = self.phases[name]
