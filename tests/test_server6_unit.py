@@ -494,3 +494,21 @@ def test_the_first_free_address_in_pool_order_after_expiries_and_releases():
     assert table.assign("c5", 1, "NA", commit=True).address == "fd77::104"
     assert table.assign("c6", 1, "NA", commit=True).address == "fd77::101"   # released by c1: the last left
     assert table.assign("c7", 1, "NA", commit=True) is None
+
+
+def test_a_pool_in_the_first_96_bits_is_spelled_as_the_wire_spells_a_clients_hint():
+    # ::1:0 reads "::0.1.0.0" off the wire (inet_ntop); the pool once spelled it "::1:0", so a
+    # second client that asked for it by name was bound to the first one's address
+    from scapy_dhcp_ext.wire.dhcp6 import ip6_bytes, ip6_str
+
+    table = Bindings6(Pools6.parse("::1:0-::1:ff", pd=None), clock=lambda: 1000.0)
+    a = table.assign("aa", 1, "NA", commit=True)
+    hint = ip6_str(ip6_bytes(a.address))   # what the parser makes of it in the second client's IA_NA
+    b = table.assign("bb", 1, "NA", hint=hint, commit=True)
+    assert a is not None and b is not None and ip6_bytes(b.address) != ip6_bytes(a.address)
+    # a lease file written before keeps "::1:5": read back in the pool's spelling, the client that
+    # asks for it by the wire's is known
+    again = Bindings6(Pools6.parse("::1:0-::1:ff", pd=None), clock=lambda: 1000.0)
+    assert again.restore([{"kind": "NA", "duid": "cc", "iaid": 1, "address": "::1:5", "prefix_len": 128,
+                           "state": "bound", "expires": 5000.0}])[0] == 1
+    assert [b.address for b in again.held("cc", 1, "NA")] == [ip6_str(ip6_bytes("::1:5"))]
