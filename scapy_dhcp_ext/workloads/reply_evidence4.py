@@ -6,7 +6,11 @@ ARP replies, ICMP). Silence is timed from its last sign of life, and the
 window is its retry interval as it backs off: twice the longer of its
 measured interval and the gap before the case's DISCOVER (the next step of a
 doubling schedule; with RFC 2131 4.1's +/- 1 s on both from 4 s on), 64 s at
-most, plus the margin. While it probes the
+most, plus the margin. A device whose DISCOVERs come at a fixed interval may
+stop after a few tries and pause (BusyBox udhcpc as shipped: 3 tries 3 s apart,
+then 20 s): after a case's OFFER it is called dead only past the longest pause
+it has shown, and until it has shown one, past RFC 2131's cap of 64 s (unless
+``retry=`` gave its schedule). While it probes the
 address it was given (RFC 5227), the window covers its probe phase. A device
 that goes quiet after taking an ACK may be bound, to a bogus address too: it
 is waited for until T2 of the lease it was given, and is ``dead`` only when
@@ -53,6 +57,17 @@ class Evidence(ReplyMachine):
         a 15.8 s gap may be followed by 33 s of silence (dhcpcd did, and was
         called dead)."""
         return backoff_window(max(self.retry or 1.0, self.gap_before or 0.0)) + self.margin
+
+    def dead_window(self) -> float:
+        """How long silence after a case must last before the probe may call the device dead:
+        the window, or, for a device whose DISCOVERs come at a fixed interval, the longest pause
+        it made between tries (it may have dropped the case's reply at its last try), and until
+        it has shown one, RFC 2131's cap. Not when the user gave ``retry=``: their word."""
+        window = self.window()
+        if self.schedule.doubling or self.given_retry:
+            return window
+        pause = self.schedule.pause
+        return max(window, (pause + JITTER if pause is not None else CAP + JITTER) + self.margin)
 
     def probing_window(self) -> float:
         """After an ARP probe for the address: the rest of the RFC 5227 probe phase, and the margin."""

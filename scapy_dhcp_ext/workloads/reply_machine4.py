@@ -58,6 +58,8 @@ class ReplyMachine(ReplyRun):
         self.last_discover: float | None = None
         self.last_xid: int | None = None
         self.gap_before: float | None = None   # the case's DISCOVER since the one before it, the same xid
+        self.schedule = Schedule()        # what its DISCOVERs showed: doubling, the pauses between tries
+        self.given_retry = retry is not None   # the user's word for its schedule: no pause beyond it
         self.naks = 0                     # REQUESTs sent back to DISCOVER while measuring
         self.sent_at: float | None = None     # when the case's own reply went
         self.nak_at = 0.0                     # when a request between cases last got a NAK
@@ -98,6 +100,7 @@ class ReplyMachine(ReplyRun):
             return
         with self.cond:
             now = time.monotonic()
+            self.schedule.see(now, req.xid, mt == DISCOVER)
             if mt == DISCOVER:   # a retransmission (the same xid) shows where it is in its back-off
                 again = self.last_discover is not None and req.xid == self.last_xid
                 self.gap_before = now - self.last_discover if again and self.last_discover is not None else None
@@ -238,6 +241,37 @@ class ReplyMachine(ReplyRun):
 
 def _kind(raw: bytes) -> int | None:
     return parse_frame(raw).message_type
+
+
+class Schedule:
+    """What the device's DISCOVERs show of its schedule, from runs of them with nothing else
+    between: whether it doubles (a retransmission at least 1.5 times the last one's gap) and
+    the longest pause before a new transaction (a DISCOVER with another xid). A client with a
+    fixed interval may give up after a few tries and pause: BusyBox udhcpc as shipped tries 3
+    times, 3 s apart, then waits 20 s (-A) and starts again with another xid."""
+
+    def __init__(self) -> None:
+        self.doubling = False
+        self.pause: float | None = None
+        self._last: tuple[float, int | None] | None = None   # its last DISCOVER, nothing since
+        self._gap: float | None = None                      # the gap before it, within one xid
+
+    def see(self, now: float, xid: int | None, discover: bool) -> None:
+        last, self._last = self._last, ((now, xid) if discover else None)
+        if not discover or last is None:
+            self._gap = None
+            return
+        gap = now - last[0]
+        if xid == last[1]:
+            self.doubling = self.doubling or (self._gap is not None and gap >= 1.5 * self._gap)
+            self._gap = gap
+        else:
+            self.pause = max(self.pause or 0.0, gap)
+            self._gap = None
+
+    def forget(self) -> None:
+        """A restart of ours: the gap to its next DISCOVER is not the device's own."""
+        self._last = self._gap = None
 
 
 def measured(discovers: list[tuple[float, int | None]]) -> float | None:

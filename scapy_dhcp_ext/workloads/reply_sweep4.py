@@ -124,8 +124,10 @@ class ReplySweeper(Evidence):
         address = self._address() if case is not None and case.phase == "ack" else None
         if address is not None and self.life.probes(address, self.sent_at or since):
             limit = max(limit, self.probing_window())   # RFC 5227: it checks the address before it uses it
+        if case is not None and case.phase == "offer":
+            limit = max(limit, self.dead_window())   # it dropped the OFFER, perhaps, at its last try: it pauses
         if mode == "sent" and now - last > limit:
-            self._silent("silent")
+            self._silent("silent", limit)
 
     def _measure(self, now: float, since: float, last: float) -> None:
         """Before the first case: the device is chosen and its retry interval measured.
@@ -167,7 +169,7 @@ class ReplySweeper(Evidence):
         if not alive and self.restart is None:
             self._stop("the device died; restart= would bring it back for the rest")
 
-    def _silent(self, what: str) -> None:
+    def _silent(self, what: str, limit: float) -> None:
         """Silence past the window: the probe decides between alive and dead; a
         device given a lease (an ACK case, a FORCERENEW) may be bound and quiet
         until T2, and is waited for that long first."""
@@ -192,7 +194,7 @@ class ReplySweeper(Evidence):
                 self._verdict("inconclusive", f"{what} and the probe failed, but it may be bound on the case's "
                               "lease, too long to wait out")
             else:
-                self._verdict("dead", f"{what} for {self.window():.1f} s and the probe failed")
+                self._verdict("dead", f"{what} for {limit:.1f} s and the probe failed")
             self.quiet = True
             killed = self.report.killer is not None and self.report.rows[-1] is self.report.killer
         if killed and self.restart is None:
@@ -203,6 +205,7 @@ class ReplySweeper(Evidence):
         with self.cond:
             self.quiet = False
             self.restarts += 1
+            self.schedule.forget()
             self._set(mode)
         try:
             self.restart()
