@@ -184,3 +184,40 @@ def test_the_silence_window_covers_the_next_rfc_2131_retransmission_jittered_bot
 @pytest.mark.parametrize("step, want", [(1.0, 2.0), (2.0, 4.0)])   # udhcpc -T 1, the embedded client's 2 s
 def test_a_short_fixed_interval_is_the_clients_own_and_gets_no_rfc_jitter(step, want):
     assert backoff_window(step) == want
+
+
+def _evidence(retry: float | None = 3.0, given: bool = False):
+    """The sweep's waits on their own: Evidence with only what its windows read."""
+    from scapy_dhcp_ext.workloads.reply_evidence4 import Evidence
+    from scapy_dhcp_ext.workloads.reply_machine4 import Schedule
+
+    e = object.__new__(Evidence)
+    e.retry, e.gap_before, e.margin, e.given_retry, e.schedule = retry, retry, 0.5, given, Schedule()
+    return e
+
+
+def test_a_fixed_interval_device_is_given_its_pause_before_it_can_be_called_dead():
+    # BusyBox udhcpc as Debian runs it: 3 DISCOVERs 3 s apart, then 20 s, then a new xid (the soak's
+    # wrong deads: it was called dead 9.5 s after a dropped OFFER, inside that pause)
+    e = _evidence()
+    for t, xid in ((0.0, 1), (3.0, 1), (6.0, 1)):
+        e.schedule.see(t, xid, True)
+    assert not e.schedule.doubling and e.schedule.pause is None
+    assert e.window() == 9.5 and e.dead_window() == 65.5   # no pause seen yet: RFC 2131's cap
+    e.schedule.see(29.0, 2, True)
+    assert e.schedule.pause == 23.0 and e.dead_window() == 24.5   # its own pause, once shown
+    # a gap with another message between (a REQUEST) or across a restart of ours is no pause
+    e.schedule.see(30.0, 2, False)
+    e.schedule.see(70.0, 3, True)
+    e.schedule.forget()
+    e.schedule.see(140.0, 4, True)
+    assert e.schedule.pause == 23.0
+
+
+def test_a_doubling_device_or_a_given_retry_keeps_the_plain_window():
+    e = _evidence(4.0)
+    for t in (0.0, 4.0, 12.0):   # dhcpcd: 4, then 8
+        e.schedule.see(t, 9, True)
+    assert e.schedule.doubling and e.dead_window() == e.window()
+    given = _evidence(1.0, given=True)   # retry=1: the user's word for its schedule
+    assert given.dead_window() == given.window() == 2.5

@@ -154,3 +154,23 @@ def test_clients_as_debian_ships_them_probing_with_arp_get_the_verdicts_their_ev
             assert row.verdict == "rejected" and "bound" not in seen, (row.name, row.why, seen)
         if row.phase == "ack":
             assert ("bound" in seen) == (row.verdict == "accepted"), (row.name, row.verdict, row.why, seen)
+
+
+def test_udhcpc_as_shipped_pausing_after_its_third_try_is_not_called_dead(make_lab):
+    """BusyBox udhcpc as Debian runs it tries 3 times, 3 s apart, then waits 20 s (-A) and starts
+    again with a new xid. Five OFFERs in a row that it drops: one of them meets its third try, and
+    the sweep must wait out the pause (it called udhcpc dead there in the first soak of the whole
+    catalog as shipped). tshark sees the pause; udhcpc's process lives throughout."""
+    from tests.support.witness import Capture
+    from tests.test_check_client import FIELDS, frames
+
+    lab = make_lab([], clients=["udhcpc:shipped"])
+    client = lab.clients[0]
+    cases = ["bad-udp-checksum", "udp-length-past-ip", "hlen-0", "xid-mismatch", "chaddr-mismatch"]
+    with Capture(lab.netns, "c0", lab.iface, FIELDS) as cap, DhcpSession(lab.iface, state_file=False) as s:
+        report = s.sweep_replies(cases, progress=False)   # no restart=: nothing to hide a wrong dead behind
+    assert report.complete and report.killer is None and client.alive(), report
+    assert report.verdicts() == dict.fromkeys(cases, "rejected"), report
+    discovers = [(t, r["dhcp.id"]) for t, k, r in frames(cap, client.mac) if k == "DISCOVER"]
+    pauses = [b[0] - a[0] for a, b in zip(discovers, discovers[1:]) if a[1] != b[1]]
+    assert any(p > 15.0 for p in pauses), discovers   # a case met its pause, and was waited through
