@@ -214,6 +214,15 @@ def test_a_fixed_interval_device_is_given_its_pause_before_it_can_be_called_dead
     assert e.schedule.pause == 23.0
 
 
+def test_a_device_with_a_new_xid_each_try_has_shown_no_pause_until_a_longer_gap():
+    e = _evidence()
+    for t, xid in ((0.0, 1), (3.0, 2), (6.0, 3)):   # its interval, with another xid each time
+        e.schedule.see(t, xid, True)
+    assert e.schedule.pause == 3.0 and e.dead_window() == 65.5
+    e.schedule.see(29.0, 4, True)
+    assert e.dead_window() == 24.5
+
+
 def test_a_doubling_device_or_a_given_retry_keeps_the_plain_window():
     e = _evidence(4.0)
     for t in (0.0, 4.0, 12.0):   # dhcpcd: 4, then 8

@@ -287,4 +287,3 @@ def decline_formed(t: ClientProbe6) -> Any:
         return fail(f"its IAs name {', '.join(sorted(named)) or 'nothing'}, not {', '.join(facts['defended'])}")
     why = multicast(f)
     return fail(why) if why else ok(f"server, client and {', '.join(sorted(named))} named, to ff02::1:2")
-

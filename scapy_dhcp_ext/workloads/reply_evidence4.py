@@ -66,8 +66,9 @@ class Evidence(ReplyMachine):
         window = self.window()
         if self.schedule.doubling or self.given_retry:
             return window
-        pause = self.schedule.pause
-        return max(window, (pause + JITTER if pause is not None else CAP + JITTER) + self.margin)
+        pause = self.schedule.pause   # a gap its interval explains (a new xid each try) is no pause
+        shown = pause is not None and pause + JITTER + self.margin > window
+        return max(window, (pause if shown and pause is not None else CAP) + JITTER + self.margin)
 
     def probing_window(self) -> float:
         """After an ARP probe for the address: the rest of the RFC 5227 probe phase, and the margin."""
