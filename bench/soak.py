@@ -104,12 +104,13 @@ def main() -> int:
         rate = int(clean * 0.8)
         storm.send_signal(signal.SIGINT)   # the garbage again, now at 5% of all requests
         calibration_garbage = json.loads(storm.communicate(timeout=60)[0].strip().splitlines()[-1])["malformed"]
-        bad_rate = max(1, round(rate * 0.05 / 0.95))
+        bad_rate = max(1, round(2 * rate * 0.05 / 0.95))   # perfdhcp's rate is of exchanges: two requests each
         storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
                                   "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
                                  stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}) beside the garbage; perfdhcp "
-              f"at {rate}/s, malformed at {bad_rate}/s ({bad_rate / (rate + bad_rate):.1%})", file=sys.stderr)
+              f"at {rate}/s, malformed at {bad_rate}/s ({bad_rate / (2 * rate + bad_rate):.1%} of requests)",
+              file=sys.stderr)
         perf = subprocess.Popen(["ip", "netns", "exec", perf_ns, "perfdhcp", "-4", "-l", "eth0", "-g", "single",
                                  "-r", str(rate), "-R", "2000", "-p", str(seconds)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
