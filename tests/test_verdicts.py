@@ -174,3 +174,20 @@ def test_udhcpc_as_shipped_pausing_after_its_third_try_is_not_called_dead(make_l
     discovers = [(t, r["dhcp.id"]) for t, k, r in frames(cap, client.mac) if k == "DISCOVER"]
     pauses = [b[0] - a[0] for a, b in zip(discovers, discovers[1:]) if a[1] != b[1]]
     assert any(p > 15.0 for p in pauses), discovers   # a case met its pause, and was waited through
+
+
+def test_an_embedded_client_requests_an_offer_before_a_nak_right_behind_it_on_a_busy_machine(make_lab):
+    """nak-unselected-server: the OFFER, then at once a NAK from another server. The embedded
+    client sends its REQUEST from the OFFER's handler, so the NAK always meets it sent: accepted,
+    idle and busy (it once sent the REQUEST from its timer loop, and under load a NAK read in the
+    same breath came first: the verdict soak saw it flip). Its own log gives the order."""
+    lab = make_lab([], clients=["embedded"])
+    client = lab.clients[0]
+    with DhcpSession(lab.iface, state_file=False) as s:
+        for busy in (False, True):
+            with busy_cpus(2 if busy else 0):
+                report = s.sweep_replies(["nak-unselected-server"], restart=client.restart, progress=False)
+            row = report["nak-unselected-server"]
+            assert row.verdict == "accepted", (busy, row)
+            seen = [e["event"] for e in during(client, row, report)]
+            assert seen.index("offer") < seen.index("request") < seen.index("nak"), seen

@@ -291,7 +291,9 @@ class Device:
         if kind == 2 and self.state == "selecting" and 54 in opts and len(opts[54]) == 4:
             self.offered, self.server, self.server_mac = body[16:20], opts[54], raw[6:12]
             self.log("offer", ip=ip_text(self.offered), serverid=ip_text(self.server))
-            self.state, self.tries, self.due = "requesting", 0, time.monotonic()
+            self.state, self.tries = "requesting", 0
+            self.on_timer()   # the REQUEST goes from the OFFER's handler, as small stacks send it: a frame
+            #                   right behind the OFFER (a NAK) meets it sent, whatever the scheduler did
         elif kind == 5 and self.state in ("requesting", "renewing", "rebinding"):
             self.on_ack(body, opts, raw)
         elif kind == 6 and self.state in ("requesting", "renewing", "rebinding"):
