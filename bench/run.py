@@ -374,8 +374,7 @@ def main() -> int:
             [kea_lab, on_lab, off_lab], args.load_seconds)
         # The same serve() with a quarter of the requests malformed: garbage of a dozen kinds from the
         # lab's second namespace at a third of the clean rate's requests (two per exchange: DISCOVER,
-        # REQUEST), while perfdhcp climbs again. (Runs before 2026-12-07 sent a third of the exchanges:
-        # a seventh of the requests.)
+        # REQUEST), while perfdhcp climbs again.
         garbage_rate = int(on_best * 2 / 3)
         garbage = subprocess.Popen(["ip", "netns", "exec", on_lab.extra_netns[1], sys.executable, "-m",
                                     "tests.support.storm", "eth0", str(garbage_rate * 3600), "0", "0",
