@@ -169,6 +169,12 @@ def test_ipv6_signs_of_life_dad_neighbour_discovery_and_dhcpv6():
     life.feed(bytes(eth / IPv6(src="::", dst="ff02::1:ff00:100") / ICMPv6ND_NS(tgt="fd77::100")))
     assert life.holds("fd77::100", 0.0).kind == "ns-dad"
     assert "DAD probes for fd77::100" in life.words(life.after(0.0), 0.0)
+    # a host's frames before it has an address come from :: (an MLD report during DAD): no sign it uses ::,
+    # the address a hostile ADVERTISE offers (advertise-address-unspecified)
+    from scapy.layers.inet6 import ICMPv6MLReport2
+    life.feed(bytes(eth / IPv6(src="::", dst="ff02::16") / ICMPv6MLReport2()))
+    assert life.after(0.0)[-1].kind == "icmp6" and life.after(0.0)[-1].address == "::"
+    assert life.holds("::", 0.0) is None and life.holds("0.0.0.0", 0.0) is None
 
 
 @pytest.mark.parametrize("step, next_at_most", [

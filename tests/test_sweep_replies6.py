@@ -94,12 +94,12 @@ def test_the_whole_catalog_against_dhcp6c_as_debian_ships_it_agrees_with_the_rea
     for row in r.rows:
         lines = log_lines(log, row.started, row.started + row.seconds)
         if row.phase == "advertise" and row.verdict == "accepted":
-            assert any("send request" in x for x in lines), (row.name, lines)
+            assert any("send request" in x for x in lines), f"{row.name}: {row.why}\n" + "\n".join(lines)
         elif row.phase == "reply" and row.verdict == "accepted":
             assert bound_during(client, row, r.rows), (row.name, row.why)
         elif row.verdict == "rejected":
             # dhcp6c says why it dropped what it read; what the kernel dropped (a bad checksum) it never read
             assert any(DROPPED.search(x) for x in lines) or not any("receive" in x for x in lines[1:]), \
-                (row.name, lines)
+                f"{row.name}: {row.why}\n" + "\n".join(lines)
     assert r["bound-reconfigure-unauthenticated"].verdict == "ignored"
     assert "received an unexpected message (reconfigure)" in log

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import time
 from typing import Iterator
 
 import pytest
@@ -191,3 +192,32 @@ def test_an_embedded_client_requests_an_offer_before_a_nak_right_behind_it_on_a_
             assert row.verdict == "accepted", (busy, row)
             seen = [e["event"] for e in during(client, row, report)]
             assert seen.index("offer") < seen.index("request") < seen.index("nak"), seen
+
+
+def test_nothing_begins_on_the_process_a_slow_restart_is_stopping(make_lab):
+    """restart() on a board can take seconds before the old firmware stops (a power relay, a
+    console command): udhcpc, not answered, runs out of REQUEST tries and DISCOVERs again meanwhile.
+    No case may begin on that DISCOVER (the old code began one there and judged the new process's
+    first DISCOVER as its answer), nor may the old process be answered (a NAK would hurry it on)."""
+    lab = make_lab([], clients=["udhcpc"])
+    client = lab.clients[0]
+    windows: list[tuple[float, float]] = []
+
+    def slow_restart() -> None:
+        asked = time.time()
+        discovers = client.log.count("broadcasting discover")   # BusyBox's own line for each DISCOVER
+        deadline = time.monotonic() + 15
+        while client.log.count("broadcasting discover") == discovers and time.monotonic() < deadline:
+            time.sleep(0.05)   # until the old process DISCOVERs on its own: the stimulus of this test
+        client.restart()
+        windows.append((asked, time.time()))
+
+    cases = ["udp-checksum-zero", "pad-run-250", "ethernet-trailer"]
+    with DhcpSession(lab.iface, state_file=False) as s:
+        report = s.sweep_replies(cases, restart=slow_restart, probe=client.alive, progress=False)
+    assert report.complete and [r.verdict for r in report.rows] == ["accepted"] * 3, report
+    assert len(windows) >= 2, windows   # the first two were accepted (a REQUEST): restarted after each
+    for row in report.rows:
+        assert not any(asked <= row.started <= returned for asked, returned in windows), (row.name, windows)
+    naks = [e for e in client.events() if e["event"] == "nak"]   # udhcpc's script: each NAK it read
+    assert not any(asked <= float(e["t"]) <= returned for e in naks for asked, returned in windows), (naks, windows)

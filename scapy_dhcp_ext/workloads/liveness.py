@@ -159,7 +159,10 @@ class Liveness:
     def holds(self, address: str, since: float) -> Sign | None:
         """The first sign since then that it uses ``address``: it announced it, answered
         ARP for it, asked ARP from it or sent ICMP from it (v6: advertised it, checked it
-        with DAD, solicited a neighbour or sent ICMPv6 from it)."""
+        with DAD, solicited a neighbour or sent ICMPv6 from it). Never the unspecified address:
+        a host's frames come from it before it has one (RFC 4862 5.4, RFC 3810 5.2.13)."""
+        if address in ("", "::", "0.0.0.0"):
+            return None
         return next((s for s in self.after(since) if s.address == address and s.kind in (
             "arp-announce", "arp-reply", "arp-request", "icmp", "na", "ns-dad", "ns", "icmp6")), None)
 
