@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..wire.dhcp6 import (
     ADVERTISE,
@@ -93,6 +94,11 @@ class Answering:
     keys: dict[str, ReconfigureKey] = field(default_factory=dict)
     new_key: object = None   # a callable that makes a key's bytes (os.urandom(16) by default)
 
+    @cached_property
+    def server_option(self) -> bytes:
+        """Our Server Identifier option, in every reply: made once."""
+        return server_id(self.server_duid)
+
 
 def oro_codes(msg: Message6) -> set[int]:
     p = msg.first(ORO) or b""
@@ -135,7 +141,7 @@ def answer(f: Frame6, ctx: Answering, *, unicast: bool, mac: str = "") -> Answer
     t = msg.msg_type
     cid = msg.first(CLIENTID) or b""
     duid = cid.hex()
-    base = [server_id(ctx.server_duid)] + ([client_id(cid)] if cid else [])
+    base = [ctx.server_option, client_id(cid)] if cid else [ctx.server_option]
     if unicast and t in NEEDS_SERVER_ID:   # 18.4: no Server Unicast option was ever sent
         return Answer6(REPLY, base + [status_option(USE_MULTICAST, "send to ff02::1:2")],
                        "unicast, and no Server Unicast option given: UseMulticast (18.4)")

@@ -225,7 +225,9 @@ class Bindings6:
         self._expire(now)
         if kind == "PD" and self.pools.pd is None:
             return None
-        mine = self.held(duid, iaid, kind) or self.held(duid, iaid, kind, states=("released", "expired"))
+        known = self._by_ia.get((duid, iaid, kind))   # a new client's IA (most, under load): nothing to look at
+        mine = (self.held(duid, iaid, kind) or self.held(duid, iaid, kind, states=("released", "expired"))) \
+            if known else []
         chosen = next((b.address for b in mine if self._free(kind, b.address, duid)), None)
         if chosen is None and hint is not None and self.pools.holds(kind, hint, self._length(kind)) \
                 and self._free(kind, hint, duid):

@@ -48,6 +48,7 @@ from ..wire.dhcp6 import (
 from ..wire.frames6 import Frame6, parse_frame6, udp6_checksum_ok
 from ..wire.messages6 import message6
 from ..wire.replies6 import reconfigure_message, relay_reply, reply_frame6
+from ..wire.requests6 import read_request6
 from .answer6 import Answering, Config6, answer, why_dropped
 from .lease_keeper import LeaseKeeper6
 from .leases6 import Binding6, Bindings6, Pools6
@@ -201,10 +202,12 @@ class Dhcp6Server:
         self.requests += 1
         if pending:
             raw = finish_udp6_checksum(raw)
-        elif not udp6_checksum_ok(raw):
-            self._log("bad UDP checksum: dropped, as a host's stack would", raw)
-            return []
-        f = parse_frame6(raw, time.time())
+        f = read_request6(raw, time.time())   # a clean client message in one pass; else read carefully
+        if f is None:
+            if not udp6_checksum_ok(raw):
+                self._log("bad UDP checksum: dropped, as a host's stack would", raw)
+                return []
+            f = parse_frame6(raw, time.time())
         msg = f.msg
         layers = []
         m = f.outer

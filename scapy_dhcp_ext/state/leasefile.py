@@ -226,12 +226,8 @@ class LeaseFile:
 
 def _line(t: float, fields: Iterable[str | float | int]) -> str:
     parts = [f"{t:.3f}"]
-    plain = True
-    for x in fields:
-        text = f"{x:.3f}" if isinstance(x, float) else str(x)
-        plain = plain and not _SPECIAL.search(text)
-        parts.append(text)
-    if plain:   # the usual line needs no quoting: no csv module on the request path
+    parts += [f"{x:.3f}" if isinstance(x, float) else str(x) for x in fields]
+    if not _SPECIAL.search("".join(parts)):   # the usual line needs no quoting: no csv module on the request path
         return ",".join(parts) + "\n"
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(   # a hostname with a comma or a newline: quoted, cut at 255

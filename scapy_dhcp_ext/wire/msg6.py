@@ -76,8 +76,12 @@ class Message6:
     link_address: str | None = None
     peer_address: str | None = None
     inner: Message6 | None = None     # a relay message's RELAY_MSG
+    # each code's first payload, when the reader that made it kept them (the server's fast read)
+    index: dict[int, bytes] | None = field(default=None, compare=False, repr=False)
 
     def first(self, code: int) -> bytes | None:
+        if self.index is not None:
+            return self.index.get(code)
         return next((p for c, p in self.options if c == code), None)
 
 
