@@ -236,3 +236,33 @@ def test_a_doubling_device_or_a_given_retry_keeps_the_plain_window():
     assert e.schedule.doubling and e.dead_window() == e.window()
     given = _evidence(1.0, given=True)   # retry=1: the user's word for its schedule
     assert given.dead_window() == given.window() == 2.5
+
+
+def test_a_case_whose_device_talks_in_another_exchange_is_tried_again_not_held_for_ever():
+    """The soak's hang: a case begun on the DISCOVER of a client being restarted waited, in mode
+    "offered", for a REQUEST with that xid; the new process DISCOVERed with its own every 60 s,
+    inside the silence window, and got no OFFER (another xid): 20 minutes on one case. Past the
+    comeback time (and its retry window) the case goes back to be tried again, however chatty the
+    device is."""
+    import time
+    from types import SimpleNamespace
+
+    from scapy_dhcp_ext.workloads.reply_cases4 import catalog
+    from scapy_dhcp_ext.workloads.reply_report import ReplyReport, ReplyRow
+    from scapy_dhcp_ext.workloads.reply_sweep4 import ReplySweeper
+
+    case = next(c for c in catalog() if c.phase == "ack")
+    server = SimpleNamespace(pool=SimpleNamespace(server_ip="10.77.0.1"))
+    sweep = ReplySweeper(SimpleNamespace(endpoint=None), server, ReplyReport("t", remaining=[case]), mac=DEV,
+                         probe=None, restart=None, renew=None, retry=60.0, margin=0.5, comeback=30.0,
+                         progress=False)
+    now = time.monotonic()
+    sweep.case, sweep.xid = case, 0x1234
+    sweep.row = ReplyRow(case.name, case.cite, case.phase, case.what, case.expect, started=time.time())
+    # our valid OFFER went (for xid 0x1234) longer ago than the comeback time and its retry window
+    sweep.mode, sweep.since = "offered", now - max(31.0, sweep.window() + 1.0)
+    sweep.life.clock = lambda: now
+    sweep.life.feed(dhcp(1, DEV))                     # its DISCOVER just now (another exchange)
+    sweep._step()
+    assert sweep.mode == "wait" and sweep.attempts == {case.name: 1}, sweep.mode
+    assert sweep.quiet   # and restart() (when given) starts it over before the case's second try

@@ -99,8 +99,15 @@ class ReplySweeper(Evidence):
                             else f"no renewal came (the server's leases are {self.server.lease_time} s: pass "
                                  "renew=, or stop your server and let the sweep serve short ones)")
             return
-        if mode in ("offer-pending", "offered", "ack-pending", "bound-pending") and now - last > self.window():
-            self._again(f"it did not go on after our valid {'OFFER' if mode == 'offered' else 'reply'}")
+        if mode in ("offer-pending", "offered", "ack-pending", "bound-pending"):
+            valid = "OFFER" if mode == "offered" else "reply"
+            if now - last > self.window():
+                self._again(f"it did not go on after our valid {valid}")
+            elif now - since > max(self.comeback, self.window()):
+                # it talks, but not in the case's exchange: a device that started over (a reboot of its own,
+                # a new xid) would otherwise hold the case for ever, its DISCOVERs coming inside the window
+                self._again(f"it did not go on after our valid {valid} within {now - since:.0f} s, though it "
+                            "kept sending (a new exchange: restarted?)")
             return
         if mode in ("sent", "quiet") and case is not None and case.phase in ("ack", "offer"):
             self._uses_address(case.phase)
