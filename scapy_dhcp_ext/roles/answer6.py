@@ -44,6 +44,7 @@ SUCCESS, UNSPEC_FAIL, NO_ADDRS_AVAIL, NO_BINDING, NOT_ON_LINK, USE_MULTICAST, NO
 PREFERENCE, SOL_MAX_RT, INF_MAX_RT = 7, 82, 83
 NEEDS_SERVER_ID = (REQUEST, RENEW, DECLINE, RELEASE)
 NO_SERVER_ID = (SOLICIT, CONFIRM, REBIND)
+_VERBS = {SOLICIT: "ADVERTISE", REQUEST: "REPLY", RENEW: "RENEW: REPLY", REBIND: "REBIND: REPLY"}   # in srv.log
 
 
 @dataclass
@@ -146,7 +147,8 @@ def answer(f: Frame6, ctx: Answering, *, unicast: bool, mac: str = "") -> Answer
         return Answer6(REPLY, base + [status_option(USE_MULTICAST, "send to ff02::1:2")],
                        "unicast, and no Server Unicast option given: UseMulticast (18.4)")
     wanted = oro_codes(msg)
-    extras = [option6(code, payload) for code, payload in sorted(ctx.config.options.items()) if code in wanted]
+    given = ctx.config.options
+    extras = [option6(code, given[code]) for code in sorted(wanted.intersection(given))] if given and wanted else []
     if t == INFORMATION_REQUEST:
         if ctx.config.inf_max_rt is not None and INF_MAX_RT in wanted:
             extras.append(option6(INF_MAX_RT, struct.pack("!I", ctx.config.inf_max_rt)))
@@ -180,9 +182,8 @@ def answer(f: Frame6, ctx: Answering, *, unicast: bool, mac: str = "") -> Answer
             make = ctx.new_key if callable(ctx.new_key) else (lambda: os.urandom(16))
             key = ctx.keys[duid] = ReconfigureKey(make())
         extras += [option6(RECONF_ACCEPT), key.in_reply()]
-    what = ", ".join(b.text for b in bound) or "nothing"
-    verb = {SOLICIT: "REPLY (rapid commit)" if rapid else "ADVERTISE", REQUEST: "REPLY", RENEW: "RENEW: REPLY",
-            REBIND: "REBIND: REPLY"}.get(t or 0, "REPLY")
+    what = ", ".join([b.text for b in bound]) or "nothing"
+    verb = "REPLY (rapid commit)" if rapid else _VERBS.get(t or 0, "REPLY")
     note = f"{verb} {what}" + (f" ({'; '.join(notes)})" if notes else "")
     return Answer6(reply_type, base + options + extras, note, bound if reply_type == REPLY else [], key)
 

@@ -200,14 +200,15 @@ class Dhcp6Server:
         """Answers one frame (``pending``: its UDP checksum is still to be finished):
         records it with why, sends the reply and returns what went. Never raises on bad bytes."""
         self.requests += 1
-        if pending:
-            raw = finish_udp6_checksum(raw)
-        f = read_request6(raw, time.time())   # a clean client message in one pass; else read carefully
+        f = read_request6(raw, time.time(), pending)   # a clean client message in one pass; else read carefully
         if f is None:
-            if not udp6_checksum_ok(raw):
+            if pending:
+                raw = finish_udp6_checksum(raw)
+            elif not udp6_checksum_ok(raw):
                 self._log("bad UDP checksum: dropped, as a host's stack would", raw)
                 return []
             f = parse_frame6(raw, time.time())
+        raw = f.raw   # its checksum finished
         msg = f.msg
         layers = []
         m = f.outer

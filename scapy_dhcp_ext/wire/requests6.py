@@ -65,19 +65,25 @@ _ONCE = frozenset((CLIENTID, SERVERID, ELAPSED_TIME, PREFERENCE, RAPID_COMMIT))
 _CAREFUL = frozenset((STATUS_CODE, DNS_SERVERS, IA_TA))   # what the careful reader looks into further
 
 
-def read_request6(raw: bytes, now: float = 0.0) -> Frame6 | None:
+def read_request6(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame6 | None:
     """A client's DHCPv6 message with nothing odd about it, read in one pass; None for
-    anything else (see the module's docstring). ``raw`` is a whole frame, its UDP
-    checksum finished."""
+    anything else (see the module's docstring). ``raw`` is a whole frame; ``pending``:
+    its UDP checksum is a local sender's partial sum (the socket said so), computed here
+    into the frame instead of checked, as :func:`~.dhcp6.finish_udp6_checksum` would."""
     n = len(raw)
     if n < DHCP6_AT + 4 or raw[ETH_TYPE:ETH_TYPE + 2] != ETHERTYPE_IPV6 or raw[IP6_NH] != IPPROTO_UDP:
         return None
     sport, dport, ulen, csum = _UDP.unpack_from(raw, UDP6_AT)
-    if dport != 547 or UDP6_AT + ulen != n or (raw[18] << 8 | raw[19]) != ulen or not csum:
+    if dport != 547 or UDP6_AT + ulen != n or (raw[18] << 8 | raw[19]) != ulen or not (csum or pending):
         return None
-    # addresses and UDP segment as one number: with a right checksum the whole sum, with the
-    # pseudo-header's protocol and length, is 0 modulo 0xFFFF (every 16-bit word weighs 1)
-    if word_sum(raw[IP6_SRC:n]) != (-(IPPROTO_UDP + ulen)) % 0xFFFF:
+    # addresses and UDP segment as one number: modulo 0xFFFF every 16-bit word weighs 1, and a
+    # right checksum makes the whole sum, with the pseudo-header's protocol and length, 0
+    value = word_sum(raw[IP6_SRC:n])
+    if pending:   # the checksum is the rest of the sum without the field, put in its place
+        total = (value - csum + IPPROTO_UDP + ulen) % 0xFFFF
+        raw = b"".join((raw[:UDP6_AT + 6], (0xFFFF - total if total else 0xFFFF).to_bytes(2, "big"),
+                        raw[UDP6_AT + 8:]))
+    elif value != (-(IPPROTO_UDP + ulen)) % 0xFFFF:
         return None
     kind = raw[DHCP6_AT]
     if kind not in _TYPES:
