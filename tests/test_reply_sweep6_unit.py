@@ -90,10 +90,11 @@ class Session:
 class Run:
     """A sweep on its own thread, and the scripted client's moves."""
 
-    def __init__(self, cases, *, alive=True, restart=None, t2: int = 4) -> None:
+    def __init__(self, cases, *, alive=True, restart=None, t2: int = 4, comeback: float | None = None) -> None:
         self.session = Session(t2)
         self.alive = alive
         self.report = None
+        self.comeback = comeback
         self.thread = threading.Thread(target=self._run, args=(cases, restart), daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 5
@@ -102,7 +103,7 @@ class Run:
 
     def _run(self, cases, restart) -> None:
         self.report = sweep_replies6(self.session, cases, device_mac=CLIENT, retry=1.0, margin=0.2,
-                                     probe=lambda: self.alive, restart=restart, progress=False)
+                                     probe=lambda: self.alive, restart=restart, progress=False, comeback=self.comeback)
 
     def send(self, msg) -> bytes:
         raw = from_client(msg)
@@ -243,3 +244,26 @@ def test_a_client_that_solicits_again_after_our_valid_advertise_is_restarted_the
             time.sleep(0.02)
     r = run.done()
     assert len(restarts) >= 1 and r.rows[0].verdict == "skipped" and "SOLICITed again" in r.rows[0].why
+
+
+def test_a_case_whose_client_talks_outside_its_exchange_is_tried_again_then_skipped_not_held():
+    """A client that left the case's exchange (a reboot of its own) but keeps talking inside the
+    silence window held the case for ever (the v4 sweep did, 20 minutes in the verdict soak): past
+    the comeback time it is tried again, then skipped."""
+    run = Run(["reply-wrong-xid"], comeback=2.0)
+    trids = iter(range(10, 10000))
+    deadline = time.monotonic() + 30
+    for _attempt in (1, 2):
+        while True:   # SOLICITs, each of a new exchange, every 0.3 s: never silent
+            trid = next(trids)
+            if run.answer(run.send(DHCP6_Solicit(trid=trid)), DHCP6_Advertise(trid=trid)) is not None:
+                break   # the case began (again): our valid ADVERTISE went
+            assert time.monotonic() < deadline, "the case was held"
+            time.sleep(0.3)
+        run.send(DHCP6_Request(trid=trid))   # our REPLY to it never goes (not passed to the hook)
+    while run.thread.is_alive() and time.monotonic() < deadline:
+        run.send(DHCP6_Solicit(trid=next(trids)))
+        time.sleep(0.3)
+    r = run.done(timeout=5.0)
+    assert [(x.name, x.verdict) for x in r.rows] == [("reply-wrong-xid", "skipped")], r
+    assert "did not go on after our valid ADVERTISE, twice" in r.rows[0].why

@@ -93,7 +93,8 @@ class ReplySweeper6(ReplyMachine6):
                 self._stop(f"the device did not come back within {self.comeback:.0f} s for the next case "
                            f"({self.life.summary()})")
         elif mode in ("advertise-pending", "advertise-valid", "advertised", "reply-pending", "bound-pending") \
-                and now - last > self.window() + 1.0:
+                and (now - last > self.window() + 1.0 or now - since > max(self.comeback, self.window() + 1.0)):
+            # silent; or talking, but never in the case's exchange (held for ever otherwise): once more, then skipped
             self._again(f"it did not go on after our valid {'REPLY' if mode == 'bound-pending' else 'ADVERTISE'}")
         elif mode == "bound" and case is not None and now - since > 1.0 and not self._probing():
             self._reconfigure()
