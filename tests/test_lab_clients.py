@@ -4,6 +4,7 @@ what the client itself reports, checked against the server's lease database."""
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -21,9 +22,14 @@ def test_a_client_reports_the_lease_the_server_gave_it(kind):
         assert held is not None and held.address == bound["ip"]  # the server's own database agrees
         assert bound["serverid"] == "10.77.0.1" and bound["lease"] == "3600" and bound["router"] == "10.77.0.1"
         assert bound["subnet"] == "255.255.255.0" and bound["domain"] == "lab.test"
-        addresses = subprocess.run(["ip", "netns", "exec", client.netns, "ip", "-o", "-4", "addr", "show", "eth0"],
-                                   capture_output=True, text=True).stdout
-        assert f"inet {bound['ip']}/24" in addresses  # and the client's interface has it
+        # and the client's interface has it: udhcpc's script reports the lease, then adds the address
+        # (on a busy machine the report can come first by a while), dhcpcd runs its hook once it has
+        want, deadline = f"inet {bound['ip']}/24", time.monotonic() + 15
+        while want not in (addresses := subprocess.run(
+                ["ip", "netns", "exec", client.netns, "ip", "-o", "-4", "addr", "show", "eth0"],
+                capture_output=True, text=True).stdout) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert want in addresses, addresses
 
         seen = len(client.events())
         client.restart()  # a board that reboots asks again, and gets its address back
