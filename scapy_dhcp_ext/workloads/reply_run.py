@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ..roles.results4 import progress_bar
 from ..state.signals import stop_on_ctrl_c
@@ -31,6 +31,8 @@ class ReplyRun:
     retry: float | None
     progress: bool
     quiet: bool                  # the device needs restart() to come back
+    restart: Callable[[], Any] | None
+    restarts: int                # restarts in a row with no first message after them
     attempts: dict[str, int]     # the tries of each case that did not get to its hostile reply
 
     def _step(self) -> None:
@@ -80,6 +82,28 @@ class ReplyRun:
 
     def _set(self, mode: str) -> None:
         self.mode, self.since = mode, time.monotonic()
+
+    def _restart(self, mode: str = "wait") -> None:
+        """restart(), and the device listened to again only once it returned: until then the old
+        process may still send (udhcpc DISCOVERs, dhcp6c REQUESTs while it exits), and a case begun
+        on it, or an answer to it, would be judged on the process being stopped."""
+        assert self.restart is not None
+        with self.cond:
+            self.quiet = True   # _restart_due(): nothing it sends now starts a case or is answered
+            self.restarts += 1
+            self._set("wait")
+        try:
+            self.restart()
+        except Exception as exc:
+            self._stop(f"restart() raised {type(exc).__name__}: {exc}")
+            return
+        with self.cond:
+            self.quiet = False
+            self._restarted()
+            self._set(mode)   # its comeback timed from here
+
+    def _restarted(self) -> None:
+        """What the sweep forgets of the process restart() stopped (the lock held)."""
 
     def _stop(self, why: str) -> None:
         with self.cond:

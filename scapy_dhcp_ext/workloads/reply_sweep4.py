@@ -207,24 +207,9 @@ class ReplySweeper(Evidence):
         if killed and self.restart is None:
             self._stop("the device died; restart= would bring it back for the rest")
 
-    def _restart(self, mode: str = "wait") -> None:
-        """restart(), and the device listened to again only once it returned: until then the old
-        process may still send (udhcpc DISCOVERs, dhcp6c REQUESTs while it exits), and a case begun
-        on it, or an answer to it, would be judged on the process being stopped."""
-        assert self.restart is not None
-        with self.cond:
-            self.quiet = True   # _restart_due(): nothing it sends now starts a case or is answered
-            self.restarts += 1
-            self._set("wait")
-        try:
-            self.restart()
-        except Exception as exc:
-            self._stop(f"restart() raised {type(exc).__name__}: {exc}")
-            return
-        with self.cond:
-            self.quiet = False
-            self.schedule.forget()
-            self._set(mode)   # its comeback timed from here
+    def _restarted(self) -> None:
+        """The new process: its DISCOVER schedule starts afresh (the lock held)."""
+        self.schedule.forget()
 
     def _forcerenew(self) -> None:
         with self.cond:

@@ -201,24 +201,10 @@ class ReplySweeper6(ReplyMachine6):
             elif self.row is not None:
                 self.row.frames.extend(("hostile", h.raw, h.time) for h in self.server.log[-1:])
 
-    def _restart(self, mode: str = "wait") -> None:
-        """restart(), and the device listened to again only once it returned: until then the old
-        process may still send (udhcpc DISCOVERs, dhcp6c REQUESTs while it exits), and a case begun
-        on it, or an answer to it, would be judged on the process being stopped."""
-        assert self.restart is not None
-        with self.cond:
-            self.quiet = True   # _restart_due(): nothing it sends now starts a case or is answered
-            self.restarts += 1
-            self._set("wait")
-        try:
-            self.restart()
-        except Exception as exc:
-            self._stop(f"restart() raised {type(exc).__name__}: {exc}")
-            return
-        with self.cond:
-            self.quiet = False
-            self.last_solicit, self.gap_before = None, None
-            self._set(mode)   # its comeback timed from here
+    def _restarted(self) -> None:
+        """The new process: its SOLICITs start afresh (the lock held)."""
+        self.last_solicit, self.gap_before = None, None
+
 
 def sweep_replies6(session: Any, only: list[str] | str | None = None, *, skip: list[str] | str | None = None,
                    device_mac: str | None = None, probe: Any = "traffic", restart: Callable[[], Any] | None = None,
