@@ -66,6 +66,9 @@ __all__ = ["IA", "Address6", "Frame6", "Message6", "is_ipv6", "is_reply6_to", "i
            "udp6_checksum_ok"]
 
 
+ONCE6 = (CLIENTID, SERVERID, ELAPSED_TIME, PREFERENCE, RAPID_COMMIT)   # a message holds each at most once
+
+
 def parse_frame6(raw: bytes, t: float = 0.0) -> Frame6:
     """Reads an Ethernet frame that may hold a DHCPv6 message. Never raises."""
     f = Frame6(bytes(raw), t)
@@ -193,7 +196,7 @@ def _read_options(f: Frame6, m: Message6) -> None:
         if code in (IA_NA, IA_PD, IA_TA):
             ia = _read_ia(f, code, payload)
             {IA_NA: f.ia_na, IA_PD: f.ia_pd, IA_TA: f.ia_ta}[code].append(ia)
-    for code in (CLIENTID, SERVERID, ELAPSED_TIME, PREFERENCE, RAPID_COMMIT):
+    for code in ONCE6:
         if seen.get(code, 0) > 1:
             f.problems.append(f"{OPTION_NAMES6[code]} appears {seen[code]} times")
 

@@ -15,11 +15,8 @@ import struct
 
 from .dhcp6 import (
     CLIENTID,
-    CONFIRM,
-    DECLINE,
     DHCP6_AT,
     DNS_SERVERS,
-    ELAPSED_TIME,
     ETHERTYPE_IPV6,
     FIXED_SIZES6,
     IA_NA,
@@ -27,7 +24,6 @@ from .dhcp6 import (
     IA_TA,
     IAADDR,
     IAPREFIX,
-    INFORMATION_REQUEST,
     IP6_NH,
     IP6_SRC,
     IPPROTO_UDP,
@@ -35,18 +31,13 @@ from .dhcp6 import (
     MAX_ITEMS6,
     MIN_SIZES6,
     ORO,
-    PREFERENCE,
-    RAPID_COMMIT,
-    REBIND,
-    RELEASE,
-    RENEW,
-    REQUEST,
+    RELAY_FORW,
     SERVERID,
-    SOLICIT,
     STATUS_CODE,
     UDP6_AT,
     ip6_str,
 )
+from .frames6 import CLIENT_TYPES6, ONCE6
 from .layout import ETH_TYPE, word_sum
 from .msg6 import IA, Address6, Frame6, Message6
 
@@ -60,8 +51,8 @@ _SIZES = {**{code: (-1, least) for code, least in MIN_SIZES6.items()},
 _IA = struct.Struct("!III")
 _LIFETIMES = struct.Struct("!II")
 _PREFIX = struct.Struct("!IIB")
-_TYPES = frozenset((SOLICIT, REQUEST, CONFIRM, RENEW, REBIND, RELEASE, DECLINE, INFORMATION_REQUEST))
-_ONCE = frozenset((CLIENTID, SERVERID, ELAPSED_TIME, PREFERENCE, RAPID_COMMIT))
+_TYPES = CLIENT_TYPES6 - {RELAY_FORW}   # a client's own message: a relayed one is read carefully
+_ONCE = frozenset(ONCE6)
 _CAREFUL = frozenset((STATUS_CODE, DNS_SERVERS, IA_TA))   # what the careful reader looks into further
 
 
