@@ -102,8 +102,8 @@ class Answering:
 
 
 def oro_codes(msg: Message6) -> set[int]:
-    p = msg.first(ORO) or b""
-    return {struct.unpack_from("!H", p, i)[0] for i in range(0, len(p) - 1, 2)}
+    p = msg.first(ORO)
+    return set(struct.unpack(f"!{len(p) // 2}H", p[:len(p) // 2 * 2])) if p else set()
 
 
 def _ias(f: Frame6) -> list[tuple[str, int, list[tuple[str, int]]]]:
@@ -160,6 +160,7 @@ def answer(f: Frame6, ctx: Answering, *, unicast: bool, mac: str = "") -> Answer
     if t in (RELEASE, DECLINE):
         return _release(f, ctx, base, duid)
     rapid = t == SOLICIT and ctx.config.rapid_commit and msg.first(RAPID_COMMIT) is not None
+    commit = t == REQUEST or rapid
     reply_type = ADVERTISE if t == SOLICIT and not rapid else REPLY
     if reply_type == REPLY and ctx.refuse is not None:
         code, text = ctx.refuse
@@ -167,7 +168,7 @@ def answer(f: Frame6, ctx: Answering, *, unicast: bool, mac: str = "") -> Answer
         ias = [ia_reply(kind, iaid, status=(code, text)) for kind, iaid, _a in _ias(f)]
         return Answer6(REPLY, base + [status_option(code, text)] + ias,
                        f"refused with {STATUS6.get(code, code)}, as srv.refuse() asked")
-    options, notes, bound = _ias_answered(f, ctx, t, duid, mac)
+    options, notes, bound = _ias_answered(f, ctx, t, duid, mac, commit)
     if t == SOLICIT and not bound and _ias(f):   # 18.3.9: nothing to give: no IA, NoAddrsAvail
         return Answer6(reply_type, base + [status_option(NO_ADDRS_AVAIL, "no addresses or prefixes free")]
                        + extras, f"{MESSAGE_TYPES6[reply_type]}: NoAddrsAvail ({'; '.join(notes)})")
@@ -189,21 +190,19 @@ def answer(f: Frame6, ctx: Answering, *, unicast: bool, mac: str = "") -> Answer
 
 
 def _ias_answered(f: Frame6, ctx: Answering, t: int | None, duid: str,
-                  mac: str) -> tuple[list[bytes], list[str], list[Binding6]]:
-    msg = f.msg
-    assert msg is not None
+                  mac: str, commit: bool) -> tuple[list[bytes], list[str], list[Binding6]]:
     t1, t2 = ctx.config.times
     pref, valid = ctx.config.preferred, ctx.config.valid
     options: list[bytes] = []
     notes: list[str] = []
     bound: list[Binding6] = []
-    for kind, iaid, asked in _ias(f):
-        none_status = NO_ADDRS_AVAIL if kind == "NA" else NO_PREFIX_AVAIL
-        if t in (SOLICIT, REQUEST):
-            hint = asked[0][0] if asked else None
-            b = ctx.table.assign(duid, iaid, kind, hint=hint, commit=t == REQUEST or (
-                t == SOLICIT and ctx.config.rapid_commit and msg.first(RAPID_COMMIT) is not None), mac=mac)
+    for one in f.ia_na + f.ia_pd:
+        kind, iaid = one.kind, one.iaid
+        if t == SOLICIT or t == REQUEST:
+            b = ctx.table.assign(duid, iaid, kind, hint=one.addresses[0].address if one.addresses else None,
+                                 commit=commit, mac=mac)
             if b is None:
+                none_status = NO_ADDRS_AVAIL if kind == "NA" else NO_PREFIX_AVAIL
                 options.append(ia_reply(kind, iaid, status=(none_status, "none free")))
                 notes.append(f"IA_{kind} {iaid}: {STATUS6[none_status]}")
                 continue
@@ -212,7 +211,8 @@ def _ias_answered(f: Frame6, ctx: Answering, t: int | None, duid: str,
             continue
         # RENEW, REBIND: each address of the IA extended, or the IA's own when it named none
         items, zero = [], []
-        names = asked or [(b.address, b.prefix_len) for b in ctx.table.held(duid, iaid, kind)]
+        names = [(a.address, a.prefix_len) for a in one.addresses] \
+            or [(b.address, b.prefix_len) for b in ctx.table.held(duid, iaid, kind)]
         for address, length in names:
             b, why = ctx.table.extend(duid, iaid, kind, address, rebind=t == REBIND, mac=mac)
             if b is not None:

@@ -19,22 +19,25 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..wire.dhcp6 import ip6_bytes, ip6_str
+from ..wire.dhcp6 import ip6_bytes
 
 __all__ = ["OFFER_HOLD", "Binding6", "Bindings6", "Pools6"]
 
 OFFER_HOLD = 30.0   # seconds an advertised address or prefix stays reserved for its client
 LIVE = ("offered", "bound")
+_FOREVER = float("inf")
+_ntop, _AF_INET6 = socket.inet_ntop, socket.AF_INET6
 
 
 def _text(n: int) -> str:
     """An address as the wire layer writes one read off a message (``ip6_str``), so that a client's
     hint and the pool's own spelling agree; and 30 times cheaper than ``str(IPv6Address(n))``."""
-    return ip6_str(n.to_bytes(16, "big"))
+    return _ntop(_AF_INET6, n.to_bytes(16, "big"))   # ip6_str, without its call and copy
 
 
 @dataclass
@@ -183,10 +186,13 @@ class Bindings6:
 
     def _track(self, b: Binding6) -> None:
         """A binding made or extended: indexed by its IA, and its end on the heap."""
-        mine = self._by_ia.setdefault((b.duid, b.iaid, b.kind), [])
-        if b not in mine:
+        key = (b.duid, b.iaid, b.kind)
+        mine = self._by_ia.get(key)
+        if mine is None:
+            self._by_ia[key] = [b]
+        elif not any(x is b for x in mine):   # by identity: an equal binding of the past is another one
             mine.append(b)
-        if b.state in LIVE and b.expires != float("inf"):
+        if b.state in LIVE and b.expires != _FOREVER:
             heapq.heappush(self._ends, (b.expires, b.kind, b.address))
 
     def _index(self, kind: str, address: str) -> int:
@@ -208,8 +214,11 @@ class Bindings6:
 
     def held(self, duid: str, iaid: int, kind: str, *, states: tuple[str, ...] = LIVE) -> list[Binding6]:
         self._expire(self.clock())
-        return [b for b in self._by_ia.get((duid, iaid, kind), ())
-                if self._by_address.get((kind, b.address)) is b and b.state in states]
+        return self._held(self._by_ia.get((duid, iaid, kind), ()), kind, states)
+
+    def _held(self, known: Any, kind: str, states: tuple[str, ...]) -> list[Binding6]:
+        by_address = self._by_address
+        return [b for b in known if by_address.get((kind, b.address)) is b and b.state in states]
 
     def _free(self, kind: str, address: str, duid: str) -> bool:
         b = self._by_address.get((kind, address))
@@ -226,8 +235,7 @@ class Bindings6:
         if kind == "PD" and self.pools.pd is None:
             return None
         known = self._by_ia.get((duid, iaid, kind))   # a new client's IA (most, under load): nothing to look at
-        mine = (self.held(duid, iaid, kind) or self.held(duid, iaid, kind, states=("released", "expired"))) \
-            if known else []
+        mine = (self._held(known, kind, LIVE) or self._held(known, kind, ("released", "expired"))) if known else []
         chosen = next((b.address for b in mine if self._free(kind, b.address, duid)), None)
         if chosen is None and hint is not None and self.pools.holds(kind, hint, self._length(kind)) \
                 and self._free(kind, hint, duid):
@@ -285,7 +293,8 @@ class Bindings6:
         for k, address in enumerate(self._pool(kind, cursor), start=cursor):
             b = self._by_address.get((kind, address))
             if b is None or b.state == "expired" or (b.state == "released" and b.duid == duid):
-                self._cursor[kind] = k if first_open is None else first_open
+                # the caller binds it: the search starts past it next time
+                self._cursor[kind] = k + 1 if first_open is None else first_open
                 return address
             if b.state == "released":
                 first_open = k if first_open is None else first_open

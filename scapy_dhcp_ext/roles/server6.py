@@ -37,12 +37,14 @@ from ..state.history import History, HistoryEntry
 from ..wire import mac_bytes, mac_str
 from ..wire.dhcp6 import (
     ALL_SERVERS,
+    IP6_SRC,
     MAX_DEPTH6,
     MESSAGE_TYPES6,
     RELAY_FORW,
     STATUS6,
     duid_ll,
     finish_udp6_checksum,
+    ip6_bytes,
     link_local,
 )
 from ..wire.frames6 import Frame6, parse_frame6, udp6_checksum_ok
@@ -74,6 +76,7 @@ class Dhcp6Server:
         self.table = Bindings6(pools, valid=config.valid, clock=clock)
         self.duid = duid_ll(endpoint.mac_bytes)
         self.address = link_local(endpoint.mac_bytes)
+        self._address = ip6_bytes(self.address)
         self.ctx = Answering(self.duid, self.table, config)
         self.on_reply = on_reply
         self.intercept = intercept
@@ -243,8 +246,8 @@ class Dhcp6Server:
         payload = message6(got.msg_type, f.txid or 0, got.options)
         if layers:   # back to the relay it came from (19.3), inside a RELAY-REPL per RELAY-FORW
             payload = relay_reply(layers, payload)
-        frame = reply_frame6(payload, mac=self.endpoint.mac_bytes, src=self.address, to_mac=f.eth_src,
-                             to=f.ip_src or "", relayed=bool(layers))
+        frame = reply_frame6(payload, mac=self.endpoint.mac_bytes, src=self._address, to_mac=f.eth_src,
+                             to=raw[IP6_SRC:IP6_SRC + 16], relayed=bool(layers))
         out = self._emit(f, frame, MESSAGE_TYPES6.get(got.msg_type, ""))
         if got.bound:   # the lease file has its lines already (Bindings6.on_change)
             self._last = got.bound[0]

@@ -19,7 +19,7 @@ import socket
 import struct
 from typing import Any
 
-from .layout import ETH_TYPE, ETH_TYPE_IPV6, checksum, mac_bytes, udp_checksum
+from .layout import ETH_TYPE, ETH_TYPE_IPV6, checksum, mac_bytes, udp_checksum, word_sum
 
 ETHERTYPE_IPV6 = ETH_TYPE_IPV6   # bytes, as the fast paths compare them
 IP6_AT = 14
@@ -285,17 +285,27 @@ def status_option(code: int, message: str | bytes = b"") -> bytes:
 
 # --- frames ---------------------------------------------------------------------
 
+_IP6_FIXED = struct.Struct("!IHBB")
+_UDP_HEADER = struct.Struct("!HHHH")
+
+
 def ip6_header(payload_len: int, next_header: int, src: bytes, dst: bytes, hop_limit: int = 1) -> bytes:
     return struct.pack("!IHBB", 6 << 28, payload_len & 0xFFFF, next_header, hop_limit) + src + dst
 
 
-def udp6_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src: str, dst: str,
+def udp6_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src: str | bytes, dst: str | bytes,
                sport: int = CLIENT_PORT6, dport: int = SERVER_PORT6, hop_limit: int = 1) -> bytes:
-    """Ethernet + IPv6 + UDP around ``payload``, lengths and checksum computed."""
-    s, d = ip6_bytes(src), ip6_bytes(dst)
-    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    udp = udp[:6] + struct.pack("!H", udp_checksum(s, d, udp)) + udp[8:]
-    return dst_mac + src_mac + ETHERTYPE_IPV6 + ip6_header(len(udp), IPPROTO_UDP, s, d, hop_limit) + udp
+    """Ethernet + IPv6 + UDP around ``payload``, lengths and checksum computed; ``src`` and
+    ``dst`` as text or as their 16 bytes (a server's hot path has them so)."""
+    s = src if isinstance(src, bytes) else ip6_bytes(src)
+    d = dst if isinstance(dst, bytes) else ip6_bytes(dst)
+    n = 8 + len(payload)
+    # the checksum from its parts (modulo 0xFFFF every 16-bit word weighs 1; the payload starts at
+    # an even offset): no UDP segment built twice
+    total = (word_sum(payload) + int.from_bytes(s, "big") + int.from_bytes(d, "big") + IPPROTO_UDP
+             + 2 * n + (sport << 16) + dport) % 0xFFFF
+    return b"".join((dst_mac, src_mac, ETHERTYPE_IPV6, _IP6_FIXED.pack(6 << 28, n & 0xFFFF, IPPROTO_UDP, hop_limit),
+                     s, d, _UDP_HEADER.pack(sport, dport, n, 0xFFFF - total if total else 0xFFFF), payload))
 
 
 def icmp6_frame(icmp: bytes, *, src_mac: bytes, dst_mac: bytes, src: str, dst: str, hop_limit: int = 255) -> bytes:

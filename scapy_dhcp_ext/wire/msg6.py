@@ -112,6 +112,8 @@ class Frame6:
     @property
     def msg(self) -> Message6 | None:
         m = self.outer
+        if m is None or m.inner is None:   # a client's own message: most of what a server reads
+            return m
         depth = 0
         while m is not None and m.inner is not None and depth <= 2 * MAX_DEPTH6:
             m, depth = m.inner, depth + 1

@@ -81,8 +81,10 @@ def relay_reply(layers: list[Message6], inner: bytes) -> bytes:
     return inner
 
 
-def reply_frame6(payload: bytes, *, mac: bytes, src: str, to_mac: bytes, to: str, relayed: bool) -> bytes:
-    """The server's message in a frame: to a client's port 546, or a relay's 547."""
+def reply_frame6(payload: bytes, *, mac: bytes, src: str | bytes, to_mac: bytes, to: str | bytes,
+                 relayed: bool) -> bytes:
+    """The server's message in a frame: to a client's port 546, or a relay's 547 (the
+    addresses as text or as their 16 bytes)."""
     return udp6_frame(payload, src_mac=mac, dst_mac=to_mac, src=src, dst=to, sport=SERVER_PORT6,
                       dport=SERVER_PORT6 if relayed else CLIENT_PORT6, hop_limit=255 if relayed else 1)
 

@@ -45,15 +45,17 @@ __all__ = ["read_request6"]
 
 _UDP = struct.Struct("!HHHH")
 _OPTION = struct.Struct("!HH")
-# (exact size, or -1) and the least size, of the options that have one (no option has both)
-_SIZES = {**{code: (-1, least) for code, least in MIN_SIZES6.items()},
-          **{code: (size, size) for code, size in FIXED_SIZES6.items()}}
+# the least and the most size of the options that have them; what the careful reader looks into
+# further (a status, DNS servers, IA_TA) can have no size here (least above most)
+_SIZES = {**{code: (least, 0xFFFF) for code, least in MIN_SIZES6.items()},
+          **{code: (size, size) for code, size in FIXED_SIZES6.items()},
+          CLIENTID: (MIN_SIZES6[CLIENTID], MAX_DUID), SERVERID: (MIN_SIZES6[SERVERID], MAX_DUID),
+          **{code: (1, 0) for code in (STATUS_CODE, DNS_SERVERS, IA_TA)}}
 _IA = struct.Struct("!III")
 _LIFETIMES = struct.Struct("!II")
 _PREFIX = struct.Struct("!IIB")
 _TYPES = CLIENT_TYPES6 - {RELAY_FORW}   # a client's own message: a relayed one is read carefully
 _ONCE = frozenset(ONCE6)
-_CAREFUL = frozenset((STATUS_CODE, DNS_SERVERS, IA_TA))   # what the careful reader looks into further
 
 
 def read_request6(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame6 | None:
@@ -89,22 +91,23 @@ def read_request6(raw: bytes, now: float = 0.0, pending: bool = False) -> Frame6
             return None
         code, size = _OPTION.unpack_from(raw, at)
         end = at + 4 + size
-        if end > n or code in _CAREFUL or (code in _ONCE and code in index):
-            return None
         rule = _SIZES.get(code)
-        if rule is not None and (size != rule[0] if rule[0] >= 0 else size < rule[1]):
+        if end > n or rule is not None and not rule[0] <= size <= rule[1]:
             return None
         payload = raw[at + 4:end]
+        if code in index:
+            if code in _ONCE:
+                return None
+        else:
+            index[code] = payload
         if code == IA_NA or code == IA_PD:
             ia = _ia(code, payload)
             if ia is None:
                 return None
             (ia_na if code == IA_NA else ia_pd).append(ia)
-        elif (code == CLIENTID or code == SERVERID) and size > MAX_DUID or code == ORO and size % 2:
+        elif code == ORO and size % 2:
             return None
         options.append((code, payload))
-        if code not in index:
-            index[code] = payload
         at = end
     msg = Message6(kind, int.from_bytes(raw[DHCP6_AT + 1:DHCP6_AT + 4], "big"), options, index=index)
     return Frame6(raw, now, [], raw[6:12], raw[0:6], ip6_str(raw[IP6_SRC:IP6_SRC + 16]),
