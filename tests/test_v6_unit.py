@@ -142,6 +142,27 @@ def _wrap(payload: bytes) -> bytes:
                       sport=547, dport=546)
 
 
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(max_size=300), sport=st.integers(0, 65535), dport=st.integers(0, 65535),
+       src=st.binary(min_size=16, max_size=16), dst=st.binary(min_size=16, max_size=16), as_bytes=st.booleans())
+def test_a_udp6_frame_carries_the_checksum_and_lengths_scapy_computes(payload, sport, dport, src, dst, as_bytes):
+    """The checksum is summed from the parts (the server's hot path): scapy, which builds the
+    pseudo-header itself, must agree, for odd lengths too and addresses given as text or bytes."""
+    from scapy.layers.inet import UDP
+
+    from scapy_dhcp_ext.wire.dhcp6 import ip6_str, udp6_frame
+
+    a, b = (src, dst) if as_bytes else (ip6_str(src), ip6_str(dst))
+    raw = udp6_frame(payload, src_mac=b"\x02" * 6, dst_mac=b"\x04" * 6, src=a, dst=b, sport=sport, dport=dport,
+                     hop_limit=9)
+    pkt = Ether(raw)
+    got = pkt[UDP].chksum
+    del pkt[UDP].chksum
+    assert Ether(bytes(pkt))[UDP].chksum == got != 0
+    assert bytes(pkt) == raw and pkt[IPv6].plen == pkt[UDP].len == 8 + len(payload) and pkt[IPv6].hlim == 9
+    assert (pkt[IPv6].src, pkt[IPv6].dst) == (ip6_str(src), ip6_str(dst)) and bytes(pkt[UDP].payload) == payload
+
+
 def _reply(options: list[bytes], msg_type: int = 7) -> bytes:
     return _wrap(message6(msg_type, 0x10203, options))
 
