@@ -95,6 +95,7 @@ class Dhcp6Server:
         self.mutate: Callable[[Frame6, bytes], Any] | None = None
         self.tap: Callable[[bytes], Any] | None = None   # sees every frame read (a workload's liveness model)
         self._bound = threading.Condition()
+        self._waiting = 0   # callers in wait_lease(): a REPLY wakes them (no lock taken when none wait)
         self._last: Binding6 | None = None
 
     # -- life -------------------------------------------------------------
@@ -137,15 +138,19 @@ class Dhcp6Server:
         """The first binding (``kind`` "NA" or "PD", or either) a REPLY committed."""
         deadline = time.monotonic() + timeout
         with self._bound:
-            while True:
-                got = [b for b in self.table if b.state == "bound" and kind in (None, b.kind)]
-                if got:
-                    return got[0]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise DhcpTimeout(f"no {kind or 'address or prefix'} bound within {timeout} s on "
-                                      f"{self.endpoint.iface} ({self.requests} requests seen; srv.log says why)")
-                self._bound.wait(min(left, 0.2))
+            self._waiting += 1
+            try:
+                while True:
+                    got = [b for b in self.table if b.state == "bound" and kind in (None, b.kind)]
+                    if got:
+                        return got[0]
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise DhcpTimeout(f"no {kind or 'address or prefix'} bound within {timeout} s on "
+                                          f"{self.endpoint.iface} ({self.requests} requests seen; srv.log says why)")
+                    self._bound.wait(min(left, 0.2))
+            finally:
+                self._waiting -= 1
 
     def refuse(self, status: str | int = "NoAddrsAvail", message: str = "") -> None:
         """The next REPLY carries ``status`` (a name or a code), in the message and in each IA, and no address."""
@@ -251,8 +256,9 @@ class Dhcp6Server:
         out = self._emit(f, frame, MESSAGE_TYPES6.get(got.msg_type, ""))
         if got.bound:   # the lease file has its lines already (Bindings6.on_change)
             self._last = got.bound[0]
-            with self._bound:
-                self._bound.notify_all()
+            if self._waiting:
+                with self._bound:
+                    self._bound.notify_all()
         return out
 
     def _emit(self, req: Frame6, raw: bytes, kind: str) -> list[bytes]:
