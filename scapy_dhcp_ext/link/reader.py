@@ -157,6 +157,9 @@ class Reader:
         back together here, and the whole frame goes on (to the tap too)."""
         if self.tap is not None:
             self.tap(raw)
+        if self.is_request(raw):   # never a v6 fragment (its next header is not UDP): no reassembly to ask
+            self.on_request(raw, pending)
+            return
         if self.reassemble is not None:
             whole = self.reassemble(raw)
             if whole is None:
@@ -165,9 +168,9 @@ class Reader:
                 raw, pending = whole, False
                 if self.tap is not None:
                     self.tap(raw)
-        if self.is_request(raw):
-            self.on_request(raw, pending)
-            return
+                if self.is_request(raw):
+                    self.on_request(raw, pending)
+                    return
         if pending:
             raw = self._finish(raw)
         if not self.answer_arp(raw):

@@ -297,8 +297,8 @@ def udp6_frame(payload: bytes, *, src_mac: bytes, dst_mac: bytes, src: str | byt
                sport: int = CLIENT_PORT6, dport: int = SERVER_PORT6, hop_limit: int = 1) -> bytes:
     """Ethernet + IPv6 + UDP around ``payload``, lengths and checksum computed; ``src`` and
     ``dst`` as text or as their 16 bytes (a server's hot path has them so)."""
-    s = src if isinstance(src, bytes) else ip6_bytes(src)
-    d = dst if isinstance(dst, bytes) else ip6_bytes(dst)
+    s = src if isinstance(src, bytes) and len(src) == 16 else ip6_bytes(src)
+    d = dst if isinstance(dst, bytes) and len(dst) == 16 else ip6_bytes(dst)
     n = 8 + len(payload)
     # the checksum from its parts (modulo 0xFFFF every 16-bit word weighs 1; the payload starts at
     # an even offset): no UDP segment built twice
