@@ -22,7 +22,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..wire.dhcp6 import ip6_bytes
 
@@ -216,7 +216,7 @@ class Bindings6:
         self._expire(self.clock())
         return self._held(self._by_ia.get((duid, iaid, kind), ()), kind, states)
 
-    def _held(self, known: Any, kind: str, states: tuple[str, ...]) -> list[Binding6]:
+    def _held(self, known: Iterable[Binding6], kind: str, states: tuple[str, ...]) -> list[Binding6]:
         by_address = self._by_address
         return [b for b in known if by_address.get((kind, b.address)) is b and b.state in states]
 
