@@ -263,8 +263,10 @@ def serve_rows(seconds: int) -> list[tuple[str, str, str, float, float]]:
         garbage_rate = int(on_best * 2 / 3)
         garbage = subprocess.Popen(["ip", "netns", "exec", on_lab.extra_netns[1], sys.executable, "-m",
                                     "tests.support.storm", "eth0", str(garbage_rate * 3600), "0", "0",
-                                    str(garbage_rate)], stdout=subprocess.DEVNULL, cwd=Path(__file__).parents[1],
+                                    str(garbage_rate)], stdout=subprocess.PIPE, cwd=Path(__file__).parents[1],
                                    env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+        assert garbage.stdout is not None
+        garbage.stdout.readline()   # {"ready": N}: Scapy built the garbage (seconds of a CPU); it flows now
         try:
             dirty_best, dirty_detail = perfdhcp_best(on_lab, seconds, SERVE_RATES,
                                                      netns=on_lab.extra_netns[0], mode=on_detail.split()[-1])

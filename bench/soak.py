@@ -99,6 +99,7 @@ def main() -> int:
         storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
                                   "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
                                  stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        storm.stdout.readline()   # {"ready": N}: the garbage flows from here on (building it takes seconds)
         clean, detail = perfdhcp_best(lab, 4, [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000],
                                       refine=2, netns=perf_ns, mode="single")
         rate = int(clean * 0.8)
@@ -108,6 +109,7 @@ def main() -> int:
         storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
                                   "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
                                  stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        storm.stdout.readline()
         print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}) beside the garbage; perfdhcp "
               f"at {rate}/s, malformed at {bad_rate}/s ({bad_rate / (2 * rate + bad_rate):.1%} of requests)",
               file=sys.stderr)

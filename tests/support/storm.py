@@ -7,7 +7,8 @@ Scapy (not the project's builder or parser) do all of it.
 
 prints one JSON line: how many of each were sent and how many DISCOVERs got an OFFER.
 With RATE (frames a second) the malformed requests are paced instead (the soak's
-background garbage), cycling through at most 5,000 distinct ones.
+background garbage), cycling through at most 5,000 distinct ones, and a first line
+``{"ready": N}`` says when they begin to flow (building them takes seconds).
 """
 
 from __future__ import annotations
@@ -81,11 +82,16 @@ def main() -> int:
     rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     rng = random.Random(2131)
     stormers = [bytes([0x02, 0x5e, 0x00, 0x00, 0x00, k]) for k in range(50)]
-    distinct = [malformed(rng, rng.choice(stormers), rng.getrandbits(32)) for _ in range(min(n_bad, 5000))]
-
-    clients = [bytes([0x02, 0x5f, 0x00, 0x00, k >> 8, k & 0xFF]) for k in range(n_good)]
-    xids = {rng.getrandbits(32): mac for mac in clients}
-    good = [scapy_discover(mac, xid) for xid, mac in xids.items()]
+    try:   # Scapy builds them all first: seconds of one CPU on a slow machine
+        distinct = [malformed(rng, rng.choice(stormers), rng.getrandbits(32)) for _ in range(min(n_bad, 5000))]
+        clients = [bytes([0x02, 0x5f, 0x00, 0x00, k >> 8, k & 0xFF]) for k in range(n_good)]
+        xids = {rng.getrandbits(32): mac for mac in clients}
+        good = [scapy_discover(mac, xid) for xid, mac in xids.items()]
+    except KeyboardInterrupt:   # stopped before it began: it says it sent nothing
+        print(json.dumps({"malformed": 0, "discovers": 0, "offers": 0, "reaching": 0, "sent_in": 0.0}))
+        return 0
+    if rate:   # paced (a background): whoever waits for the garbage to flow reads this line first
+        print(json.dumps({"ready": len(distinct)}), flush=True)
     offered: set[int] = set()
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)) as sock:
         sock.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: our side keeps every reply
