@@ -217,6 +217,18 @@ def servers_best(labs: list[Lab], seconds: int, family: str = "-4") -> list[tupl
     return [max(mine) for mine in runs]
 
 
+def paced_garbage(netns: str, rate: int, seconds: int) -> subprocess.Popen[str]:
+    """Malformed requests of a dozen kinds (``tests.support.storm``) at ``rate`` a second for at most
+    ``seconds`` from ``netns``'s eth0, returned once they flow: the storm builds them with Scapy first
+    (seconds of a CPU) and says ``{"ready": N}`` then. SIGINT stops it; its last line says what it sent."""
+    proc = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable, "-m", "tests.support.storm", "eth0",
+                             str(rate * seconds), "0", "0", str(rate)], stdout=subprocess.PIPE, text=True,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    return proc
+
+
 SERVE_RATES = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000]
 
 
@@ -261,12 +273,7 @@ def serve_rows(seconds: int) -> list[tuple[str, str, str, float, float]]:
         # lab's second namespace at a third of the clean rate's requests (two per exchange: DISCOVER,
         # REQUEST), while perfdhcp climbs again.
         garbage_rate = int(on_best * 2 / 3)
-        garbage = subprocess.Popen(["ip", "netns", "exec", on_lab.extra_netns[1], sys.executable, "-m",
-                                    "tests.support.storm", "eth0", str(garbage_rate * 3600), "0", "0",
-                                    str(garbage_rate)], stdout=subprocess.PIPE, cwd=Path(__file__).parents[1],
-                                   env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
-        assert garbage.stdout is not None
-        garbage.stdout.readline()   # {"ready": N}: Scapy built the garbage (seconds of a CPU); it flows now
+        garbage = paced_garbage(on_lab.extra_netns[1], garbage_rate, 3600)
         try:
             dirty_best, dirty_detail = perfdhcp_best(on_lab, seconds, SERVE_RATES,
                                                      netns=on_lab.extra_netns[0], mode=on_detail.split()[-1])

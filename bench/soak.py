@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import subprocess
@@ -37,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import perfdhcp_best  # noqa: E402
+from bench.run import paced_garbage, perfdhcp_best  # noqa: E402
 from scapy_dhcp_ext import DhcpSession  # noqa: E402
 from scapy_dhcp_ext.lab import Lab  # noqa: E402
 
@@ -93,23 +92,16 @@ def main() -> int:
         srv = session.serve("10.77.0.0/16")
         # The watcher and the garbage run from the start: the clean rate is measured beside them.
         bad_rate = 600
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         watch = subprocess.Popen(["ip", "netns", "exec", perf_ns, sys.executable, "-c", ACK_RECORDER,
                                   str(seconds + 300)], stdout=subprocess.PIPE, text=True)
-        storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
-                                  "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
-                                 stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        storm.stdout.readline()   # {"ready": N}: the garbage flows from here on (building it takes seconds)
+        storm = paced_garbage(storm_ns, bad_rate, seconds + 300)   # returns once the garbage flows
         clean, detail = perfdhcp_best(lab, 4, [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000],
                                       refine=2, netns=perf_ns, mode="single")
         rate = int(clean * 0.8)
         storm.send_signal(signal.SIGINT)   # the garbage again, now at 5% of all requests
         calibration_garbage = json.loads(storm.communicate(timeout=60)[0].strip().splitlines()[-1])["malformed"]
         bad_rate = max(1, round(2 * rate * 0.05 / 0.95))   # perfdhcp's rate is of exchanges: two requests each
-        storm = subprocess.Popen(["ip", "netns", "exec", storm_ns, sys.executable, "-m", "tests.support.storm",
-                                  "eth0", str(bad_rate * (seconds + 300)), "0", "0", str(bad_rate)],
-                                 stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        storm.stdout.readline()
+        storm = paced_garbage(storm_ns, bad_rate, seconds + 300)
         print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}) beside the garbage; perfdhcp "
               f"at {rate}/s, malformed at {bad_rate}/s ({bad_rate / (2 * rate + bad_rate):.1%} of requests)",
               file=sys.stderr)

@@ -96,7 +96,6 @@ class Dhcp6Server:
         self.tap: Callable[[bytes], Any] | None = None   # sees every frame read (a workload's liveness model)
         self._bound = threading.Condition()
         self._waiting = 0   # callers in wait_lease(): a REPLY wakes them (no lock taken when none wait)
-        self._last: Binding6 | None = None
 
     # -- life -------------------------------------------------------------
 
@@ -254,11 +253,9 @@ class Dhcp6Server:
         frame = reply_frame6(payload, mac=self.endpoint.mac_bytes, src=self._address, to_mac=f.eth_src,
                              to=raw[IP6_SRC:IP6_SRC + 16], relayed=bool(layers))
         out = self._emit(f, frame, MESSAGE_TYPES6.get(got.msg_type, ""))
-        if got.bound:   # the lease file has its lines already (Bindings6.on_change)
-            self._last = got.bound[0]
-            if self._waiting:
-                with self._bound:
-                    self._bound.notify_all()
+        if got.bound and self._waiting:   # the lease file has its lines already (Bindings6.on_change)
+            with self._bound:
+                self._bound.notify_all()
         return out
 
     def _emit(self, req: Frame6, raw: bytes, kind: str) -> list[bytes]:
