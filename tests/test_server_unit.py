@@ -264,6 +264,18 @@ def test_malformed_requests_are_logged_with_their_reason_and_never_raise():
     assert "BOOTP part is" in notes[0]
 
 
+def test_a_storm_of_made_up_macs_is_counted_in_a_bounded_table():
+    srv, sock = server()
+    srv.malformed.limit = 50
+    for k in range(200):   # cut before the options, each from a MAC of its own
+        srv._on_request(ask(DISCOVER, mac=f"02:5e:00:00:{k >> 8:02x}:{k & 0xFF:02x}")[:250])
+    counts = srv.malformed_counts()
+    assert len(counts) <= 51 and sum(counts.values()) == 200
+    assert counts[("other clients", "no DHCP options")] == 150, counts
+    notes = [h.note for h in srv.log if h.note.startswith("malformed")]
+    assert len(notes) == 51   # the first of its kind from each of the 50, then one for all the others
+
+
 def test_macs_one_off_nak_hooks_and_intercept():
     srv, sock = server(macs=[A])
     assert srv.handle(ask(DISCOVER, mac=B)) == [] and "not in macs" in srv.log[-1].note

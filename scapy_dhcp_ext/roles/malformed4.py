@@ -15,18 +15,28 @@ import re
 from ..wire import ZERO_IP
 from ..wire.replies4 import unsafe_destination
 
+OTHERS = "other clients"   # where a storm of made-up MACs is counted once the table is full
+
 
 class MalformedLog:
-    """Counts by (client MAC, kind); see the module's docstring."""
+    """Counts by (client MAC, kind); see the module's docstring. At most ``limit``
+    pairs: past that, a new client's requests are counted under :data:`OTHERS`
+    (a device that makes up a MAC per frame would otherwise grow the table
+    without end), and only the first of each kind from them is logged whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 65536) -> None:
         self.counts: dict[tuple[str, str], int] = {}
+        self.limit = limit
 
     def first(self, mac: str, why: str) -> bool:
         """Counts one request; True when it is the first of its kind from that
         client (the caller logs it whole), False when it is only counted."""
         key = (mac, kind_of(why))
-        seen = self.counts.get(key, 0)
+        seen = self.counts.get(key)
+        if seen is None:
+            if len(self.counts) >= self.limit:
+                key = (OTHERS, key[1])
+            seen = self.counts.get(key, 0)
         self.counts[key] = seen + 1
         return not seen
 
