@@ -35,15 +35,46 @@ def own_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def perfdhcp_argv(where: list[str], rate: int, seconds: int) -> list[str]:
+    """perfdhcp at ``rate`` exchanges a second for ``seconds`` (``where``: its command line up to the rate)."""
+    return [*where, "-r", str(rate), "-R", "2000", "-p", str(seconds)]
+
+
+class Perfdhcp:
+    """What one perfdhcp run printed: the rate it achieved, what it sent and got back."""
+
+    @classmethod
+    def run(cls, where: list[str], rate: int, seconds: int) -> Perfdhcp:
+        return cls(subprocess.run(perfdhcp_argv(where, rate, seconds), capture_output=True, text=True).stdout)
+
+    def __init__(self, out: str) -> None:
+        found = re.search(r"Rate: ([\d.]+)", out)
+        self.achieved = float(found.group(1)) if found else 0.0
+        self.sent = [int(x) for x in re.findall(r"sent packets: (\d+)", out)]
+        self.received = [int(x) for x in re.findall(r"received packets: (\d+)", out)]
+
+    @property
+    def done(self) -> int:
+        """Exchanges completed: the last stage's replies (REQUEST's ACKs, REQUEST's REPLYs)."""
+        return self.received[-1] if self.received else 0
+
+    @property
+    def lost(self) -> float:
+        """The share of exchanges begun and not completed."""
+        return 1 - self.done / self.sent[0] if self.sent and self.sent[0] else 1.0
+
+
+def perfdhcp_from(netns: str, family: str = "-4", mode: str | None = None) -> list[str]:
+    """perfdhcp's command line from ``netns``'s eth0 (a namespace of a lab, with an address)."""
+    return ["ip", "netns", "exec", netns, "perfdhcp", family, "-l", "eth0", *(["-g", mode] if mode else [])]
+
+
 def cpu_per_exchange(cpu: Callable[[], float], netns: str, rate: int, seconds: int,
                      family: str = "-4", mode: str = "single") -> tuple[float, int]:
     """Microseconds of the server's CPU (``cpu()``) per exchange perfdhcp completed at ``rate``
     from ``netns``, and how many it completed."""
     before = cpu()
-    out = subprocess.run(["ip", "netns", "exec", netns, "perfdhcp", family, "-l", "eth0", "-g", mode,
-                          "-r", str(rate), "-R", "2000", "-p", str(seconds)], capture_output=True, text=True).stdout
+    done = Perfdhcp.run(perfdhcp_from(netns, family, mode), rate, seconds).done
     used = cpu() - before
-    received = [int(x) for x in re.findall(r"received packets: (\d+)", out)]
-    done = received[-1] if received else 0
     print(f"  perfdhcp -r {rate}: {done} exchanges, {used:.2f} s of the server's CPU", file=sys.stderr)
     return (used / done * 1e6 if done else float("inf")), done

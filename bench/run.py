@@ -66,7 +66,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cpu import cpu_per_exchange, own_cpu, process_cpu  # noqa: E402
+from bench.cpu import Perfdhcp, cpu_per_exchange, own_cpu, perfdhcp_from, process_cpu  # noqa: E402
 from scapy_dhcp_ext import DhcpSession  # noqa: E402
 from scapy_dhcp_ext.lab import Lab  # noqa: E402
 from scapy_dhcp_ext.wire import mac_bytes, random_mac  # noqa: E402
@@ -159,26 +159,16 @@ def perfdhcp_best(lab: Lab, seconds: int, rates: list[int], refine: int = 3,
     for ``family="-6"``: it speaks from that namespace's link-local address).
     ``mode`` is perfdhcp's thread mode (``-g single`` or ``multi``; its default
     is multi on a machine of more than one CPU)."""
-    import re
-    import subprocess
-
     if netns is None:
         lab.add_address("10.77.255.254/16")  # perfdhcp needs an address: it acts as a relay
-        where = ["perfdhcp", "-4", "-l", lab.iface]
+        where = ["perfdhcp", "-4", "-l", lab.iface, *(["-g", mode] if mode else [])]
     else:
-        where = ["ip", "netns", "exec", netns, "perfdhcp", family, "-l", "eth0"]
-    if mode is not None:
-        where += ["-g", mode]
+        where = perfdhcp_from(netns, family, mode)
 
     def run(rate: int) -> tuple[float, float]:
-        out = subprocess.run([*where, "-r", str(rate), "-R", "2000", "-p", str(seconds)],
-                             capture_output=True, text=True).stdout
-        achieved = float(re.search(r"Rate: ([\d.]+)", out).group(1)) if "Rate:" in out else 0.0
-        sent = [int(x) for x in re.findall(r"sent packets: (\d+)", out)]
-        received = [int(x) for x in re.findall(r"received packets: (\d+)", out)]
-        lost = 1 - received[-1] / sent[0] if sent and received and sent[0] else 1.0
-        print(f"  perfdhcp -r {rate}: {achieved:.0f}/s, {lost:.2%} lost", file=sys.stderr)
-        return achieved, lost
+        got = Perfdhcp.run(where, rate, seconds)
+        print(f"  perfdhcp -r {rate}: {got.achieved:.0f}/s, {got.lost:.2%} lost", file=sys.stderr)
+        return got.achieved, got.lost
 
     best, detail, clean, lossy = 0.0, "no run lost 1% or less", 0, 0
 

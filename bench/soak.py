@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import Perfdhcp, perfdhcp_argv, perfdhcp_from  # noqa: E402
 from bench.run import paced_garbage, perfdhcp_best  # noqa: E402
 from scapy_dhcp_ext import DhcpSession  # noqa: E402
 from scapy_dhcp_ext.lab import Lab  # noqa: E402
@@ -105,8 +106,7 @@ def main() -> int:
         print(f"soak: {args.minutes:g} min; clean rate {clean:.0f}/s ({detail}) beside the garbage; perfdhcp "
               f"at {rate}/s, malformed at {bad_rate}/s ({bad_rate / (2 * rate + bad_rate):.1%} of requests)",
               file=sys.stderr)
-        perf = subprocess.Popen(["ip", "netns", "exec", perf_ns, "perfdhcp", "-4", "-l", "eth0", "-g", "single",
-                                 "-r", str(rate), "-R", "2000", "-p", str(seconds)],
+        perf = subprocess.Popen(perfdhcp_argv(perfdhcp_from(perf_ns, "-4", "single"), rate, seconds),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         samples: list[tuple[float, int]] = []
         start = time.monotonic()
@@ -123,10 +123,8 @@ def main() -> int:
             proc.send_signal(signal.SIGINT)
         storm_out, _ = storm.communicate(timeout=120)
         watch_out, _ = watch.communicate(timeout=120)
-        sent = [int(x) for x in re.findall(r"sent packets: (\d+)", perf_out)]
-        received = [int(x) for x in re.findall(r"received packets: (\d+)", perf_out)]
-        lost = 1 - received[-1] / sent[0] if sent and received and sent[0] else 1.0
-        achieved = float(re.search(r"Rate: ([\d.]+)", perf_out).group(1)) if "Rate:" in perf_out else 0.0
+        done = Perfdhcp(perf_out)
+        lost, achieved = done.lost, done.achieved
 
         warm = next((kib for t, kib in samples if t >= 120), samples[0][1] if samples else 0)
         last = samples[-1][1] if samples else 0
