@@ -72,14 +72,29 @@ DROPPED = re.compile(r"failed to parse options|mismatch|no (server|client) ID op
                      r"NoAddrsAvail|is invalidated|status code")
 
 
+STARTED = re.compile(r"(extracted an existing|generated a new) DUID")   # a dhcp6c process's first words
+
+
 def log_lines(log: str, start: float, end: float) -> list[str]:
-    """dhcp6c's log lines stamped within [start, end] (its stamps are whole seconds)."""
+    """dhcp6c's log lines stamped within [start, end] (its stamps are whole seconds), up to a dhcp6c
+    started in the window's last second: after a REPLY case's verdict the sweep restarts the client,
+    and the next case's whole exchange can fall in the second the case ended in."""
     out = []
     for line in log.splitlines():
         m = re.match(r"^(\w{3}/\d\d/\d{4} \d\d:\d\d:\d\d): (.*)$", line)
-        if m and math.floor(start) <= _epoch(m.group(1)) <= math.ceil(end):
+        if m and math.floor(start) <= (t := _epoch(m.group(1))) <= math.ceil(end):
+            if out and t >= math.floor(end) and STARTED.search(m.group(2)):
+                break
             out.append(m.group(2))
     return out
+
+
+def timeline(row, rows) -> str:
+    """When the case began and ended, its frames, and when the next case began: what a failure needs."""
+    later = [r.started for r in rows if r.started > row.started]
+    frames = ", ".join(f"{d} {t - row.started:+.3f}" for d, _raw, t in row.frames)
+    return (f"started {row.started:.3f}, ended +{row.seconds:.3f}, next case at "
+            f"{(min(later) - row.started if later else math.inf):+.3f}; frames: {frames}")
 
 
 def test_the_whole_catalog_against_dhcp6c_as_debian_ships_it_agrees_with_the_reasons_it_logs(make_lab, tmp_path):
@@ -100,6 +115,6 @@ def test_the_whole_catalog_against_dhcp6c_as_debian_ships_it_agrees_with_the_rea
         elif row.verdict == "rejected":
             # dhcp6c says why it dropped what it read; what the kernel dropped (a bad checksum) it never read
             assert any(DROPPED.search(x) for x in lines) or not any("receive" in x for x in lines[1:]), \
-                f"{row.name}: {row.why}\n" + "\n".join(lines)
+                f"{row.name}: {row.why}\n{timeline(row, r.rows)}\n" + "\n".join(lines)
     assert r["bound-reconfigure-unauthenticated"].verdict == "ignored"
     assert "received an unexpected message (reconfigure)" in log
