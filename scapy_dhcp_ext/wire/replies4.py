@@ -284,7 +284,7 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
                             request.chaddr)
     relay_info, client_id, prl = request.options.get(82), request.options.get(61), request.options.get(55)
     if relay_info is None and not message:   # RFC 6842 3: option 61 echoed unchanged, after the cached part
-        tail, tail_sum = opts.tail(msg_type, lease, prl, b"" if client_id is None else encode_option(61, client_id))
+        tail, tail_sum = opts.tail(msg_type, lease, prl, b"" if client_id is None else _echo(61, client_id))
     else:
         body = bytearray(MAGIC_COOKIE + bytes((53, 1, msg_type)) + opts.server_id)
         if msg_type == NAK:
@@ -295,7 +295,7 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
                 body += opts.lease
             body += opts.common_for(prl)
         if client_id is not None:   # RFC 6842 3: echoed unchanged in OFFER, ACK and NAK
-            body += encode_option(61, client_id)
+            body += _echo(61, client_id)
         if relay_info is not None:   # RFC 3046 2.2: echoed whole, in every reply
             body += encode_option(82, relay_info)
         body += b"\xff"
@@ -306,6 +306,11 @@ def build_reply(request: Frame, msg_type: int, opts: ReplyOptions, *, server_mac
     # The payload's sum from its parts: the header's 44 bytes and the tail's (at an even offset).
     return ip_udp_frame(head + _SNAME_FILE + tail, src_mac=server_mac, dst_mac=dst_mac, src_ip=server_ip,
                         dst_ip=dst_ip, sport=67, dport=dport, payload_sum=word_sum(head) + tail_sum)
+
+
+def _echo(code: int, payload: bytes) -> bytes:
+    """A request's option as it came (one instance: at most 255 bytes; longer, split as RFC 3396 says)."""
+    return bytes((code, len(payload))) + payload if len(payload) <= 255 else encode_option(code, payload)
 
 
 def _bytes(address: str) -> bytes:
