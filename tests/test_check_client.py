@@ -64,9 +64,10 @@ def oracle_verdicts(fr, other_rows, events, report, lease, t1, t2, seen=None) ->
     xids = {f"{parse_frame(raw).xid:#010x}" for _d, raw, _t in silence}
     # From the check's first frame as tshark stamped it (the same xid and secs): our own stamp is when
     # the server's reader got to it, late on a busy machine.
-    first = [(f"{Ether(raw)[BOOTP].xid:#010x}", str(Ether(raw)[BOOTP].secs)) for d, raw, t in silence
-             if d == "in" and t == min(x[2] for x in silence)]
-    stamped = [t for t, k, r in requests if first and (r["dhcp.id"], r["dhcp.secs"]) == first[0]]
+    way, raw, _t = min(silence, key=lambda x: x[2])
+    bootp = Ether(raw)[BOOTP] if way == "in" else None
+    stamped = [t for t, k, r in requests
+               if bootp is not None and (r["dhcp.id"], r["dhcp.secs"]) == (f"{bootp.xid:#010x}", str(bootp.secs))]
     since = min(stamped) - 0.05 if stamped else min(t for _d, _raw, t in silence) - 0.2
     first_offer = next(t for t, k, r in fr if k == "OFFER" and t > since)
     discovers = [t for t, k, r in requests if k == "DISCOVER" and since <= t < first_offer and r["dhcp.id"] in xids]
