@@ -13,6 +13,7 @@ from scapy.layers.l2 import Ether
 from scapy_dhcp_ext import DhcpSession, DhcpTimeout, UsageError
 from scapy_dhcp_ext.link.transport import Transport
 from scapy_dhcp_ext.roles.leases4 import Ask, LeaseTable, Pool
+from scapy_dhcp_ext.roles.malformed4 import ODD_ALL, ODD_BURST, ODD_RATE, UNREAD, OddBudget, kind_of
 from scapy_dhcp_ext.roles.server4 import DhcpServer
 from scapy_dhcp_ext.state.endpoint import Endpoint
 from scapy_dhcp_ext.wire import DECLINE, DISCOVER, INFORM, RELEASE, REQUEST
@@ -473,3 +474,44 @@ def test_the_client_identifier_is_echoed_and_the_asked_options_come_in_the_asked
         for ident in (cid, cid + b"\x01"):
             raw = srv.handle(ask(DISCOVER, client_id=ident, param_req_list=(15, 6, 1, 3)))[0]
             assert parse_frame(raw).problems == [] and options(raw)["client_id"] == ident, domain
+
+
+def test_the_odd_request_budget_holds_only_on_a_busy_link_per_client_and_for_all():
+    busy = [False]
+    odd = OddBudget(lambda: busy[0])
+    a, b = bytes.fromhex("02000000000a"), bytes.fromhex("02000000000b")
+    assert not any(odd.spent(a, 100.0) for _ in range(50))   # a quiet link reads every one, and spends nothing
+    busy[0] = True
+    assert [odd.spent(a, 100.0) for _ in range(ODD_BURST + 2)] == [False] * ODD_BURST + [True, True]
+    assert not odd.spent(a, 100.0 + 1 / ODD_RATE) and odd.spent(a, 100.0 + 1 / ODD_RATE)   # then RATE a second
+    assert not odd.spent(b, 100.5)   # another client has a budget of its own
+    others = [odd.spent(bytes([2, 0x5e, 0, 0, k >> 8, k & 0xFF]), 100.5) for k in range(300)]
+    assert 0 < others.count(False) < ODD_ALL and all(others[others.count(False):])   # and all of them one together
+    assert odd.spent(b, 100.5) and not odd.spent(b, 101.5)
+    busy[0] = False
+    assert not odd.spent(a, 101.5)
+
+
+def test_on_a_busy_link_a_storm_of_odd_requests_is_read_up_to_its_budget_then_counted_unread():
+    srv, sock = server()
+    busy = [False]
+    srv.odd.busy = lambda: busy[0]
+    good = ask(DISCOVER)
+    lying = good[:16] + (len(good) - 14 + 40).to_bytes(2, "big") + good[18:]   # an IP total length that lies
+    assert srv.handle(lying) and "answered anyway" in srv.log[-2].note   # the careful reader serves it
+    assert all(srv.handle(lying) for _ in range(30))   # on a quiet link, every time
+    busy[0] = True
+    answered = sum(1 for _ in range(40) if srv.handle(lying))
+    assert ODD_BURST <= answered <= ODD_BURST + 1   # (a loop that took half a second earns one more)
+    unread = (A, kind_of(UNREAD))
+    assert srv.malformed_counts()[unread] == 40 - answered
+    assert [h.note for h in srv.log if UNREAD in h.note] == [f"malformed, ignored: {UNREAD} (IP total length "
+                                                             f"{len(good) + 26} is more than the {len(good) - 14} "
+                                                             f"bytes received)"]
+    # A REQUEST with a loopback ciaddr gets a broadcast NAK, up to its client's budget too.
+    loop = ask(REQUEST, mac=B, ciaddr="127.0.0.1")
+    naks = [srv.handle(loop) for _ in range(ODD_BURST + 5)]
+    assert ODD_BURST <= sum(1 for n in naks if n) <= ODD_BURST + 1
+    assert all(options(n[0])["message-type"] == 6 for n in naks if n)
+    assert srv.malformed_counts()[(B, kind_of(UNREAD))] == len(naks) - sum(1 for n in naks if n)
+    assert any(UNREAD in h.note and "ciaddr 127.0.0.1 is a loopback" in h.note for h in srv.log)

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from ..wire import ip_text
 from .pool4 import LAB_NETWORK, Pool, _n, _s
 
-__all__ = ["LAB_NETWORK", "OFFER_HOLD", "Ask", "Decision", "LeaseTable", "Pool", "ServerLease"]
+if TYPE_CHECKING:
+    from ..wire.frames4 import Frame
+
+__all__ = ["LAB_NETWORK", "OFFER_HOLD", "Ask", "Decision", "LeaseTable", "Pool", "ServerLease", "ask_of"]
 
 OFFER_HOLD = 30.0   # seconds an offered address stays reserved for its client
 
@@ -59,6 +63,19 @@ class Ask:
     @property
     def key(self) -> str:
         return self.client_id or self.mac
+
+
+def ask_of(req: Frame, mac: str, server_ip: str) -> Ask:
+    """What a request (a read frame, from ``mac``) asks of the server at ``server_ip``."""
+    o = req.options
+    client_id = o.get(61)
+    requested, server_id = o.get(50), o.get(54)
+    hostname = o.get(12)
+    # Positional, in Ask's order: mac, client_id, ciaddr, requested, server_id, hostname, unicast.
+    return Ask(mac, client_id.hex() if client_id else "", req.ciaddr,
+               ip_text(requested[:4]) if requested is not None and len(requested) >= 4 else None,
+               ip_text(server_id[:4]) if server_id is not None and len(server_id) >= 4 else None,
+               hostname.decode("utf-8", "replace") if hostname else "", req.ip_dst == server_ip)
 
 
 @dataclass

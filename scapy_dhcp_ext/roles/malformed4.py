@@ -9,13 +9,19 @@ with the careful reader's words for the first frame of its kind, and a count.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+from typing import Callable
 
 from ..wire import ZERO_IP
 from ..wire.replies4 import unsafe_destination
 
 OTHERS = "other clients"   # where a storm of made-up MACs is counted once the table is full
+# What a busy link's odd requests buy: see OddBudget.
+ODD_RATE, ODD_BURST, ODD_ALL = 2.0, 10, 200
+UNREAD = (f"odd request past {ODD_RATE:.0f} a second from this client (or {ODD_ALL} from all) on a busy link: "
+          "counted, not read")
 
 
 class MalformedLog:
@@ -49,6 +55,42 @@ class MalformedLog:
             if self.counts else "no malformed request ignored"
 
 
+class OddBudget:
+    """Load shedding for odd requests. A request that only the careful reader can read (a lie in its
+    lengths, a doubled or odd-sized option 53, overload) or that is addressed where no reply may go
+    costs what a request costs, or more, and a storm of them is what a broken device sends. While
+    the link is ``busy()`` (the reader's interrupt moderation is on: over 1,000 frames a second),
+    each client (chaddr) may have ODD_BURST of them read at once and ODD_RATE a second after, and all
+    clients together ODD_ALL a second; past that they are counted unread (:data:`UNREAD`), at the
+    cost of a few compares. A quiet link reads every one: a board on a bench, with a broken
+    encoder, is still served and told what was wrong."""
+
+    def __init__(self, busy: Callable[[], bool], limit: int = 65536) -> None:
+        self.busy = busy
+        self.limit = limit
+        self._clients: dict[bytes, list[float]] = {}   # chaddr -> [tokens, when]
+        self._all = [float(ODD_ALL), 0.0]
+
+    def spent(self, chaddr: bytes, now: float) -> bool:
+        """Whether this odd request from ``chaddr`` goes unread (each call that says False spends one)."""
+        if not self.busy():
+            return False
+        mine = self._clients.get(chaddr)
+        if mine is None:
+            if len(self._clients) >= self.limit:
+                self._clients.clear()
+            mine = self._clients[chaddr] = [float(ODD_BURST), now]
+        mine[0], mine[1] = min(ODD_BURST, mine[0] + (now - mine[1]) * ODD_RATE), now
+        both = self._all
+        both[0], both[1] = min(ODD_ALL, both[0] + (now - both[1]) * ODD_ALL), now
+        if mine[0] < 1 or both[0] < 1:
+            return True
+        mine[0] -= 1
+        both[0] -= 1
+        return False
+
+
+@functools.lru_cache(maxsize=4096)
 def kind_of(why: str) -> str:
     """A reason without its numbers (an option's code kept) and beyond its first
     clause: "frame is 93 bytes (...)" and "frame is 120 bytes (...)" are one kind,

@@ -49,7 +49,6 @@ from ..wire import (
     REQUEST,
     ZERO_IP,
     finish_udp_checksum,
-    ip_text,
     mac_bytes,
     mac_str,
     new_xid,
@@ -57,8 +56,8 @@ from ..wire import (
 from ..wire.frames4 import Frame, parse_frame
 from ..wire.replies4 import ReplyOptions, build_forcerenew, build_reply, quick_reject, read_request
 from .lease_keeper import LeaseKeeper
-from .leases4 import Ask, LeaseTable, Pool, ServerLease
-from .malformed4 import Destinations, MalformedLog
+from .leases4 import LeaseTable, Pool, ServerLease, ask_of
+from .malformed4 import UNREAD, Destinations, MalformedLog, OddBudget
 from .server_hooks4 import Held, HeldReplies, normalise_replies, shift
 
 if TYPE_CHECKING:
@@ -101,6 +100,7 @@ class DhcpServer(HeldReplies):
         self.held: list[Held] = []
         self.malformed = MalformedLog()
         self.destinations = Destinations(pool.server_ip, pool.network)
+        self.odd = OddBudget(lambda: (r := self.endpoint.transport.reader) is not None and r.busy)
         self.requests = 0
         self.running = False
         self._nak_next: set[str] = set()
@@ -211,10 +211,13 @@ class DhcpServer(HeldReplies):
         req = read_request(raw, now, pending)
         if req is None:
             kind = quick_reject(raw)   # garbage costs a few byte compares: a storm cannot make it deaf
+            if kind is None and self.odd.spent(raw[70:76], now):
+                kind = UNREAD
             if kind is not None:
                 if self.malformed.first(mac_str(raw[70:76]) if len(raw) >= 76 else "?", kind):
                     f = parse_frame(raw, now)   # the first of its kind is read carefully and kept whole
-                    self._record_in(f, f"malformed, ignored: {'; '.join(f.problems) or kind}")
+                    why = "; ".join(f.problems) or kind
+                    self._record_in(f, f"malformed, ignored: {f'{UNREAD} ({why})' if kind is UNREAD else why}")
                 return []
             req = parse_frame(finish_udp_checksum(raw) if pending else raw, now)
         problems = "; ".join(req.problems)
@@ -224,13 +227,15 @@ class DhcpServer(HeldReplies):
         unsafe = self.destinations.why(req.giaddr, req.ciaddr) if req.giaddr != ZERO_IP or req.ciaddr != ZERO_IP else ""
         if unsafe and not (mtype == REQUEST and req.giaddr == ZERO_IP):   # a NAK is broadcast: that one may go
             return self._ignore(req, unsafe)
+        if unsafe and self.odd.spent(req.chaddr, now):
+            return self._ignore(req, f"{UNREAD} ({unsafe})")
         mac = mac_str(req.chaddr)
         if self.macs is not None and mac not in self.macs:
             self._record_in(req, f"{mac} is not in macs: ignored")
             return []
         if self.observe is not None:
             self.observe(req)
-        ask = _ask(req, mac, self.pool.server_ip)
+        ask = ask_of(req, mac, self.pool.server_ip)
         prefix = f"malformed ({problems}), answered anyway: " if problems else ""
         if mtype == DISCOVER:
             self._nak_next.discard(mac)   # it started over: srv.nak() has done its job
@@ -384,17 +389,4 @@ class DhcpServer(HeldReplies):
 
 def _kind_name(raw: bytes) -> str:
     return NAMES.get(raw[284], "") if len(raw) > 284 and raw[282:284] == b"\x35\x01" else ""
-
-
-def _ask(req: Frame, mac: str, server_ip: str) -> Ask:
-    o = req.options
-    client_id = o.get(61)
-    requested, server_id = o.get(50), o.get(54)
-    hostname = o.get(12)
-    # Positional, in Ask's order: mac, client_id, ciaddr, requested, server_id, hostname, unicast.
-    return Ask(mac, client_id.hex() if client_id else "", req.ciaddr,
-               ip_text(requested[:4]) if requested is not None and len(requested) >= 4 else None,
-               ip_text(server_id[:4]) if server_id is not None and len(server_id) >= 4 else None,
-               hostname.decode("utf-8", "replace") if hostname else "", req.ip_dst == server_ip)
-
 
