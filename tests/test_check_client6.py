@@ -429,3 +429,43 @@ def test_a_phase_that_could_not_run_makes_the_later_ones_say_so():
     probe.phases["solicit"] = client_probe6.Phase6("solicit", facts={})   # a fact missing
     with pytest.raises(NoEvidence, match="KeyError"):
         probe.phase("noaddrs")
+
+
+class LinkProbe(FakeProbe):
+    """A bound client whose link goes down and up: ``before`` reached us while link_change() ran
+    (sent before the link went down), ``after`` comes once the link is back."""
+
+    def __init__(self, before, after) -> None:
+        super().__init__()
+        self.wait, self.policy, self.pending = 0.1, None, after
+        self.link_change = lambda: self.timeline.extend(before)
+
+    def next_message(self, kinds, after, until):
+        self.timeline.extend(self.pending)
+        self.pending = []
+        return super().next_message(kinds, after, until)
+
+
+def test_a_message_from_before_the_link_went_down_is_not_the_answer_to_the_link_change(monkeypatch):
+    from scapy_dhcp_ext.workloads import client_phases6
+
+    held = frame(DHCP6_Request(trid=1) / cid() / sid() / ia(), 1000.0)
+    monkeypatch.setattr(client_phases6, "bound_again", lambda t, *after: (1000.0, held))
+    renew = frame(DHCP6_Renew(trid=0x333333) / cid() / sid() / DHCP6OptElapsedTime() / ia(), 1029.5)
+    confirm = frame(DHCP6_Confirm(trid=0x888888) / cid() / DHCP6OptElapsedTime() / ia(), time.time() + 0.4)
+
+    def judged(before, after):
+        probe = LinkProbe(before, after)
+        probe.phases["link"] = p = Phase6("link", 1000.0)
+        client_phases6.link(probe, p)
+        report = run_checks(CheckReport("client6"), [c for c in CLIENT_CHECKS6 if c.id == "confirm-after-link-change"],
+                            probe, progress=False)
+        return p.facts, report.rows[0]
+
+    facts, row = judged([renew], [confirm])   # a RENEW on its own schedule just before the outage, then its CONFIRM
+    assert facts["first"] is confirm and facts["before"] is renew
+    assert row.verdict == "pass" and "its RENEW from before the link went down is not the answer" in row.why, row.why
+    facts, row = judged([], [renew])   # a RENEW once the link is back is its answer, and a wrong one
+    assert facts["first"] is renew and facts["before"] is None and row.verdict == "fail"
+    facts, row = judged([confirm], [])   # an answer quicker than link_change() returned still counts
+    assert facts["first"] is confirm and row.verdict == "pass"

@@ -239,6 +239,8 @@ def confirm_after_link_change(t: ClientProbe6) -> Any:
         return fail(f"nothing from it within {t.wait:.0f} s of its link coming back: {want} was due")
     t.cite(f)
     late = f"{f.time - facts['at']:.1f} s after its link came back"
+    if facts.get("before") is not None:
+        late += f" (its {facts['before'].type_name} from before the link went down is not the answer)"
     if f.msg_type == REBIND or (f.msg_type == CONFIRM and not prefixes):
         return ok(f"{f.type_name} {late}")
     if f.msg_type == CONFIRM:

@@ -105,11 +105,17 @@ def link(t: ClientProbe6, p: Phase6) -> None:
     held = bound_again(t, "release", "restart", "firstdelay")
     if held is None:
         raise NoEvidence("it held no binding (no REPLY with an address went to it since its restart)")
+    kinds = (CONFIRM, REBIND, SOLICIT, RENEW, REQUEST, INFORMATION_REQUEST)
     mark = len(t.timeline)
     t.link_change()
-    at = time.time()
-    got = t.next_message((CONFIRM, REBIND, SOLICIT, RENEW, REQUEST, INFORMATION_REQUEST), mark, at + t.wait)
-    p.facts.update(first=got[1] if got else None, at=at, held=held[1] if held else None)
+    at, back = time.time(), len(t.timeline)
+    # Its answer is what it sends once the link is back: a RENEW it sent on its own schedule before
+    # the link went down answers nothing. Only if nothing comes after does an earlier one count (an
+    # answer quicker than link_change() took to return).
+    got = t.next_message(kinds, back, at + t.wait) or t.next_message(kinds, mark, 0.0)
+    before = [f for f in t.timeline[mark:back] if f.msg_type in kinds and (got is None or f is not got[1])]
+    p.facts.update(first=got[1] if got else None, at=at, held=held[1] if held else None,
+                   before=before[0] if before and got is not None and got[0] >= back else None)
 
 
 def decline(t: ClientProbe6, p: Phase6) -> None:
