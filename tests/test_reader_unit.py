@@ -18,18 +18,19 @@ from scapy_dhcp_ext.link.reader import BUSY, WINDOW, Reader
 def link():
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     ours.setblocking(False)
-    reads: list[bytes | None] = []
+    reads: list[list[bytes]] = []   # what each read took
     handled: list[bytes] = []
     done = threading.Event()
 
-    def read(_wait: float) -> tuple[bytes, bool] | None:
+    def read(limit: int) -> list[tuple[bytes, bool]]:
+        got: list[bytes] = []
         try:
-            raw = ours.recv(2048)
+            while len(got) < limit:
+                got.append(ours.recv(2048))
         except BlockingIOError:
-            reads.append(None)
-            return None
-        reads.append(raw)
-        return raw, False
+            pass
+        reads.append(got)
+        return [(raw, False) for raw in got]
 
     def on_request(raw: bytes, _pending: bool) -> None:
         handled.append(raw)
@@ -57,7 +58,7 @@ def test_a_busy_reader_waits_for_a_batch_and_a_wake_up_ends_the_wait(link, monke
     reader._wake()   # any wake-up (a timer set, a loopback frame, stop) ends the gathering
     assert done.wait(10.0), f"handled {handled}"
     assert handled == [b"A", b"B"]
-    assert reads[:2] == [b"A", b"B"], "the two frames were not read in one drain (a None between them)"
+    assert reads[0] == [b"A", b"B"], f"the two frames were not read in one drain: {reads}"
 
 
 def test_a_quiet_reader_never_waits(link, monkeypatch):
@@ -81,3 +82,18 @@ def test_busy_follows_the_rate_of_the_last_window(link):
     assert reader.busy
     reader._count(int(BUSY * WINDOW), start + 30 * WINDOW)   # the same frames after a long quiet spell
     assert not reader.busy
+
+
+def test_a_frame_that_breaks_the_handler_costs_only_that_frame_of_its_batch():
+    errors: list[str] = []
+    handled: list[bytes] = []
+
+    def on_request(raw: bytes, _pending: bool) -> None:
+        if raw == b"A":
+            raise ValueError("a bug of ours")
+        handled.append(raw)
+
+    reader = Reader(-1, lambda _n: [], on_request, finish=lambda r: r, answer_arp=lambda _r: False,
+                    local_mac=lambda: b"\0" * 6, is_request=lambda _r: True, on_error=errors.append)
+    reader._hand_on([(b"A", False), (b"B", False), (b"C", False)])
+    assert handled == [b"B", b"C"] and errors == ["reader: ValueError: a bug of ours"]

@@ -463,7 +463,7 @@ def test_a_request_past_the_mtu_is_answered_once_its_fragments_are_in():
     ia = DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=f"fd99::{i + 1:x}") for i in range(100)])
     first, second = fragment6(frame(DHCP6_Rebind(trid=0x777777) / cid() / DHCP6OptElapsedTime() / ia), 1500)
     # through the reader, which puts fragments back together before the server sees them
-    reader = Reader(-1, lambda _w: None, srv.handle, finish=lambda r: r, answer_arp=lambda _r: False,
+    reader = Reader(-1, lambda _n: [], srv.handle, finish=lambda r: r, answer_arp=lambda _r: False,
                     local_mac=lambda: b"", **srv.endpoint.transport6._reader_rules())
     before = len(sock.sent)
     reader._dispatch(first)

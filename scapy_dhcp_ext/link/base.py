@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import os
 import select
 import socket
 import struct
@@ -33,11 +34,13 @@ from .rawsocket import (
     interface_up,
     open_raw_socket,
 )
+from .ring import RxRing
 
 if TYPE_CHECKING:
     from .reader import Reader
 
 T = TypeVar("T")
+_STATUS = struct.Struct("I")   # tpacket_auxdata.tp_status, in the host's order
 
 
 class LinkSocket:
@@ -70,6 +73,8 @@ class LinkSocket:
         # replies to them come back to the client role, as the session's do.
         self.local_macs: set[bytes] = set()
         self._pending: collections.deque[bytes] = collections.deque()   # left by a reader that stopped
+        self._ring: RxRing | None = None   # from a server's first reader on (see .ring) until close
+        self._queued = True   # the socket's ordinary queue may hold frames (no longer, once a ring drained it)
 
     FILTER: list[tuple[int, int, int, int]] = []   # what the socket lets through (each part its own)
     SERVE_FILTER: list[tuple[int, int, int, int]] = []   # and while a server's reader runs (v4 only, so far)
@@ -105,6 +110,9 @@ class LinkSocket:
 
     def close(self) -> None:
         self.stop_reader()
+        if self._ring is not None:
+            self._ring.close()
+            self._ring, self._queued = None, True
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -138,11 +146,21 @@ class LinkSocket:
         sock = self.sock
         if self.SERVE_FILTER and isinstance(sock, socket.socket):
             attach_filter(sock, self.SERVE_FILTER)
-        self.reader = Reader(sock.fileno(), self._recv_pending, on_request, finish=self._finish_checksum,
+        backlog: list[tuple[bytes, bool]] = []
+        if self._ring is None and isinstance(sock, socket.socket):
+            # Making a ring empties the socket's queue: what it holds goes to the reader first. Only a
+            # frame that comes in the microseconds between the last read and the ring is lost.
+            while got := self._recv_queue(256):
+                backlog += got
+            try:
+                self._ring, self._queued = RxRing(sock, self.link_mtu()), False
+            except OSError:
+                pass  # a kernel with no ring for us: the reader reads the queue, a recvmsg a frame
+        self.reader = Reader(sock.fileno(), self._recv_batch, on_request, finish=self._finish_checksum,
                              answer_arp=lambda raw: self._handle_neighbour(raw, consume_replies=False),
                              local_mac=local_mac, on_error=on_error, also_local=self.local_macs,
                              **self._reader_rules())
-        self.reader.start()
+        self.reader.start(backlog)
         return self.reader
 
     def stop_reader(self) -> None:
@@ -187,6 +205,9 @@ class LinkSocket:
             return self.reader.get(0.0)
         if self._pending:
             return self._pending.popleft()
+        if self._ring is not None:
+            frames = self._recv_batch(1)
+            return frames[0][0] if frames else None
         return self._read(self.sock.recv, 2048, socket.MSG_DONTWAIT)
 
     def _read(self, call: Callable[..., T], *args: Any) -> T | None:
@@ -229,6 +250,11 @@ class LinkSocket:
         """The next frame off the socket and whether its checksum is still to be
         finished (TP_STATUS_CSUMNOTREADY: a local sender's, never on a wire)."""
         sock = self.sock
+        if self._ring is not None:
+            frames = self._recv_batch(1)
+            if not frames and wait > 0 and select.select([sock], [], [], wait)[0]:
+                frames = self._recv_batch(1)
+            return frames[0] if frames else None
         if wait > 0:
             ready, _, _ = select.select([sock], [], [], wait)
             if not ready:
@@ -242,6 +268,42 @@ class LinkSocket:
                     struct.unpack("I", data[:4])[0] & TP_STATUS_CSUMNOTREADY:
                 return raw, True
         return raw, False
+
+    def _recv_batch(self, limit: int) -> list[tuple[bytes, bool]]:
+        """Up to ``limit`` frames already queued, each as :meth:`_recv_pending` gives it, in one
+        call (a server's reader drains with it: no wait). With a receive ring (:mod:`.ring`)
+        what the socket's ordinary queue held before the ring came goes first, then the ring's.
+        A socket error with nothing read is the one-line TransportError."""
+        got = self._recv_queue(limit) if self._queued else []
+        ring = self._ring
+        if ring is None or len(got) == limit:
+            return got
+        self._queued = False   # empty for good: since the ring came, every frame goes to it
+        got += ring.take(limit - len(got))
+        if not got:   # a ring has no recv to raise it: an error the socket holds (ENETDOWN), as recv would
+            err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            exc = OSError(err, os.strerror(err))
+            if err and not self._stale(exc):
+                raise self._error(exc)
+        return got
+
+    def _recv_queue(self, limit: int) -> list[tuple[bytes, bool]]:
+        """Up to ``limit`` frames from the socket's ordinary queue, one ``recvmsg`` each."""
+        recv, got = self.sock.recvmsg, []
+        try:
+            for _ in range(limit):
+                raw, ancillary, _flags, _addr = recv(65535, AUXDATA_SPACE, socket.MSG_DONTWAIT)
+                pending = False
+                for level, kind, data in ancillary:
+                    if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= 4:
+                        pending = bool(_STATUS.unpack_from(data)[0] & TP_STATUS_CSUMNOTREADY)
+                got.append((raw, pending))
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            if not got and not self._stale(exc):
+                raise self._error(exc) from None
+        return got
 
     def receive(self, wait: float) -> Any:
         """The next frame within ``wait`` seconds that is not an ARP request we

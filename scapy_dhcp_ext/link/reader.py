@@ -13,7 +13,9 @@ socket. So while a server runs, one thread reads every frame and hands it on:
 A veth link never hands a sender its own frames back, so frames one role sends
 are also handed to the other role here (``loopback``): our own client's
 DISCOVER reaches our own server, and that server's OFFER reaches our client.
-Everything the server does runs on this thread, timed sends included.
+Everything the server does runs on this thread, timed sends included. It reads
+frames in batches, from the socket's receive ring (:mod:`.ring`) where the kernel
+gives one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ INBOX_LIMIT = 8192   # frames kept for the client role; past that the oldest go,
 BUSY = 1000
 GATHER = 0.002
 WINDOW = 0.5   # seconds over which the rate is read
+BATCH = 64     # frames a drain takes from the socket in one call
 
 
 def is_bootrequest(raw: bytes) -> bool:
@@ -55,15 +58,16 @@ def is_reply_to_local(raw: bytes, mac: bytes, also: set[bytes]) -> bool:
 
 
 class Reader:
-    """The background reader of the socket ``fileno``: ``read(0)`` takes one
-    queued frame from it with whether its checksum is pending (or None);
+    """The background reader of the socket ``fileno``: ``read(limit)`` takes up
+    to ``limit`` queued frames from it, each with whether its checksum is
+    pending (an empty list: none);
     ``on_request(raw, pending)`` gets each BOOTREQUEST; ``finish`` finishes a
     pending checksum of any other frame; ``answer_arp``
     answers an ARP request and says whether the frame was an ARP request;
     ``local_mac`` is the client role's MAC (replies for it are looped back), and
     ``also_local`` more of them (the clients of ``check_server()``)."""
 
-    def __init__(self, fileno: int, read: Callable[[float], tuple[bytes, bool] | None],
+    def __init__(self, fileno: int, read: Callable[[int], list[tuple[bytes, bool]]],
                  on_request: Callable[[bytes, bool], None], *, finish: Callable[[bytes], bytes],
                  answer_arp: Callable[[bytes], bool], local_mac: Callable[[], bytes],
                  on_error: Callable[[str], None] | None = None, also_local: set[bytes] | None = None,
@@ -96,8 +100,10 @@ class Reader:
 
     # -- the thread -------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="scapy-dhcp-reader", daemon=True)
+    def start(self, backlog: list[tuple[bytes, bool]] | None = None) -> None:
+        """Starts the thread; it hands on ``backlog`` (frames read before it, oldest first) first."""
+        self._thread = threading.Thread(target=self._run, args=(backlog or [],), name="scapy-dhcp-reader",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -128,7 +134,8 @@ class Reader:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), call))
         self._wake()
 
-    def _run(self) -> None:
+    def _run(self, backlog: list[tuple[bytes, bool]]) -> None:
+        self._hand_on(backlog)
         while not self._stop:
             try:
                 self._step()
@@ -154,16 +161,28 @@ class Reader:
             return
         if self.busy:   # let a batch gather; a wake-up (stop, a loopback frame, a timer) ends the wait
             select.select([self._wake_r], [], [], GATHER)
-        got, n = self._read(0.0), 0
+        n = 0
         try:
-            while got is not None and not self._stop:
-                self._dispatch(*got)
-                n += 1
-                if self._local or (self._timers and self._timers[0][0] <= time.monotonic()):
-                    return
-                got = self._read(0.0)
+            while not self._stop:
+                batch = self._read(BATCH)
+                self._hand_on(batch)
+                n += len(batch)
+                if len(batch) < BATCH or self._local or (self._timers and self._timers[0][0] <= time.monotonic()):
+                    return   # drained (what came meanwhile wakes the next select), or a loopback frame or timer is due
         finally:
             self._count(n, time.monotonic())
+
+    def _hand_on(self, batch: list[tuple[bytes, bool]]) -> None:
+        """Each frame to whom it is for (see :meth:`_dispatch`); a request on the short path."""
+        tap, is_request, on_request = self.tap, self.is_request, self.on_request
+        for raw, pending in batch:
+            try:
+                if tap is None and is_request(raw):   # the request path: one test and one call
+                    on_request(raw, pending)
+                else:
+                    self._dispatch(raw, pending)
+            except Exception as exc:  # a bug of ours costs that frame, not the rest of the batch
+                self.on_error(f"reader: {type(exc).__name__}: {exc}")
 
     def _count(self, n: int, now: float) -> None:
         """``n`` more frames read; past each WINDOW, whether they came faster than BUSY a second."""
