@@ -249,25 +249,10 @@ class LinkSocket:
     def _recv_pending(self, wait: float) -> tuple[bytes, bool] | None:
         """The next frame off the socket and whether its checksum is still to be
         finished (TP_STATUS_CSUMNOTREADY: a local sender's, never on a wire)."""
-        sock = self.sock
-        if self._ring is not None:
-            frames = self._recv_batch(1)
-            if not frames and wait > 0 and select.select([sock], [], [], wait)[0]:
-                frames = self._recv_batch(1)
-            return frames[0] if frames else None
-        if wait > 0:
-            ready, _, _ = select.select([sock], [], [], wait)
-            if not ready:
-                return None
-        got = self._read(sock.recvmsg, 65535, AUXDATA_SPACE, socket.MSG_DONTWAIT)
-        if got is None:
+        if wait > 0 and not select.select([self.sock], [], [], wait)[0]:
             return None
-        raw, ancillary, _flags, _addr = got
-        for level, kind, data in ancillary:
-            if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= 4 and \
-                    struct.unpack("I", data[:4])[0] & TP_STATUS_CSUMNOTREADY:
-                return raw, True
-        return raw, False
+        frames = self._recv_batch(1)
+        return frames[0] if frames else None
 
     def _recv_batch(self, limit: int) -> list[tuple[bytes, bool]]:
         """Up to ``limit`` frames already queued, each as :meth:`_recv_pending` gives it, in one

@@ -217,7 +217,7 @@ class DhcpServer(HeldReplies):
                 if self.malformed.first(mac_str(raw[70:76]) if len(raw) >= 76 else "?", kind):
                     f = parse_frame(raw, now)   # the first of its kind is read carefully and kept whole
                     why = "; ".join(f.problems) or kind
-                    self._record_in(f, f"malformed, ignored: {f'{UNREAD} ({why})' if kind is UNREAD else why}")
+                    self._record_in(f, f"malformed, ignored: {f'{UNREAD} ({why})' if kind == UNREAD else why}")
                 return []
             req = parse_frame(finish_udp_checksum(raw) if pending else raw, now)
         problems = "; ".join(req.problems)
