@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import ipaddress
+import time
 
 import pytest
 
 from scapy_dhcp_ext.roles.lease_keeper import LeaseKeeper
 from scapy_dhcp_ext.roles.leases4 import Ask, LeaseTable, Pool
+from scapy_dhcp_ext.state import leasefile as leasefile_module
 from scapy_dhcp_ext.state.history import History
 from scapy_dhcp_ext.state.leasefile import HEADER, LeaseFile, lease_file_path
 from scapy_dhcp_ext.wire.replies4 import unsafe_destination
@@ -115,6 +117,42 @@ def test_outside_the_pool_is_left_out_and_the_file_is_rewritten_bounded(tmp_path
     for _ in range(5000):
         other.request(Ask(B, ciaddr=address, unicast=True))
     assert k2.file.lines < 4200 and len(rows(k2.file.path, k2.file)) == k2.file.lines
+
+
+def written(path) -> list[str]:
+    """The file's lines as the disk has them now (no flush)."""
+    try:
+        with open(path) as fh:
+            return [line for line in fh if not line.startswith("#")]
+    except FileNotFoundError:
+        return []
+
+
+def test_a_lone_change_is_written_at_once_and_a_stream_once_per_hold(tmp_path, monkeypatch):
+    """A change that comes alone reaches the file without a flush; under a stream the writer holds
+    (here 30 s) and writes what came meanwhile in one write(2); flush() and close() cut the hold short."""
+    monkeypatch.setattr(leasefile_module, "HOLD", 30.0)
+    lf = LeaseFile(tmp_path / "leases4-eth9.csv")
+    writes: list[bytes] = []
+    write = lf._write
+    monkeypatch.setattr(lf, "_write", lambda data: (writes.append(data), write(data)))
+    lf.append("bound", "10.0.0.100", A, 2e9, A, "")
+    deadline = time.monotonic() + 10
+    while not written(lf.path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(written(lf.path)) == 1, "a lone change waited for a flush"
+    for i in range(200):   # a stream: a change a millisecond or so, for a fifth of a second or more
+        lf.append("bound", f"10.0.1.{i}", B, 2e9, B, "")
+        time.sleep(0.001)
+    streamed = len(writes)
+    start = time.monotonic()
+    lf.flush()
+    assert time.monotonic() - start < 10, "flush() waited out the writer's hold"
+    assert len(written(lf.path)) == 201
+    assert streamed <= 4, f"{streamed} writes for 201 lines: the stream was not gathered"
+    lf.append("released", "10.0.0.100", A, 2e9, A, "")
+    lf.close()   # a writer in its hold writes the last line before it stops
+    assert written(lf.path)[-1].split(",")[1:3] == ["released", "10.0.0.100"]
 
 
 @pytest.mark.parametrize("address, why", [

@@ -6,10 +6,13 @@ in the :data:`V6` format) so that the next server on that
 interface, after ``srv.stop()``, a crash or ``kill -9``, knows every binding
 it made: a board that renews gets its address back, and no address is bound
 to two clients. A change is queued before the reply that made it goes out
-and written (one ``write(2)`` for what queued meanwhile) by a writer thread
-of the file's own at once, so that a write that blocks (a page under
-writeback) never holds up a request; a process killed loses at most the
-lines of its last few milliseconds. ``fsync`` runs in the store's flusher
+and written by a writer thread of the file's own, so that a write that
+blocks (a page under writeback) never holds up a request: at once when
+the last write is :data:`HOLD` seconds old or more (a bench of boards), and
+under a stream of changes :data:`HOLD` seconds after the last write, one
+``write(2)`` for all that came meanwhile: a write and a wake of that thread
+for each change was a tenth of a busy server's CPU. A process killed loses
+the lines of its last :data:`HOLD` seconds at most. ``fsync`` runs in the store's flusher
 thread, in batches. Offers are never
 written: an offer does not survive a restart (RFC 2131 4.3.1 lets a server
 forget it), so a DORA costs one line, its ACK.
@@ -42,6 +45,7 @@ HEADER = "# scapy-dhcp leases4 v1: t,state,address,mac,expires,client,hostname\n
 FIELDS = ("t", "state", "address", "mac", "expires", "client", "hostname")
 STATES = ("bound", "released", "declined", "retired", "expired")
 MIN_COMPACT = 4096   # lines before a rewrite is worth it
+HOLD = 0.05   # seconds between two writes at least (the fsync comes within Flusher.delay after)
 _SPECIAL = re.compile(r'[,"\r\n]')
 _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 
@@ -75,6 +79,7 @@ class LeaseFile:
         self._fd: int | None = None
         self._queue: collections.deque[str | list[str]] = collections.deque()   # a line, or a whole new file
         self._wake = threading.Event()
+        self._hurry = threading.Event()   # flush() and close(): a writer that holds writes now
         self._queued = self._done = 0   # items queued (the request path) and written (the writer thread)
         self._writer: threading.Thread | None = None
         self._stop = False
@@ -111,8 +116,8 @@ class LeaseFile:
 
     def append(self, *fields: str | float | int) -> None:
         """One change, one line (v4: state, address, mac, expires, client,
-        hostname): queued here, written by the writer thread at
-        once (one ``write(2)`` for what queued meanwhile), fsynced within 100 ms.
+        hostname): queued here, written by the writer thread (at once, or
+        under a stream within :data:`HOLD` seconds), fsynced within 50 ms after.
         A write that blocks (a page under writeback) blocks that thread, never
         the request path; a full disk is kept in ``error``, never raised."""
         self._queue.append(_line(time.time(), fields))
@@ -136,6 +141,7 @@ class LeaseFile:
     def flush(self) -> None:
         """Returns once every line queued so far is written, and fsynced."""
         want, deadline = self._queued, time.monotonic() + 10.0
+        self._hurry.set()
         while self._done < want and time.monotonic() < deadline:
             time.sleep(0.001)
         self.flusher.flush()
@@ -145,6 +151,7 @@ class LeaseFile:
         if self._writer is not None:
             self._stop = True
             self._wake.set()
+            self._hurry.set()
             self._writer.join(10.0)
             self._writer, self._stop = None, False
         self._drain()
@@ -159,11 +166,16 @@ class LeaseFile:
             self._wake.set()
 
     def _run(self) -> None:
+        last = -HOLD
         while not self._stop:
             self._wake.wait()
-            time.sleep(0.005)   # what else a burst queues meanwhile goes in the same write(2)
-            self._wake.clear()
+            hold = last + HOLD - time.monotonic()
+            if hold > 0 and not self._stop:   # a stream: what comes meanwhile goes in the same write(2)
+                self._hurry.wait(hold)
+                self._hurry.clear()
+            self._wake.clear()   # before the drain: a line queued during it wakes the next turn
             self._drain()
+            last = time.monotonic()
 
     def _drain(self) -> None:
         lines: list[str] = []
