@@ -1,9 +1,11 @@
-"""The server's reader: interrupt moderation (a busy link's wake waits for a batch, a quiet one's never).
+"""The server's reader: interrupt moderation (a busy link's wake waits for a batch, a quiet one's never);
+the replies to a batch go out after it.
 
 A datagram socket pair stands in for the raw socket; no lab, no root."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 import time
@@ -12,6 +14,10 @@ import pytest
 
 from scapy_dhcp_ext.link import reader as reader_module
 from scapy_dhcp_ext.link.reader import BUSY, WINDOW, Reader
+from scapy_dhcp_ext.link.transport import Transport
+from scapy_dhcp_ext.wire import DISCOVER
+from scapy_dhcp_ext.wire.messages4 import MessageOptions, build_message
+from tests.support.fakes import FakeSocket
 
 
 @pytest.fixture
@@ -97,3 +103,51 @@ def test_a_frame_that_breaks_the_handler_costs_only_that_frame_of_its_batch():
                     local_mac=lambda: b"\0" * 6, is_request=lambda _r: True, on_error=errors.append)
     reader._hand_on([(b"A", False), (b"B", False), (b"C", False)])
     assert handled == [b"B", b"C"] and errors == ["reader: ValueError: a bug of ours"]
+
+
+class RefusingSocket(FakeSocket):
+    """A link that does not take the frames in ``refuse`` (the interface went, for them)."""
+
+    def __init__(self, refuse: set[bytes]) -> None:
+        super().__init__(respond=lambda _frame: [])
+        self.refuse = refuse
+
+    def send(self, data: bytes) -> int:
+        if data in self.refuse:
+            raise OSError(errno.ENODEV, "No such device")
+        return super().send(data)
+
+
+def test_the_replies_to_a_batch_go_after_it_in_order_and_one_the_link_refuses_is_said():
+    """A server's replies wait until the batch they answer is handled, then go in order; one the
+    link refuses goes to ``on_unsent`` and the others still go. A send from another thread goes at once."""
+    requests = [build_message(DISCOVER, mac=f"02:00:00:00:00:0{i}", xid=i, opts=MessageOptions()) for i in (1, 2, 3)]
+    replies = [b"reply to " + raw[46:50] for raw in requests]
+    sock = RefusingSocket({replies[1]})
+    link = Transport("lab0", sock=sock)
+    seen_sent: list[int] = []   # how many frames had gone when each request was handled
+    unsent: list[tuple[bytes, str]] = []
+    handled = threading.Event()
+
+    def on_request(raw: bytes, _pending: bool) -> None:
+        seen_sent.append(len(sock.sent))
+        link.send(replies[requests.index(raw)], batched=True)
+        if len(seen_sent) == 3:
+            handled.set()
+
+    for raw in requests:   # queued before the reader starts: its first read takes all three
+        sock.inject(raw)
+    link.start_reader(on_request, lambda: b"\0" * 6,
+                      on_unsent=lambda raw, exc: unsent.append((raw, type(exc).__name__)))
+    try:
+        assert handled.wait(10.0), f"handled {len(seen_sent)} of 3"
+        deadline = time.monotonic() + 10
+        while len(sock.sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seen_sent == [0, 0, 0], "a reply went before the batch was handled"
+        assert sock.sent == [replies[0], replies[2]]
+        assert unsent == [(replies[1], "NoSuchInterface")]
+        link.send(b"from the main thread", batched=True)   # no batch on this thread: at once
+        assert sock.sent[-1] == b"from the main thread"
+    finally:
+        link.close()

@@ -117,7 +117,20 @@ class LinkSocket:
             self._sock.close()
             self._sock = None
 
-    def send(self, frame: bytes) -> float:
+    def send(self, frame: bytes, *, batched: bool = False) -> float:
+        """Sends ``frame`` now; ``batched`` (a server's reply): on the reader's thread, while it
+        hands on a batch of requests, after that batch, with the batch's other replies."""
+        reader = self.reader
+        if batched and reader is not None and reader.outbox is not None and reader.on_thread:
+            reader.outbox.append(frame)
+            reader.loopback(frame)
+            return self.clock()
+        self._send_now(frame)
+        if reader is not None:
+            reader.loopback(frame)   # the other role on this interface sees it too
+        return self.clock()
+
+    def _send_now(self, frame: bytes) -> None:
         try:
             self.sock.send(frame)
         except OSError as exc:
@@ -127,18 +140,17 @@ class LinkSocket:
                 self.sock.send(frame)
             except OSError as again:
                 raise self._error(again) from None
-        if self.reader is not None:
-            self.reader.loopback(frame)   # the other role on this interface sees it too
-        return self.clock()
 
     # -- a server's reader ---------------------------------------------------
 
     def start_reader(self, on_request: Callable[[bytes, bool], None], local_mac: Callable[[], bytes],
-                     on_error: Callable[[str], None] | None = None) -> Reader:
+                     on_error: Callable[[str], None] | None = None,
+                     on_unsent: Callable[[bytes, Exception], None] | None = None) -> Reader:
         """Starts the background reader (see :mod:`.reader`): requests to port 67
         go to ``on_request(raw, pending)`` on its thread (``pending``: the UDP
         checksum is still to be finished, see :meth:`_recv_pending`); the client
-        role reads the rest, finished."""
+        role reads the rest, finished. ``on_unsent(frame, error)``: a batched
+        reply (see :meth:`send`) the link did not take."""
         from .reader import Reader
 
         if self.reader is not None:
@@ -159,7 +171,7 @@ class LinkSocket:
         self.reader = Reader(sock.fileno(), self._recv_batch, on_request, finish=self._finish_checksum,
                              answer_arp=lambda raw: self._handle_neighbour(raw, consume_replies=False),
                              local_mac=local_mac, on_error=on_error, also_local=self.local_macs,
-                             **self._reader_rules())
+                             send=self._send_now, on_unsent=on_unsent, **self._reader_rules())
         self.reader.start(backlog)
         return self.reader
 

@@ -115,7 +115,8 @@ class DhcpServer(HeldReplies):
             self.keeper.restore()
         transport = self.endpoint.transport
         transport.answer_arp(self.pool.server_ip, self.endpoint.mac_bytes, pin=True)  # renewals come unicast
-        reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
+        reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error,
+                                        on_unsent=self._unsent)
         reader.tap, self.running = self.tap, True
         self.endpoint.sections["server"] = self.to_dict
         return self
@@ -351,15 +352,22 @@ class DhcpServer(HeldReplies):
         return normalise_replies(got, raw)
 
     def send(self, raw: bytes, note: str = "", *, xid: int | None = None) -> None:
-        """Sends one frame as it is, logged with ``note``; a link that went is a log line."""
+        """Sends one frame as it is, logged with ``note``; a link that went is a log line.
+        A reply to a batch of requests goes after the batch (see :mod:`~scapy_dhcp_ext.link.reader`);
+        if the link does not take it then, it is logged again, "not sent"."""
         if xid is None:
             xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
         try:
-            self.endpoint.transport.send(raw)
+            self.endpoint.transport.send(raw, batched=True)
         except Exception as exc:  # the link went: say so, keep serving when it comes back
-            self.history.record("out", raw, OP, self.endpoint.iface, xid, f"not sent: {exc}")
+            self._unsent(raw, exc, xid)
             return
         self.history.record("out", raw, OP, self.endpoint.iface, xid, note)
+
+    def _unsent(self, raw: bytes, exc: Exception, xid: int | None = None) -> None:
+        if xid is None:
+            xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
+        self.history.record("out", raw, OP, self.endpoint.iface, xid, f"not sent: {exc}")
 
     # -- views ------------------------------------------------------------
 

@@ -105,7 +105,8 @@ class Dhcp6Server:
             self.keeper.restore(take=restore)
         transport = self.endpoint.transport6
         transport.answer_nd(self.address, self.endpoint.mac_bytes)
-        reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error)
+        reader = transport.start_reader(self._on_request, lambda: self.endpoint.mac_bytes, on_error=self._note_error,
+                                        on_unsent=self._unsent)
         reader.tap = self.tap
         self.running = True
         self.endpoint.sections["server6"] = self.to_dict
@@ -309,14 +310,17 @@ class Dhcp6Server:
         return parse_frame6(raw)
 
     def send(self, raw: bytes, note: str = "") -> None:
-        """Sends one frame as it is, logged with ``note``; a link that went is a log line."""
-        txid = int.from_bytes(raw[63:66], "big") if len(raw) >= 66 else None
+        """Sends one frame as it is, logged with ``note``; a link that went is a log line (a reply to
+        a batch of requests goes after the batch; one the link did not take then is logged again)."""
         try:
-            self.endpoint.transport6.send(raw)
+            self.endpoint.transport6.send(raw, batched=True)
         except Exception as exc:
-            self._log(f"not sent: {exc}", raw, "out", txid)
+            self._unsent(raw, exc)
             return
-        self._log(note, raw, "out", txid)
+        self._log(note, raw, "out", int.from_bytes(raw[63:66], "big") if len(raw) >= 66 else None)
+
+    def _unsent(self, raw: bytes, exc: Exception) -> None:
+        self._log(f"not sent: {exc}", raw, "out", int.from_bytes(raw[63:66], "big") if len(raw) >= 66 else None)
 
     # -- views ------------------------------------------------------------
 
