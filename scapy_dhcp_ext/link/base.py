@@ -123,11 +123,11 @@ class LinkSocket:
         reader = self.reader
         if batched and reader is not None and reader.outbox is not None and reader.on_thread:
             reader.outbox.append(frame)
-            reader.loopback(frame)
+            reader.loopback(frame, request=False)
             return self.clock()
         self._send_now(frame)
         if reader is not None:
-            reader.loopback(frame)   # the other role on this interface sees it too
+            reader.loopback(frame, request=not batched)   # the other role on this interface sees it too
         return self.clock()
 
     def _send_now(self, frame: bytes) -> None:

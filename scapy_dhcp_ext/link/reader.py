@@ -249,11 +249,11 @@ class Reader:
 
     # -- the other side ---------------------------------------------------
 
-    def loopback(self, raw: bytes) -> None:
+    def loopback(self, raw: bytes, request: bool = True) -> None:
         """A frame one role sent, for the other role: a request to the server (a BOOTREQUEST, or a
         DHCPv6 client's or relay's message; handled on the reader's thread), a reply to our own
-        client's MAC to the inbox."""
-        if self.is_request(raw):
+        client's MAC to the inbox. ``request`` False: the server's reply, never a request."""
+        if request and self.is_request(raw):
             self._local.append(raw)
             self._wake()
         elif self.reply_to_local(raw, self.local_mac(), self.also_local):

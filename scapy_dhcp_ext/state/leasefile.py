@@ -53,11 +53,15 @@ _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 @dataclass(frozen=True)
 class LeaseFormat:
     """What one family's lease file holds: its header line, how a row reads
-    back (None: skipped), and which field a record is kept by (the last wins)."""
+    back (None: skipped), which field a record is kept by (the last wins), and
+    the usual line as a ``%`` template of the time and the fields (one call
+    formats it; a line it does not fit, a hostname with a comma, goes the
+    careful way)."""
 
     header: str
     parse: Callable[[list[str]], dict[str, Any] | None]
     key: Callable[[dict[str, Any]], Any]
+    template: str = ""
 
 
 def lease_file_path(state_path: Path, iface: str, family: str = "4") -> Path:
@@ -120,7 +124,7 @@ class LeaseFile:
         under a stream within :data:`HOLD` seconds), fsynced within 50 ms after.
         A write that blocks (a page under writeback) blocks that thread, never
         the request path; a full disk is kept in ``error``, never raised."""
-        self._queue.append(_line(time.time(), fields))
+        self._queue.append(_line(time.time(), fields, self.fmt.template))
         self.lines += 1
         self._kick()
 
@@ -130,7 +134,8 @@ class LeaseFile:
         fsynced, renamed): the lines queued before it are in the records
         already; those after it go to the new file."""
         now = time.time()
-        body = [_line(now, r) for r in records]
+        template = self.fmt.template
+        body = [_line(now, r, template) for r in records]
         self._queue.append(body)
         self.lines = len(body)
         self._kick()
@@ -236,7 +241,14 @@ class LeaseFile:
             os.close(fd)
 
 
-def _line(t: float, fields: Iterable[str | float | int]) -> str:
+def _line(t: float, fields: tuple[str | float | int, ...], template: str = "") -> str:
+    if template:
+        try:
+            line = template % (t, *fields)
+        except TypeError:   # a field of another type: the careful way
+            line = ""
+        if line.count(",") == len(fields) and '"' not in line and "\r" not in line and line.find("\n") == len(line) - 1:
+            return line   # the usual line: nothing to quote
     parts = [f"{t:.3f}"]
     parts += [f"{x:.3f}" if isinstance(x, float) else str(x) for x in fields]
     if not _SPECIAL.search("".join(parts)):   # the usual line needs no quoting: no csv module on the request path
@@ -265,7 +277,7 @@ def _parse4(row: list[str]) -> dict[str, Any] | None:
             "hostname": row[6]}
 
 
-V4 = LeaseFormat(HEADER, _parse4, lambda rec: rec["address"])
+V4 = LeaseFormat(HEADER, _parse4, lambda rec: rec["address"], "%.3f,%s,%s,%s,%.3f,%s,%s\n")
 
 HEADER6 = "# scapy-dhcp leases6 v1: t,state,kind,address,prefix_len,duid,iaid,expires,mac\n"
 STATES6 = ("bound", "released", "declined", "expired")
@@ -288,4 +300,4 @@ def _parse6(row: list[str]) -> dict[str, Any] | None:
             "duid": row[5].lower(), "iaid": iaid, "expires": expires, "mac": row[8]}
 
 
-V6 = LeaseFormat(HEADER6, _parse6, lambda rec: (rec["kind"], rec["address"]))
+V6 = LeaseFormat(HEADER6, _parse6, lambda rec: (rec["kind"], rec["address"]), "%.3f,%s,%s,%s,%d,%s,%d,%.3f,%s\n")
