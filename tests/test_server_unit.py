@@ -339,6 +339,7 @@ def test_the_fast_reader_never_passes_what_the_careful_one_flags():
     frames += [f for c in length_cases(base, A, range(0, 600), new_xid=lambda: 1) for f in c.frames]
     frames += [f for c in malformed_cases(A, new_xid=lambda: 2) for f in c.frames]
     frames += [mutate(base, rng) for _ in range(3000)]
+    frames += [mutate(frames[1], rng) for _ in range(1500)]   # from 0.0.0.0 to broadcast, no address: its own path
     fast = 0
     for raw in frames:
         careful, quick = parse_frame(raw), read_request(raw)
