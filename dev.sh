@@ -213,7 +213,9 @@ fresh() {
   local suite=${1:-trixie}
   shift || true
   [ $# -gt 0 ] || set -- test
-  command -v mmdebstrap >/dev/null || { apt-get update -qq; apt-get install -y -qq mmdebstrap >/dev/null; }
+  # Two fresh roots started at once (bookworm and trixie) would both run apt-get here: one at a time.
+  command -v mmdebstrap >/dev/null || flock /run/lock/scapy-dhcp-fresh.lock sh -c \
+    'command -v mmdebstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq mmdebstrap >/dev/null; }'
   local root
   root=$(mktemp -d "/tmp/scapy-dhcp-fresh-$suite-XXXXXX")
   # shellcheck disable=SC2064
