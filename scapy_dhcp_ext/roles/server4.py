@@ -355,19 +355,14 @@ class DhcpServer(HeldReplies):
         """Sends one frame as it is, logged with ``note``; a link that went is a log line.
         A reply to a batch of requests goes after the batch (see :mod:`~scapy_dhcp_ext.link.reader`);
         if the link does not take it then, it is logged again, "not sent"."""
-        if xid is None:
-            xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
         try:
             self.endpoint.transport.send(raw, batched=True)
         except Exception as exc:  # the link went: say so, keep serving when it comes back
-            self._unsent(raw, exc, xid)
-            return
-        self.history.record("out", raw, OP, self.endpoint.iface, xid, note)
+            note = f"not sent: {exc}"
+        self.history.record("out", raw, OP, self.endpoint.iface, _xid(raw) if xid is None else xid, note)
 
-    def _unsent(self, raw: bytes, exc: Exception, xid: int | None = None) -> None:
-        if xid is None:
-            xid = int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
-        self.history.record("out", raw, OP, self.endpoint.iface, xid, f"not sent: {exc}")
+    def _unsent(self, raw: bytes, exc: Exception) -> None:
+        self.history.record("out", raw, OP, self.endpoint.iface, _xid(raw), f"not sent: {exc}")
 
     # -- views ------------------------------------------------------------
 
@@ -393,6 +388,10 @@ class DhcpServer(HeldReplies):
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(repr(self))}</pre>"
+
+
+def _xid(raw: bytes) -> int | None:
+    return int.from_bytes(raw[46:50], "big") if len(raw) >= 50 else None
 
 
 def _kind_name(raw: bytes) -> str:

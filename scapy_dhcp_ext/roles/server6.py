@@ -315,12 +315,11 @@ class Dhcp6Server:
         try:
             self.endpoint.transport6.send(raw, batched=True)
         except Exception as exc:
-            self._unsent(raw, exc)
-            return
-        self._log(note, raw, "out", int.from_bytes(raw[63:66], "big") if len(raw) >= 66 else None)
+            note = f"not sent: {exc}"
+        self._log(note, raw, "out", _txid(raw))
 
     def _unsent(self, raw: bytes, exc: Exception) -> None:
-        self._log(f"not sent: {exc}", raw, "out", int.from_bytes(raw[63:66], "big") if len(raw) >= 66 else None)
+        self._log(f"not sent: {exc}", raw, "out", _txid(raw))
 
     # -- views ------------------------------------------------------------
 
@@ -343,3 +342,8 @@ class Dhcp6Server:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(repr(self))}</pre>"
+
+
+def _txid(raw: bytes) -> int | None:
+    """A DHCPv6 frame's transaction id (after Ethernet, IPv6 and UDP headers and the message type)."""
+    return int.from_bytes(raw[63:66], "big") if len(raw) >= 66 else None

@@ -61,7 +61,7 @@ class LeaseFormat:
     header: str
     parse: Callable[[list[str]], dict[str, Any] | None]
     key: Callable[[dict[str, Any]], Any]
-    template: str = ""
+    template: str
 
 
 def lease_file_path(state_path: Path, iface: str, family: str = "4") -> Path:
@@ -241,20 +241,19 @@ class LeaseFile:
             os.close(fd)
 
 
-def _line(t: float, fields: tuple[str | float | int, ...], template: str = "") -> str:
-    if template:
-        try:
-            line = template % (t, *fields)
-        except TypeError:   # a field of another type: the careful way
-            line = ""
-        if line.count(",") == len(fields) and '"' not in line and "\r" not in line and line.find("\n") == len(line) - 1:
-            return line   # the usual line: nothing to quote
-    parts = [f"{t:.3f}"]
-    parts += [f"{x:.3f}" if isinstance(x, float) else str(x) for x in fields]
-    if not _SPECIAL.search("".join(parts)):   # the usual line needs no quoting: no csv module on the request path
-        return ",".join(parts) + "\n"
+def _line(t: float, fields: tuple[str | float | int, ...], template: str) -> str:
+    """One line: the format's template when the fields fit it and hold nothing to quote (one call,
+    no csv module on the request path), else the csv writer's (a hostname with a comma or a
+    newline: quoted, cut at 255)."""
+    try:
+        line = template % (t, *fields)
+    except TypeError:   # a field of another type: the careful way
+        line = ""
+    if line.count(",") == len(fields) and '"' not in line and "\r" not in line and line.find("\n") == len(line) - 1:
+        return line
+    parts = [f"{t:.3f}"] + [f"{x:.3f}" if isinstance(x, float) else str(x) for x in fields]
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(   # a hostname with a comma or a newline: quoted, cut at 255
+    csv.writer(out, lineterminator="\n").writerow(
         [p.replace("\r", " ").replace("\n", " ")[:255] if _SPECIAL.search(p) else p for p in parts])
     return out.getvalue()
 
