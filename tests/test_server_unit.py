@@ -263,6 +263,11 @@ def test_malformed_requests_are_logged_with_their_reason_and_never_raise():
         "malformed, ignored",
         "malformed (bad UDP checksum 0x682f (expected 0x67f8); 46 bytes after END, not all PAD), answered anyway"]
     assert "BOOTP part is" in notes[0]
+    # Counted by client and kind; a frame cut before its client's MAC under "?".
+    assert srv.malformed_counts() == {("?", "no DHCP options"): 1, ("?", "cut before the xid"): 1}
+    srv._on_request(good[:73])   # cut inside the MAC: the same "?" client, so counted, not logged again
+    assert srv.malformed_counts()[("?", "no DHCP options")] == 2
+    assert len(srv.log) == len(notes)
 
 
 def test_a_storm_of_made_up_macs_is_counted_in_a_bounded_table():

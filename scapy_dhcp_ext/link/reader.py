@@ -185,14 +185,17 @@ class Reader:
     def _hand_on(self, batch: list[tuple[bytes, bool]]) -> None:
         """Each frame to whom it is for (see :meth:`_dispatch`); a request on the short path."""
         tap, is_request, on_request = self.tap, self.is_request, self.on_request
+        other = self._other if self.reassemble is None else self._dispatch   # v6: a fragment is put together first
         self.outbox = [] if self._send is not None else None
         try:
             for raw, pending in batch:
                 try:
-                    if tap is None and is_request(raw):   # the request path: one test and one call
+                    if tap is not None:
+                        self._dispatch(raw, pending)
+                    elif is_request(raw):   # the request path: one test and one call
                         on_request(raw, pending)
                     else:
-                        self._dispatch(raw, pending)
+                        other(raw, pending)
                 except Exception as exc:  # a bug of ours costs that frame, not the rest of the batch
                     self.on_error(f"reader: {type(exc).__name__}: {exc}")
         finally:
@@ -238,6 +241,10 @@ class Reader:
                 if self.is_request(raw):
                     self.on_request(raw, pending)
                     return
+        self._other(raw, pending)
+
+    def _other(self, raw: bytes, pending: bool) -> None:
+        """A frame that is not a request: an ARP request for us answered, anything else to the inbox."""
         if pending:
             raw = self._finish(raw)
         if not self.answer_arp(raw):

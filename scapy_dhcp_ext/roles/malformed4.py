@@ -14,7 +14,7 @@ import ipaddress
 import re
 from typing import Callable
 
-from ..wire import ZERO_IP
+from ..wire import ZERO_IP, mac_str
 from ..wire.replies4 import unsafe_destination
 
 OTHERS = "other clients"   # where a storm of made-up MACs is counted once the table is full
@@ -28,31 +28,47 @@ class MalformedLog:
     """Counts by (client MAC, kind); see the module's docstring. At most ``limit``
     pairs: past that, a new client's requests are counted under :data:`OTHERS`
     (a device that makes up a MAC per frame would otherwise grow the table
-    without end), and only the first of each kind from them is logged whole."""
+    without end), and only the first of each kind from them is logged whole.
+    A client is its chaddr's bytes here (a storm's frame is counted without
+    formatting a MAC); :meth:`counts` gives them as text."""
 
     def __init__(self, limit: int = 65536) -> None:
-        self.counts: dict[tuple[str, str], int] = {}
+        self._counts: dict[tuple[bytes, str], int] = {}
         self.limit = limit
 
-    def first(self, mac: str, why: str) -> bool:
-        """Counts one request; True when it is the first of its kind from that
-        client (the caller logs it whole), False when it is only counted."""
-        key = (mac, kind_of(why))
-        seen = self.counts.get(key)
+    def first(self, chaddr: bytes, why: str) -> bool:
+        """Counts one request from ``chaddr`` (its first 6 bytes: fewer, a frame cut
+        before them); True when it is the first of its kind from that client (the
+        caller logs it whole), False when it is only counted."""
+        mac = chaddr[:6]
+        key = (mac if len(mac) == 6 else b"", kind_of(why))   # all frames cut before a whole MAC are one client
+        counts = self._counts
+        seen = counts.get(key)
         if seen is None:
-            if len(self.counts) >= self.limit:
-                key = (OTHERS, key[1])
-            seen = self.counts.get(key, 0)
-        self.counts[key] = seen + 1
+            if len(counts) >= self.limit:
+                key = (_OTHERS, key[1])
+            seen = counts.get(key, 0)
+        counts[key] = seen + 1
         return not seen
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """The counts by (client MAC as text, kind): "?" for a frame cut before its MAC."""
+        return {(_client(chaddr), kind): n for (chaddr, kind), n in self._counts.items()}
+
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(self._counts.values())
 
     def summary(self) -> str:
-        clients = len({mac for mac, _kind in self.counts})
-        return f"{self.total()} malformed requests ignored, {len(self.counts)} kinds from {clients} clients" \
-            if self.counts else "no malformed request ignored"
+        clients = len({chaddr for chaddr, _kind in self._counts})
+        return f"{self.total()} malformed requests ignored, {len(self._counts)} kinds from {clients} clients" \
+            if self._counts else "no malformed request ignored"
+
+
+_OTHERS = b"others"   # never 6 bytes: no chaddr is counted under it by mistake
+
+
+def _client(chaddr: bytes) -> str:
+    return OTHERS if chaddr == _OTHERS else mac_str(chaddr) if len(chaddr) == 6 else "?"
 
 
 class OddBudget:

@@ -215,7 +215,7 @@ class DhcpServer(HeldReplies):
             if kind is None and self.odd.spent(raw[70:76], now):
                 kind = UNREAD
             if kind is not None:
-                if self.malformed.first(mac_str(raw[70:76]) if len(raw) >= 76 else "?", kind):
+                if self.malformed.first(raw[70:76], kind):
                     f = parse_frame(raw, now)   # the first of its kind is read carefully and kept whole
                     why = "; ".join(f.problems) or kind
                     self._record_in(f, f"malformed, ignored: {f'{UNREAD} ({why})' if kind == UNREAD else why}")
@@ -277,7 +277,7 @@ class DhcpServer(HeldReplies):
 
     def _ignore(self, req: Frame, why: str) -> list[bytes]:
         """A malformed request: logged whole if it is the first of its kind from its client, else counted."""
-        if self.malformed.first(mac_str(req.chaddr[:6]) if len(req.chaddr) >= 6 else "?", why):
+        if self.malformed.first(req.chaddr, why):
             self._record_in(req, f"malformed, ignored: {why}")
         return []
 
@@ -297,7 +297,7 @@ class DhcpServer(HeldReplies):
 
     def malformed_counts(self) -> dict[tuple[str, str], int]:
         """Malformed requests ignored, by (client MAC, kind); ``srv.log`` keeps the first of each whole."""
-        return dict(self.malformed.counts)
+        return self.malformed.counts()
 
     def forcerenew_frame(self, chaddr: bytes, address: str) -> bytes:
         """A FORCERENEW to ``address``, not sent, with the client's last xid: dhcpcd drops any other."""
