@@ -265,7 +265,7 @@ def serve_rows(seconds: int) -> list[tuple[str, str, str, float, float]]:
         # of the clean rate's requests (two per exchange: DISCOVER, REQUEST), climbs with and without it.
         garbage_rate = int(on_best * 2 / 3)
         mode = on_detail.split()[-1]
-        clean, dirty = malformed_turns(on_lab, seconds, mode, garbage_rate)
+        clean, dirty = (statistics.median(turns) for turns in malformed_turns(on_lab, seconds, mode, garbage_rate))
         ignored = sum(durable.server.malformed_counts().values())
         lease_lines = durable.server.keeper.file.lines
         durable.close()
@@ -278,12 +278,14 @@ def serve_rows(seconds: int) -> list[tuple[str, str, str, float, float]]:
              f"{own_us:.0f} us", f"{kea_us:.0f} us", kea_us / own_us if own_us else 0.0, 2.0),
             (f"serve() state off {off_detail} vs the same Kea", f"{off_best:.0f}/s",
              f"{kea_best:.0f}/s", off_best / kea_best if kea_best else 0.0, 2.0),
-            (f"serve() -g {mode}, 1/4 malformed ({garbage_rate}/s) vs clean, medians of {len(clean)} turns",
-             f"{statistics.median(dirty):.0f}/s", f"{statistics.median(clean):.0f}/s",
-             statistics.median(dirty) / statistics.median(clean) if statistics.median(clean) else 0.0, 0.9)]
+            (f"serve() -g {mode}, 1/4 malformed ({garbage_rate}/s) vs clean, medians of {TURNS} turns",
+             f"{dirty:.0f}/s", f"{clean:.0f}/s", dirty / clean if clean else 0.0, 0.9)]
 
 
-def malformed_turns(lab: Lab, seconds: int, mode: str, garbage_rate: int, turns: int = 3) -> tuple[
+TURNS = 3   # climbs of each kind in the malformed row
+
+
+def malformed_turns(lab: Lab, seconds: int, mode: str, garbage_rate: int, turns: int = TURNS) -> tuple[
         list[float], list[float]]:
     """serve()'s best drop-free rates in ``lab`` without and with garbage at ``garbage_rate`` a second
     (from the lab's second namespace), climbs in turns, ``turns`` of each, in one thread mode of
